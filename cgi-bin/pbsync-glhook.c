@@ -1,0 +1,19 @@
+/*
+ * pbsync-glhook: GitLab issue webhooks, /webhooks/gittab/{iid}.
+ * Deduplicate, persist, answer 200 at once, then sync.
+ */
+#include "config.h"
+
+#include "hook.h"
+#include "queue.h"
+#include "serve.h"
+
+int
+main(int argc, char *argv[])
+{
+	static const struct serve_prog prog = {
+		"pbsync-glhook", hook_gl_handle, queue_run_after
+	};
+
+	return serve_main(&prog, argc, argv);
+}

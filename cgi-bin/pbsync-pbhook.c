@@ -1,0 +1,19 @@
+/*
+ * pbsync-pbhook: Productboard webhook notifications,
+ * /webhooks/productboard/{iid}.  Persist, answer 204, then sync.
+ */
+#include "config.h"
+
+#include "hook.h"
+#include "queue.h"
+#include "serve.h"
+
+int
+main(int argc, char *argv[])
+{
+	static const struct serve_prog prog = {
+		"pbsync-pbhook", hook_pb_handle, queue_run_after
+	};
+
+	return serve_main(&prog, argc, argv);
+}

@@ -1,0 +1,19 @@
+/*
+ * pbsync-plugin: Productboard's plugin callback, /plugin/{iid}.
+ * The probe (GET) and the Push / Unlink / Dismiss buttons (POST).
+ */
+#include "config.h"
+
+#include "plugin.h"
+#include "queue.h"
+#include "serve.h"
+
+int
+main(int argc, char *argv[])
+{
+	static const struct serve_prog prog = {
+		"pbsync-plugin", plugin_handle, queue_run_after
+	};
+
+	return serve_main(&prog, argc, argv);
+}

@@ -1,0 +1,136 @@
+-- pbsync schema: the only place it is written.
+--
+-- Each "-- version N" section is one migration, applied in order inside a
+-- transaction when PRAGMA user_version is below N.  Never edit a released
+-- section: add a new one.
+
+-- version 1
+
+CREATE TABLE integration (
+	id			TEXT PRIMARY KEY
+				    CHECK (length(id) = 32 AND id NOT GLOB '*[^0-9a-f]*'),
+	name			TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+	column_label		TEXT NOT NULL CHECK (length(column_label) BETWEEN 1 AND 10),
+	pb_token		TEXT NOT NULL,		-- sealed (crypto_seal)
+	pb_token_tail		TEXT NOT NULL,		-- last 4 characters, for display
+	gl_base_url		TEXT NOT NULL,
+	gl_token		TEXT NOT NULL,		-- sealed
+	gl_token_tail		TEXT NOT NULL,
+	gl_project_id		INTEGER NOT NULL,
+	gl_project_path		TEXT NOT NULL,
+	gl_project_url		TEXT NOT NULL DEFAULT '',
+	pb_plugin_id		TEXT,			-- Productboard plugin integration
+	pb_webhook_id		TEXT,			-- Productboard webhook subscription
+	gl_hook_id		INTEGER,		-- GitLab project hook
+	plugin_secret		TEXT NOT NULL,		-- hash of the Authorization we gave
+	pb_hook_secret		TEXT NOT NULL,
+	gl_hook_secret		TEXT NOT NULL,
+	status_map		TEXT NOT NULL DEFAULT '{}',	-- JSON, see sync.c
+	conflict_policy		TEXT NOT NULL DEFAULT 'latest'
+				    CHECK (conflict_policy IN ('latest', 'productboard', 'gitlab')),
+	delete_policy		TEXT NOT NULL DEFAULT 'keep'
+				    CHECK (delete_policy IN ('keep', 'close', 'label')),
+	auth_failed		TEXT,			-- which side refused our token, and when
+	last_sync_at		REAL,
+	created_at		REAL NOT NULL,
+	updated_at		REAL NOT NULL
+);
+
+-- One row per feature pushed to the tracker.  The row exists before the
+-- issue does, so concurrent pushes of one feature find each other.
+CREATE TABLE link (
+	id			INTEGER PRIMARY KEY,
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	feature_id		TEXT NOT NULL CHECK (length(feature_id) BETWEEN 1 AND 64),
+	state			TEXT NOT NULL DEFAULT 'pending'
+				    CHECK (state IN ('pending', 'linked')),
+	issue_project_id	INTEGER,
+	issue_iid		INTEGER,
+	issue_id		INTEGER,
+	issue_url		TEXT,
+	issue_title		TEXT,
+	issue_state		TEXT,
+	feature_url		TEXT,
+	-- last-synced snapshot for the three-way merge (DESIGN §3)
+	snap_name		TEXT,
+	snap_pb_desc		TEXT,
+	snap_gl_desc		TEXT,
+	snap_status		TEXT,
+	snap_state		TEXT,
+	pushed_by		TEXT,
+	lock_until		REAL,			-- a sync of this link is running
+	created_at		REAL NOT NULL,
+	updated_at		REAL NOT NULL,
+	last_sync_at		REAL,
+	UNIQUE (integration_id, feature_id)
+);
+CREATE INDEX link_issue ON link (integration_id, issue_id);
+
+-- Inbound deliveries kept for deduplication (GitLab Idempotency-Key).
+CREATE TABLE delivery (
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	source			TEXT NOT NULL CHECK (source IN ('productboard', 'gitlab')),
+	key			TEXT NOT NULL,
+	received_at		REAL NOT NULL,
+	PRIMARY KEY (integration_id, source, key)
+) WITHOUT ROWID;
+CREATE INDEX delivery_age ON delivery (received_at);
+
+-- Durable jobs.  A job is 'ready' (run_at says when), 'leased' until
+-- lease_until, or 'dead' after its last attempt; done jobs are deleted.
+CREATE TABLE job (
+	id			INTEGER PRIMARY KEY,
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	kind			TEXT NOT NULL CHECK (kind IN
+				    ('push', 'sync', 'feature_deleted', 'issue_event', 'unmark', 'reconcile')),
+	key			TEXT NOT NULL,		-- feature id, issue id, ...
+	payload			TEXT NOT NULL DEFAULT '{}',
+	state			TEXT NOT NULL DEFAULT 'ready'
+				    CHECK (state IN ('ready', 'leased', 'dead')),
+	attempts		INTEGER NOT NULL DEFAULT 0,
+	run_at			REAL NOT NULL,
+	lease_until		REAL,
+	last_error		TEXT,
+	created_at		REAL NOT NULL,
+	updated_at		REAL NOT NULL
+);
+-- Coalescing: at most one waiting job per (integration, kind, key).
+CREATE UNIQUE INDEX job_coalesce ON job (integration_id, kind, key) WHERE state = 'ready';
+CREATE INDEX job_due ON job (state, run_at);
+
+CREATE TABLE sync_log (
+	id			INTEGER PRIMARY KEY,
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	at			REAL NOT NULL,
+	actor			TEXT NOT NULL DEFAULT '',
+	action			TEXT NOT NULL,
+	feature_id		TEXT NOT NULL DEFAULT '',
+	issue_ref		TEXT NOT NULL DEFAULT '',
+	result			TEXT NOT NULL CHECK (result IN ('ok', 'error', 'conflict', 'info')),
+	detail			TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sync_log_recent ON sync_log (integration_id, id);
+
+-- Upstream pauses shared by every process (429 Retry-After), keyed by a
+-- hash of the token so no token is stored in clear.
+CREATE TABLE upstream_pause (
+	token_hash		TEXT PRIMARY KEY,
+	until			REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE admin_user (
+	id			INTEGER PRIMARY KEY,
+	name			TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+	pw_hash			TEXT NOT NULL,
+	failures		INTEGER NOT NULL DEFAULT 0,
+	last_failure_at		REAL,
+	created_at		REAL NOT NULL
+);
+
+CREATE TABLE session (
+	id_hash			TEXT PRIMARY KEY,	-- hash of the cookie value
+	user_id			INTEGER NOT NULL REFERENCES admin_user(id) ON DELETE CASCADE,
+	csrf			TEXT NOT NULL,
+	created_at		REAL NOT NULL,
+	expires_at		REAL NOT NULL
+) WITHOUT ROWID;

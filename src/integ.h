@@ -1,0 +1,39 @@
+/*
+ * integ: creating and deleting an integration (DESIGN §4), shared by the
+ * admin pages and pbsyncctl.
+ *
+ * Create validates both tokens with read calls, then registers the plugin
+ * integration (whose probe our own plugin program answers, so the row is
+ * stored first), the Productboard webhook and the GitLab project hook,
+ * each with a fresh secret.  A failed step undoes the steps before it.
+ */
+#ifndef PBSYNC_INTEG_H
+#define PBSYNC_INTEG_H
+
+#include "app.h"
+#include "buf.h"
+
+struct integ_form {
+	const char	*name;
+	const char	*pb_token;
+	const char	*column_label;
+	const char	*gl_base_url;
+	const char	*gl_token;
+	const char	*gl_project;	/* numeric id or group/project */
+	const char	*conflict_policy;
+	const char	*delete_policy;
+	const char	*status_map;	/* JSON */
+};
+
+/* 0 with id filled, or -1 with a message an admin can act on in err. */
+int	 integ_create(struct app *, const struct integ_form *, char id[33],
+	    char *err, size_t errlen);
+/*
+ * Removes the upstream registrations and the row; a side already gone
+ * (404) counts as removed.  Appends one line per step to report.  0 when
+ * everything is gone, -1 when a side could not be removed (the row is
+ * kept so the admin can retry).
+ */
+int	 integ_delete(struct app *, const char *id, struct buf *report);
+
+#endif

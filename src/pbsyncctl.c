@@ -1,0 +1,254 @@
+/*
+ * pbsyncctl: the admin's shell tool.
+ *
+ *   pbsyncctl init                      create the key file and database
+ *   pbsyncctl admin add NAME            add an admin (password on stdin)
+ *   pbsyncctl integration add OPTIONS   create an integration (tokens from
+ *                                       PBSYNC_PB_TOKEN / PBSYNC_GL_TOKEN)
+ *   pbsyncctl integration list|delete ID
+ *   pbsyncctl worker                    run jobs forever
+ *   pbsyncctl drain                     run jobs until none is due (cron)
+ *   pbsyncctl reconcile                 re-check every link now
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "integ.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_signal(int sig)
+{
+	stopping = 1;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: pbsyncctl init\n"
+	    "       pbsyncctl admin add NAME   (password on stdin)\n"
+	    "       pbsyncctl integration add --name N --label L "
+	    "--gitlab-url U --project P\n"
+	    "                 [--conflict latest|productboard|gitlab] "
+	    "[--on-delete keep|close|label]\n"
+	    "                 (tokens in PBSYNC_PB_TOKEN, PBSYNC_GL_TOKEN)\n"
+	    "       pbsyncctl integration list | delete ID\n"
+	    "       pbsyncctl worker | drain | reconcile\n");
+	return 2;
+}
+
+static int
+cmd_init(struct app *a)
+{
+	if (access(a->conf.key_file, F_OK) == 0)
+		printf("key file %s exists, kept\n", a->conf.key_file);
+	else if (crypto_key_create(a->conf.key_file) == -1)
+		return 1;
+	else
+		printf("created key file %s\n", a->conf.key_file);
+	if (app_store(a) == -1)
+		return 1;
+	printf("database %s at schema version %d\n", a->conf.database,
+	    store_schema_version(&a->store));
+	return 0;
+}
+
+static int
+cmd_admin_add(struct app *a, const char *name)
+{
+	char	 pw[512], *hash;
+	int	 rc;
+
+	if (fgets(pw, sizeof(pw), stdin) == NULL) {
+		fprintf(stderr, "pbsyncctl: no password on stdin\n");
+		return 1;
+	}
+	pw[strcspn(pw, "\r\n")] = '\0';
+	if (strlen(pw) < 10) {
+		fprintf(stderr, "pbsyncctl: use at least 10 characters\n");
+		return 1;
+	}
+	hash = crypto_pw_hash(pw);
+	crypto_wipe(pw, sizeof(pw));
+	if (hash == NULL || app_store(a) == -1) {
+		free(hash);
+		return 1;
+	}
+	rc = store_admin_add(&a->store, name, hash);
+	free(hash);
+	if (rc == STORE_EXISTS)
+		fprintf(stderr, "pbsyncctl: admin \"%s\" exists\n", name);
+	else if (rc == 0)
+		printf("admin \"%s\" added\n", name);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_integration_add(struct app *a, int argc, char *argv[])
+{
+	struct integ_form f;
+	char		 id[33], err[512];
+	int		 i;
+
+	memset(&f, 0, sizeof(f));
+	f.column_label = "GitLab";
+	f.gl_base_url = "https://gitlab.com";
+	for (i = 0; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+
+		if (strcmp(k, "--name") == 0)
+			f.name = v;
+		else if (strcmp(k, "--label") == 0)
+			f.column_label = v;
+		else if (strcmp(k, "--gitlab-url") == 0)
+			f.gl_base_url = v;
+		else if (strcmp(k, "--project") == 0)
+			f.gl_project = v;
+		else if (strcmp(k, "--conflict") == 0)
+			f.conflict_policy = v;
+		else if (strcmp(k, "--on-delete") == 0)
+			f.delete_policy = v;
+		else if (strcmp(k, "--status-map") == 0)
+			f.status_map = v;
+		else
+			return usage();
+	}
+	if (i != argc)
+		return usage();
+	f.pb_token = getenv("PBSYNC_PB_TOKEN");
+	f.gl_token = getenv("PBSYNC_GL_TOKEN");
+	if (integ_create(a, &f, id, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pbsyncctl: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", id);
+	return 0;
+}
+
+static int
+cmd_integration(struct app *a, int argc, char *argv[])
+{
+	struct buf	 report;
+	char		**ids;
+	size_t		 n, i;
+	int		 rc;
+
+	if (argc >= 1 && strcmp(argv[0], "add") == 0)
+		return cmd_integration_add(a, argc - 1, argv + 1);
+	if (app_store(a) == -1)
+		return 1;
+	if (argc == 1 && strcmp(argv[0], "list") == 0) {
+		if (store_integration_ids(&a->store, &ids, &n) == -1)
+			return 1;
+		for (i = 0; i < n; i++) {
+			struct store_integration in;
+
+			if (store_integration_get(&a->store, ids[i], &in) == 0) {
+				printf("%s\t%s\t%s\n", in.id, in.name,
+				    in.gl_project_path);
+				store_integration_release(&in);
+			}
+			free(ids[i]);
+		}
+		free(ids);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "delete") == 0) {
+		buf_init(&report, 65536);
+		rc = integ_delete(a, argv[1], &report);
+		fputs(buf_str(&report), rc == 0 ? stdout : stderr);
+		buf_release(&report);
+		return rc == 0 ? 0 : 1;
+	}
+	return usage();
+}
+
+/* Enqueues a reconcile job for every integration. */
+static int
+enqueue_reconcile(struct app *a)
+{
+	char	**ids;
+	size_t	 n, i;
+	int	 rc = 0;
+
+	if (app_store(a) == -1 ||
+	    store_integration_ids(&a->store, &ids, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (store_job_enqueue(&a->store, ids[i], "reconcile", "all",
+		    NULL, util_now()) != 0)
+			rc = -1;
+		free(ids[i]);
+	}
+	free(ids);
+	return rc;
+}
+
+/*
+ * Runs jobs; forever (worker, with a periodic reconcile: GitLab sends
+ * nothing when an issue is deleted) or until none is due (drain).
+ */
+static int
+cmd_jobs(struct app *a, int forever)
+{
+	int64_t	 next_reconcile = util_mono_ms();
+	int	 rc;
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	while (!stopping) {
+		if (forever && util_mono_ms() >= next_reconcile) {
+			enqueue_reconcile(a);
+			next_reconcile = util_mono_ms() +
+			    a->conf.reconcile_interval_s * 1000;
+		}
+		if ((rc = queue_run_one(a)) == 1)
+			continue;
+		if (!forever)
+			return rc == 0 ? 0 : 1;
+		usleep(rc == 0 ? 200000 : 1000000);
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct app	 a;
+	int		 rc;
+
+	if (argc < 2)
+		return usage();
+	signal(SIGPIPE, SIG_IGN);
+	if (app_open(&a, "pbsyncctl") == -1)
+		return 1;
+	if (strcmp(argv[1], "init") == 0 && argc == 2)
+		rc = cmd_init(&a);
+	else if (strcmp(argv[1], "admin") == 0 && argc == 4 &&
+	    strcmp(argv[2], "add") == 0)
+		rc = cmd_admin_add(&a, argv[3]);
+	else if (strcmp(argv[1], "integration") == 0)
+		rc = cmd_integration(&a, argc - 2, argv + 2);
+	else if (strcmp(argv[1], "worker") == 0 && argc == 2)
+		rc = cmd_jobs(&a, 1);
+	else if (strcmp(argv[1], "drain") == 0 && argc == 2)
+		rc = cmd_jobs(&a, 0);
+	else if (strcmp(argv[1], "reconcile") == 0 && argc == 2)
+		rc = enqueue_reconcile(&a) == 0 ? cmd_jobs(&a, 0) : 1;
+	else
+		rc = usage();
+	app_close(&a);
+	return rc;
+}

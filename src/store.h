@@ -1,0 +1,184 @@
+/*
+ * store: the SQLite mapping store; all SQL lives in store*.c.
+ *
+ * One connection per process, opened after any fork.  WAL, a busy timeout,
+ * foreign keys, synchronous=FULL (an acknowledged delivery must survive a
+ * power cut) and migrations from schema.sql, compiled in.  Statements are
+ * prepared once and cached.  Functions return 0 on success, -1 on error
+ * (logged), and STORE_NOTFOUND / STORE_EXISTS where callers branch on it.
+ */
+#ifndef PBSYNC_STORE_H
+#define PBSYNC_STORE_H
+
+#include <stddef.h>
+
+#define STORE_NOTFOUND	1
+#define STORE_EXISTS	2
+#define STORE_BUSY	3	/* locked past busy_timeout: retry later */
+
+struct sqlite3;
+
+struct store {
+	struct sqlite3	*db;
+	int		 busy;		/* last error was SQLITE_BUSY */
+	struct store_cache {
+		const char		*sql;
+		struct sqlite3_stmt	*stmt;
+	}		 cache[96];
+};
+
+struct store_integration {
+	char	 id[33];
+	char	*name;
+	char	*column_label;
+	char	*pb_token;		/* sealed */
+	char	*pb_token_tail;
+	char	*gl_base_url;
+	char	*gl_token;		/* sealed */
+	char	*gl_token_tail;
+	long long gl_project_id;
+	char	*gl_project_path;
+	char	*gl_project_url;
+	char	*pb_plugin_id;
+	char	*pb_webhook_id;
+	long long gl_hook_id;
+	char	*plugin_secret;		/* hashes */
+	char	*pb_hook_secret;
+	char	*gl_hook_secret;
+	char	*status_map;
+	char	*conflict_policy;
+	char	*delete_policy;
+	char	*auth_failed;
+	double	 last_sync_at;
+	double	 created_at;
+};
+
+struct store_link {
+	long long id;
+	char	 integration_id[33];
+	char	*feature_id;
+	char	*state;			/* "pending" or "linked" */
+	long long issue_project_id;
+	long long issue_iid;
+	long long issue_id;
+	char	*issue_url;
+	char	*issue_title;
+	char	*issue_state;
+	char	*feature_url;
+	char	*snap_name;
+	char	*snap_pb_desc;
+	char	*snap_gl_desc;
+	char	*snap_status;
+	char	*snap_state;
+	char	*pushed_by;
+	double	 created_at;
+	double	 last_sync_at;
+	double	 updated_at;	/* a push in flight started then; 0: none */
+};
+
+struct store_job {
+	long long id;
+	char	 integration_id[33];
+	char	*kind;
+	char	*key;
+	char	*payload;
+	long long attempts;
+	char	*last_error;
+	double	 run_at;
+	char	*state;
+};
+
+struct store_health {
+	int	 schema_version;
+	long long jobs_ready;
+	long long jobs_leased;
+	long long jobs_dead;
+	long long integrations;
+	long long links;
+};
+
+struct store_log {
+	char	 integration_id[33];
+	const char *actor;
+	const char *action;
+	const char *feature_id;
+	const char *issue_ref;
+	const char *result;	/* ok, error, conflict, info */
+	const char *detail;
+};
+
+/* store.c: connection, transactions, migrations */
+int	 store_open(struct store *, const char *path);
+void	 store_close(struct store *);
+int	 store_begin(struct store *);	/* BEGIN IMMEDIATE */
+int	 store_commit(struct store *);
+void	 store_rollback(struct store *);
+int	 store_schema_version(struct store *);
+int	 store_latest_version(void);
+int	 store_health(struct store *, struct store_health *);
+int	 store_log(struct store *, const struct store_log *);
+int	 store_pause_get(struct store *, const char *token_hash, double *until);
+int	 store_pause_set(struct store *, const char *token_hash, double until);
+
+/* store_integration.c */
+int	 store_integration_insert(struct store *,
+	    const struct store_integration *);
+int	 store_integration_update(struct store *,
+	    const struct store_integration *);
+int	 store_integration_get(struct store *, const char *id,
+	    struct store_integration *);
+int	 store_integration_delete(struct store *, const char *id);
+int	 store_integration_ids(struct store *, char ***ids, size_t *n);
+int	 store_integration_set_auth_failed(struct store *, const char *id,
+	    const char *what);
+void	 store_integration_release(struct store_integration *);
+
+/* store_link.c */
+/* Inserts a pending link; STORE_EXISTS when the feature already has one. */
+int	 store_link_claim(struct store *, const char *iid, const char *fid,
+	    const char *actor, struct store_link *);
+int	 store_link_get(struct store *, const char *iid, const char *fid,
+	    struct store_link *);
+int	 store_link_get_by_issue(struct store *, const char *iid,
+	    long long issue_id, struct store_link *);
+int	 store_link_get_by_id(struct store *, long long id, struct store_link *);
+/* Records the issue and the first snapshot and marks the link linked. */
+int	 store_link_set_issue(struct store *, const struct store_link *);
+int	 store_link_set_snapshot(struct store *, const struct store_link *);
+int	 store_link_delete(struct store *, long long id);
+int	 store_link_touch(struct store *, long long id, double t);
+/*
+ * Takes the link's sync lock until the given time (0 releases it, pass
+ * now = +inf to force): 0, or STORE_EXISTS when another sync holds it.
+ */
+int	 store_link_lock(struct store *, long long id, double now, double until);
+int	 store_link_ids(struct store *, const char *iid, long long after,
+	    size_t max, long long *ids, size_t *n);
+void	 store_link_release(struct store_link *);
+
+/* store_job.c */
+/* Enqueues or, when one is already waiting, coalesces into it. */
+int	 store_job_enqueue(struct store *, const char *iid, const char *kind,
+	    const char *key, const char *payload, double run_at);
+/* Leases the oldest due job until now + lease_s: 0, STORE_NOTFOUND, -1. */
+int	 store_job_lease(struct store *, double now, double lease_s,
+	    struct store_job *);
+int	 store_job_done(struct store *, long long id);
+int	 store_job_retry(struct store *, long long id, double run_at,
+	    const char *error);
+int	 store_job_bury(struct store *, long long id, const char *error);
+int	 store_job_revive(struct store *, long long id, double now);
+int	 store_job_cancel(struct store *, const char *iid, const char *kind,
+	    const char *key);
+void	 store_job_release(struct store_job *);
+
+/* store_admin.c */
+int	 store_admin_add(struct store *, const char *name, const char *pw_hash);
+
+/* store_delivery.c */
+/* Records a delivery key: 0 new, STORE_EXISTS seen before. */
+int	 store_delivery_seen(struct store *, const char *iid,
+	    const char *source, const char *key, double now);
+int	 store_delivery_prune(struct store *, double before);
+
+#endif

@@ -1,0 +1,36 @@
+#include "config.h"
+
+#include "store_int.h"
+
+int
+store_delivery_seen(struct store *s, const char *iid, const char *source,
+    const char *key, double now)
+{
+	static const char sql[] = "INSERT INTO delivery (integration_id,"
+	    " source, key, received_at) VALUES (?, ?, ?, ?)"
+	    " ON CONFLICT DO NOTHING";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, iid);
+	store_bind_text(st, 2, source);
+	store_bind_text(st, 3, key);
+	sqlite3_bind_double(st, 4, now);
+	if ((rc = store_exec_stmt(s, st, "delivery")) != 0)
+		return rc;
+	return sqlite3_changes(s->db) == 1 ? 0 : STORE_EXISTS;
+}
+
+int
+store_delivery_prune(struct store *s, double before)
+{
+	static const char sql[] = "DELETE FROM delivery WHERE received_at < ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, before);
+	return store_exec_stmt(s, st, "delivery prune");
+}

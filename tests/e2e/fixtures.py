@@ -1,0 +1,68 @@
+"""Shared set-up of the end-to-end suites: seeded doubles and an
+integration created through pbsyncctl exactly as an admin would."""
+import json
+
+from harness import wait_for
+
+PB_TOKEN = "pb-test-token-0123456789"
+GL_TOKEN = "glpat-test-token-0123456789"
+PROJECT = 1001
+
+
+def seed(s):
+    """A Productboard token and a GitLab maintainer on project grp/proj."""
+    s.pb.call("POST", "/_double/tokens", {"token": PB_TOKEN})
+    s.gl.call("POST", "/_double/projects",
+              {"id": PROJECT, "path_with_namespace": "grp/proj",
+               "name": "proj"})
+    s.gl.call("POST", "/_double/users",
+              {"token": GL_TOKEN, "id": 77, "username": "pbsync-bot",
+               "name": "pbsync bot", "projects": {str(PROJECT): "maintainer"}})
+    s.gl.call("POST", "/_double/users",
+              {"token": "glpat-human-0123456789", "id": 5,
+               "username": "alice", "name": "Alice",
+               "projects": {str(PROJECT): "developer"}})
+
+
+def create_integration(s, name="Team", extra=(), env=None):
+    """Runs pbsyncctl integration add; returns (returncode, id, stderr)."""
+    e = {"PBSYNC_PB_TOKEN": PB_TOKEN, "PBSYNC_GL_TOKEN": GL_TOKEN}
+    e.update(env or {})
+    r = s.ctl("integration", "add", "--name", name, "--gitlab-url",
+              s.gl.url, "--project", "grp/proj", *extra, env=e, check=False)
+    return r.returncode, r.stdout.strip(), r.stderr
+
+
+def plugin_id(s, iid):
+    return s.sql("SELECT pb_plugin_id FROM integration WHERE id = ?", iid)[0][0]
+
+
+def feature(s, name="Dark mode", description="<p>Let users switch to a "
+            "<b>dark</b> theme.</p>", status="New"):
+    f = s.pb.call("POST", "/_double/features",
+                  {"name": name, "description": description,
+                   "status": {"name": status}})
+    return f["data"]["id"] if "data" in f else f["id"]
+
+
+def click(s, pid, fid, trigger="button.push", user=None):
+    return s.pb.call("POST", "/_double/plugin-integrations/%s/trigger" % pid,
+                     {"entityId": fid, "trigger": trigger,
+                      "user": user or {"name": "Jane PM",
+                                       "email": "jane@example.com"}})
+
+
+def connection(s, pid, fid):
+    """The connection state Productboard holds for the feature."""
+    r = s.pb.call("GET", "/v2/plugin-integrations/%s/connections/%s" %
+                  (pid, fid), None)
+    return r
+
+
+def issues(s):
+    st = s.gl.call("GET", "/_double/state")
+    out = []
+    for key in ("issues",):
+        v = st.get(key, [])
+        out.extend(v.values() if isinstance(v, dict) else v)
+    return out

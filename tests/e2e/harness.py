@@ -1,0 +1,284 @@
+"""End-to-end harness: a real nginx, the real FastCGI programs, a real
+SQLite file and the test doubles, all on loopback in a temporary directory.
+
+Every test file builds a Stack, talks HTTP to it and reports TAP through
+Tap, which automake's TAP driver counts.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TOP_SRC = os.environ.get("top_srcdir") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+TOP_BUILD = os.environ.get("top_builddir") or TOP_SRC
+PROGRAMS = ("admin", "plugin", "pbhook", "glhook")
+
+
+class Tap:
+    """TAP output: one line per check, the plan at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, what, detail=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%sok %d - %s" % ("" if cond else "not ", self.n, what))
+        if not cond and detail is not None:
+            for line in str(detail).splitlines()[:20]:
+                print("#   " + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, what):
+        return self.ok(got == want, what, "got:  %r\nwant: %r" % (got, want))
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    """Polls pred until it returns a true value or timeout passes."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(step)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Double:
+    """A running test double and its control API."""
+
+    def __init__(self, script, rundir, name, extra=()):
+        log = open(os.path.join(rundir, name + ".log"), "w")
+        self.proc = subprocess.Popen(
+            [sys.executable or "python3", os.path.join(
+                TOP_SRC, "tests", "doubles", script), "--port", "0"] +
+            list(extra), stdout=subprocess.PIPE, stderr=log, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError("%s did not start: %r" % (name, line))
+        self.url = line.split("listening on", 1)[1].strip()
+
+    def call(self, method, path, body=None, timeout=30):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data,
+                                     method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                raw = r.read()
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+        return json.loads(raw) if raw else None
+
+    def requests(self, pattern=None):
+        q = "?path=" + urllib.parse.quote(pattern) if pattern else ""
+        return self.call("GET", "/_double/requests" + q)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Stack:
+    """nginx + the four programs (+ the doubles) on a loopback port."""
+
+    def __init__(self, doubles=True, env=None, children=2):
+        self.dir = tempfile.mkdtemp(prefix="pbsync-e2e-")
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.procs = {}
+        self.pb = self.gl = None
+        if doubles:
+            self.pb = Double("pbdouble.py", self.dir, "pbdouble")
+            self.gl = Double("gldouble.py", self.dir, "gldouble")
+        self.env = dict(os.environ)
+        self.env.update({
+            "PBSYNC_CONFIG": os.path.join(self.dir, "pbsync.conf"),
+            "PBSYNC_DATABASE": os.path.join(self.dir, "pbsync.db"),
+            "PBSYNC_KEY_FILE": os.path.join(self.dir, "pbsync.key"),
+            "PBSYNC_PUBLIC_URL": self.base,
+            "PBSYNC_TEMPLATES": os.path.join(TOP_SRC, "templates"),
+            "PBSYNC_LOG_FILE": os.path.join(self.dir, "pbsync.log"),
+            "PBSYNC_LOG_LEVEL": "debug",
+            "PBSYNC_ALLOW_PRIVATE_UPSTREAMS": "true",
+            "PBSYNC_HTTP_TIMEOUT_MS": "8000",
+        })
+        if self.pb is not None:
+            self.env["PBSYNC_PRODUCTBOARD_API_URL"] = self.pb.url
+        self.env.update(env or {})
+        with open(self.env["PBSYNC_CONFIG"], "w") as f:
+            f.write("# written by the e2e harness\nlog_level = debug\n")
+        self.ctl("init")
+        for p in PROGRAMS:
+            self.start_program(p, children)
+        self.start_nginx()
+
+    # -- processes -------------------------------------------------------
+    def binary(self, name):
+        if name == "pbsyncctl":
+            return os.path.join(TOP_BUILD, "src", "pbsyncctl")
+        return os.path.join(TOP_BUILD, "cgi-bin", "pbsync-" + name)
+
+    def ctl(self, *args, input=None, env=None, check=True):
+        e = dict(self.env)
+        e.update(env or {})
+        r = subprocess.run([self.binary("pbsyncctl")] + list(args),
+                           env=e, input=input, capture_output=True,
+                           text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise RuntimeError("pbsyncctl %s failed: %s" % (args, r.stderr))
+        return r
+
+    def start_program(self, name, children=2):
+        sock = os.path.join(self.dir, name + ".sock")
+        log = open(os.path.join(self.dir, name + ".stderr"), "a")
+        self.procs[name] = subprocess.Popen(
+            [self.binary(name), "-s", sock, "-n", str(children)],
+            env=self.env, stdout=log, stderr=log, start_new_session=True)
+        if not wait_for(lambda: os.path.exists(sock), 10):
+            raise RuntimeError("%s did not create its socket" % name)
+
+    def stop_program(self, name, sig=signal.SIGTERM):
+        p = self.procs.pop(name)
+        os.killpg(p.pid, sig)
+        p.wait(10)
+
+    def start_worker(self):
+        log = open(os.path.join(self.dir, "worker.stderr"), "a")
+        self.procs["worker"] = subprocess.Popen(
+            [self.binary("pbsyncctl"), "worker"], env=self.env,
+            stdout=log, stderr=log, start_new_session=True)
+
+    def start_nginx(self):
+        subst = {"@PORT@": str(self.port), "@RUNDIR@": self.dir,
+                 "@SOCKDIR@": self.dir, "@DAEMON@": "off",
+                 "@NGINXDIR@": os.path.join(TOP_SRC, "nginx"),
+                 # As root, nginx workers would drop to nobody and lose
+                 # access to the 0660 sockets: keep them as this user.
+                 "@USERLINE@": "user root root;" if os.getuid() == 0 else ""}
+        for src, dst in (("routes.conf.in", "routes.conf"),
+                         ("dev.conf.in", "nginx.conf")):
+            text = open(os.path.join(TOP_SRC, "nginx", src)).read()
+            for k, v in subst.items():
+                text = text.replace(k, v)
+            open(os.path.join(self.dir, dst), "w").write(text)
+        os.makedirs(os.path.join(self.dir, "nginx-tmp"), exist_ok=True)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.procs["nginx"] = subprocess.Popen(
+            [nginx, "-p", self.dir, "-c", os.path.join(self.dir, "nginx.conf"),
+             "-e", os.path.join(self.dir, "nginx-error.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        if not wait_for(lambda: self.up(), 10):
+            raise RuntimeError("nginx did not come up: " +
+                               self.log("nginx-error.log")[-2000:])
+
+    def up(self):
+        try:
+            return self.request("GET", "/healthz").status in (200, 503)
+        except OSError:
+            return False
+
+    def stop(self):
+        for name in list(self.procs):
+            p = self.procs.pop(name)
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        for d in (self.pb, self.gl):
+            if d is not None:
+                d.stop()
+        if os.environ.get("PBSYNC_KEEP_E2E"):
+            print("# kept " + self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self, name="pbsync.log"):
+        try:
+            return open(os.path.join(self.dir, name)).read()
+        except OSError:
+            return ""
+
+    # -- HTTP ------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        if body is not None:
+            h.setdefault("Content-Type", "application/json")
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+                        r.read())
+        c.close()
+        return resp
+
+    def add_integration(self, iid, secret):
+        """Inserts an integration row as the create flow stores it: the
+        secrets as BLAKE2b-256 hashes of the header values we registered."""
+        import hashlib
+        h = lambda v: hashlib.blake2b(v.encode(), digest_size=32).hexdigest()
+        now = time.time()
+        self.sql("INSERT INTO integration (id, name, column_label, pb_token,"
+                 " pb_token_tail, gl_base_url, gl_token, gl_token_tail,"
+                 " gl_project_id, gl_project_path, plugin_secret,"
+                 " pb_hook_secret, gl_hook_secret, created_at, updated_at)"
+                 " VALUES (?, 'n', 'GitLab', 'v1.x', '', 'http://127.0.0.1:9',"
+                 " 'v1.x', '', 1, 'g/p', ?, ?, ?, ?, ?)", iid,
+                 h("Bearer " + secret), h("Bearer " + secret), h(secret),
+                 now, now)
+
+    def counts(self):
+        return {t: self.sql("SELECT count(*) FROM " + t)[0][0] for t in
+                ("integration", "link", "job", "delivery", "sync_log")}
+
+    # -- database --------------------------------------------------------
+    def sql(self, query, *args):
+        import sqlite3
+        db = sqlite3.connect(self.env["PBSYNC_DATABASE"], timeout=10)
+        try:
+            rows = db.execute(query, args).fetchall()
+            db.commit()
+            return rows
+        finally:
+            db.close()

@@ -1,0 +1,86 @@
+"""Foundation: health, refusals, limits and both run modes (FastCGI, CGI)."""
+import os
+import stat
+import subprocess
+import time
+
+from harness import Stack, Tap, TOP_BUILD
+
+t = Tap()
+s = Stack(doubles=False)
+UNKNOWN = "0123456789abcdef0123456789abcdef"
+
+
+def counts():
+    return list(s.counts().values())
+
+
+try:
+    r = s.request("GET", "/healthz")
+    t.eq(r.status, 200, "healthz answers 200 through nginx")
+    j = r.json()
+    t.eq(j.get("database"), "ok", "healthz reports the database")
+    t.ok(isinstance(j.get("schema_version"), int) and j["schema_version"] >= 1,
+         "healthz reports the schema version", j)
+    t.eq(j.get("queue", {}).get("ready"), 0, "healthz reports the queue depth")
+    t.ok(r.headers.get("content-type", "").startswith("application/json"),
+         "healthz is JSON")
+
+    before = counts()
+    r = s.request("POST", "/plugin/" + UNKNOWN, {"data": {"trigger": "button.push"}},
+                  {"Authorization": "Bearer nope"})
+    t.eq(r.status, 401, "POST to an unknown integration is refused with 401")
+    t.eq(counts(), before, "the refused POST wrote nothing")
+    r = s.request("POST", "/plugin/not-an-id", {"data": {}})
+    t.eq(r.status, 401, "a malformed integration id gets the same 401")
+
+    iid = "a" * 32
+    s.add_integration(iid, "s3cret-s3cret-s3cret")
+    r = s.request("GET", "/plugin/%s?validationToken=tok-123" % iid,
+                  headers={"Authorization": "Bearer wrong"})
+    t.eq(r.status, 401, "probe with a wrong secret is refused")
+    r = s.request("GET", "/plugin/%s?validationToken=tok-123" % iid,
+                  headers={"Authorization": "Bearer s3cret-s3cret-s3cret"})
+    t.eq((r.status, r.body), (200, b"tok-123"), "probe echoes validationToken")
+    t.ok(r.headers.get("content-type", "").startswith("text/plain"),
+         "probe answers text/plain")
+    r = s.request("POST", "/plugin/%s" % iid, b"x" * (2 << 20),
+                  {"Authorization": "Bearer s3cret-s3cret-s3cret",
+                   "Content-Type": "application/json"})
+    t.eq(r.status, 413, "a 2 MB body is refused with 413")
+    r = s.request("POST", "/webhooks/gittab/" + iid, {"object_kind": "issue"},
+                  {"X-Gitlab-Token": "wrong", "X-Gitlab-Event": "Issue Hook"})
+    t.eq(r.status, 401, "gitlab hook with a wrong token is refused")
+    t.eq(counts()[2:], before[2:], "refusals wrote no job, delivery or log")
+    r = s.request("GET", "/nowhere")
+    t.eq(r.status, 404, "unknown routes answer 404")
+
+    for name in ("plugin", "pbhook", "glhook", "admin"):
+        mode = os.stat(os.path.join(s.dir, name + ".sock")).st_mode
+        t.ok(not mode & (stat.S_IROTH | stat.S_IWOTH),
+             "%s socket is not world-accessible (%o)" % (name, mode & 0o777))
+
+    # Plain CGI: the same binary, one request from the environment.
+    cgi = os.path.join(TOP_BUILD, "cgi-bin", "pbsync-plugin")
+    env = dict(s.env, GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD="GET",
+               PATH_INFO="/healthz", QUERY_STRING="")
+    r = subprocess.run([cgi], env=env, capture_output=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    t.ok(r.stdout.startswith(b"Status: 200"), "CGI mode serves /healthz",
+         r.stdout[:200])
+    env.update(REQUEST_METHOD="POST", PATH_INFO="/plugin/" + UNKNOWN,
+               CONTENT_TYPE="application/json", CONTENT_LENGTH="2")
+    r = subprocess.run([cgi], env=env, input=b"{}", capture_output=True,
+                       timeout=30)
+    t.ok(r.stdout.startswith(b"Status: 401"), "CGI mode refuses unknown ids",
+         r.stdout[:200])
+    env.update(REQUEST_METHOD="GET", PATH_INFO="/healthz",
+               PBSYNC_DATABASE="/nonexistent/dir/pbsync.db")
+    r = subprocess.run([cgi], env=env, capture_output=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    t.ok(r.stdout.startswith(b"Status: 503"),
+         "healthz answers 503 when the database is unusable", r.stdout[:200])
+    t.ok("s3cret" not in s.log(), "no secret appears in the log")
+finally:
+    s.stop()
+t.done()

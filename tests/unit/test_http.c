@@ -1,0 +1,158 @@
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "t.h"
+
+static int
+priv(const char *addr)
+{
+	struct sockaddr_in	 a4;
+	struct sockaddr_in6	 a6;
+
+	memset(&a4, 0, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	if (inet_pton(AF_INET, addr, &a4.sin_addr) == 1) {
+		a4.sin_family = AF_INET;
+		return http_addr_private(&a4);
+	}
+	inet_pton(AF_INET6, addr, &a6.sin6_addr);
+	a6.sin6_family = AF_INET6;
+	return http_addr_private(&a6);
+}
+
+/* Serves one canned answer on a loopback port in a child process. */
+static pid_t
+serve_once(const char *answer, int *port)
+{
+	struct sockaddr_in	 a;
+	socklen_t		 len = sizeof(a);
+	int			 s = socket(AF_INET, SOCK_STREAM, 0), c;
+	char			 req[4096];
+	pid_t			 pid;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(s, (struct sockaddr *)&a, sizeof(a));
+	listen(s, 1);
+	getsockname(s, (struct sockaddr *)&a, &len);
+	*port = ntohs(a.sin_port);
+	if ((pid = fork()) == 0) {
+		c = accept(s, NULL, NULL);
+		if (read(c, req, sizeof(req)) > 0)
+			write(c, answer, strlen(answer));
+		close(c);
+		_exit(0);
+	}
+	close(s);
+	return pid;
+}
+
+static enum http_err
+get(struct http *h, int port, struct http_resp *rs)
+{
+	char		 url[64];
+	struct http_req	 rq;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", port);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.url = url;
+	return http_do(h, &rq, rs);
+}
+
+int
+main(void)
+{
+	struct http	 h;
+	struct http_resp rs;
+	struct buf	 b;
+	int		 port;
+	pid_t		 pid;
+
+	log_open("test_http", LOGL_ERR, NULL);
+	CHECK(priv("127.0.0.1"));
+	CHECK(priv("10.1.2.3"));
+	CHECK(priv("172.16.0.1"));
+	CHECK(priv("172.31.255.255"));
+	CHECK(!priv("172.32.0.1"));
+	CHECK(priv("192.168.1.1"));
+	CHECK(priv("169.254.169.254"));
+	CHECK(priv("100.64.0.1"));
+	CHECK(priv("0.0.0.0"));
+	CHECK(priv("224.0.0.1"));
+	CHECK(!priv("8.8.8.8"));
+	CHECK(!priv("140.82.112.3"));
+	CHECK(priv("::1"));
+	CHECK(priv("fe80::1"));
+	CHECK(priv("fd00::1"));
+	CHECK(priv("::ffff:127.0.0.1"));
+	CHECK(priv("::ffff:169.254.169.254"));
+	CHECK(!priv("2606:4700::1111"));
+
+	CHECK_INT(http_url_allowed("https://gitlab.com", 0), 0);
+	CHECK_INT(http_url_allowed("http://gitlab.com", 0), -1);
+	CHECK_INT(http_url_allowed("http://gitlab.com", 1), 0);
+	CHECK_INT(http_url_allowed("file:///etc/passwd", 1), -1);
+	CHECK_INT(http_url_allowed("gopher://x", 1), -1);
+	CHECK_INT(http_url_allowed("https://localhost/", 0), -1);
+	CHECK_INT(http_url_allowed("not a url", 0), -1);
+
+	CHECK_INT(http_parse_retry_after("2", 0), 2);
+	CHECK_INT(http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
+	    1445412470), 10);
+	CHECK_INT(http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
+	    1445412490), 0);
+	CHECK_INT(http_parse_retry_after("soon", 0), -1);
+	CHECK_INT(http_parse_retry_after("-1", 0), -1);
+
+	buf_init(&b, 100);
+	CHECK_INT(http_escape_segment(&b, "grp/sub proj"), 0);
+	CHECK_STR(buf_str(&b), "grp%2Fsub%20proj");
+	buf_release(&b);
+
+	CHECK(http_retryable(HTTP_ERATE) && http_retryable(HTTP_ESERVER) &&
+	    http_retryable(HTTP_ETIMEOUT) && http_retryable(HTTP_ECONNECT));
+	CHECK(!http_retryable(HTTP_ECLIENT) && !http_retryable(HTTP_EPOLICY));
+
+	/* Loopback is refused at connect time unless allowed. */
+	CHECK_INT(http_init(&h, 0, 2000), 0);
+	http_resp_init(&rs, 1024);
+	CHECK_INT(get(&h, 1, &rs), HTTP_EPOLICY);
+	http_release(&h);
+
+	CHECK_INT(http_init(&h, 1, 2000), 0);
+	pid = serve_once("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n"
+	    "Content-Length: 11\r\n\r\nRetry later", &port);
+	CHECK_INT(get(&h, port, &rs), HTTP_ERATE);
+	CHECK_INT(rs.retry_after, 7);
+	CHECK_STR(buf_str(&rs.body), "Retry later");
+	waitpid(pid, NULL, 0);
+	pid = serve_once("HTTP/1.1 301 Moved\r\nLocation: http://169.254.169.254/"
+	    "\r\nContent-Length: 0\r\n\r\n", &port);
+	CHECK_INT(get(&h, port, &rs), HTTP_EREDIRECT);	/* never followed */
+	waitpid(pid, NULL, 0);
+	pid = serve_once("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n", &port);
+	CHECK_INT(get(&h, port, &rs), HTTP_ETOOBIG);	/* over the 1 KB cap */
+	waitpid(pid, NULL, 0);
+	pid = serve_once("HTTP/1.1 503 Unavailable\r\nContent-Length: 0\r\n\r\n",
+	    &port);
+	CHECK_INT(get(&h, port, &rs), HTTP_ESERVER);
+	waitpid(pid, NULL, 0);
+	pid = serve_once("", &port);			/* closes at once */
+	CHECK_INT(get(&h, port, &rs), HTTP_ECONNECT);
+	waitpid(pid, NULL, 0);
+	http_resp_release(&rs);
+	http_release(&h);
+	return t_done();
+}
