@@ -46,6 +46,7 @@ static const struct key keys[] = {
 	L(push_budget_ms, 100, 4500),
 	L(job_budget_ms, 0, 60000),
 	L(job_max_attempts, 1, 100),
+	L(job_lease_s, 2, 3600),
 	L(reconcile_interval_s, 10, 86400),
 };
 
@@ -121,6 +122,7 @@ defaults(struct conf *c)
 		{ "push_budget_ms", "2500" },
 		{ "job_budget_ms", "2000" },
 		{ "job_max_attempts", "8" },
+		{ "job_lease_s", "120" },
 		{ "reconcile_interval_s", "600" },
 	};
 	size_t	 i;

@@ -27,6 +27,7 @@ struct conf {
 	long		 push_budget_ms;	/* synchronous part of a push */
 	long		 job_budget_ms;		/* jobs run after a response */
 	long		 job_max_attempts;
+	long		 job_lease_s;		/* a dead worker's job is retaken */
 	long		 reconcile_interval_s;
 	char		*action_reply;		/* "v2" or "both" */
 };

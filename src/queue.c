@@ -103,7 +103,8 @@ queue_run_one(struct app *a)
 
 	if (app_store(a) == -1)
 		return -1;
-	rc = store_job_lease(&a->store, util_now(), QUEUE_LEASE_S, &j);
+	rc = store_job_lease(&a->store, util_now(),
+	    (double)a->conf.job_lease_s, &j);
 	if (rc == STORE_NOTFOUND)
 		return 0;
 	if (rc != 0)

@@ -24,8 +24,6 @@ struct queue_result {
 	char		 error[512];
 };
 
-#define QUEUE_LEASE_S	120.0
-
 /* Runs one due job: 1 if one ran, 0 if none was due, -1 on error. */
 int	 queue_run_one(struct app *);
 /* Runs due jobs until none is left or budget_ms has passed. */

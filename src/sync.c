@@ -15,7 +15,6 @@
 #include "sync.h"
 #include "util.h"
 
-#define LOCK_S		120.0
 #define MAX_DOC		(2u << 20)
 
 /* Both sides of a link, fetched fresh. */
@@ -432,7 +431,9 @@ locked(struct ctx *c, struct store_link *l, struct queue_result *r,
     void (*fn)(struct ctx *, struct store_link *, struct queue_result *))
 {
 	double	 now = util_now();
-	int	 rc = store_link_lock(&c->app->store, l->id, now, now + LOCK_S);
+	/* Held as long as a job lease: a killed worker's lock expires too. */
+	int	 rc = store_link_lock(&c->app->store, l->id, now,
+		    now + (double)c->app->conf.job_lease_s);
 
 	if (rc == STORE_EXISTS) {
 		r->status = QUEUE_RETRY;

@@ -1,0 +1,182 @@
+"""Push, unlink and the Productboard column, end to end through nginx with
+the Productboard and GitLab doubles."""
+import statistics
+import threading
+import time
+
+from harness import Stack, Tap, wait_for
+import fixtures as fx
+
+t = Tap()
+s = Stack(env={"PBSYNC_PUSH_BUDGET_MS": "2500"})
+try:
+    fx.seed(s)
+    rc, iid, err = fx.create_integration(s)
+    t.eq(rc, 0, "an integration is created through pbsyncctl")
+    if rc != 0:
+        raise SystemExit(err)
+    pid = fx.plugin_id(s, iid)
+    auth = s.pb.call("GET", "/_double/state")
+    s.start_worker()
+
+    # -- probe -----------------------------------------------------------
+    probes = [d for d in s.pb.call("GET", "/_double/deliveries")
+              if "validationToken" in d.get("url", "")]
+    t.ok(probes and probes[0]["status"] == 200,
+         "Productboard's probe of the action URL succeeded", probes)
+
+    # -- push --------------------------------------------------------------
+    fid = fx.feature(s, "Dark mode", "<h1>Goal</h1><p>Let users pick a "
+                     "<b>dark</b> theme, see @alice and #12.</p>"
+                     "<ul><li>one</li><li>two</li></ul>")
+    t0 = time.monotonic()
+    r = fx.click(s, pid, fid)
+    took = time.monotonic() - t0
+    conn = r.get("connection", {})
+    t.eq(r.get("status"), 200, "push answers 200")
+    t.eq(conn.get("state"), "connected", "push answers connected", )
+    t.ok(took < 5, "push answered within 5 s (%.2f s)" % took)
+    iss = fx.issues(s)
+    t.eq(len(iss), 1, "push created exactly one issue")
+    i = iss[0]
+    t.eq(i["title"], "Dark mode", "the issue title is the feature name")
+    d = i["description"] or ""
+    t.ok(d.startswith("# Goal"), "the description is Markdown", d)
+    t.ok("**dark**" in d, "bold became Markdown", d)
+    t.ok("- one" in d and "- two" in d, "the list became Markdown", d)
+    t.ok("<!-- pbsync:feature=%s -->" % fid in d, "the hidden marker is there", d)
+    t.ok("Linked to the Productboard feature" in d, "the backlink is there", d)
+    t.ok("@alice" not in d.replace("`@alice`", "").replace("@\u200balice", "")
+         or "\\@alice" in d, "a mention cannot notify", d)
+    t.eq(conn.get("targetUrl"), i["web_url"], "the column links to the issue")
+    t.eq(conn.get("hoverLabel"), "#%d" % i["iid"], "hover label is #iid")
+    t.eq(conn.get("label"), "Open", "the label is the issue state")
+    t.eq(conn.get("color"), "blue", "open issues are blue")
+
+    r = fx.click(s, pid, fid)
+    t.eq(r.get("connection", {}).get("state"), "connected",
+         "a second click answers connected")
+    t.eq(len(fx.issues(s)), 1, "a double click makes no second issue")
+
+    # -- five concurrent pushes --------------------------------------------
+    fid2 = fx.feature(s, "Export to CSV")
+    results = []
+    th = [threading.Thread(target=lambda: results.append(
+        fx.click(s, pid, fid2))) for _ in range(5)]
+    [x.start() for x in th]
+    [x.join() for x in th]
+    n = len([x for x in fx.issues(s) if x["title"] == "Export to CSV"])
+    t.eq(n, 1, "five concurrent pushes make one issue")
+    t.ok(wait_for(lambda: fx.connection(s, pid, fid2)["data"]["fields"]
+                  ["connection"]["state"] == "connected", 15),
+         "and the column ends connected")
+
+    # -- GitLab failing ----------------------------------------------------
+    fid3 = fx.feature(s, "Retry me")
+    s.gl.call("POST", "/_double/faults", {"match": "POST /api/v4/projects/.*/issues$",
+                                          "status": 500, "count": 2})
+    r = fx.click(s, pid, fid3)
+    st = r.get("connection", {}).get("state")
+    t.ok(st in ("progress", "error"), "push while GitLab answers 500 -> %s" % st)
+    ok = wait_for(lambda: fx.connection(s, pid, fid3)["data"]["fields"]
+                  ["connection"]["state"] == "connected", 30)
+    t.ok(ok, "the push completes after GitLab recovers")
+    n = len([x for x in fx.issues(s) if x["title"] == "Retry me"])
+    t.eq(n, 1, "and never makes two issues")
+
+    # -- GitLab slow -------------------------------------------------------
+    fid4 = fx.feature(s, "Slow one")
+    s.gl.call("POST", "/_double/faults", {"match": "POST /api/v4/projects/.*/issues$",
+                                          "delay": 4, "count": 1})
+    t0 = time.monotonic()
+    r = fx.click(s, pid, fid4)
+    took = time.monotonic() - t0
+    t.eq(r.get("connection", {}).get("state"), "progress",
+         "push while GitLab is slow answers progress")
+    t.ok(took < 5, "inside Productboard's 5 s (%.2f s)" % took)
+    ok = wait_for(lambda: fx.connection(s, pid, fid4)["data"]["fields"]
+                  ["connection"]["state"] == "connected", 20)
+    t.ok(ok, "then the final state is PUT: connected")
+    n = len([x for x in fx.issues(s) if x["title"] == "Slow one"])
+    t.eq(n, 1, "the slow push made one issue")
+
+    # -- unlink --------------------------------------------------------------
+    r = fx.click(s, pid, fid, "button.unlink")
+    t.eq(r.get("connection", {}).get("state"), "initial", "unlink answers initial")
+    t.eq(s.sql("SELECT count(*) FROM link WHERE feature_id = ?", fid)[0][0], 0,
+         "the link is gone")
+    gone = wait_for(lambda: "pbsync:feature=" not in
+                    [x for x in fx.issues(s) if x["title"] == "Dark mode"][0]
+                    ["description"], 15)
+    t.ok(gone, "the marker and backlink are removed from the issue")
+    t.eq(len([x for x in fx.issues(s) if x["title"] == "Dark mode"]), 1,
+         "the issue is kept")
+    r = fx.click(s, pid, "unknown-feature", "button.unlink")
+    t.eq(r.get("connection", {}).get("state"), "initial",
+         "unlinking an unknown feature is harmless")
+    r = fx.click(s, pid, fid2, "button.dismiss")
+    t.eq(r.get("connection", {}).get("state"), "initial", "dismiss answers initial")
+
+    # -- refusals: nothing written, no upstream call --------------------------
+    path = "/plugin/" + iid
+    body = {"data": {"trigger": "button.push", "feature": {"id": fid3},
+                     "integrationId": pid}}
+    before = (s.counts(), len(s.pb.requests()), len(s.gl.requests()))
+    for what, p, b, hdr, want in (
+        ("missing Authorization", path, body, {}, 401),
+        ("wrong Authorization", path, body, {"Authorization": "Bearer x"}, 401),
+        ("unknown integration", "/plugin/" + "c" * 32, body,
+         {"Authorization": "Bearer x"}, 401),
+    ):
+        r = s.request("POST", p, b, hdr)
+        t.eq(r.status, want, "push refused: %s -> %d" % (what, want))
+    secret = None
+    for d in s.pb.call("GET", "/_double/deliveries"):
+        if d.get("kind") in ("probe", "action") or "validationToken" in d.get("url", ""):
+            secret = d["headers"].get("authorization") or d["headers"].get("Authorization")
+    t.ok(secret is not None, "the double recorded the plugin authorization")
+    good = {"Authorization": secret or ""}
+    for what, b, hdr, want in (
+        ("malformed JSON", '{"data": ', {}, 400),
+        ("unknown trigger", {"data": {"trigger": "button.explode",
+                                      "feature": {"id": fid3}}}, {}, 400),
+        ("no feature id", {"data": {"trigger": "button.push"}}, {}, 400),
+        ("oversized body", "x" * (2 << 20), {}, 413),
+        ("wrong content type", '{"data":{}}', {"Content-Type": "text/plain"}, 415),
+    ):
+        r = s.request("POST", path, b, dict(good, **hdr))
+        t.eq(r.status, want, "push refused: %s -> %d" % (what, want))
+    after = (s.counts(), len(s.pb.requests()), len(s.gl.requests()))
+    t.eq(after, before, "refused requests wrote nothing and called no upstream")
+
+    # -- a feature Productboard does not know ----------------------------------
+    r = fx.click(s, pid, "00000000-0000-0000-0000-00000000dead")
+    c = r.get("connection", {})
+    t.eq(c.get("state"), "error", "pushing a feature that does not exist: error")
+    t.ok("no longer exists" in c.get("message", ""), "with a clear message", c)
+
+    # -- audit ---------------------------------------------------------------
+    log = s.sql("SELECT actor, action, result FROM sync_log")
+    t.ok(("Jane PM <jane@example.com>", "push", "ok") in log,
+         "the sync log says who pushed", log)
+    t.ok(("Jane PM <jane@example.com>", "button.unlink", "ok") in log,
+         "and who unlinked", log)
+
+    # -- latency of 50 pushes --------------------------------------------------
+    lat = []
+    for k in range(50):
+        f = fx.feature(s, "Latency %d" % k)
+        t0 = time.monotonic()
+        r = fx.click(s, pid, f)
+        lat.append(time.monotonic() - t0)
+        if r.get("connection", {}).get("state") != "connected":
+            break
+    t.eq(len(lat), 50, "50 pushes in a row all answer connected")
+    print("# push latency over %d pushes: median %.0f ms, worst %.0f ms" %
+          (len(lat), statistics.median(lat) * 1000, max(lat) * 1000))
+    t.ok(max(lat) < 5, "every push answered within 5 s")
+    t.ok(fx.PB_TOKEN not in s.log() and fx.GL_TOKEN not in s.log(),
+         "no token appears in the log")
+finally:
+    s.stop()
+t.done()

@@ -1,0 +1,194 @@
+"""Two-way sync through nginx with the doubles, which (like the real
+services) send webhooks for pbsync's own writes: every change lands on the
+other side, each with exactly one upstream write, and nothing echoes."""
+import os
+import random
+import signal
+import time
+
+from harness import Stack, Tap, wait_for
+import fixtures as fx
+
+t = Tap()
+# Only the worker runs jobs here, so killing it mid-job is meaningful.
+s = Stack(env={"PBSYNC_JOB_LEASE_S": "4", "PBSYNC_JOB_BUDGET_MS": "0",
+               "PBSYNC_RECONCILE_INTERVAL_S": "3600"})
+
+
+def idle(timeout=20):
+    """Waits until both doubles delivered everything and no job is due."""
+    def quiet():
+        for d in (s.pb, s.gl):
+            d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                             "timeout": 5})
+        n = s.sql("SELECT count(*) FROM job WHERE state != 'dead' AND"
+                  " run_at <= unixepoch('subsec') + 0.5")[0][0]
+        return n == 0
+    ok = wait_for(quiet, timeout, 0.2)
+    time.sleep(0.3)
+    return ok and quiet()
+
+
+def writes():
+    """(GitLab issue edits, Productboard feature patches) so far."""
+    gl = [r for r in s.gl.requests() if r["method"] == "PUT" and
+          "/issues/" in r["path"] and "/_double" not in r["path"]]
+    pb = [r for r in s.pb.requests() if r["method"] == "PATCH" and
+          "/v2/entities/" in r["path"]]
+    return len(gl), len(pb)
+
+
+def clear():
+    s.pb.call("DELETE", "/_double/requests")
+    s.gl.call("DELETE", "/_double/requests")
+
+
+def feature_of(fid):
+    return s.pb.call("GET", "/_double/state")["features"][fid]
+
+
+def issue():
+    return [i for i in fx.issues(s) if i["iid"] == iid_n][0]
+
+
+def gl_edit(**kw):
+    kw.setdefault("as_user", "alice")
+    s.gl.call("PUT", "/_double/projects/%d/issues/%d" % (fx.PROJECT, iid_n), kw)
+
+
+def pb_edit(**kw):
+    s.pb.call("PATCH", "/_double/features/" + fid, kw)
+
+
+try:
+    fx.seed(s)
+    rc, iid, err = fx.create_integration(s)
+    if rc != 0:
+        raise SystemExit(err)
+    pid = fx.plugin_id(s, iid)
+    s.start_worker()
+    fid = fx.feature(s, "Sync me", "<p>First version.</p>", "New")
+    r = fx.click(s, pid, fid)
+    t.eq(r.get("connection", {}).get("state"), "connected", "pushed")
+    iid_n = fx.issues(s)[0]["iid"]
+    idle()
+    clear()
+
+    # -- one change, one write, no echo ------------------------------------
+    t0 = time.monotonic()
+    pb_edit(name="Renamed in Productboard")
+    t.ok(wait_for(lambda: issue()["title"] == "Renamed in Productboard", 15),
+         "a rename in Productboard reaches GitLab")
+    lat = [time.monotonic() - t0]
+    t.ok(idle(), "the system goes quiet")
+    t.eq(writes(), (1, 0), "one GitLab write, no Productboard echo")
+    clear()
+
+    t0 = time.monotonic()
+    gl_edit(title="Renamed in GitLab")
+    t.ok(wait_for(lambda: feature_of(fid)["name"] == "Renamed in GitLab", 15),
+         "a rename in GitLab reaches Productboard")
+    lat.append(time.monotonic() - t0)
+    t.ok(idle(), "the system goes quiet")
+    t.eq(writes(), (0, 1), "one Productboard write, no GitLab echo")
+    clear()
+
+    gl_edit(state_event="close")
+    t.ok(wait_for(lambda: feature_of(fid)["status"]["name"] == "Done", 15),
+         "closing the issue sets the feature to Done")
+    t.ok(wait_for(lambda: fx.connection(s, pid, fid)["data"]["fields"]
+                  ["connection"].get("label") == "Closed", 15),
+         "and the column label follows: Closed")
+    idle()
+    t.eq(writes(), (0, 1), "close: one Productboard write, no echo")
+    clear()
+    gl_edit(state_event="reopen")
+    t.ok(wait_for(lambda: feature_of(fid)["status"]["name"] == "In Progress", 15),
+         "reopening sets the feature to In Progress")
+    idle()
+    t.eq(writes(), (0, 1), "reopen: one write, no echo")
+    clear()
+    pb_edit(status={"name": "Done"})
+    t.ok(wait_for(lambda: issue()["state"] == "closed", 15),
+         "setting the feature to Done closes the issue")
+    idle()
+    t.eq(writes(), (1, 0), "status: one GitLab write, no echo")
+    clear()
+
+    pb_edit(description="<p>Now with <b>bold</b> and a list:</p>"
+            "<ul><li>alpha</li><li>beta</li></ul>")
+    t.ok(wait_for(lambda: "**bold**" in issue()["description"] and
+                  "- beta" in issue()["description"], 15),
+         "a description edit in Productboard reaches GitLab as Markdown")
+    idle()
+    t.eq(writes(), (1, 0), "description: one write, no echo")
+    t.ok("pbsync:feature=" in issue()["description"],
+         "the marker survives a description sync")
+    clear()
+    gl_edit(description=issue()["description"].replace("alpha", "ALPHA"))
+    t.ok(wait_for(lambda: "ALPHA" in feature_of(fid)["description"], 15),
+         "a description edit in GitLab reaches Productboard as HTML")
+    t.ok("pbsync:feature" not in feature_of(fid)["description"],
+         "without the footer")
+    idle()
+    t.eq(writes(), (0, 1), "description back: one write, no echo")
+    clear()
+
+    # -- duplicated deliveries ----------------------------------------------
+    s.gl.call("POST", "/_double/config", {"duplicate_deliveries": 9})
+    gl_edit(title="Ten deliveries")
+    t.ok(wait_for(lambda: feature_of(fid)["name"] == "Ten deliveries", 15),
+         "the edit lands")
+    idle()
+    t.eq(writes(), (0, 1), "the same delivery ten times: one write")
+    s.gl.call("POST", "/_double/config", {"duplicate_deliveries": 0})
+    clear()
+
+    # -- upstream failing for a while -----------------------------------------
+    s.gl.call("POST", "/_double/faults", {"match": "PUT /api/v4/projects/.*/issues/.*",
+                                          "status": 500, "count": 2})
+    pb_edit(name="Lands after GitLab recovers")
+    t.ok(wait_for(lambda: issue()["title"] == "Lands after GitLab recovers", 40),
+         "GitLab 500 for a while: the change lands after recovery")
+    idle(40)
+    clear()
+    s.pb.call("POST", "/_double/faults", {"match": "PATCH /v2/entities/.*",
+                                          "status": 500, "count": 2})
+    gl_edit(title="Lands after Productboard recovers")
+    t.ok(wait_for(lambda: feature_of(fid)["name"] ==
+                  "Lands after Productboard recovers", 40),
+         "Productboard 500 for a while: the change lands after recovery")
+    idle(40)
+    clear()
+
+    # -- 429 with Retry-After: 2 ---------------------------------------------
+    s.pb.call("POST", "/_double/faults", {"match": "GET /v2/entities/.*",
+                                          "status": 429, "count": 1,
+                                          "headers": {"Retry-After": "2"}})
+    gl_edit(title="After a rate limit")
+    t.ok(wait_for(lambda: feature_of(fid)["name"] == "After a rate limit", 30),
+         "after a 429 the change lands")
+    reqs = [r for r in s.pb.requests() if "/_double" not in r["path"]]
+    first429 = [r for r in reqs if r["status"] == 429]
+    after = [r for r in reqs if first429 and r["ts"] > first429[0]["ts"]]
+    t.ok(first429 and after and after[0]["ts"] - first429[0]["ts"] >= 1.9,
+         "no call inside the Retry-After window (%.2f s)" %
+         ((after[0]["ts"] - first429[0]["ts"]) if first429 and after else -1))
+    t.ok("rate limit" in s.log(), "the pause is in the log")
+    idle(30)
+    clear()
+
+    # -- kill -9 of the worker mid-job ----------------------------------------
+    s.gl.call("POST", "/_double/faults", {"match": "GET /api/v4/projects/.*/issues/.*",
+                                          "delay": 3, "count": 1})
+    pb_edit(name="Survives kill -9")
+    time.sleep(1.0)
+    s.procs["worker"].send_signal(signal.SIGKILL)
+    s.procs["worker"].wait()
+    s.start_worker()
+    t.ok(wait_for(lambda: issue()["title"] == "Survives kill -9", 30),
+         "a job whose worker was killed completes after restart")
+    idle(30)
+finally:
+    s.stop()
+t.done()
