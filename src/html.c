@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -47,7 +48,7 @@ add(struct parser *ps, const char *tag)
 		ps->nomem = 1;
 		return NULL;
 	}
-	strncpy(n->tag, tag, sizeof(n->tag) - 1);
+	snprintf(n->tag, sizeof(n->tag), "%s", tag);
 	n->parent = ps->cur;
 	if (ps->cur->last != NULL)
 		ps->cur->last->next = n;
