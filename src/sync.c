@@ -29,6 +29,7 @@ struct sides {
 /* What one sync decided to write. */
 struct plan {
 	const char	*pb_name, *pb_desc, *pb_status;
+	char		 status_id[80];	/* pb_status points here */
 	const char	*gl_title, *gl_desc, *gl_state_event;
 	char		 add_labels[512], remove_labels[512];
 	int		 conflicts;
@@ -180,8 +181,11 @@ plan_status(const struct ctx *c, const struct store_link *l,
 			    "close" : "reopen";
 		plan_labels(map, &s->i, want_label, p);
 	} else if (d == -1 && pb_for_state != NULL &&
-	    !same(pb_for_state, s->f.status_id))
-		p->pb_status = pb_for_state;
+	    !same(pb_for_state, s->f.status_id)) {
+		/* The map dies with this sync's parse: keep a copy. */
+		snprintf(p->status_id, sizeof(p->status_id), "%s", pb_for_state);
+		p->pb_status = p->status_id;
+	}
 }
 
 static void

@@ -1,6 +1,6 @@
 """Shared set-up of the end-to-end suites: seeded doubles and an
 integration created through pbsyncctl exactly as an admin would."""
-import json
+import time
 
 from harness import wait_for
 
@@ -53,10 +53,11 @@ def click(s, pid, fid, trigger="button.push", user=None):
 
 
 def connection(s, pid, fid):
-    """The connection state Productboard holds for the feature."""
-    r = s.pb.call("GET", "/v2/plugin-integrations/%s/connections/%s" %
-                  (pid, fid), None)
-    return r
+    """The connection state Productboard holds for the feature, shaped as
+    GET /v2/plugin-integrations/{id}/connections/{entityId} answers it."""
+    c = s.pb.call("GET", "/_double/state")["connections"].get(
+        "%s/%s" % (pid, fid), {"state": "initial"})
+    return {"data": {"fields": {"connection": c}}}
 
 
 def issues(s):
@@ -66,3 +67,17 @@ def issues(s):
         v = st.get(key, [])
         out.extend(v.values() if isinstance(v, dict) else v)
     return out
+
+
+def idle(s, timeout=20):
+    """Waits until both doubles delivered everything and no job is due."""
+    def quiet():
+        for d in (s.pb, s.gl):
+            d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                             "timeout": 5})
+        n = s.sql("SELECT count(*) FROM job WHERE state != 'dead' AND"
+                  " run_at <= unixepoch('subsec') + 0.5")[0][0]
+        return n == 0
+    ok = wait_for(quiet, timeout, 0.2)
+    time.sleep(0.3)
+    return ok and quiet()

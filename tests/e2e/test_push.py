@@ -16,7 +16,6 @@ try:
     if rc != 0:
         raise SystemExit(err)
     pid = fx.plugin_id(s, iid)
-    auth = s.pb.call("GET", "/_double/state")
     s.start_worker()
 
     # -- probe -----------------------------------------------------------
@@ -121,6 +120,7 @@ try:
     path = "/plugin/" + iid
     body = {"data": {"trigger": "button.push", "feature": {"id": fid3},
                      "integrationId": pid}}
+    fx.idle(s)
     before = (s.counts(), len(s.pb.requests()), len(s.gl.requests()))
     for what, p, b, hdr, want in (
         ("missing Authorization", path, body, {}, 401),

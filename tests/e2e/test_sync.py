@@ -16,17 +16,7 @@ s = Stack(env={"PBSYNC_JOB_LEASE_S": "4", "PBSYNC_JOB_BUDGET_MS": "0",
 
 
 def idle(timeout=20):
-    """Waits until both doubles delivered everything and no job is due."""
-    def quiet():
-        for d in (s.pb, s.gl):
-            d.call("POST", "/_double/wait", {"deliveries_idle": True,
-                                             "timeout": 5})
-        n = s.sql("SELECT count(*) FROM job WHERE state != 'dead' AND"
-                  " run_at <= unixepoch('subsec') + 0.5")[0][0]
-        return n == 0
-    ok = wait_for(quiet, timeout, 0.2)
-    time.sleep(0.3)
-    return ok and quiet()
+    return fx.idle(s, timeout)
 
 
 def writes():
