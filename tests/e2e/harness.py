@@ -213,7 +213,25 @@ class Stack:
         except OSError:
             return False
 
-    def stop(self):
+    def sanitizer_reports(self):
+        """Sanitizer findings in the programs' stderr files, if any."""
+        out = []
+        for f in sorted(os.listdir(self.dir)):
+            if f.endswith(".stderr"):
+                text = self.log(f)
+                for mark in ("ERROR: AddressSanitizer", "runtime error:",
+                             "ERROR: LeakSanitizer"):
+                    if mark in text:
+                        out.append("%s: %s" % (f, text[text.index(mark):]
+                                               .splitlines()[0]))
+        return out
+
+    def stop(self, tap=None):
+        """Stops everything; with a Tap, first checks that no program
+        reported a sanitizer finding (the suite runs under ASan+UBSan)."""
+        if tap is not None:
+            tap.eq(self.sanitizer_reports(), [],
+                   "no sanitizer report from any program")
         for name in list(self.procs):
             p = self.procs.pop(name)
             try:

@@ -82,5 +82,5 @@ try:
          "healthz answers 503 when the database is unusable", r.stdout[:200])
     t.ok("s3cret" not in s.log(), "no secret appears in the log")
 finally:
-    s.stop()
+    s.stop(t)
 t.done()

@@ -107,5 +107,5 @@ try:
     t.eq(r.status, 400, "deeply nested JSON is refused")
     t.ok(SECRET not in s.log(), "the hook secret never reaches the log")
 finally:
-    s.stop()
+    s.stop(t)
 t.done()

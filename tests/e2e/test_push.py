@@ -178,5 +178,5 @@ try:
     t.ok(fx.PB_TOKEN not in s.log() and fx.GL_TOKEN not in s.log(),
          "no token appears in the log")
 finally:
-    s.stop()
+    s.stop(t)
 t.done()

@@ -210,15 +210,18 @@ try:
             "duplicate_deliveries": rnd.choice([0, 0, 1, 3]),
             "reorder_deliveries": rnd.choice([False, True]),
             "deliver": rnd.choice([True, True, True, False])})
-        edits, last = rnd.randint(1, 4), None
+        edits, last, trace = rnd.randint(1, 4), None, []
         for e in range(edits):
             name = "model %d.%d" % (k, e)
-            if rnd.random() < 0.5:
+            side = "pb" if rnd.random() < 0.5 else "gl"
+            if side == "pb":
                 pb_edit(name=name)
             else:
                 gl_edit(title=name)
             last = name
-            time.sleep(rnd.choice([0, 0.05, 0.3, 1.1]))
+            pause = rnd.choice([0, 0.05, 0.3, 1.1])
+            trace.append((side, name, pause))
+            time.sleep(pause)
         s.gl.call("POST", "/_double/config", {"deliver": True,
                                               "duplicate_deliveries": 0,
                                               "reorder_deliveries": False})
@@ -230,12 +233,13 @@ try:
         # At most one write per real edit; an echo would add one more.
         if not settled or gw + pw > edits:
             bad += 1
-            print("# model run %d: settled=%s edits=%d writes=%s" %
-                  (k, settled, edits, (gw, pw)))
+            print("# model run %d: settled=%s writes=%s trace=%s now pb=%r "
+                  "gl=%r" % (k, settled, (gw, pw), trace,
+                             feature_of(fid)["name"], issue()["title"]))
     print("# model test: %d random sequences" % runs)
     t.eq(bad, 0, "model test: %d sequences converge with no echo" % runs)
     print("# propagation latency: %s" % ", ".join("%.0f ms" % (x * 1000)
                                                  for x in lat))
 finally:
-    s.stop()
+    s.stop(t)
 t.done()
