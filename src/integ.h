@@ -35,5 +35,19 @@ int	 integ_create(struct app *, const struct integ_form *, char id[33],
  * kept so the admin can retry).
  */
 int	 integ_delete(struct app *, const char *id, struct buf *report);
+/*
+ * Changes an integration (integ_edit.c): name, column label, tokens,
+ * status map and policies.  NULL fields of f keep their value, and so do
+ * empty tokens; the GitLab URL and project name the hook, so they stay.
+ * A new token is validated with read calls (and the GitLab one must still
+ * manage hooks) before anything changes; a new label is sent to
+ * Productboard (PATCH of the plugin integration) before the row is
+ * written.  0, or -1 with a message an admin can act on in err and
+ * nothing changed.
+ */
+int	 integ_update(struct app *, const char *id, const struct integ_form *,
+	    char *err, size_t errlen);
+/* Checks a status map (sync.h) an admin submitted: 0, or -1 with err. */
+int	 integ_status_map_ok(const char *json, char *err, size_t errlen);
 
 #endif

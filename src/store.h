@@ -172,8 +172,100 @@ int	 store_job_cancel(struct store *, const char *iid, const char *kind,
 	    const char *key);
 void	 store_job_release(struct store_job *);
 
+/*
+ * Admin pages: users, sessions (store_admin.c) and the read-only views the
+ * pages show (store_view.c).  Sessions are keyed by a hash of the cookie
+ * value; the cookie itself is never stored.
+ */
+struct store_admin {
+	long long id;
+	char	 name[65];
+	char	*pw_hash;
+	long long failures;		/* wrong passwords in a row */
+	double	 last_failure_at;
+};
+
+struct store_session {
+	long long user_id;
+	char	 user[65];
+	char	 csrf[64];
+	double	 created_at;
+	double	 expires_at;
+};
+
+/* One row of the integrations list: the row's summary and its health. */
+struct store_isum {
+	char	 id[33];
+	char	*name;
+	char	*column_label;
+	char	*gl_base_url;
+	char	*gl_project_path;
+	char	*gl_project_url;
+	char	*pb_token_tail;
+	char	*gl_token_tail;
+	char	*auth_failed;		/* NULL when both tokens work */
+	char	*conflict_policy;
+	char	*delete_policy;
+	int	 has_plugin, has_webhook;
+	long long gl_hook_id;		/* 0: no hook registered */
+	long long links;
+	long long jobs_dead;
+	long long jobs_waiting;
+	double	 last_ok_at;		/* last successful sync; 0: never */
+	double	 created_at;
+};
+
+struct store_logrow {
+	long long id;
+	double	 at;
+	char	*actor;
+	char	*action;
+	char	*feature_id;
+	char	*issue_ref;
+	char	*result;
+	char	*detail;
+};
+
 /* store_admin.c */
 int	 store_admin_add(struct store *, const char *name, const char *pw_hash);
+/* 0, STORE_NOTFOUND or -1; store_admin_release frees. */
+int	 store_admin_get(struct store *, const char *name, struct store_admin *);
+void	 store_admin_release(struct store_admin *);
+/* Counts a wrong password (failures + 1, last_failure_at = now). */
+int	 store_admin_failed(struct store *, long long id, double now);
+/* Resets the count after a right password. */
+int	 store_admin_succeeded(struct store *, long long id);
+int	 store_session_add(struct store *, const char *id_hash,
+	    long long user_id, const char *csrf, double now, double expires);
+/* A session that has not expired at now: 0, STORE_NOTFOUND or -1. */
+int	 store_session_get(struct store *, const char *id_hash, double now,
+	    struct store_session *);
+int	 store_session_touch(struct store *, const char *id_hash,
+	    double expires);
+int	 store_session_delete(struct store *, const char *id_hash);
+int	 store_session_prune(struct store *, double now);
+/* Revives a dead job of integration iid: 0, STORE_NOTFOUND or -1. */
+int	 store_job_revive_in(struct store *, const char *iid, long long id,
+	    double now);
+
+/* store_view.c: arrays are heap memory freed by the matching _free. */
+int	 store_isum_list(struct store *, struct store_isum **, size_t *n);
+/* One integration's summary: 0, STORE_NOTFOUND or -1. */
+int	 store_isum_get(struct store *, const char *iid, struct store_isum *);
+void	 store_isum_release(struct store_isum *);
+void	 store_isum_free(struct store_isum *, size_t n);
+/* Links newest first, with ids below before (0: from the newest). */
+int	 store_link_page(struct store *, const char *iid, long long before,
+	    size_t max, struct store_link **, size_t *n);
+void	 store_links_free(struct store_link *, size_t n);
+/* Sync log entries newest first, with ids below before (0: newest). */
+int	 store_log_page(struct store *, const char *iid, long long before,
+	    size_t max, struct store_logrow **, size_t *n);
+void	 store_logrows_free(struct store_logrow *, size_t n);
+/* Dead jobs of the integration, newest first. */
+int	 store_job_dead_list(struct store *, const char *iid, size_t max,
+	    struct store_job **, size_t *n);
+void	 store_jobs_free(struct store_job *, size_t n);
 
 /* store_delivery.c */
 /* Records a delivery key: 0 new, STORE_EXISTS seen before. */

@@ -377,15 +377,49 @@ save(struct ctx *c, struct store_link *l, const struct sides *s)
 	return store_link_set_snapshot(&c->app->store, &n);
 }
 
-static void
-sync_link(struct ctx *c, struct store_link *l, struct queue_result *r)
+/*
+ * Neither API has conditional writes, so re-read the side about to be
+ * written and give up this round when it moved since the fetch: an edit
+ * made meanwhile must not be overwritten by a decision taken without it.
+ */
+static int
+moved(struct ctx *c, const struct sides *s, int gitlab)
+{
+	struct tracker_issue i;
+	struct pb_feature f;
+	int		 m = 1;
+
+	if (gitlab) {
+		if (c->tr.ops->get(&c->tr, s->i.project_id, s->i.iid, &i) ==
+		    HTTP_OK) {
+			m = i.updated_at != s->i.updated_at;
+			tracker_issue_release(&i);
+		}
+	} else if (pb_feature_get(&c->pb, s->f.id, &f) == HTTP_OK) {
+		m = f.updated_at != s->f.updated_at;
+		pb_feature_release(&f);
+	}
+	return m;
+}
+
+static int
+gl_planned(const struct plan *p)
+{
+	return p->gl_title != NULL || p->gl_desc != NULL ||
+	    p->gl_state_event != NULL || p->add_labels[0] != '\0' ||
+	    p->remove_labels[0] != '\0';
+}
+
+/* One round of fetch, plan, write, save: 1 when it must run again. */
+static int
+sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 {
 	struct sides	 s;
 	struct plan	 p;
 	const char	*gone;
 	const struct upstream *side;
 	enum http_err	 e;
-	int		 state_changed;
+	int		 state_changed, again = 0;
 	cJSON		*conn;
 
 	memset(&p, 0, sizeof(p));
@@ -402,12 +436,20 @@ sync_link(struct ctx *c, struct store_link *l, struct queue_result *r)
 	state_changed = !same(s.i.state, l->issue_state) ||
 	    !same(s.i.title, l->issue_title);
 	plan_fields(c, l, &s, &p);
+	if (gl_planned(&p) && moved(c, &s, 1)) {
+		again = 1;
+		goto out;
+	}
 	if ((e = write_gitlab(c, &s, &p)) != HTTP_OK) {
 		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		goto out;
 	}
+	if ((p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL) &&
+	    moved(c, &s, 0)) {
+		again = 1;	/* GitLab holds the agreed values already */
+		goto out;
+	}
 	if ((e = write_pb(c, &s, &p)) != HTTP_OK) {
-		/* GitLab may be written already: snapshot what agrees. */
 		queue_fail(r, e, c->pb.up.retry_after, c->pb.up.err);
 		goto out;
 	}
@@ -427,6 +469,20 @@ sync_link(struct ctx *c, struct store_link *l, struct queue_result *r)
 	}
 out:
 	sides_release(&s);
+	return again;
+}
+
+static void
+sync_link(struct ctx *c, struct store_link *l, struct queue_result *r)
+{
+	int	 round;
+
+	for (round = 0; round < 3; round++)
+		if (!sync_once(c, l, r))
+			return;
+	r->status = QUEUE_RETRY;
+	r->retry_in = 1;
+	snprintf(r->error, sizeof(r->error), "edits keep arriving");
 }
 
 /* Runs fn on the link under its sync lock; busy → retry shortly. */
