@@ -42,6 +42,18 @@ queue_fail(struct queue_result *r, enum http_err e, long retry_after,
 	    error : http_strerror(e));
 }
 
+static void
+flag_auth(struct app *a, struct ctx *c)
+{
+	char	 what[96], when[32];
+
+	util_format_time(util_now(), when);
+	snprintf(what, sizeof(what), "%s refused the token on %s",
+	    c->pb.up.status == 401 ? "Productboard" : "GitLab", when);
+	log_warn("integration %s: %s", c->in.id, what);
+	store_integration_set_auth_failed(&a->store, c->in.id, what);
+}
+
 /* Runs the job's work for its integration. */
 static void
 dispatch(struct app *a, const struct store_job *j, struct queue_result *r)
@@ -62,6 +74,15 @@ dispatch(struct app *a, const struct store_job *j, struct queue_result *r)
 		push_unmark_job(&c, j, r);
 	else
 		sync_job(&c, j, r);
+	/*
+	 * A revoked token fails every job the same way: the job dies at once
+	 * (a 401 is not retryable, so no retry storm) and the integration is
+	 * flagged for the admin.
+	 */
+	if (c.pb.up.status == 401 || c.tr.up.status == 401)
+		flag_auth(a, &c);
+	else if (r->status == QUEUE_DONE && c.in.auth_failed != NULL)
+		store_integration_set_auth_failed(&a->store, c.in.id, NULL);
 	ctx_close(&c);
 }
 
