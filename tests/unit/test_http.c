@@ -49,8 +49,9 @@ serve_once(const char *answer, int *port)
 	*port = ntohs(a.sin_port);
 	if ((pid = fork()) == 0) {
 		c = accept(s, NULL, NULL);
-		if (read(c, req, sizeof(req)) > 0)
-			write(c, answer, strlen(answer));
+		if (read(c, req, sizeof(req)) > 0 &&
+		    write(c, answer, strlen(answer)) < 0)
+			_exit(1);
 		close(c);
 		_exit(0);
 	}
