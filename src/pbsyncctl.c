@@ -5,7 +5,8 @@
  *   pbsyncctl admin add NAME            add an admin (password on stdin)
  *   pbsyncctl integration add OPTIONS   create an integration (tokens from
  *                                       PBSYNC_PB_TOKEN / PBSYNC_GL_TOKEN)
- *   pbsyncctl integration list|delete ID
+ *   pbsyncctl integration list          one line per integration
+ *   pbsyncctl integration show|delete ID
  *   pbsyncctl worker                    run jobs forever
  *   pbsyncctl drain                     run jobs until none is due (cron)
  *   pbsyncctl reconcile                 re-check every link now
@@ -44,7 +45,7 @@ usage(void)
 	    "                 [--conflict latest|productboard|gitlab] "
 	    "[--on-delete keep|close|label]\n"
 	    "                 (tokens in PBSYNC_PB_TOKEN, PBSYNC_GL_TOKEN)\n"
-	    "       pbsyncctl integration list | delete ID\n"
+	    "       pbsyncctl integration list | show ID | delete ID\n"
 	    "       pbsyncctl worker | drain | reconcile\n");
 	return 2;
 }
@@ -137,6 +138,38 @@ cmd_integration_add(struct app *a, int argc, char *argv[])
 	return 0;
 }
 
+/* Prints one integration's settings and health, never a token. */
+static int
+cmd_integration_show(struct app *a, const char *id)
+{
+	struct store_isum s;
+	char		 t[32];
+	int		 rc;
+
+	if ((rc = store_isum_get(&a->store, id, &s)) != 0) {
+		fprintf(stderr, "pbsyncctl: %s\n", rc == STORE_NOTFOUND ?
+		    "no such integration" : "cannot read the integration");
+		return 1;
+	}
+	util_format_time(s.created_at, t);
+	printf("id\t%s\nname\t%s\ncolumn_label\t%s\n"
+	    "productboard_token\t...%s\ngitlab_url\t%s\n"
+	    "gitlab_project\t%s\ngitlab_token\t...%s\n"
+	    "conflict_policy\t%s\ndelete_policy\t%s\ncreated\t%s\n",
+	    s.id, s.name, s.column_label, s.pb_token_tail, s.gl_base_url,
+	    s.gl_project_path, s.gl_token_tail, s.conflict_policy,
+	    s.delete_policy, t);
+	if (s.last_ok_at > 0)
+		util_format_time(s.last_ok_at, t);
+	printf("links\t%lld\njobs_waiting\t%lld\njobs_failed\t%lld\n"
+	    "last_sync\t%s\nhooks\t%s\ntoken_refused\t%s\n", s.links,
+	    s.jobs_waiting, s.jobs_dead, s.last_ok_at > 0 ? t : "never",
+	    s.gl_hook_id > 0 && s.has_plugin && s.has_webhook ? "registered" :
+	    "incomplete", s.auth_failed != NULL ? s.auth_failed : "no");
+	store_isum_release(&s);
+	return 0;
+}
+
 static int
 cmd_integration(struct app *a, int argc, char *argv[])
 {
@@ -165,6 +198,8 @@ cmd_integration(struct app *a, int argc, char *argv[])
 		free(ids);
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[0], "show") == 0)
+		return cmd_integration_show(a, argv[1]);
 	if (argc == 2 && strcmp(argv[0], "delete") == 0) {
 		buf_init(&report, 65536);
 		rc = integ_delete(a, argv[1], &report);

@@ -112,7 +112,8 @@ session_login(struct app *a, const char *user, const char *password,
 		return SESSION_ERROR;
 	if (found == STORE_NOTFOUND) {
 		fake_verify(password);
-		log_info("admin login refused: no user \"%s\"", user);
+		/* The name is not logged: people type passwords there. */
+		log_info("admin login refused: unknown user name");
 		return SESSION_BAD;
 	}
 	if ((*wait_s = session_wait(ad.failures, ad.last_failure_at,

@@ -22,17 +22,17 @@ tmpl_init(struct tmpl *t, const char *dir, struct buf *out)
 	t->out = out;
 }
 
-/* Sets t->err once (the first cause is the useful one) and returns -1. */
+/*
+ * Sets t->err to "template FILE: WHAT" or "... WHAT \"NAME\"" once (the
+ * first cause is the useful one) and returns -1.
+ */
 static int
-fail(struct tmpl *t, const char *file, const char *fmt, const char *what)
+fail(struct tmpl *t, const char *file, const char *what, const char *name)
 {
-	char	 msg[128];
-
-	if (t->err[0] == '\0') {
-		snprintf(msg, sizeof(msg), fmt, what);
-		snprintf(t->err, sizeof(t->err), "template %s: %s",
-		    file != NULL ? file : "?", msg);
-	}
+	if (t->err[0] == '\0')
+		snprintf(t->err, sizeof(t->err), "template %s: %s%s%s%s",
+		    file != NULL ? file : "?", what, name != NULL ? " \"" : "",
+		    name != NULL ? name : "", name != NULL ? "\"" : "");
 	return -1;
 }
 
@@ -237,17 +237,17 @@ load(struct tmpl *t, const char *name, char **text, size_t *len)
 
 	*text = NULL;
 	if (!name_ok(name))
-		return fail(t, name, "%s", "bad template name");
+		return fail(t, name, "bad template name", NULL);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", t->dir, name) >=
 	    sizeof(path))
-		return fail(t, name, "%s", "path too long");
+		return fail(t, name, "path too long", NULL);
 	if ((f = fopen(path, "r")) == NULL)
-		return fail(t, name, "cannot open: %s", strerror(errno));
+		return fail(t, name, "cannot open:", strerror(errno));
 	if ((p = malloc(TMPL_MAX_SIZE + 1)) == NULL)
 		goto out;
 	n = fread(p, 1, TMPL_MAX_SIZE + 1, f);
 	if (ferror(f) || n > TMPL_MAX_SIZE) {
-		fail(t, name, "%s", ferror(f) ? "read error" : "too large");
+		fail(t, name, ferror(f) ? "read error" : "too large", NULL);
 		goto out;
 	}
 	p[n] = '\0';
@@ -366,7 +366,7 @@ render_text(struct tmpl *t, const char *p, size_t len, const char *file,
 
 	if (++t->depth > TMPL_MAX_DEPTH) {
 		t->depth--;
-		return fail(t, file, "%s", "nested too deeply");
+		return fail(t, file, "nested too deeply", NULL);
 	}
 	while ((rc = next_tag(p, end, &tg)) == 1) {
 		if (buf_append(t->out, p, (size_t)(tg.start - p)) == -1)
@@ -377,15 +377,14 @@ render_text(struct tmpl *t, const char *p, size_t len, const char *file,
 			break;
 		case 0:
 			if (cb->key == NULL || cb->key(t, tg.name, cb->arg) == -1) {
-				fail(t, file, "cannot write key \"%s\"", tg.name);
+				fail(t, file, "cannot write key", tg.name);
 				goto err;
 			}
 			break;
 		case '#':
 		case '^':
 			if (section_end(p, end, tg.name, &body_end, &after) == -1) {
-				fail(t, file, "section \"%s\" is not closed",
-				    tg.name);
+				fail(t, file, "unclosed section", tg.name);
 				goto err;
 			}
 			body.p = p;
@@ -393,8 +392,7 @@ render_text(struct tmpl *t, const char *p, size_t len, const char *file,
 			body.file = file;
 			if (cb->section == NULL || cb->section(t, tg.name, &body,
 			    tg.kind == '^', cb->arg) == -1) {
-				fail(t, file, "cannot render section \"%s\"",
-				    tg.name);
+				fail(t, file, "cannot render section", tg.name);
 				goto err;
 			}
 			p = after;
@@ -404,12 +402,12 @@ render_text(struct tmpl *t, const char *p, size_t len, const char *file,
 				goto err;
 			break;
 		default:
-			fail(t, file, "stray closing tag \"%s\"", tg.name);
+			fail(t, file, "stray closing tag", tg.name);
 			goto err;
 		}
 	}
 	if (rc == -1) {
-		fail(t, file, "%s", "malformed tag");
+		fail(t, file, "malformed tag", NULL);
 		goto err;
 	}
 	if (buf_append(t->out, p, (size_t)(end - p)) == -1)
@@ -418,7 +416,7 @@ render_text(struct tmpl *t, const char *p, size_t len, const char *file,
 	return 0;
 err:
 	t->depth--;
-	return fail(t, file, "%s", "output too large");
+	return fail(t, file, "output too large", NULL);
 }
 
 int
@@ -651,7 +649,7 @@ vars_key(struct tmpl *t, const char *key, void *arg)
 	const struct var *v = lookup(arg, key);
 
 	if (v == NULL)
-		return fail(t, NULL, "unknown key \"%s\"", key);
+		return fail(t, NULL, "unknown key", key);
 	switch (v->kind) {
 	case V_TEXT:
 		return tmpl_text(t, v->val);
@@ -660,7 +658,7 @@ vars_key(struct tmpl *t, const char *key, void *arg)
 	case V_CONST:
 		return tmpl_raw_const(t, v->cval);
 	default:
-		return fail(t, NULL, "list \"%s\" used as a key", key);
+		return fail(t, NULL, "list used as a key:", key);
 	}
 }
 

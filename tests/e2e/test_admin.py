@@ -1,0 +1,647 @@
+"""Admin pages through nginx against the API doubles: login, sessions,
+throttling, CSRF, create (with what the doubles received), every failure
+path of create with its rollback, edit, delete, the integration page,
+escaping and secrets."""
+import hashlib
+import html.parser
+import http.client
+import json
+import os
+import re
+import subprocess
+import urllib.parse
+
+import fixtures
+from fixtures import GL_TOKEN, PB_TOKEN, PROJECT
+from harness import Stack, Tap, TOP_BUILD
+
+t = Tap()
+s = Stack()
+PASSWORD = "correct horse battery staple"
+XSS = "<script>alert(1)</script>"
+HUMAN_TOKEN = "glpat-human-0123456789"
+BAD_PB_TOKEN = "pb-wrong-token-4242424242"
+SECRETS = (PB_TOKEN, GL_TOKEN, HUMAN_TOKEN, BAD_PB_TOKEN, PASSWORD)
+pages = []      # every body served, checked for escaping and secrets
+
+
+def h(v):
+    return hashlib.blake2b(v.encode(), digest_size=32).hexdigest()
+
+
+class Resp:
+    def __init__(self, r, raw):
+        self.status = r.status
+        self.headers = {k.lower(): v for k, v in r.getheaders()}
+        self.cookies = r.msg.get_all("Set-Cookie") or []
+        self.body = raw.decode("utf-8", "replace")
+
+
+class Client:
+    """A browser: a cookie jar, forms, no redirects followed."""
+
+    def __init__(self):
+        self.jar = {}
+
+    def req(self, method, path, form=None, headers=None, raw=None):
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=90)
+        hd = dict(headers or {})
+        if self.jar:
+            hd["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
+        body = raw
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            hd["Content-Type"] = "application/x-www-form-urlencoded"
+        c.request(method, path, body=body, headers=hd)
+        r = c.getresponse()
+        resp = Resp(r, r.read())
+        c.close()
+        for sc in resp.cookies:
+            name, _, rest = sc.partition("=")
+            value = rest.split(";")[0]
+            if "Max-Age=0" in sc:
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+        pages.append(resp.body)
+        return resp
+
+    def get(self, path):
+        return self.req("GET", path)
+
+    def post(self, path, form):
+        return self.req("POST", path, form)
+
+    def csrf(self, path):
+        r = self.get(path)
+        m = re.search(r'name="csrf" value="([^"]*)"', r.body)
+        return m.group(1) if m else None
+
+    def login(self, user="root", password=PASSWORD):
+        tok = self.csrf("/admin/login")
+        return self.post("/admin/login", {"csrf": tok, "user": user,
+                                          "password": password})
+
+
+class FormParser(html.parser.HTMLParser):
+    """What a browser would submit from the page's form with the given
+    action (buttons left out): inputs, checked radios, selected options."""
+
+    def __init__(self, action):
+        super().__init__()
+        self.action, self.inside, self.data = action, False, {}
+        self.select, self.first = None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name"):
+            if a.get("type") == "radio" and "checked" not in a:
+                return
+            self.data[a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self.select, self.first = a.get("name"), True
+        elif tag == "option" and self.select:
+            if self.first or "selected" in a:
+                self.data[self.select] = a.get("value") or ""
+            self.first = False
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+        elif tag == "form":
+            self.inside = False
+
+
+def page_form(body, action):
+    p = FormParser(action)
+    p.feed(body)
+    return p.data
+
+
+def cookie_attrs(resp, name):
+    for sc in resp.cookies:
+        if sc.startswith(name + "="):
+            return [a.strip() for a in sc.split(";")]
+    return None
+
+
+def pb_api(path, token=PB_TOKEN):
+    """The Productboard double's public API, as a client would see it."""
+    c = http.client.HTTPConnection(urllib.parse.urlsplit(s.pb.url).netloc,
+                                   timeout=30)
+    c.request("GET", path, headers={"Authorization": "Bearer " + token})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return json.loads(body) if body else None
+
+
+def pb_plugins():
+    return (pb_api("/v2/plugin-integrations") or {}).get("data", [])
+
+
+def pb_webhooks():
+    return (pb_api("/v2/webhooks") or {}).get("data", [])
+
+
+def gl_hooks():
+    c = http.client.HTTPConnection(urllib.parse.urlsplit(s.gl.url).netloc,
+                                   timeout=30)
+    c.request("GET", "/api/v4/projects/%d/hooks" % PROJECT,
+              headers={"PRIVATE-TOKEN": GL_TOKEN})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return json.loads(body)
+
+
+def nothing_left(what):
+    t.eq((len(pb_plugins()), len(pb_webhooks()), len(gl_hooks()),
+          s.counts()["integration"]), (0, 0, 0, 0),
+         "%s: no plugin, webhook, hook or row is left behind" % what)
+
+
+def requests(double, method, pattern):
+    return [r for r in double.requests(pattern) if r["method"] == method]
+
+
+def create_form(a, name="Team A", pb=PB_TOKEN, gl=GL_TOKEN, op="save",
+                **extra):
+    f = {"csrf": a.csrf("/admin/new"), "name": name, "pb_token": pb,
+         "column_label": "GitLab", "gl_base_url": s.gl.url, "gl_token": gl,
+         "gl_project": "grp/proj", "conflict_policy": "latest",
+         "delete_policy": "keep", "op": op}
+    f.update(extra)
+    return f
+
+
+def kept_typed(r, what):
+    t.ok('value="Team A"' in r.body and 'value="grp/proj"' in r.body and
+         'value="%s"' % s.gl.url in r.body,
+         "%s: the form keeps what was typed" % what)
+    t.ok(PB_TOKEN not in r.body and GL_TOKEN not in r.body and
+         HUMAN_TOKEN not in r.body and "_sealed\" value=\"v1." not in r.body,
+         "%s: the form does not keep the tokens" % what)
+
+
+try:
+    fixtures.seed(s)
+    s.ctl("admin", "add", "root", input=PASSWORD + "\n")
+    s.ctl("admin", "add", "slow", input=PASSWORD + "\n")
+    a = Client()
+
+    # -- headers, redirects, login ------------------------------------------
+    r = a.get("/admin/")
+    t.eq((r.status, r.headers.get("location")), (303, "/admin/login"),
+         "a page without a session redirects to the login")
+    r = a.get("/admin/login")
+    t.eq(r.status, 200, "the login page answers 200")
+    csp = r.headers.get("content-security-policy", "")
+    t.ok("default-src 'none'" in csp and "frame-ancestors 'none'" in csp and
+         "form-action 'self'" in csp and "base-uri 'none'" in csp and
+         "script-src" not in csp, "CSP forbids scripts, framing and "
+         "foreign form targets", csp)
+    t.eq((r.headers.get("x-content-type-options"),
+          r.headers.get("x-frame-options"),
+          r.headers.get("referrer-policy")),
+         ("nosniff", "DENY", "no-referrer"), "the usual security headers")
+    r303 = a.get("/admin/nowhere")
+    t.ok(r303.status == 303 and "content-security-policy" in r303.headers,
+         "a redirect carries the security headers too")
+    css = a.get("/admin/static/admin.css")
+    t.ok(css.status == 200 and css.headers.get("content-type", "")
+         .startswith("text/css"), "the style sheet is served as text/css")
+    pre = a.jar.get("pbsync_login")
+    t.ok(pre and len(pre) >= 40, "the login page sets a pre-login cookie")
+
+    anon = Client()
+    anon.get("/admin/login")
+    r = anon.post("/admin/login", {"user": "root", "password": PASSWORD})
+    t.eq(r.status, 403, "a login POST without its CSRF token is refused")
+    t.ok("pbsync_session" not in anon.jar, "and gives no session")
+
+    r = anon.login(password="wrong password!")
+    t.eq(r.status, 403, "a wrong password is refused")
+    t.ok("Wrong user name or password" in r.body, "with a clear message")
+    r = anon.login(user="nobody")
+    t.ok(r.status == 403 and "Wrong user name or password" in r.body,
+         "an unknown user gets the same answer")
+
+    # Session fixation: a planted session id and the pre-login value are
+    # both worthless after the login.
+    planted = "A" * 43
+    a.jar["pbsync_session"] = planted
+    pre = a.jar["pbsync_login"]
+    r = a.login()
+    t.eq((r.status, r.headers.get("location")), (303, "/admin/"),
+         "the right password logs in")
+    sess = a.jar.get("pbsync_session")
+    t.ok(sess and sess != planted and sess != pre,
+         "the login issues a new session id (neither planted nor pre-login)")
+    t.ok("pbsync_login" not in a.jar, "the pre-login cookie is cleared")
+    attrs = cookie_attrs(r, "pbsync_session")
+    t.ok(attrs and "HttpOnly" in attrs and "SameSite=Strict" in attrs and
+         "Path=/admin" in attrs, "session cookie: HttpOnly, "
+         "SameSite=Strict, Path=/admin", attrs)
+    t.ok("Secure" not in attrs, "Secure is left out only for http on "
+         "127.0.0.1", attrs)
+    t.eq(s.sql("SELECT count(*) FROM session WHERE id_hash = ?", sess)[0][0],
+         0, "the database holds a hash of the session id, not the id")
+    for value, what in ((planted, "planted"), (pre, "pre-login")):
+        c = Client()
+        c.jar["pbsync_session"] = value
+        t.eq(c.get("/admin/").status, 303,
+             "the %s value does not open a session" % what)
+    r = a.get("/admin/nowhere")
+    t.ok(r.status == 404 and "content-security-policy" in r.headers and
+         "no such page" in r.body, "an unknown page is a 404 page with the "
+         "security headers")
+    r = a.get("/admin/")
+    t.ok(r.status == 200 and "There is no integration yet" in r.body,
+         "the empty list explains what an integration is")
+
+    # Secure flag with an https public URL (CGI mode, same binary).
+    env = dict(s.env, GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD="GET",
+               PATH_INFO="/admin/login", QUERY_STRING="",
+               PBSYNC_PUBLIC_URL="https://pbsync.example.com")
+    out = subprocess.run([TOP_BUILD + "/cgi-bin/pbsync-admin"], env=env,
+                         capture_output=True, timeout=60,
+                         stdin=subprocess.DEVNULL).stdout.decode()
+    t.ok(re.search(r"Set-Cookie: pbsync_login=[^\r\n]*; Secure", out),
+         "with an https public URL the cookies are Secure", out[:400])
+
+    # Throttling of repeated wrong passwords.
+    slow = Client()
+    for i in range(5):
+        r = slow.login(user="slow", password="wrong %d" % i)
+    t.ok(r.status == 403 and "wait" in r.body,
+         "the fifth wrong password says how long to wait")
+    r = slow.login(user="slow")
+    t.eq(r.status, 429, "then even the right password is refused for now")
+    t.ok("Too many wrong passwords" in r.body and "seconds" in r.body,
+         "with a clear message", r.body[-800:])
+    t.eq(s.sql("SELECT failures FROM admin_user WHERE name = 'slow'")[0][0],
+         5, "the refused try was not checked nor counted")
+    s.sql("UPDATE admin_user SET last_failure_at = last_failure_at - 3600"
+          " WHERE name = 'slow'")
+    r = slow.login(user="slow")
+    t.eq(r.status, 303, "after the wait the right password works again")
+    t.eq(s.sql("SELECT failures FROM admin_user WHERE name = 'slow'")[0][0],
+         0, "and resets the count")
+
+    # -- CSRF ----------------------------------------------------------------
+    before = (len(s.pb.requests()), len(s.gl.requests()), s.counts())
+    f = create_form(a)
+    del f["csrf"]
+    r = a.post("/admin/new", f)
+    t.eq(r.status, 403, "create without a CSRF token: 403")
+    f["csrf"] = "x" * 43
+    r = a.post("/admin/new", f)
+    t.eq(r.status, 403, "create with a wrong CSRF token: 403")
+    t.eq((len(s.pb.requests()), len(s.gl.requests()), s.counts()), before,
+         "and nothing was called or stored")
+    r = a.req("POST", "/admin/new", raw="{}",
+              headers={"Content-Type": "application/json"})
+    t.eq(r.status, 415, "a JSON body is refused with 415")
+
+    # -- create: each failure with its rollback ------------------------------
+    r = a.post("/admin/new", create_form(a, pb=BAD_PB_TOKEN))
+    t.ok(r.status == 422 and "Productboard rejected the token." in r.body,
+         "a refused Productboard token gets a clear message")
+    kept_typed(r, "refused Productboard token")
+    nothing_left("refused Productboard token")
+
+    r = a.post("/admin/new", create_form(a, gl=HUMAN_TOKEN))
+    t.ok(r.status == 422 and "GitLab token cannot create project hooks: "
+         "it needs the Maintainer role" in r.body,
+         "a developer's GitLab token: 'needs the Maintainer role'",
+         r.body[-900:])
+    kept_typed(r, "developer token")
+    nothing_left("developer token")
+
+    s.gl.requests()  # the fault below hits only the hook creation
+    s.gl.call("POST", "/_double/faults", {"match": r"POST .*/hooks$",
+                                          "status": 403, "count": 1})
+    n_del = len(requests(s.pb, "DELETE", "/v2/"))
+    r = a.post("/admin/new", create_form(a))
+    t.ok(r.status == 422 and "cannot create project hooks: it needs the "
+         "Maintainer role" in r.body, "GitLab refusing the hook (403): the "
+         "Maintainer message", r.body[-900:])
+    t.eq(len(requests(s.pb, "DELETE", "/v2/")) - n_del, 2,
+         "the plugin integration and the webhook were deleted again")
+    nothing_left("hook refused")
+
+    s.gl.call("POST", "/_double/config", {"hook_url_blocked": True})
+    r = a.post("/admin/new", create_form(a))
+    t.ok(r.status == 422 and "GitLab refused the hook URL" in r.body,
+         "a hook URL GitLab refuses gets a clear message", r.body[-900:])
+    kept_typed(r, "hook creation failure")
+    nothing_left("hook creation failure")
+    s.gl.call("POST", "/_double/config", {"hook_url_blocked": False})
+
+    s.stop_program("plugin")
+    r = a.post("/admin/new", create_form(a))
+    t.ok(r.status == 422 and "probe" in r.body,
+         "a failed plugin probe is reported", r.body[-900:])
+    kept_typed(r, "probe failure")
+    nothing_left("probe failure")
+    os.unlink(os.path.join(s.dir, "plugin.sock"))
+    s.start_program("plugin")
+
+    r = a.post("/admin/new", create_form(a, column_label="ElevenChars"))
+    t.ok(r.status == 422 and "1 to 10 characters" in r.body,
+         "a column label over 10 characters is refused")
+    nothing_left("label too long")
+
+    # -- create: load statuses, then create ----------------------------------
+    r = a.post("/admin/new", create_form(a, name=XSS, op="statuses"))
+    t.ok(r.status == 200 and all(n in r.body for n in
+                                 ("New", "Planned", "In Progress", "Done")),
+         "'Load statuses' shows Productboard's statuses", r.body[-600:])
+    t.ok(PB_TOKEN not in r.body and GL_TOKEN not in r.body,
+         "the tokens are carried sealed, never in clear")
+    form = page_form(r.body, "/admin/new")
+    t.ok(form.get("pb_token_sealed", "").startswith("v1."),
+         "the Productboard token comes back sealed")
+    t.eq(form.get("name"), XSS, "the typed name comes back")
+    ids = {form["st%d_name" % i]: form["st%d_id" % i]
+           for i in range(int(form["statuses"]))}
+    done_i = [i for i in range(int(form["statuses"]))
+              if form["st%d_name" % i] == "Done"][0]
+    t.ok(re.search(r'name="st%d_state"[^>]*>\s*<option value="opened" >'
+                   r'open</option>\s*<option value="closed" selected>'
+                   % done_i, r.body),
+         "the default maps Done to a closed issue")
+    prog_i = [i for i in range(int(form["statuses"]))
+              if form["st%d_name" % i] == "In Progress"][0]
+    form.update({"pb_token": "", "gl_token": "", "op": "save",
+                 "st%d_state" % done_i: "closed",
+                 "st%d_label" % prog_i: "status::doing",
+                 "to_pb_closed": ids["Done"],
+                 "to_pb_opened": ids["In Progress"],
+                 "conflict_policy": "latest", "delete_policy": "close"})
+    s.pb.call("DELETE", "/_double/requests")
+    s.gl.call("DELETE", "/_double/requests")
+    r = a.post("/admin/new", form)
+    m = re.match(r"/admin/i/([0-9a-f]{32})\?done=created$",
+                 r.headers.get("location", ""))
+    t.ok(r.status == 303 and m, "create redirects to the new integration",
+         (r.status, r.headers, r.body[-900:]))
+    iid = m.group(1) if m else ""
+    row = s.sql("SELECT name, column_label, plugin_secret, pb_hook_secret,"
+                " gl_hook_secret, status_map, delete_policy, pb_plugin_id,"
+                " pb_webhook_id, gl_hook_id, pb_token, gl_token FROM"
+                " integration WHERE id = ?", iid)
+    t.eq(len(row), 1, "one integration row")
+    (name, label, psec, wsec, gsec, smap, dpol, pid, wid, hid, pbt,
+     glt) = row[0] if row else (None,) * 12
+    t.eq((name, label, dpol), (XSS, "GitLab", "close"),
+         "the row holds what was typed")
+    t.ok(pbt.startswith("v1.") and glt.startswith("v1.") and
+         PB_TOKEN not in pbt, "the tokens are stored sealed")
+    smap = json.loads(smap or "{}")
+    t.eq(smap.get("to_gitlab", {}).get(ids["In Progress"]),
+         {"state": "opened", "label": "status::doing"},
+         "the status map holds the scoped label")
+    t.eq(smap.get("to_productboard"), {"closed": ids["Done"],
+                                       "opened": ids["In Progress"]},
+         "and the way back")
+
+    posts = requests(s.pb, "POST", r"^/v2/plugin-integrations$")
+    fields = (posts[0]["body"] or {}).get("data", {}).get("fields", {}) \
+        if posts else {}
+    act = fields.get("action", {})
+    t.eq(act.get("url"), s.base + "/plugin/" + iid,
+         "plugin integration action.url is <public_url>/plugin/<id>")
+    auth = act.get("headers", {}).get("authorization", "")
+    t.ok(auth.startswith("Bearer ") and h(auth) == psec,
+         "its authorization is the secret whose hash we keep")
+    t.eq(fields.get("initialState"), {"label": "GitLab"},
+         "its column label")
+    posts = requests(s.pb, "POST", r"^/v2/webhooks$")
+    fields = (posts[0]["body"] or {}).get("data", {}).get("fields", {}) \
+        if posts else {}
+    t.eq(sorted(e.get("eventType") for e in fields.get("events", [])),
+         ["feature.deleted", "feature.updated"], "webhook events")
+    note = fields.get("notification", {})
+    t.eq(note.get("url"), s.base + "/webhooks/productboard/" + iid,
+         "webhook notification url")
+    wauth = note.get("headers", {}).get("authorization", "")
+    t.ok(wauth.startswith("Bearer ") and h(wauth) == wsec and wauth != auth,
+         "webhook authorization: its own secret")
+    posts = requests(s.gl, "POST", r"/hooks$")
+    hook = posts[0]["body"] if posts else {}
+    t.eq((hook.get("url"), hook.get("issues_events"),
+          hook.get("confidential_issues_events"), hook.get("push_events")),
+         (s.base + "/webhooks/gittab/" + iid, True, True, False),
+         "GitLab hook: url, issues_events, confidential_issues_events, "
+         "push_events false")
+    t.ok(hook.get("token") and h(hook["token"]) == gsec,
+         "GitLab hook token: its own secret")
+    t.eq((pid, wid, hid), (pb_plugins()[0]["id"], pb_webhooks()[0]["id"],
+                           gl_hooks()[0]["id"]), "every upstream id stored")
+
+    r = a.get("/admin/i/%s?done=created" % iid)
+    t.ok(r.status == 200 and "The integration was created" in r.body,
+         "the integration page confirms the creation")
+    t.ok("6789" in r.body, "tokens are shown by their last characters")
+
+    # -- a feature named like a script, pushed ------------------------------
+    fid = fixtures.feature(s, name=XSS)
+    fixtures.click(s, pid, fid)
+    fixtures.idle(s)
+    t.eq(s.sql("SELECT count(*) FROM link WHERE integration_id = ?",
+               iid)[0][0], 1, "a push made a link")
+    r = a.get("/admin/i/" + iid)
+    t.ok("&lt;script&gt;alert(1)&lt;/script&gt;" in r.body and
+         "#1" in r.body, "the link shows the escaped feature name and #iid")
+    r = a.get("/admin/")
+    t.ok("&lt;script&gt;alert(1)&lt;/script&gt;" in r.body,
+         "the list shows the escaped integration name")
+    t.ok(re.search(r"<td class=\"num\">1</td>", r.body),
+         "the list counts the link")
+
+    # -- failed jobs and retry -----------------------------------------------
+    s.sql("INSERT INTO job (integration_id, kind, key, state, attempts,"
+          " run_at, last_error, created_at, updated_at) VALUES (?, 'sync',"
+          " 'f-1', 'dead', 8, 0, 'gitlab answered 500: <b>boom</b>', 1, 1)",
+          iid)
+    jid = s.sql("SELECT id FROM job WHERE state = 'dead'")[0][0]
+    r = a.get("/admin/i/" + iid)
+    t.ok("gitlab answered 500: &lt;b&gt;boom&lt;/b&gt;" in r.body and
+         'name="job" value="%d"' % jid in r.body,
+         "a failed job is listed with its error and a retry button")
+    r = a.get("/admin/")
+    t.ok("Needs attention" in r.body and "Failed jobs: 1" in r.body,
+         "the list shows the failed job in the health column")
+    r = a.post("/admin/i/%s/retry" % iid, {"job": jid})
+    t.eq(r.status, 403, "retry without CSRF: 403")
+    t.eq(s.sql("SELECT state FROM job WHERE id = ?", jid)[0][0], "dead",
+         "and the job stays dead")
+    tok = a.csrf("/admin/i/" + iid)
+    r = a.post("/admin/i/%s/retry" % ("0" * 32), {"csrf": tok, "job": jid})
+    t.eq(s.sql("SELECT state FROM job WHERE id = ?", jid)[0][0], "dead",
+         "a job cannot be retried through another integration")
+    r = a.post("/admin/i/%s/retry" % iid, {"csrf": tok, "job": jid})
+    t.ok(r.status == 303 and "done=retried" in r.headers.get("location", ""),
+         "retry redirects back")
+    t.ok(s.sql("SELECT state FROM job WHERE id = ?", jid) in
+         ([("ready",)], [("leased",)], []), "the job is ready again")
+
+    # -- sync log, newest first, paged ---------------------------------------
+    for i in range(60):
+        s.sql("INSERT INTO sync_log (integration_id, at, action, result,"
+              " detail) VALUES (?, ?, 'test', 'ok', ?)", iid, 2e9 + i,
+              "entry %02d" % i)
+    r = a.get("/admin/i/" + iid)
+    t.ok("entry 59" in r.body and r.body.find("entry 59") <
+         r.body.find("entry 58"), "the sync log shows the newest first")
+    m = re.search(r'href="(/admin/i/[0-9a-f]+\?log_before=\d+#log)"', r.body)
+    t.ok(m, "the sync log has an 'older entries' link")
+    if m:
+        r2 = a.get(m.group(1).replace("#log", ""))
+        t.ok("entry 05" in r2.body and "entry 59" not in r2.body,
+             "the older page holds the older entries")
+
+    # -- edit ------------------------------------------------------------------
+    r = a.get("/admin/i/%s/edit" % iid)
+    t.ok(r.status == 200 and "status::doing" in r.body and
+         "In Progress" in r.body, "the edit form shows the saved mapping")
+    form = page_form(r.body, "/admin/i/%s/edit" % iid)
+    form.update({"name": "Team B", "column_label": "GL2",
+                 "conflict_policy": "gitlab", "delete_policy": "label",
+                 "pb_token": BAD_PB_TOKEN, "gl_token": "",
+                 "st%d_state" % done_i: "closed", "to_pb_closed": ids["Done"],
+                 "to_pb_opened": ""})
+    r = a.post("/admin/i/%s/edit" % iid, form)
+    t.ok(r.status == 422 and "Productboard rejected the new token" in r.body,
+         "edit with a refused new token gets a clear message")
+    t.eq(s.sql("SELECT name, column_label FROM integration")[0],
+         (XSS, "GitLab"), "and changes nothing")
+    t.ok('value="Team B"' in r.body and BAD_PB_TOKEN not in r.body,
+         "the edit form keeps what was typed except the token")
+    del form["csrf"]
+    form["pb_token"] = ""
+    r = a.post("/admin/i/%s/edit" % iid, form)
+    t.eq(r.status, 403, "edit without CSRF: 403")
+    form["csrf"] = a.csrf("/admin/i/%s/edit" % iid)
+    r = a.post("/admin/i/%s/edit" % iid, form)
+    t.ok(r.status == 303 and "done=saved" in r.headers.get("location", ""),
+         "edit saves and redirects", r.body[-600:])
+    t.eq(s.sql("SELECT name, column_label, conflict_policy, delete_policy"
+               " FROM integration")[0], ("Team B", "GL2", "gitlab", "label"),
+         "the row is updated")
+    t.eq(pb_api("/v2/plugin-integrations/" + pid)["data"]["fields"]
+         ["initialState"], {"label": "GL2"},
+         "the new column label reached Productboard")
+    smap = json.loads(s.sql("SELECT status_map FROM integration")[0][0])
+    t.ok("opened" not in smap.get("to_productboard", {}),
+         "the mapping was saved as edited")
+    form["csrf"] = a.csrf("/admin/i/%s/edit" % iid)
+    form["gl_token"] = HUMAN_TOKEN
+    r = a.post("/admin/i/%s/edit" % iid, form)
+    t.ok(r.status == 422 and "Maintainer" in r.body,
+         "a new GitLab token without Maintainer is refused")
+    form["gl_token"] = GL_TOKEN
+    form["name"] = XSS
+    r = a.post("/admin/i/%s/edit" % iid, form)
+    t.eq(r.status, 303, "a valid new GitLab token is accepted")
+
+    # -- pbsyncctl -------------------------------------------------------------
+    out = s.ctl("integration", "show", iid).stdout
+    t.ok(iid in out and "grp/proj" in out and "6789" in out and
+         GL_TOKEN not in out and PB_TOKEN not in out,
+         "pbsyncctl integration show prints the settings, no token", out)
+    out = s.ctl("integration", "list").stdout
+    t.ok(iid in out, "pbsyncctl integration list lists it")
+
+    # -- delete ------------------------------------------------------------------
+    r = a.get("/admin/i/%s/delete" % iid)
+    t.ok(r.status == 200 and "Delete this integration" in r.body,
+         "the delete page asks for confirmation")
+    r = a.post("/admin/i/%s/delete" % iid, {})
+    t.eq((r.status, s.counts()["integration"]), (403, 1),
+         "delete without CSRF: 403 and the integration stays")
+    r = a.post("/admin/i/%s/delete" % iid,
+               {"csrf": a.csrf("/admin/i/%s/delete" % iid)})
+    t.eq(r.status, 200, "delete answers with its report")
+    t.ok(len(re.findall(r'badge ok">removed<', r.body)) == 4,
+         "the report lists the three upstream parts and the records removed",
+         r.body[-1500:])
+    nothing_left("delete")
+
+    # A side already gone counts as removed.
+    f = create_form(a, name="Team C")
+    r = a.post("/admin/new", f)
+    iid2 = re.sub(r".*/admin/i/([0-9a-f]{32}).*", r"\1",
+                  r.headers.get("location", ""))
+    pid2 = s.sql("SELECT pb_plugin_id FROM integration")[0][0]
+    c = http.client.HTTPConnection(urllib.parse.urlsplit(s.pb.url).netloc)
+    c.request("DELETE", "/v2/plugin-integrations/" + pid2,
+              headers={"Authorization": "Bearer " + PB_TOKEN})
+    c.getresponse().read()
+    r = a.post("/admin/i/%s/delete" % iid2,
+               {"csrf": a.csrf("/admin/i/%s/delete" % iid2)})
+    t.ok(r.status == 200 and "already gone" in r.body and
+         s.counts()["integration"] == 0,
+         "a plugin already gone counts as removed", r.body[-1500:])
+    nothing_left("delete with a side gone")
+
+    # A side that cannot be removed is reported and the row kept.
+    r = a.post("/admin/new", create_form(a, name="Team D"))
+    iid3 = re.sub(r".*/admin/i/([0-9a-f]{32}).*", r"\1",
+                  r.headers.get("location", ""))
+    s.gl.call("POST", "/_double/faults", {"match": r"DELETE .*/hooks/",
+                                          "status": 500, "count": 1})
+    r = a.post("/admin/i/%s/delete" % iid3,
+               {"csrf": a.csrf("/admin/i/%s/delete" % iid3)})
+    t.ok(r.status == 502 and "could not be removed" in r.body and
+         s.counts()["integration"] == 1,
+         "a failed side is reported and the integration kept")
+    r = a.post("/admin/i/%s/delete" % iid3,
+               {"csrf": a.csrf("/admin/i/%s/delete" % iid3)})
+    t.ok(r.status == 200 and s.counts()["integration"] == 0,
+         "deleting again finishes the job")
+    nothing_left("delete retried")
+
+    # -- logout ------------------------------------------------------------------
+    old = a.jar.get("pbsync_session")
+    r = a.post("/admin/logout", {"csrf": a.csrf("/admin/")})
+    t.eq((r.status, r.headers.get("location")), (303, "/admin/login"),
+         "logout redirects to the login")
+    t.ok("pbsync_session" not in a.jar, "logout clears the cookie")
+    c = Client()
+    c.jar["pbsync_session"] = old
+    t.eq(c.get("/admin/").status, 303, "the old session id is dead")
+
+    # An idle session expires; its expiry moves on while in use.
+    e = Client()
+    t.eq(e.login().status, 303, "a second admin session")
+    h_e = h(e.jar["pbsync_session"])
+    s.sql("UPDATE session SET expires_at = unixepoch() + 10"
+          " WHERE id_hash = ?", h_e)
+    e.get("/admin/")
+    t.ok(s.sql("SELECT expires_at - unixepoch() FROM session"
+               " WHERE id_hash = ?", h_e)[0][0] > 3600,
+         "using a session pushes its idle expiry back")
+    s.sql("UPDATE session SET expires_at = 1 WHERE id_hash = ?", h_e)
+    t.eq(e.get("/admin/").status, 303,
+         "an expired session sends back to the login")
+
+    # -- escaping and secrets everywhere ---------------------------------------
+    t.ok(not any(XSS in p for p in pages),
+         "<script>alert(1)</script> never appears unescaped (%d pages)" %
+         len(pages))
+    leaked = [x for x in SECRETS if any(x in p for p in pages)]
+    t.eq(leaked, [], "no token or password appears in any page")
+    logs = s.log() + "".join(s.log(n + ".stderr") for n in
+                             ("admin", "plugin", "pbhook", "glhook"))
+    leaked = [x for x in SECRETS if x in logs]
+    t.eq(leaked, [], "no token or password appears in the logs")
+finally:
+    s.stop(t)
+t.done()
