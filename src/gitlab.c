@@ -18,7 +18,7 @@ static enum http_err	get(struct tracker *, long long, long long,
 			    struct tracker_issue *);
 static enum http_err	edit(struct tracker *, long long, long long,
 			    const struct tracker_edit *, struct tracker_issue *);
-static enum http_err	find_marker(struct tracker *, const char *,
+static enum http_err	find_marker(struct tracker *, const char *, int,
 			    struct tracker_issue *);
 static enum http_err	hook_create(struct tracker *, const char *,
 			    const char *, long long *);
@@ -219,16 +219,23 @@ edit(struct tracker *t, long long pid, long long iid,
 }
 
 static enum http_err
-find_marker(struct tracker *t, const char *marker, struct tracker_issue *out)
+find_marker(struct tracker *t, const char *marker, int everywhere,
+    struct tracker_issue *out)
 {
+	static const char params[] = "in=description&state=all"
+	    "&per_page=100&search=";
 	struct buf	 u;
 	cJSON		*j = NULL, *it;
 	enum http_err	 e;
+	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if (project_url(t, &u, 0, "/issues?in=description&state=all"
-	    "&per_page=100&search=") == -1 ||
-	    http_escape_segment(&u, marker) == -1) {
+	if (everywhere) {
+		buf_init(&u, 8192);
+		rc = buf_printf(&u, "%s/issues?scope=all&%s", t->base, params);
+	} else if ((rc = project_url(t, &u, 0, "/issues?")) == 0)
+		rc = buf_puts(&u, params);
+	if (rc == -1 || http_escape_segment(&u, marker) == -1) {
 		buf_release(&u);
 		return HTTP_EINTERNAL;
 	}
@@ -239,8 +246,11 @@ find_marker(struct tracker *t, const char *marker, struct tracker_issue *out)
 			const char *d = cJSON_GetStringValue(
 			    cJSON_GetObjectItem(it, "description"));
 
-			/* search= is fuzzy; only an exact marker counts. */
-			if (d != NULL && strstr(d, marker) != NULL) {
+			/* search= is fuzzy; only an exact marker counts, and
+			 * the husk of a moved issue does not. */
+			if (d != NULL && strstr(d, marker) != NULL &&
+			    !cJSON_IsNumber(cJSON_GetObjectItem(it,
+			    "moved_to_id"))) {
 				if (read_issue(it, out) == -1)
 					e = HTTP_ESERVER;
 				break;

@@ -542,7 +542,7 @@ follow_move(struct ctx *c, struct store_link *l, struct queue_result *r)
 	enum http_err	 e;
 
 	marker_name(l->feature_id, mark, sizeof(mark));
-	e = c->tr.ops->find_marker(&c->tr, mark, &iss);
+	e = c->tr.ops->find_marker(&c->tr, mark, 1, &iss);
 	if (e != HTTP_OK) {
 		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		return;

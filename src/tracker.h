@@ -47,10 +47,11 @@ struct tracker_ops {
 	enum http_err	(*edit)(struct tracker *, long long project_id,
 			    long long iid, const struct tracker_edit *,
 			    struct tracker_issue *);
-	/* Finds the issue whose description holds marker: HTTP_OK with
-	 * out->id == 0 when there is none. */
+	/* Finds the issue whose description holds marker, in the project
+	 * or, with everywhere, in every project the token sees (a moved
+	 * issue): HTTP_OK with out->id == 0 when there is none. */
 	enum http_err	(*find_marker)(struct tracker *, const char *marker,
-			    struct tracker_issue *);
+			    int everywhere, struct tracker_issue *);
 	enum http_err	(*hook_create)(struct tracker *, const char *url,
 			    const char *token, long long *id);
 	enum http_err	(*hook_delete)(struct tracker *, long long id);

@@ -363,6 +363,7 @@ class GitLab(Double):
         pid, iid, hid = r"/projects/([^/]+)", r"/issues/([^/]+)", \
             r"/hooks/([^/]+)"
         r.add("GET", r"/user", self.user_get)
+        r.add("GET", r"/issues", self.issue_list_all)
         r.add("GET", pid, self.project_get)
         r.add("GET", pid + r"/issues", self.issue_list)
         r.add("POST", pid + r"/issues", self.issue_create)
@@ -476,6 +477,16 @@ class GitLab(Double):
         with self.lock:
             p, _ = self.issue_project(req, raw, user)
             items = self.filter_issues(p, params_of(req))
+            return self.paginate(req, [self.issue_view(i) for i in items])
+
+    def issue_list_all(self, req, user):
+        """GET /issues?scope=all: every issue the user can see."""
+        with self.lock:
+            q = params_of(req)
+            items = []
+            for pid in sorted(self.projects):
+                if str(pid) in user.get("projects", {}):
+                    items += self.filter_issues(self.projects[pid], q)
             return self.paginate(req, [self.issue_view(i) for i in items])
 
     def filter_issues(self, p, q):

@@ -1,0 +1,75 @@
+"""Deletion and drift: a feature deleted in Productboard, an issue deleted
+in GitLab (no webhook exists for that: reconcile finds it), and an issue
+moved to another project (the link follows it)."""
+from harness import Stack, Tap, wait_for
+import fixtures as fx
+
+t = Tap()
+s = Stack(env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})
+
+
+def link_of(fid):
+    return s.sql("SELECT issue_iid, issue_project_id FROM link WHERE"
+                 " feature_id = ?", fid)
+
+
+def issue_by_title(title):
+    return [i for i in fx.issues(s) if i["title"] == title]
+
+
+try:
+    fx.seed(s)
+    s.gl.call("POST", "/_double/projects", {"id": 1002, "name": "other",
+                                            "path_with_namespace": "grp/other"})
+    rc, iid, err = fx.create_integration(s, extra=("--on-delete", "close"))
+    if rc != 0:
+        raise SystemExit(err)
+    pid = fx.plugin_id(s, iid)
+    s.start_worker()
+
+    # -- feature deleted: unlink, the issue is kept and closed -------------
+    fid = fx.feature(s, "Doomed feature")
+    t.eq(fx.click(s, pid, fid)["connection"]["state"], "connected", "pushed")
+    s.pb.call("DELETE", "/_double/features/" + fid)
+    t.ok(wait_for(lambda: not link_of(fid), 15),
+         "a feature deleted in Productboard removes its link")
+    i = issue_by_title("Doomed feature")
+    t.eq(len(i), 1, "the issue is kept")
+    t.ok(wait_for(lambda: issue_by_title("Doomed feature")[0]["state"] ==
+                  "closed", 10), "and closed, as the integration says")
+    t.ok(any(a == "feature deleted" for (a,) in
+             s.sql("SELECT action FROM sync_log")), "the sync log says so")
+
+    # -- issue deleted in GitLab: reconcile resets the button ----------------
+    fid2 = fx.feature(s, "Issue goes away")
+    t.eq(fx.click(s, pid, fid2)["connection"]["state"], "connected", "pushed")
+    n = link_of(fid2)[0][0]
+    fx.idle(s)      # the issue's own creation event is handled first
+    s.gl.call("DELETE", "/_double/projects/%d/issues/%d" % (fx.PROJECT, n))
+    fx.idle(s)
+    t.eq(len(link_of(fid2)), 1, "GitLab sends nothing for a deletion")
+    s.ctl("reconcile")
+    t.ok(wait_for(lambda: not link_of(fid2), 15),
+         "reconcile finds the deleted issue and removes the link")
+    t.eq(fx.connection(s, pid, fid2)["data"]["fields"]["connection"]["state"],
+         "initial", "the column is back to initial")
+
+    # -- issue moved: the link follows it --------------------------------------
+    fid3 = fx.feature(s, "Moving issue")
+    t.eq(fx.click(s, pid, fid3)["connection"]["state"], "connected", "pushed")
+    n = link_of(fid3)[0][0]
+    # pbsync's token sees both projects, as it must to follow a move.
+    for tok, uid, name in (("glpat-mover-0123456789", 9, "mover"),
+                           (fx.GL_TOKEN, 77, "pbsync-bot")):
+        s.gl.call("POST", "/_double/users", {
+            "token": tok, "id": uid, "username": name, "name": name,
+            "projects": {str(fx.PROJECT): "maintainer", "1002": "maintainer"}})
+    r = s.gl.call("POST", "/_double/projects/%d/issues/%d/move" %
+                  (fx.PROJECT, n), {"to_project": 1002, "as_user": "mover"})
+    t.ok(wait_for(lambda: link_of(fid3) and link_of(fid3)[0][1] == 1002, 15),
+         "a moved issue: the link follows it to the new project",
+         link_of(fid3))
+    fx.idle(s)
+finally:
+    s.stop(t)
+t.done()
