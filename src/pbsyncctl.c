@@ -7,6 +7,9 @@
  *                                       PBSYNC_PB_TOKEN / PBSYNC_GL_TOKEN)
  *   pbsyncctl integration list          one line per integration
  *   pbsyncctl integration show|delete ID
+ *   pbsyncctl links ID                  the integration's links, newest first
+ *   pbsyncctl jobs ID                   its failed (dead) jobs
+ *   pbsyncctl retry ID JOB              run a failed job again
  *   pbsyncctl worker                    run jobs forever
  *   pbsyncctl drain                     run jobs until none is due (cron)
  *   pbsyncctl reconcile                 re-check every link now
@@ -14,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +50,7 @@ usage(void)
 	    "[--on-delete keep|close|label]\n"
 	    "                 (tokens in PBSYNC_PB_TOKEN, PBSYNC_GL_TOKEN)\n"
 	    "       pbsyncctl integration list | show ID | delete ID\n"
+	    "       pbsyncctl links ID | jobs ID | retry ID JOB\n"
 	    "       pbsyncctl worker | drain | reconcile\n");
 	return 2;
 }
@@ -138,17 +143,32 @@ cmd_integration_add(struct app *a, int argc, char *argv[])
 	return 0;
 }
 
-/* Prints one integration's settings and health, never a token. */
+/* 0 if integration id exists, else 1 with a message. */
+static int
+known(struct app *a, const char *id, struct store_integration *in)
+{
+	int	 rc;
+
+	if ((rc = store_integration_get(&a->store, id, in)) == 0)
+		return 0;
+	fprintf(stderr, "pbsyncctl: %s\n", rc == STORE_NOTFOUND ?
+	    "no such integration" : "cannot read the integration");
+	return 1;
+}
+
+/* Prints one integration's settings, upstream ids and health, never a
+ * token or a secret. */
 static int
 cmd_integration_show(struct app *a, const char *id)
 {
+	struct store_integration in;
 	struct store_isum s;
 	char		 t[32];
-	int		 rc;
 
-	if ((rc = store_isum_get(&a->store, id, &s)) != 0) {
-		fprintf(stderr, "pbsyncctl: %s\n", rc == STORE_NOTFOUND ?
-		    "no such integration" : "cannot read the integration");
+	if (known(a, id, &in) != 0)
+		return 1;
+	if (store_isum_get(&a->store, id, &s) != 0) {
+		store_integration_release(&in);
 		return 1;
 	}
 	util_format_time(s.created_at, t);
@@ -166,7 +186,84 @@ cmd_integration_show(struct app *a, const char *id)
 	    s.jobs_waiting, s.jobs_dead, s.last_ok_at > 0 ? t : "never",
 	    s.gl_hook_id > 0 && s.has_plugin && s.has_webhook ? "registered" :
 	    "incomplete", s.auth_failed != NULL ? s.auth_failed : "no");
+	printf("plugin_integration_id\t%s\nwebhook_id\t%s\n"
+	    "gitlab_hook_id\t%lld\n", in.pb_plugin_id ? in.pb_plugin_id : "",
+	    in.pb_webhook_id ? in.pb_webhook_id : "", in.gl_hook_id);
+	store_integration_release(&in);
 	store_isum_release(&s);
+	return 0;
+}
+
+/* The integration's links, newest first, one per line. */
+static int
+cmd_links(struct app *a, const char *id)
+{
+	struct store_integration in;
+	struct store_link *v;
+	long long	 before = 0;
+	size_t		 n, i;
+	char		 t[32];
+
+	if (known(a, id, &in) != 0)
+		return 1;
+	store_integration_release(&in);
+	printf("feature\tissue\tstate\tlast_sync\turl\n");
+	do {
+		if (store_link_page(&a->store, id, before, 500, &v, &n) == -1)
+			return 1;
+		for (i = 0; i < n; i++) {
+			if (v[i].last_sync_at > 0)
+				util_format_time(v[i].last_sync_at, t);
+			printf("%s\t#%lld\t%s\t%s\t%s\n", v[i].feature_id,
+			    v[i].issue_iid, v[i].issue_state ? v[i].issue_state :
+			    v[i].state, v[i].last_sync_at > 0 ? t : "never",
+			    v[i].issue_url ? v[i].issue_url : "");
+			before = v[i].id;
+		}
+		store_links_free(v, n);
+	} while (n == 500);
+	return 0;
+}
+
+/* The integration's dead jobs with their last error. */
+static int
+cmd_dead_jobs(struct app *a, const char *id)
+{
+	struct store_integration in;
+	struct store_job *v;
+	size_t		 n, i;
+
+	if (known(a, id, &in) != 0)
+		return 1;
+	store_integration_release(&in);
+	if (store_job_dead_list(&a->store, id, 1000, &v, &n) == -1)
+		return 1;
+	printf("job\tkind\tkey\tattempts\terror\n");
+	for (i = 0; i < n; i++)
+		printf("%lld\t%s\t%s\t%lld\t%s\n", v[i].id, v[i].kind,
+		    v[i].key, v[i].attempts,
+		    v[i].last_error ? v[i].last_error : "");
+	store_jobs_free(v, n);
+	return 0;
+}
+
+static int
+cmd_retry(struct app *a, const char *id, const char *job)
+{
+	long		 jid;
+	int		 rc;
+
+	if (util_parse_long(job, 1, LONG_MAX, &jid) == -1) {
+		fprintf(stderr, "pbsyncctl: %s is not a job number\n", job);
+		return 1;
+	}
+	if ((rc = store_job_revive_in(&a->store, id, jid, util_now())) != 0) {
+		fprintf(stderr, "pbsyncctl: %s\n", rc == STORE_NOTFOUND ?
+		    "no such failed job in this integration" :
+		    "cannot revive the job");
+		return 1;
+	}
+	printf("job %ld queued again\n", jid);
 	return 0;
 }
 
@@ -276,6 +373,12 @@ main(int argc, char *argv[])
 		rc = cmd_admin_add(&a, argv[3]);
 	else if (strcmp(argv[1], "integration") == 0)
 		rc = cmd_integration(&a, argc - 2, argv + 2);
+	else if (argc == 3 && strcmp(argv[1], "links") == 0)
+		rc = app_store(&a) == 0 ? cmd_links(&a, argv[2]) : 1;
+	else if (argc == 3 && strcmp(argv[1], "jobs") == 0)
+		rc = app_store(&a) == 0 ? cmd_dead_jobs(&a, argv[2]) : 1;
+	else if (argc == 4 && strcmp(argv[1], "retry") == 0)
+		rc = app_store(&a) == 0 ? cmd_retry(&a, argv[2], argv[3]) : 1;
 	else if (strcmp(argv[1], "worker") == 0 && argc == 2)
 		rc = cmd_jobs(&a, 1);
 	else if (strcmp(argv[1], "drain") == 0 && argc == 2)

@@ -558,6 +558,28 @@ try:
          "pbsyncctl integration show prints the settings, no token", out)
     out = s.ctl("integration", "list").stdout
     t.ok(iid in out, "pbsyncctl integration list lists it")
+    out = s.ctl("integration", "show", iid).stdout
+    t.ok("plugin_integration_id\t%s\n" % pid in out and
+         "gitlab_hook_id\t%d\n" % hid in out,
+         "pbsyncctl integration show prints the upstream ids", out)
+    out = s.ctl("links", iid).stdout.splitlines()
+    t.ok(len(out) == 2 and out[1].startswith(fid + "\t#1\t"),
+         "pbsyncctl links lists the link", out)
+    s.sql("INSERT INTO job (integration_id, kind, key, state, attempts,"
+          " run_at, last_error, created_at, updated_at) VALUES (?, 'sync',"
+          " 'f-2', 'dead', 8, 0, 'gitlab answered 502', 1, 1)", iid)
+    jid = s.sql("SELECT id FROM job WHERE key = 'f-2'")[0][0]
+    out = s.ctl("jobs", iid).stdout
+    t.ok("%d\tsync\tf-2\t8\tgitlab answered 502" % jid in out,
+         "pbsyncctl jobs lists the failed job with its error", out)
+    r = s.ctl("retry", "0" * 32, str(jid), check=False)
+    t.ok(r.returncode == 1 and s.sql("SELECT state FROM job WHERE id = ?",
+                                     jid)[0][0] == "dead",
+         "pbsyncctl retry in another integration: refused, job stays dead")
+    r = s.ctl("retry", iid, str(jid), check=False)
+    t.ok(r.returncode == 0 and s.sql("SELECT state FROM job WHERE id = ?",
+                                     jid)[0][0] != "dead",
+         "pbsyncctl retry queues the failed job again", r.stderr)
 
     # -- delete ------------------------------------------------------------------
     r = a.get("/admin/i/%s/delete" % iid)
