@@ -246,8 +246,30 @@ try:
                              feature_of(fid)["name"], issue()["title"]))
     print("# model test: %d random sequences" % runs)
     t.eq(bad, 0, "model test: %d sequences converge with no echo" % runs)
-    print("# propagation latency: %s" % ", ".join("%.0f ms" % (x * 1000)
-                                                 for x in lat))
+    # -- propagation latency: edit on one side, seen on the other ----------
+    s.gl.call("POST", "/_double/config", {"duplicate_deliveries": 0,
+                                          "reorder_deliveries": False,
+                                          "deliver": True})
+    runs = int(os.environ.get("PBSYNC_LATENCY_RUNS", "40"))
+    for k in range(runs):
+        idle(20)
+        name = "latency %d" % k
+        t0 = time.monotonic()
+        if k % 2:
+            gl_edit(title=name)
+            seen = wait_for(lambda: feature_of(fid)["name"] == name, 15, 0.01)
+        else:
+            pb_edit(name=name)
+            seen = wait_for(lambda: issue()["title"] == name, 15, 0.01)
+        if seen:
+            lat.append(time.monotonic() - t0)
+    lat.sort()
+    t.eq(len(lat), runs + 2, "every edit of the latency runs propagated")
+    print("# propagation latency over %d edits (worker only): median %.0f ms,"
+          " p99 %.0f ms, worst %.0f ms" % (
+              len(lat), lat[len(lat) // 2] * 1000,
+              lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+              lat[-1] * 1000))
 finally:
     s.stop(t)
 t.done()
