@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "html.h"
+#include "util.h"
 
 #define F_VOID		0x1	/* no content, no end tag */
 #define F_RAW		0x2	/* content dropped up to the end tag */
@@ -148,34 +149,10 @@ html_heading_level(enum html_tag t)
 size_t
 html_utf8_decode(const char *s, size_t n, uint32_t *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t		 len, i;
-	uint32_t	 c, min;
+	size_t	 len;
 
-	if (u[0] < 0x80) {
-		*cp = u[0];
-		return 1;
-	}
-	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
-		len = 2, c = u[0] & 0x1f, min = 0x80;
-	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
-		len = 3, c = u[0] & 0x0f, min = 0x800;
-	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
-		len = 4, c = u[0] & 0x07, min = 0x10000;
-	} else
-		goto bad;
-	if (len > n)
-		goto bad;
-	for (i = 1; i < len; i++) {
-		if ((u[i] & 0xc0) != 0x80)
-			goto bad;
-		c = c << 6 | (u[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		goto bad;
-	*cp = c;
-	return len;
-bad:
+	if ((len = util_utf8_decode(s, n, cp)) > 0)
+		return len;
 	*cp = 0xfffd;
 	return 1;
 }

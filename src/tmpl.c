@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "tmpl.h"
+#include "util.h"
 
 #define MAX_NAME	64
 
@@ -36,46 +37,13 @@ fail(struct tmpl *t, const char *file, const char *what, const char *name)
 	return -1;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most left bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *p, size_t left)
-{
-	size_t		 n, i;
-	uint32_t	 cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* The entity escaper shared by html and attr. */
 static int
 escape(struct buf *b, const char *s, int attr)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t	 left = strlen(s), n;
+	uint32_t cp;
 	int	 rc = 0;
 
 	while (left > 0 && rc == 0) {
@@ -104,7 +72,7 @@ escape(struct buf *b, const char *s, int attr)
 		default:
 			if ((*p < 0x20 && *p != '\t' && *p != '\n' &&
 			    *p != '\r') || *p == 0x7f ||
-			    (n = utf8_seq(p, left)) == 0) {
+			    (n = util_utf8_decode((const char *)p, left, &cp)) == 0) {
 				rc = buf_puts(b, "\xef\xbf\xbd");
 				break;
 			}

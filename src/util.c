@@ -69,38 +69,38 @@ util_parse_bool(const char *s, int *out)
 	return -1;
 }
 
-/* Length of the UTF-8 sequence at p, or 0 when it is invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t left)
+size_t
+util_utf8_decode(const char *s, size_t n, uint32_t *cp)
 {
-	size_t	 n, i;
-	uint32_t cp;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t		 len, i;
+	uint32_t	 c, min;
 
-	if (p[0] < 0x80)
+	if (n == 0)
+		return 0;
+	if (u[0] < 0x80) {
+		*cp = u[0];
 		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
+	}
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		len = 2, c = u[0] & 0x1f, min = 0x80;
+	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		len = 3, c = u[0] & 0x0f, min = 0x800;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		len = 4, c = u[0] & 0x07, min = 0x10000;
 	} else
 		return 0;
-	if (n > left)
+	if (len > n)
 		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
+	for (i = 1; i < len; i++) {
+		if ((u[i] & 0xc0) != 0x80)
 			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
+		c = c << 6 | (u[i] & 0x3f);
 	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
 		return 0;
-	return n;
+	*cp = c;
+	return len;
 }
 
 int
@@ -108,11 +108,12 @@ util_text_ok(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t	 i = 0, n;
+	uint32_t cp;
 
 	while (i < len) {
 		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
 			return 0;
-		if ((n = utf8_len(p + i, len - i)) == 0)
+		if ((n = util_utf8_decode(s + i, len - i, &cp)) == 0)
 			return 0;
 		i += n;
 	}

@@ -14,6 +14,11 @@ void	 util_strip_trailing(char *, char);
 /* strtonum-style: the whole string must be a number within [min, max]. */
 int	 util_parse_long(const char *, long min, long max, long *);
 int	 util_parse_bool(const char *, int *);
+/*
+ * Decodes the UTF-8 sequence at s (n bytes left) into *cp and returns its
+ * length, or 0 if it is invalid, overlong, a surrogate or truncated.
+ */
+size_t	 util_utf8_decode(const char *s, size_t n, uint32_t *cp);
 /* 1 if s has no control characters (except tab) and valid UTF-8. */
 int	 util_text_ok(const char *, size_t);
 /* Milliseconds on the monotonic clock. */
