@@ -146,39 +146,39 @@ bind_mutable(sqlite3_stmt *st, const struct store_link *l)
 	sqlite3_bind_double(st, 14, util_now());
 }
 
-int
-store_link_set_issue(struct store *s, const struct store_link *l)
+/* The columns a push or a sync writes; ?15 = 1 also marks it linked. */
+#define LINK_UPDATE_SQL "UPDATE link SET" \
+	" state = CASE WHEN ?15 THEN 'linked' ELSE state END," \
+	" issue_project_id = ?2, issue_iid = ?3, issue_id = ?4," \
+	" issue_url = ?5, issue_title = ?6, issue_state = ?7," \
+	" feature_url = ?8, snap_name = ?9, snap_pb_desc = ?10," \
+	" snap_gl_desc = ?11, snap_status = ?12, snap_state = ?13," \
+	" updated_at = ?14, last_sync_at = ?14 WHERE id = ?1"
+
+static int
+link_update(struct store *s, const struct store_link *l, int linked)
 {
-	static const char sql[] = "UPDATE link SET state = 'linked',"
-	    " issue_project_id = ?2, issue_iid = ?3, issue_id = ?4,"
-	    " issue_url = ?5, issue_title = ?6, issue_state = ?7,"
-	    " feature_url = ?8, snap_name = ?9, snap_pb_desc = ?10,"
-	    " snap_gl_desc = ?11, snap_status = ?12, snap_state = ?13,"
-	    " updated_at = ?14, last_sync_at = ?14 WHERE id = ?1";
 	sqlite3_stmt	*st;
 
-	if ((st = store_stmt(s, sql)) == NULL)
+	if ((st = store_stmt(s, LINK_UPDATE_SQL)) == NULL)
 		return -1;
 	bind_mutable(st, l);
-	return store_exec_stmt(s, st, "link set issue");
+	sqlite3_bind_int(st, 15, linked);
+	return store_exec_stmt(s, st, linked ? "link set issue" :
+	    "link set snapshot");
 }
 
 int
+store_link_set_issue(struct store *s, const struct store_link *l)
+{
+	return link_update(s, l, 1);
+}
+
+/* Kept apart from set_issue so that a sync never flips a pending link. */
+int
 store_link_set_snapshot(struct store *s, const struct store_link *l)
 {
-	/* Same columns; kept apart so a sync never flips a pending link. */
-	static const char sql[] = "UPDATE link SET"
-	    " issue_project_id = ?2, issue_iid = ?3, issue_id = ?4,"
-	    " issue_url = ?5, issue_title = ?6, issue_state = ?7,"
-	    " feature_url = ?8, snap_name = ?9, snap_pb_desc = ?10,"
-	    " snap_gl_desc = ?11, snap_status = ?12, snap_state = ?13,"
-	    " updated_at = ?14, last_sync_at = ?14 WHERE id = ?1";
-	sqlite3_stmt	*st;
-
-	if ((st = store_stmt(s, sql)) == NULL)
-		return -1;
-	bind_mutable(st, l);
-	return store_exec_stmt(s, st, "link set snapshot");
+	return link_update(s, l, 0);
 }
 
 int
