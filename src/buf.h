@@ -27,7 +27,8 @@ int	 buf_puts(struct buf *, const char *);
 int	 buf_putc(struct buf *, char);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-int	 buf_vprintf(struct buf *, const char *, va_list);
+int	 buf_vprintf(struct buf *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 /* Returns the data as a heap string the caller frees; the buffer is empty
  * afterwards.  Never NULL on success (an empty buffer gives ""). */
 char	*buf_detach(struct buf *);

@@ -104,7 +104,9 @@ check(const struct form_field *f, const char *s, size_t len,
 	if (f->type == FORM_INT) {
 		char	 num[32];
 
-		if (len == 0 || len >= sizeof(num)) {
+		/* A NUL would end the number early: "5%00junk" is not 5. */
+		if (len == 0 || len >= sizeof(num) ||
+		    memchr(s, '\0', len) != NULL) {
 			v->why = len == 0 ? "missing" : "not a number";
 			return;
 		}

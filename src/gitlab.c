@@ -363,3 +363,36 @@ gitlab_project_release(struct gitlab_project *p)
 	free(p->web_url);
 	memset(p, 0, sizeof(*p));
 }
+
+int
+gitlab_hook_decode(struct gitlab_hook *h, const char *body, size_t len)
+{
+	cJSON		*j;
+	const char	*kind;
+
+	memset(h, 0, sizeof(*h));
+	if ((j = json_parse(body, len)) == NULL) {
+		h->error = "malformed JSON";
+		goto out;
+	}
+	if ((kind = json_str(j, "object_kind", 32)) == NULL) {
+		h->error = "object_kind missing";
+		goto out;
+	}
+	if (strcmp(kind, "issue") != 0)
+		goto out;
+	if (json_int(j, "object_attributes.id", 1, INT64_MAX, &h->id) == -1 ||
+	    json_int(j, "object_attributes.iid", 1, INT64_MAX, &h->iid) == -1 ||
+	    json_int(j, "object_attributes.project_id", 1, INT64_MAX,
+	    &h->project_id) == -1) {
+		h->error = "object_attributes incomplete";
+		goto out;
+	}
+	/* Left 0 when null: the issue was not moved. */
+	json_int(j, "object_attributes.moved_to_id", 1, INT64_MAX,
+	    &h->moved_to_id);
+	h->is_issue = 1;
+out:
+	cJSON_Delete(j);
+	return h->error != NULL ? -1 : 0;
+}

@@ -7,19 +7,28 @@
 #include "health.h"
 #include "hook.h"
 #include "inbound.h"
-#include "json.h"
+#include "gitlab.h"
 #include "log.h"
+#include "pb.h"
 #include "util.h"
 
 #define PB_PREFIX	"/webhooks/productboard/"
 #define GL_PREFIX	"/webhooks/gittab/"
-#define MAX_ID		64
 #define MAX_KEY		128
+
+static int
+duplicate(const char *source, const char *dedupe, int ok)
+{
+	log_info("duplicate %s delivery %s ignored", source, dedupe);
+	return ok;
+}
 
 /*
  * Enqueues a job for a delivery in one transaction with its dedupe row.
  * Returns the status to answer: ok on success (or duplicate), 503 when the
- * database is locked or broken, so the sender retries.
+ * database is locked or broken, so the sender retries.  A key already
+ * recorded is answered from a read, without taking the write lock: with
+ * synchronous=FULL a row other connections can see is on disk.
  */
 static int
 persist(struct app *a, const char *iid, const char *source,
@@ -30,15 +39,16 @@ persist(struct app *a, const char *iid, const char *source,
 	double		 now = util_now();
 	int		 rc;
 
+	if (dedupe != NULL &&
+	    (rc = store_delivery_known(s, iid, source, dedupe)) != 0)
+		return rc == -1 ? 503 : duplicate(source, dedupe, ok);
 	if (store_begin(s) == -1)
 		return 503;
 	if (dedupe != NULL) {
 		rc = store_delivery_seen(s, iid, source, dedupe, now);
 		if (rc == STORE_EXISTS) {
 			store_rollback(s);
-			log_info("duplicate %s delivery %s ignored", source,
-			    dedupe);
-			return ok;
+			return duplicate(source, dedupe, ok);
 		}
 		if (rc != 0)
 			goto fail;
@@ -57,7 +67,7 @@ static void
 answer(struct resp *rs, int status)
 {
 	if (status >= 500)
-		resp_error(rs, status, "temporarily unavailable, retry");
+		resp_unavailable(rs, "temporarily unavailable, retry");
 	else
 		resp_empty(rs, status);
 }
@@ -67,8 +77,7 @@ hook_pb_handle(struct app *a, struct req *rq, struct resp *rs,
     const struct req_reader *rd)
 {
 	struct store_integration in;
-	cJSON		*j = NULL;
-	const char	*event, *fid, *kind;
+	struct pb_event	 ev;
 
 	if (health_handle(a, rq, rs))
 		return;
@@ -78,49 +87,22 @@ hook_pb_handle(struct app *a, struct req *rq, struct resp *rs,
 		inbound_probe(rq, rs);
 		goto out;
 	}
-	if ((j = inbound_json(rq, rs, (size_t)a->conf.max_body, rd)) == NULL)
+	if (inbound_body(rq, rs, (size_t)a->conf.max_body, rd) == -1)
 		goto out;
-	if ((event = json_str(j, "data.eventType", 64)) == NULL) {
-		resp_error(rs, 400, "data.eventType missing");
+	if (pb_event_decode(&ev, buf_str(&rq->body), rq->body.len) == -1) {
+		inbound_refuse(rq, rs, ev.error);
 		goto out;
 	}
-	if (strcmp(event, "feature.updated") == 0)
-		kind = "sync";
-	else if (strcmp(event, "feature.deleted") == 0)
-		kind = "feature_deleted";
-	else {
-		log_debug("ignored productboard event %s", event);
+	if (ev.kind == PB_EVENT_OTHER) {
+		log_debug("ignored productboard event %s", ev.type);
 		resp_empty(rs, 204);
 		goto out;
 	}
-	if ((fid = json_str(j, "data.id", MAX_ID)) == NULL) {
-		resp_error(rs, 400, "data.id missing");
-		goto out;
-	}
-	answer(rs, persist(a, in.id, "productboard", NULL, kind, fid, NULL,
-	    204));
+	answer(rs, persist(a, in.id, "productboard", NULL,
+	    ev.kind == PB_EVENT_UPDATED ? "sync" : "feature_deleted",
+	    ev.feature_id, NULL, 204));
 out:
-	cJSON_Delete(j);
 	store_integration_release(&in);
-}
-
-/* Builds the job payload: the issue's coordinates as GitLab sent them. */
-static int
-issue_payload(const cJSON *j, char *key, size_t keylen, char *payload,
-    size_t plen)
-{
-	long long	 id, iid, pid, moved = 0;
-
-	if (json_int(j, "object_attributes.id", 1, INT64_MAX, &id) == -1 ||
-	    json_int(j, "object_attributes.iid", 1, INT64_MAX, &iid) == -1 ||
-	    json_int(j, "object_attributes.project_id", 1, INT64_MAX,
-	    &pid) == -1)
-		return -1;
-	json_int(j, "object_attributes.moved_to_id", 1, INT64_MAX, &moved);
-	snprintf(key, keylen, "%lld", id);
-	snprintf(payload, plen, "{\"id\":%lld,\"iid\":%lld,"
-	    "\"project_id\":%lld,\"moved_to_id\":%lld}", id, iid, pid, moved);
-	return 0;
 }
 
 void
@@ -128,8 +110,8 @@ hook_gl_handle(struct app *a, struct req *rq, struct resp *rs,
     const struct req_reader *rd)
 {
 	struct store_integration in;
-	cJSON		*j = NULL;
-	const char	*event, *kind, *dedupe;
+	struct gitlab_hook h;
+	const char	*event, *dedupe;
 	char		 key[32], payload[160];
 
 	if (health_handle(a, rq, rs))
@@ -144,21 +126,21 @@ hook_gl_handle(struct app *a, struct req *rq, struct resp *rs,
 		resp_empty(rs, 204);
 		goto out;
 	}
-	if ((j = inbound_json(rq, rs, (size_t)a->conf.gitlab_max_body,
-	    rd)) == NULL)
+	if (inbound_body(rq, rs, (size_t)a->conf.gitlab_max_body, rd) == -1)
 		goto out;
-	if ((kind = json_str(j, "object_kind", 32)) == NULL) {
-		resp_error(rs, 400, "object_kind missing");
+	if (gitlab_hook_decode(&h, buf_str(&rq->body), rq->body.len) == -1) {
+		inbound_refuse(rq, rs, h.error);
 		goto out;
 	}
-	if (strcmp(kind, "issue") != 0) {
+	if (!h.is_issue) {
 		resp_empty(rs, 204);
 		goto out;
 	}
-	if (issue_payload(j, key, sizeof(key), payload, sizeof(payload)) == -1) {
-		resp_error(rs, 400, "object_attributes incomplete");
-		goto out;
-	}
+	/* The job payload: the issue's coordinates as GitLab sent them. */
+	snprintf(key, sizeof(key), "%lld", h.id);
+	snprintf(payload, sizeof(payload), "{\"id\":%lld,\"iid\":%lld,"
+	    "\"project_id\":%lld,\"moved_to_id\":%lld}", h.id, h.iid,
+	    h.project_id, h.moved_to_id);
 	dedupe = req_param(rq, "HTTP_IDEMPOTENCY_KEY");
 	if (dedupe == NULL || *dedupe == '\0')
 		dedupe = req_param(rq, "HTTP_X_GITLAB_EVENT_UUID");
@@ -168,6 +150,5 @@ hook_gl_handle(struct app *a, struct req *rq, struct resp *rs,
 	answer(rs, persist(a, in.id, "gitlab", dedupe, "issue_event", key,
 	    payload, 200));
 out:
-	cJSON_Delete(j);
 	store_integration_release(&in);
 }

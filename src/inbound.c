@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "json.h"
 #include "inbound.h"
 #include "log.h"
 #include "util.h"
@@ -23,11 +22,11 @@ inbound_auth(struct app *a, const struct req *rq, struct resp *rs,
 	    "HTTP_X_GITLAB_TOKEN" : "HTTP_AUTHORIZATION");
 	if (req_path_id(rq, prefix, id) == 0) {
 		if (app_store(a) == -1) {
-			resp_error(rs, 503, "service unavailable");
+			resp_unavailable(rs, "service unavailable");
 			return -1;
 		}
 		if ((rc = store_integration_get(&a->store, id, in)) == -1) {
-			resp_error(rs, 503, "service unavailable");
+			resp_unavailable(rs, "service unavailable");
 			return -1;
 		}
 	}
@@ -63,30 +62,31 @@ inbound_probe(const struct req *rq, struct resp *rs)
 	buf_release(&tok);
 }
 
-struct cJSON *
-inbound_json(struct req *rq, struct resp *rs, size_t max,
+int
+inbound_body(struct req *rq, struct resp *rs, size_t max,
     const struct req_reader *rd)
 {
-	cJSON	*j;
 	int	 st;
 
 	if (rq->method != REQ_POST) {
 		resp_error(rs, 405, "method not allowed");
-		return NULL;
+		return -1;
 	}
 	if (!req_content_type_is(rq, "application/json")) {
 		resp_error(rs, 415, "expected application/json");
-		return NULL;
+		return -1;
 	}
 	if ((st = req_read_body(rq, max, rd)) != 0) {
 		resp_error(rs, st, st == 413 ? "body too large" :
 		    resp_reason(st));
-		return NULL;
+		return -1;
 	}
-	if ((j = json_parse(buf_str(&rq->body), rq->body.len)) == NULL) {
-		log_info("refused %s: malformed JSON", rq->path);
-		resp_error(rs, 400, "malformed JSON");
-		return NULL;
-	}
-	return j;
+	return 0;
+}
+
+void
+inbound_refuse(const struct req *rq, struct resp *rs, const char *why)
+{
+	log_info("refused %s: %s", rq->path, why);
+	resp_error(rs, 400, why);
 }

@@ -28,10 +28,12 @@ int	 inbound_auth(struct app *, const struct req *, struct resp *,
 /* Answers Productboard's probe: 200 text/plain echoing validationToken. */
 void	 inbound_probe(const struct req *, struct resp *);
 /*
- * Reads and parses a JSON body within max bytes.  Returns the tree, or
- * NULL with the answer (400/411/413/415) set in rs.
+ * Reads a JSON body of at most max bytes into rq->body for a decoder.
+ * Returns 0, or -1 with the answer (400/405/411/413/415) set in rs.
  */
-struct cJSON *inbound_json(struct req *, struct resp *, size_t max,
+int	 inbound_body(struct req *, struct resp *, size_t max,
 	    const struct req_reader *);
+/* Answers 400 with a decoder's reason, and logs it. */
+void	 inbound_refuse(const struct req *, struct resp *, const char *why);
 
 #endif

@@ -6,8 +6,11 @@
 #include "util.h"
 
 /*
- * 1 if brackets nest deeper than JSON_MAX_DEPTH outside strings, or a
- * string holds an escaped NUL (cJSON would silently cut the string there).
+ * 1 if brackets nest deeper than JSON_MAX_DEPTH outside strings, if a
+ * string holds an escaped NUL, or if a control character appears raw
+ * anywhere but as whitespace between tokens (RFC 8259 §2, §7).  cJSON
+ * accepts raw ones, and silently cuts a string at a NUL, escaped or raw:
+ * "button.push\0x" would pass as "button.push".
  */
 static int
 hostile(const char *s, size_t len)
@@ -18,6 +21,9 @@ hostile(const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 
+		if ((unsigned char)c < 0x20 && (instr ||
+		    (c != '\t' && c != '\n' && c != '\r')))
+			return 1;
 		if (instr) {
 			if (c == '\\' && i + 5 < len && s[i + 1] == 'u' &&
 			    strncmp(s + i + 2, "0000", 4) == 0)
@@ -109,13 +115,22 @@ json_int(const cJSON *j, const char *path, long long min, long long max,
 {
 	const cJSON	*v = json_get(j, path);
 	double		 d;
+	long long	 n;
 
 	if (!cJSON_IsNumber(v))
 		return -1;
 	d = v->valuedouble;
-	if (d != (double)(long long)d || d < (double)min || d > (double)max)
+	/*
+	 * Casting a double outside long long's range (1e300, inf, NaN) is
+	 * undefined, and (double)LLONG_MAX rounds up to 2^63: compare with
+	 * the exact powers of two first.
+	 */
+	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
 		return -1;
-	*out = (long long)d;
+	n = (long long)d;
+	if ((double)n != d || n < min || n > max)
+		return -1;
+	*out = n;
 	return 0;
 }
 

@@ -325,3 +325,98 @@ pb_webhook_delete(struct pb *p, const char *id)
 {
 	return call(p, "DELETE", "webhooks", id, NULL, NULL, NULL, NULL);
 }
+
+/* -- inbound payloads ---------------------------------------------------- */
+
+static const struct {
+	const char	*name;
+	enum pb_trigger	 trigger;
+} triggers[] = {
+	{ "button.push", PB_TRIGGER_PUSH },
+	{ "button.unlink", PB_TRIGGER_UNLINK },
+	{ "button.dismiss", PB_TRIGGER_DISMISS },
+};
+
+/* "Jane Doe <jane@example.com>" from data.triggeredByUser, for the log. */
+static void
+actor_of(const cJSON *j, char *out, size_t len)
+{
+	const char	*name = json_str(j, "data.triggeredByUser.name",
+			    PB_MAX_USER);
+	const char	*mail = json_str(j, "data.triggeredByUser.email",
+			    PB_MAX_USER);
+
+	snprintf(out, len, "%s%s%s%s", name ? name : "",
+	    mail ? (name ? " <" : "<") : "", mail ? mail : "", mail ? ">" : "");
+	if (*out == '\0')
+		snprintf(out, len, "unknown user");
+}
+
+int
+pb_action_decode(struct pb_action *a, const char *body, size_t len)
+{
+	cJSON		*j;
+	const char	*trigger, *fid;
+	size_t		 i, n = sizeof(triggers) / sizeof(triggers[0]);
+
+	memset(a, 0, sizeof(*a));
+	if ((j = json_parse(body, len)) == NULL) {
+		a->error = "malformed JSON";
+		goto out;
+	}
+	if (!cJSON_IsObject(json_get(j, "data"))) {
+		a->error = "data object required";
+		goto out;
+	}
+	trigger = json_str(j, "data.trigger", 32);
+	fid = json_str(j, "data.feature.id", PB_MAX_ID);
+	if (trigger == NULL || fid == NULL) {
+		a->error = "data.trigger and data.feature.id required";
+		goto out;
+	}
+	for (i = 0; i < n && strcmp(trigger, triggers[i].name) != 0; i++)
+		;
+	if (i == n) {
+		a->error = "unknown trigger";
+		goto out;
+	}
+	a->trigger = triggers[i].trigger;
+	a->trigger_name = triggers[i].name;
+	snprintf(a->feature_id, sizeof(a->feature_id), "%s", fid);
+	actor_of(j, a->actor, sizeof(a->actor));
+out:
+	cJSON_Delete(j);
+	return a->error != NULL ? -1 : 0;
+}
+
+int
+pb_event_decode(struct pb_event *e, const char *body, size_t len)
+{
+	cJSON		*j;
+	const char	*type, *fid;
+
+	memset(e, 0, sizeof(*e));
+	if ((j = json_parse(body, len)) == NULL) {
+		e->error = "malformed JSON";
+		goto out;
+	}
+	if ((type = json_str(j, "data.eventType", sizeof(e->type) - 1)) ==
+	    NULL) {
+		e->error = "data.eventType missing";
+		goto out;
+	}
+	snprintf(e->type, sizeof(e->type), "%s", type);
+	if (strcmp(type, "feature.updated") == 0)
+		e->kind = PB_EVENT_UPDATED;
+	else if (strcmp(type, "feature.deleted") == 0)
+		e->kind = PB_EVENT_DELETED;
+	else
+		goto out;	/* ignored: it needs no id */
+	if ((fid = json_str(j, "data.id", PB_MAX_ID)) == NULL)
+		e->error = "data.id missing";
+	else
+		snprintf(e->feature_id, sizeof(e->feature_id), "%s", fid);
+out:
+	cJSON_Delete(j);
+	return e->error != NULL ? -1 : 0;
+}

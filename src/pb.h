@@ -12,6 +12,8 @@
 #include "upstream.h"
 
 #define PB_RATE_PER_S	45.0	/* under the documented 50 per token */
+#define PB_MAX_ID	64	/* entity ids are UUIDs; room to spare */
+#define PB_MAX_USER	200	/* triggeredByUser name or email, in bytes */
 
 struct pb {
 	struct upstream	 up;
@@ -55,5 +57,45 @@ enum http_err pb_connection_delete(struct pb *, const char *plugin_id,
 enum http_err pb_webhook_create(struct pb *, const char *name,
 	    const char *url, const char *authorization, char **id);
 enum http_err pb_webhook_delete(struct pb *, const char *id);
+
+/*
+ * Inbound payloads, which keep their v1 shape under v2
+ * (productboard-api-v2.md §4.4, §5.2).  The decoders read the exact body
+ * bytes and fill a struct, without the database or the network, so they
+ * can be tested and fuzzed alone.  Each returns 0, or -1 with error set to
+ * a constant reason for the 400 answer ("malformed JSON", ...).
+ */
+enum pb_trigger {
+	PB_TRIGGER_PUSH,
+	PB_TRIGGER_UNLINK,
+	PB_TRIGGER_DISMISS
+};
+
+/* An action notification: a click on the plugin column's button. */
+struct pb_action {
+	enum pb_trigger	 trigger;
+	const char	*trigger_name;	/* "button.push", ...: a constant */
+	char		 feature_id[PB_MAX_ID + 1];
+	/* "Jane Doe <jane@example.com>", or "unknown user": for the log */
+	char		 actor[2 * PB_MAX_USER + 8];
+	const char	*error;
+};
+
+enum pb_event_kind {
+	PB_EVENT_OTHER,		/* not subscribed to: acknowledged, ignored */
+	PB_EVENT_UPDATED,	/* feature.updated */
+	PB_EVENT_DELETED	/* feature.deleted */
+};
+
+/* A webhook notification. */
+struct pb_event {
+	enum pb_event_kind kind;
+	char		 type[64 + 1];		/* data.eventType */
+	char		 feature_id[PB_MAX_ID + 1]; /* "" for PB_EVENT_OTHER */
+	const char	*error;
+};
+
+int	 pb_action_decode(struct pb_action *, const char *body, size_t len);
+int	 pb_event_decode(struct pb_event *, const char *body, size_t len);
 
 #endif

@@ -1,20 +1,16 @@
 #include "config.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "conn.h"
 #include "ctx.h"
 #include "health.h"
 #include "inbound.h"
-#include "json.h"
-#include "log.h"
+#include "pb.h"
 #include "plugin.h"
 #include "push.h"
 
 #define PREFIX		"/plugin/"
-#define MAX_ID		64
-#define MAX_USER	200
 
 struct late {
 	struct resp	*rs;
@@ -44,45 +40,22 @@ on_late(void *arg, const cJSON *progress)
 	resp_commit(l->rs);
 }
 
-/* "Jane Doe <jane@example.com>" from data.triggeredByUser, for the log. */
+/* Runs the click: push, or unlink for button.unlink and button.dismiss. */
 static void
-actor_of(const cJSON *j, char *out, size_t len)
+action(struct app *a, struct ctx *c, const struct pb_action *act,
+    struct resp *rs)
 {
-	const char	*name = json_str(j, "data.triggeredByUser.name", MAX_USER);
-	const char	*mail = json_str(j, "data.triggeredByUser.email", MAX_USER);
-
-	snprintf(out, len, "%s%s%s%s", name ? name : "",
-	    mail ? (name ? " <" : "<") : "", mail ? mail : "", mail ? ">" : "");
-	if (*out == '\0')
-		snprintf(out, len, "unknown user");
-}
-
-static void
-action(struct app *a, struct ctx *c, const cJSON *j, struct resp *rs)
-{
-	const char	*trigger, *fid;
-	char		 actor[2 * MAX_USER + 8];
 	struct late	 late = { rs, strcmp(a->conf.action_reply, "both") == 0 };
 	cJSON		*conn;
 
-	trigger = json_str(j, "data.trigger", 32);
-	fid = json_str(j, "data.feature.id", MAX_ID);
-	if (trigger == NULL || fid == NULL) {
-		resp_error(rs, 400, "data.trigger and data.feature.id required");
-		return;
-	}
-	actor_of(j, actor, sizeof(actor));
-	if (strcmp(trigger, "button.push") == 0)
-		conn = push_click(c, fid, actor, a->conf.push_budget_ms,
-		    on_late, &late);
-	else if (strcmp(trigger, "button.unlink") == 0 ||
-	    strcmp(trigger, "button.dismiss") == 0)
-		conn = push_unlink(c, fid, actor, trigger);
-	else {
-		log_info("integration %s: unknown trigger refused", c->in.id);
-		resp_error(rs, 400, "unknown trigger");
-		return;
-	}
+	if (act->trigger == PB_TRIGGER_PUSH)
+		conn = push_click(c, act->feature_id, act->actor,
+		    a->conf.push_budget_ms, on_late, &late);
+	else
+		conn = push_unlink(c, act->feature_id, act->actor,
+		    act->trigger_name);
+	/* A click is flagged like a job when a token was refused. */
+	ctx_auth_check(c);
 	if (conn == NULL)
 		resp_error(rs, 500, "internal error");
 	else
@@ -95,8 +68,8 @@ plugin_handle(struct app *a, struct req *rq, struct resp *rs,
     const struct req_reader *rd)
 {
 	struct store_integration in;
+	struct pb_action act;
 	struct ctx	 c;
-	cJSON		*j;
 
 	if (health_handle(a, rq, rs))
 		return;
@@ -107,18 +80,17 @@ plugin_handle(struct app *a, struct req *rq, struct resp *rs,
 		store_integration_release(&in);
 		return;
 	}
-	if ((j = inbound_json(rq, rs, (size_t)a->conf.max_body, rd)) == NULL) {
+	if (inbound_body(rq, rs, (size_t)a->conf.max_body, rd) == -1) {
 		store_integration_release(&in);
 		return;
 	}
-	if (!cJSON_IsObject(json_get(j, "data"))) {
-		resp_error(rs, 400, "data object required");
+	if (pb_action_decode(&act, buf_str(&rq->body), rq->body.len) == -1) {
+		inbound_refuse(rq, rs, act.error);
 	} else if (ctx_open(&c, a, &in) == -1) {
-		resp_error(rs, 503, "service unavailable");
+		resp_unavailable(rs, "service unavailable");
 	} else {
-		action(a, &c, j, rs);
+		action(a, &c, &act, rs);
 		ctx_close(&c);
 	}
 	store_integration_release(&in);
-	cJSON_Delete(j);
 }

@@ -39,6 +39,13 @@ main(void)
 	CHECK(json_parse("{\"a\":", 5) == NULL);
 	CHECK(json_parse("", 0) == NULL);
 	CHECK(json_parse("{\"a\":\"x\\u0000y\"}", 16) == NULL);	/* NUL */
+	CHECK(json_parse("{\"a\":\"x\0y\"}", 11) == NULL);	/* raw NUL */
+	CHECK(json_parse("{\"a\":\"x\001y\"}", 11) == NULL);	/* raw ^A */
+	CHECK(json_parse("{\"a\":\"x\ty\"}", 11) == NULL);	/* raw tab */
+	CHECK(json_parse("{\"a\":1}\0", 8) == NULL);
+	j = json_parse("{\t\"a\"\r\n:\n1}", 11);		/* whitespace */
+	CHECK(json_int(j, "a", 0, 9, &n) == 0 && n == 1);
+	cJSON_Delete(j);
 	j = json_parse("{\"a\":\"x\\\\u0000y\"}", 17);	/* escaped \ */
 	CHECK(j != NULL);
 	cJSON_Delete(j);
@@ -48,7 +55,7 @@ main(void)
 	memset(deep, '[', 100);
 	memset(deep + 100, ']', 100);
 	CHECK(json_parse(deep, 200) == NULL);			/* too deep */
-	j = json_parse("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", 42);
+	j = json_parse("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", 41);
 	CHECK(j != NULL);			/* brackets in strings are fine */
 	cJSON_Delete(j);
 	return t_done();
