@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,40 @@ out:
 	curl_free(host);
 	curl_url_cleanup(u);
 	return ok ? 0 : -1;
+}
+
+int
+http_url_local(const char *url)
+{
+	CURLU		*u;
+	char		*host = NULL;
+	struct addrinfo	 hints, *res = NULL, *ai;
+	size_t		 n;
+	int		 local = 1;	/* until the URL has parsed */
+
+	if ((u = curl_url()) == NULL)
+		return 1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	/* curl has made 2130706433 or 0x7f.1 a dotted quad already. */
+	n = strlen(host);
+	if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	local = 0;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		goto out;
+	for (ai = res; ai != NULL && !local; ai = ai->ai_next)
+		local = http_addr_private(ai->ai_addr);
+	freeaddrinfo(res);
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return local;
 }
 
 static size_t

@@ -76,6 +76,15 @@ int	 http_retryable(enum http_err);
 long	 http_parse_retry_after(const char *, time_t now);
 /* Checks scheme and host of a URL against the policy: 0 or -1. */
 int	 http_url_allowed(const char *url, int allow_private);
+/*
+ * 1 if the URL's host is a loopback, private or link-local address,
+ * written as one (in any of the forms curl accepts) or a name that
+ * resolves to one; also when the URL does not parse.  0 otherwise, and
+ * when the name does not resolve (the call then fails by itself).  Lets
+ * a form refuse such an upstream URL before any call is made; the
+ * connect-time check stays, for names whose addresses change later.
+ */
+int	 http_url_local(const char *url);
 /* 1 if the address is loopback, private, link-local or otherwise local. */
 int	 http_addr_private(const void *sockaddr);
 /* Appends s percent-encoded as one path segment: 0 or -1. */

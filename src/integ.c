@@ -51,10 +51,12 @@ check_form(const struct app *a, const struct integ_form *f, char *err,
 		snprintf(err, len, "The column label must be 1 to 10 "
 		    "characters.");
 	else if (f->pb_token == NULL || *f->pb_token == '\0' ||
-	    strlen(f->pb_token) > 4096)
+	    strlen(f->pb_token) > 4096 ||
+	    !util_text_ok(f->pb_token, strlen(f->pb_token)))
 		snprintf(err, len, "Enter a Productboard API token.");
 	else if (f->gl_token == NULL || *f->gl_token == '\0' ||
-	    strlen(f->gl_token) > 1024)
+	    strlen(f->gl_token) > 1024 ||
+	    !util_text_ok(f->gl_token, strlen(f->gl_token)))
 		snprintf(err, len, "Enter a GitLab access token.");
 	else if (f->gl_project == NULL || *f->gl_project == '\0' ||
 	    strlen(f->gl_project) > 255)
@@ -62,11 +64,12 @@ check_form(const struct app *a, const struct integ_form *f, char *err,
 		    "group/project path).");
 	else if (f->gl_base_url == NULL ||
 	    http_url_allowed(f->gl_base_url, a->conf.allow_private_upstreams) ==
-	    -1)
+	    -1 || (!a->conf.allow_private_upstreams &&
+	    http_url_local(f->gl_base_url)))
 		snprintf(err, len, "The GitLab URL must be an https:// URL of a "
 		    "public host.");
 	else
-		return 0;
+		return integ_choices_ok(f, err, len);
 	return -1;
 }
 

@@ -49,5 +49,11 @@ int	 integ_update(struct app *, const char *id, const struct integ_form *,
 	    char *err, size_t errlen);
 /* Checks a status map (sync.h) an admin submitted: 0, or -1 with err. */
 int	 integ_status_map_ok(const char *json, char *err, size_t errlen);
+/*
+ * Checks the policies and the status map of f, where set (NULL keeps or
+ * defaults them), before create or update makes a call: 0, or -1 with a
+ * message in err.
+ */
+int	 integ_choices_ok(const struct integ_form *, char *err, size_t errlen);
 
 #endif

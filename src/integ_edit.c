@@ -108,6 +108,20 @@ check_fields(const struct integ_form *f, char *err, size_t len)
 			return -1;
 		}
 	}
+	if (f->pb_token != NULL && strlen(f->pb_token) > 4096) {
+		snprintf(err, len, "The Productboard token is too long.");
+		return -1;
+	}
+	if (f->gl_token != NULL && strlen(f->gl_token) > 1024) {
+		snprintf(err, len, "The GitLab token is too long.");
+		return -1;
+	}
+	return integ_choices_ok(f, err, len);
+}
+
+int
+integ_choices_ok(const struct integ_form *f, char *err, size_t len)
+{
 	if (f->conflict_policy != NULL && !one_of(f->conflict_policy,
 	    "latest", "productboard", "gitlab")) {
 		snprintf(err, len, "Choose how conflicts are resolved.");
@@ -117,14 +131,6 @@ check_fields(const struct integ_form *f, char *err, size_t len)
 	    "close", "label")) {
 		snprintf(err, len, "Choose what happens to an issue when its "
 		    "feature is deleted.");
-		return -1;
-	}
-	if (f->pb_token != NULL && strlen(f->pb_token) > 4096) {
-		snprintf(err, len, "The Productboard token is too long.");
-		return -1;
-	}
-	if (f->gl_token != NULL && strlen(f->gl_token) > 1024) {
-		snprintf(err, len, "The GitLab token is too long.");
 		return -1;
 	}
 	if (f->status_map != NULL && *f->status_map != '\0')

@@ -72,12 +72,36 @@ get(struct http *h, int port, struct http_resp *rs)
 	return http_do(h, &rq, rs);
 }
 
+/* What http_url_local finds local (1) or not (0). */
+static const struct {
+	int		 line;
+	const char	*url;
+	int		 local;
+} local[] = {
+	{ __LINE__, "https://127.0.0.1:8443/", 1 },
+	{ __LINE__, "https://2130706433", 1 },
+	{ __LINE__, "https://017700000001", 1 },
+	{ __LINE__, "https://0x7f.1", 1 },
+	{ __LINE__, "https://10.0.0.1", 1 },
+	{ __LINE__, "https://169.254.169.254/latest/meta-data/", 1 },
+	{ __LINE__, "https://[::1]:8443", 1 },
+	{ __LINE__, "https://[::ffff:127.0.0.1]", 1 },
+	{ __LINE__, "https://[fe80::1%25eth0]", 1 },
+	{ __LINE__, "https://gitlab.com@127.0.0.1/", 1 },
+	{ __LINE__, "https://localhost/", 1 },
+	{ __LINE__, "not a url", 1 },
+	{ __LINE__, "https://8.8.8.8", 0 },
+	{ __LINE__, "https://[2606:4700::1111]", 0 },
+	{ __LINE__, "https://no-such-host.invalid", 0 },
+};
+
 int
 main(void)
 {
 	struct http	 h;
 	struct http_resp rs;
 	struct buf	 b;
+	size_t		 i;
 	int		 port;
 	pid_t		 pid;
 
@@ -108,6 +132,10 @@ main(void)
 	CHECK_INT(http_url_allowed("gopher://x", 1), -1);
 	CHECK_INT(http_url_allowed("https://localhost/", 0), -1);
 	CHECK_INT(http_url_allowed("not a url", 0), -1);
+
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		t_check(http_url_local(local[i].url) == local[i].local,
+		    local[i].url, __FILE__, local[i].line);
 
 	CHECK_INT(http_parse_retry_after("2", 0), 2);
 	CHECK_INT(http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",

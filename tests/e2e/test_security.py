@@ -1,0 +1,589 @@
+"""Security checks of DESIGN §6, end to end: SSRF (upstream URLs towards
+loopback, private and link-local addresses, other schemes, redirects),
+CSRF, session fixation, secrets never in logs, pages or error bodies,
+stored tokens unreadable without the key file, and the modes of the
+FastCGI sockets and the key file."""
+import base64
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+
+import fixtures as fx
+import reliability
+import wire
+from harness import PROGRAMS, Stack, Tap, wait_for
+
+PASSWORD = "security suite admin password 0123"
+BAD_PB_TOKEN = "pb-wrong-token-4242424242"
+HUMAN_TOKEN = "glpat-human-0123456789"
+NOT_PUBLIC = "The GitLab URL must be an https:// URL of a public host."
+
+t = Tap()
+stacks, ctl_out, errors = [], [], []
+
+
+def check(area, case, expected, observed, cond):
+    return reliability.check(t, "Security: " + area, case, expected,
+                             observed, cond)
+
+
+def ctl(s, *args, env=None, **kw):
+    """pbsyncctl, its output kept for the secrets check."""
+    r = s.ctl(*args, env=env, check=False, **kw)
+    ctl_out.append(r.stdout + r.stderr)
+    return r
+
+
+def h(v):
+    return hashlib.blake2b(v.encode(), digest_size=32).hexdigest()
+
+
+def sanitizer_marks(text):
+    return [m for m in ("AddressSanitizer", "runtime error:",
+                        "LeakSanitizer") if m in text]
+
+
+def calls(s):
+    return len(s.pb.requests()) + len(s.gl.requests())
+
+
+def said(r):
+    """What pbsyncctl said last, without its name."""
+    lines = r.stderr.strip().splitlines() or [""]
+    return lines[-1].replace("pbsyncctl: ", "")
+
+
+def create_form(b, gl_url, **extra):
+    f = {"csrf": b.csrf("/admin/new"), "op": "save", "name": "Sec",
+         "column_label": "GitLab", "pb_token": fx.PB_TOKEN,
+         "gl_base_url": gl_url, "gl_token": fx.GL_TOKEN,
+         "gl_project": "grp/proj", "conflict_policy": "latest",
+         "delete_policy": "keep"}
+    f.update(extra)
+    return f
+
+
+def ctl_add(s, gl_url, env=None):
+    e = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_GL_TOKEN": fx.GL_TOKEN}
+    e.update(env or {})
+    return ctl(s, "integration", "add", "--name", "Sec", "--gitlab-url",
+               gl_url, "--project", "grp/proj", env=e)
+
+
+def admin(s):
+    """A logged-in admin browser on stack s."""
+    ctl(s, "admin", "add", "root", input=PASSWORD + "\n")
+    b = wire.Browser(s.port)
+    b.login("root", PASSWORD)
+    return b
+
+
+def loopback_name():
+    """A name other than localhost that this machine resolves to a
+    loopback address (its own host name usually does), or None."""
+    name = socket.gethostname()
+    try:
+        addrs = {a[4][0] for a in socket.getaddrinfo(name, None)}
+    except OSError:
+        return None
+    if name.lower() != "localhost" and addrs and all(
+            a.startswith("127.") or a == "::1" for a in addrs):
+        return name
+    return None
+
+
+try:
+    t0 = time.monotonic()
+    # == stack A: private upstreams allowed (the doubles are on loopback) ==
+    A = Stack()
+    stacks.append(A)
+    fx.seed(A)
+    a = admin(A)
+
+    # -- SSRF: the allowed case, then redirects --------------------------
+    r = a.post("/admin/new", create_form(a, A.gl.url))
+    loc = r.headers.get("location", "")
+    iid = loc.split("/admin/i/")[-1].split("?")[0] if "/admin/i/" in loc \
+        else ""
+    check("SSRF", "allow_private_upstreams=true: a loopback http GitLab URL "
+          "is accepted", "303 to the new integration, 1 row",
+          "%s, %d row" % (r.status, A.counts()["integration"]),
+          r.status == 303 and len(iid) == 32 and
+          A.counts()["integration"] == 1)
+    for side, double, other, match, target in (
+            ("GitLab", A.gl, A.pb, "GET /api/v4/", "/v2/ssrf-target"),
+            ("Productboard", A.pb, A.gl, "GET /v2/", "/api/v4/ssrf-target")):
+        double.call("POST", "/_double/faults", {
+            "match": match, "status": 302, "count": -1,
+            "headers": {"Location": other.url + target}})
+        before = A.counts()["integration"]
+        rc = ctl_add(A, A.gl.url)
+        form = a.post("/admin/new", create_form(a, A.gl.url))
+        double.call("DELETE", "/_double/faults")
+        followed = len(other.requests(target))
+        check("SSRF", "%s answers 302 to a loopback URL: not followed" % side,
+              "pbsyncctl and the form refuse, no row, redirect target never "
+              "requested", "pbsyncctl exit %d (%s), form %d, %d new rows, "
+              "target requested %d times" % (
+                  rc.returncode, said(rc), form.status,
+                  A.counts()["integration"] - before, followed),
+              rc.returncode != 0 and "redirect refused" in rc.stderr and
+              form.status == 422 and "redirect refused" in form.body and
+              A.counts()["integration"] == before and followed == 0)
+
+    # -- traffic that carries every secret, for the grep below ------------
+    pst = A.pb.call("GET", "/_double/state")
+    plugin_auth = list(pst["plugin_integrations"].values())[0][
+        "authorization"]
+    pb_auth = list(pst["webhooks"].values())[0]["authorization"]
+    gl_hook_token = A.gl.call("GET", "/_double/state")["hooks"][0]["token"]
+    A.start_worker()
+    pid = fx.plugin_id(A, iid)
+    fid = fx.feature(A, "Secret plans")
+    click = fx.click(A, pid, fid)
+    A.pb.call("PATCH", "/_double/features/" + fid, {"name": "Secret plans 2"})
+    fx.idle(A)
+    A.gl.call("PUT", "/_double/projects/%d/issues/1" % fx.PROJECT,
+              {"title": "Secret plans 3"})
+    fx.idle(A)
+    # Stopped, so that from here on only this suite's requests call the
+    # doubles.
+    A.stop_program("worker")
+    for path in ("/admin/", "/admin/i/" + iid, "/admin/i/%s/edit" % iid,
+                 "/admin/i/%s/delete" % iid, "/admin/new"):
+        a.get(path)
+    flows = [a.post("/admin/new", create_form(a, A.gl.url, op="statuses")),
+             a.post("/admin/new", create_form(a, A.gl.url,
+                                              pb_token=BAD_PB_TOKEN))]
+    edit = a.csrf("/admin/i/%s/edit" % iid)
+    flows.append(a.post("/admin/i/%s/edit" % iid, {
+        "csrf": edit, "name": "Sec", "column_label": "GitLab",
+        "gl_token": HUMAN_TOKEN, "pb_token": "", "conflict_policy": "latest",
+        "delete_policy": "keep"}))
+    w = wire.Browser(A.port)
+    flows.append(w.login("root", PASSWORD + "!"))
+    # Refused inbound calls that carry a secret, right or nearly right.
+    for method, path, hdr, body in (
+            ("POST", "/plugin/" + iid, {"Authorization": plugin_auth,
+                                        "Content-Type": "application/json"},
+             b'{"data":'),
+            ("POST", "/plugin/" + iid, {"Authorization": plugin_auth + "x",
+                                        "Content-Type": "application/json"},
+             b"{}"),
+            ("POST", "/webhooks/productboard/" + iid,
+             {"Authorization": pb_auth, "Content-Type": "text/plain"}, b"{}"),
+            ("GET", "/webhooks/productboard/%s?validationToken=v" % iid,
+             {"Authorization": gl_hook_token}, None),
+            ("POST", "/webhooks/gittab/" + iid,
+             {"X-Gitlab-Token": gl_hook_token, "X-Gitlab-Event": "Issue Hook",
+              "Content-Type": "application/json"}, b"[]"),
+            ("POST", "/webhooks/gittab/" + iid,
+             {"X-Gitlab-Token": gl_hook_token[::-1],
+              "X-Gitlab-Event": "Issue Hook",
+              "Content-Type": "application/json"}, b"{}")):
+        st, head, rbody = wire.raw_http(A.port, wire.request_head(
+            method, path, hdr, body, A.port) + (body or b""))
+        errors.append(head + rbody)
+
+    # -- CSRF --------------------------------------------------------------
+    b2 = wire.Browser(A.port)
+    b2.login("root", PASSWORD)
+    other_csrf = b2.csrf("/admin/")
+    A.sql("INSERT INTO job (integration_id, kind, key, state, attempts,"
+          " run_at, last_error, created_at, updated_at) VALUES (?, 'sync',"
+          " 'csrf', 'dead', 8, 0, 'x', 1, 1)", iid)
+    jid = A.sql("SELECT id FROM job WHERE key = 'csrf'")[0][0]
+
+    def snapshot():
+        return (A.table_counts(), A.sql("SELECT * FROM integration"),
+                A.sql("SELECT state FROM job WHERE id = ?", jid))
+
+    forms = (
+        ("create", "/admin/new", create_form(a, A.gl.url)),
+        ("edit", "/admin/i/%s/edit" % iid, {
+            "name": "Changed", "column_label": "GL", "pb_token": "",
+            "gl_token": "", "conflict_policy": "gitlab",
+            "delete_policy": "close"}),
+        ("delete", "/admin/i/%s/delete" % iid, {}),
+        ("retry", "/admin/i/%s/retry" % iid, {"job": jid}),
+        ("logout", "/admin/logout", {}),
+    )
+    mine = a.csrf("/admin/")
+    for what, path, fields in forms:
+        for how, token in (("without a token", None),
+                           ("with a made-up token", "Z" * len(mine)),
+                           ("with another session's token", other_csrf)):
+            f = {k: v for k, v in fields.items() if k != "csrf"}
+            if token is not None:
+                f["csrf"] = token
+            before = snapshot()
+            r = a.post(path, f)
+            same = snapshot() == before
+            check("CSRF", "%s %s" % (what, how), "403, nothing changed",
+                  "%s, %s" % (r.status, "nothing changed" if same else
+                              "state changed"), r.status == 403 and same)
+        before = snapshot()
+        f = dict(fields, csrf=mine)
+        r = a.post(path, f, {"Content-Type": "text/plain"})
+        same = snapshot() == before
+        check("CSRF", "%s as a cross-site text/plain form with the right "
+              "token" % what, "415, nothing changed", "%s, %s" % (
+                  r.status, "nothing changed" if same else "state changed"),
+              r.status == 415 and same)
+    check("CSRF", "each session has its own token",
+          "two sessions, two tokens", "tokens %s" % (
+              "differ" if mine != other_csrf else "are equal"),
+          mine and other_csrf and mine != other_csrf)
+    c = wire.Browser(A.port)
+    c.get("/admin/login")
+    r1 = c.post("/admin/login", {"csrf": "Y" * 43, "user": "root",
+                                 "password": PASSWORD})
+    pre = c.jar.pop("pbsync_login", "")
+    r2 = c.post("/admin/login", {"csrf": pre, "user": "root",
+                                 "password": PASSWORD})
+    check("CSRF", "login with a token that is not its pre-login cookie, "
+          "or without the cookie", "403 twice, no session",
+          "%s, %s, session cookie %s" % (
+              r1.status, r2.status,
+              "set" if "pbsync_session" in c.jar else "not set"),
+          r1.status == 403 and r2.status == 403 and
+          "pbsync_session" not in c.jar)
+    attrs = {}
+    for r in a.replies + c.replies:
+        for sc in r.cookies:
+            attrs.setdefault(sc.split("=")[0], set(
+                x.strip() for x in sc.split(";")[1:]))
+    ok = all({"HttpOnly", "SameSite=Strict", "Path=/admin"} <= v
+             for v in attrs.values())
+    check("CSRF", "session and pre-login cookies are HttpOnly, "
+          "SameSite=Strict, Path=/admin", "both cookies with all three",
+          "; ".join("%s: %s" % (k, ", ".join(sorted(v)))
+                    for k, v in sorted(attrs.items())),
+          ok and {"pbsync_session", "pbsync_login"} <= set(attrs))
+
+    # -- session fixation ----------------------------------------------------
+    F = "session fixation"
+    planted = "P" * 43
+    f1 = wire.Browser(A.port)
+    f1.get("/admin/login")
+    pre = f1.jar["pbsync_login"]
+    f1.jar["pbsync_session"] = planted
+    r = f1.login("root", PASSWORD)
+    sid = f1.jar.get("pbsync_session", "")
+    tries = []
+    for value in (planted, pre):
+        probe = wire.Browser(A.port)
+        probe.jar["pbsync_session"] = value
+        tries.append(probe.get("/admin/").status)
+    check(F, "a planted session id is replaced at login and opens nothing",
+          "new id at login; planted and pre-login values answer 303",
+          "login %s, id %s, planted -> %s, pre-login -> %s" % (
+              r.status, "new" if sid not in ("", planted, pre) else "reused",
+              tries[0], tries[1]),
+          r.status == 303 and sid not in ("", planted, pre) and
+          tries == [303, 303])
+    # A second login from the same browser, still logged in: a login
+    # page is only served without a session, so its cookie comes from a
+    # fresh browser.
+    g = wire.Browser(A.port)
+    g.get("/admin/login")
+    f1.jar["pbsync_login"] = g.jar["pbsync_login"]
+    f1.post("/admin/login", {"csrf": g.jar["pbsync_login"], "user": "root",
+                             "password": PASSWORD})
+    sid2 = f1.jar.get("pbsync_session", "")
+    probe = wire.Browser(A.port)
+    probe.jar["pbsync_session"] = sid
+    old = probe.get("/admin/").status
+    check(F, "logging in again issues a fresh id and ends the old session",
+          "a different id; the old one answers 303",
+          "id %s, old id -> %s" % ("fresh" if sid2 != sid else "same", old),
+          sid2 and sid2 != sid and old == 303)
+    rows = A.sql("SELECT count(*) FROM session WHERE id_hash = ?", sid2)[0][0]
+    hashed = A.sql("SELECT count(*) FROM session WHERE id_hash = ?",
+                   h(sid2))[0][0]
+    check(F, "the database keeps a hash of the session id, not the id",
+          "0 rows hold the id, 1 its BLAKE2b hash",
+          "%d rows hold the id, %d its hash" % (rows, hashed),
+          rows == 0 and hashed == 1)
+    f1.post("/admin/logout", {"csrf": f1.csrf("/admin/")})
+    probe = wire.Browser(A.port)
+    probe.jar["pbsync_session"] = sid2
+    after = probe.get("/admin/").status
+    gone = A.sql("SELECT count(*) FROM session WHERE id_hash = ?",
+                 h(sid2))[0][0]
+    check(F, "logout ends the session on the server",
+          "the id answers 303, its row is gone",
+          "id -> %s, %d rows" % (after, gone), after == 303 and gone == 0)
+
+    # -- stored tokens --------------------------------------------------------
+    S = "stored tokens"
+    row = A.sql("SELECT pb_token, gl_token, pb_token_tail, gl_token_tail,"
+                " plugin_secret, pb_hook_secret, gl_hook_secret FROM"
+                " integration WHERE id = ?", iid)[0]
+    sealed = row[:2]
+
+    def unsealed(v):
+        """The bytes of a sealed value: nonce, ciphertext and tag."""
+        return base64.urlsafe_b64decode(v[3:] + "=" * (-len(v[3:]) % 4))
+
+    plain = [x for x in (fx.PB_TOKEN, fx.GL_TOKEN) if any(
+        x in v or x.encode() in unsealed(v) for v in sealed)]
+    check(S, "the token columns hold no plaintext, not even base64",
+          "both sealed (v1.), neither token inside",
+          "%d of 2 sealed (v1.), %d of 2 tokens found in them" % (
+              sum(v.startswith("v1.") for v in sealed), len(plain)),
+          all(v.startswith("v1.") for v in sealed) and not plain)
+    check(S, "only the last four characters are kept in clear",
+          "tails %s, %s" % (fx.PB_TOKEN[-4:], fx.GL_TOKEN[-4:]),
+          "tails %s, %s" % row[2:4],
+          row[2:4] == (fx.PB_TOKEN[-4:], fx.GL_TOKEN[-4:]))
+    check(S, "inbound secrets are kept as BLAKE2b hashes",
+          "plugin, webhook and hook secrets hashed",
+          "%d of 3 columns are the hash of what was registered" % sum(
+              (row[4] == h(plugin_auth), row[5] == h(pb_auth),
+               row[6] == h(gl_hook_token))),
+          (row[4], row[5], row[6]) ==
+          (h(plugin_auth), h(pb_auth), h(gl_hook_token)))
+
+    # Copies of the database whose upstream URLs lead nowhere, so that a
+    # token decrypted by mistake cannot reach a double.
+    def db_copy(name, *updates):
+        path = os.path.join(A.dir, name)
+        src = sqlite3.connect(A.env["PBSYNC_DATABASE"])
+        dst = sqlite3.connect(path)
+        src.backup(dst)
+        src.close()
+        dst.execute("UPDATE integration SET gl_base_url ="
+                    " 'http://127.0.0.1:9'")
+        for u in updates:
+            dst.execute(u)
+        dst.commit()
+        dst.close()
+        return path
+
+    other_key = os.path.join(A.dir, "other.key")
+    env = dict(A.env, PBSYNC_KEY_FILE=other_key,
+               PBSYNC_DATABASE=os.path.join(A.dir, "other.db"))
+    init = subprocess.run([A.binary("pbsyncctl"), "init"], env=env,
+                          capture_output=True, text=True, timeout=60,
+                          umask=0)
+    ctl_out.append(init.stdout + init.stderr)
+    loose = os.path.join(A.dir, "loose.key")
+    shutil.copy(A.env["PBSYNC_KEY_FILE"], loose)
+    os.chmod(loose, 0o644)
+    swapped = db_copy("swapped.db", "UPDATE integration SET pb_token ="
+                      " gl_token, gl_token = pb_token")
+    for case, key, db, why in (
+            ("another key file", other_key, db_copy("k1.db"),
+             "cannot decrypt its tokens"),
+            ("no key file", os.path.join(A.dir, "missing.key"),
+             db_copy("k2.db"), "cannot open key file"),
+            ("a key file readable by others", loose, db_copy("k3.db"),
+             "must be readable by its owner only"),
+            ("the right key, but tokens swapped between columns",
+             A.env["PBSYNC_KEY_FILE"], swapped, "cannot decrypt its tokens")):
+        n = calls(A)
+        r = ctl(A, "integration", "delete", iid, env={
+            "PBSYNC_KEY_FILE": key, "PBSYNC_DATABASE": db,
+            "PBSYNC_PRODUCTBOARD_API_URL": "http://127.0.0.1:9"})
+        kept = sqlite3.connect(db).execute(
+            "SELECT count(*) FROM integration").fetchone()[0]
+        log = A.log()
+        check(S, "pbsyncctl with %s cannot use the tokens" % case,
+              "exit 1 with a message, row kept, no upstream call, no "
+              "sanitizer report",
+              "exit %d (%s), %d row kept, %d upstream calls, log: %s" % (
+                  r.returncode, said(r), kept, calls(A) - n,
+                  "says so" if why in log + r.stderr else "silent"),
+              r.returncode == 1 and kept == 1 and calls(A) == n and
+              why in log + r.stderr and "cannot load" in r.stderr and
+              not sanitizer_marks(r.stderr))
+
+    # -- file modes ---------------------------------------------------------
+    M = "file modes"
+    modes = {p: os.stat(os.path.join(A.dir, p + ".sock")).st_mode & 0o777
+             for p in PROGRAMS}
+    check(M, "the FastCGI sockets (-s) are not world-accessible",
+          "0660 or stricter, nothing for others", ", ".join(
+              "%s.sock %04o" % kv for kv in sorted(modes.items())),
+          all(m & 0o007 == 0 and m & ~0o660 == 0 for m in modes.values()))
+    sock = os.path.join(A.dir, "umask0.sock")
+    p = subprocess.Popen([A.binary("plugin"), "-s", sock, "-n", "1"],
+                         env=A.env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True,
+                         umask=0)
+    made = wait_for(lambda: os.path.exists(sock), 10)
+    mode = os.stat(sock).st_mode & 0o777 if made else None
+    os.killpg(p.pid, signal.SIGTERM)
+    p.wait(10)
+    check(M, "a socket made under umask 000 is still 0660",
+          "0660", "%04o" % mode if mode is not None else "no socket",
+          mode == 0o660)
+    km = os.stat(A.env["PBSYNC_KEY_FILE"]).st_mode & 0o777
+    om = os.stat(other_key).st_mode & 0o777 if init.returncode == 0 else None
+    check(M, "the key file is 0600, also when made under umask 000",
+          "0600 and 0600", "%04o and %s" % (
+              km, "%04o" % om if om is not None else "not created"),
+          km == 0o600 and om == 0o600)
+
+    # == stack B: private upstreams refused =================================
+    B = Stack(env={"PBSYNC_ALLOW_PRIVATE_UPSTREAMS": "false"})
+    stacks.append(B)
+    fx.seed(B)
+    bb = admin(B)
+    port = B.gl.url.rsplit(":", 1)[1]
+    urls = [
+        ("the GitLab double itself (http, loopback)", B.gl.url),
+        ("https on 127.0.0.1", "https://127.0.0.1:" + port),
+        ("a private address 10.0.0.1", "https://10.0.0.1"),
+        ("a private address 172.16.0.1", "https://172.16.0.1"),
+        ("a private address 192.168.1.1", "https://192.168.1.1"),
+        ("shared address space 100.64.0.1", "https://100.64.0.1"),
+        ("link-local metadata 169.254.169.254",
+         "https://169.254.169.254/latest/meta-data/"),
+        ("file:///etc/passwd", "file:///etc/passwd"),
+        ("gopher on loopback", "gopher://127.0.0.1:%s/_" % port),
+        ("localhost", "https://localhost:" + port),
+        ("LOCALHOST", "https://LOCALHOST:" + port),
+        ("IPv6 loopback [::1]", "https://[::1]:" + port),
+        ("IPv4-mapped IPv6 [::ffff:127.0.0.1]",
+         "https://[::ffff:127.0.0.1]:" + port),
+        ("IPv6 link-local [fe80::1]", "https://[fe80::1]"),
+        ("decimal 2130706433", "https://2130706433:" + port),
+        ("octal 017700000001", "https://017700000001:" + port),
+        ("hex 0x7f000001", "https://0x7f000001:" + port),
+        ("short form 127.1", "https://127.1:" + port),
+        ("0.0.0.0 written 0", "https://0:" + port),
+        ("a user name that looks like a host",
+         "https://gitlab.com@127.0.0.1:" + port),
+    ]
+    name = loopback_name()
+    if name:
+        urls.append(("this machine's name %s (resolves to loopback)" % name,
+                     "https://%s:%s" % (name, port)))
+    for what, url in urls:
+        n = calls(B)
+        r = ctl_add(B, url)
+        form = bb.post("/admin/new", create_form(bb, url))
+        rows, m = B.counts()["integration"], calls(B) - n
+        check("SSRF", "GitLab URL: " + what,
+              "pbsyncctl and the form refuse it before any call, nothing "
+              "stored", "pbsyncctl exit %d%s, form %d%s, %d rows, %d "
+              "upstream calls" % (
+                  r.returncode, " (not public)" if NOT_PUBLIC in r.stderr
+                  else " (%s)" % said(r), form.status,
+                  " (not public)" if NOT_PUBLIC in form.body else "", rows,
+                  m),
+              r.returncode == 1 and NOT_PUBLIC in r.stderr and
+              form.status == 422 and NOT_PUBLIC in form.body and
+              rows == 0 and m == 0)
+    # The refusals are about the URL: a public name gets past it, and the
+    # same policy then stops the call to the (loopback) Productboard API,
+    # by name or by address, at connect time.
+    pbport = B.pb.url.rsplit(":", 1)[1]
+    for what, api in (
+            ("the Productboard double (http, loopback)", B.pb.url),
+            ("https on 127.0.0.1", "https://127.0.0.1:" + pbport)) + ((
+                ("%s, a name for loopback" % name,
+                 "https://%s:%s" % (name, pbport)),) if name else ()):
+        n = calls(B)
+        r = ctl_add(B, "https://gitlab.example.com",
+                    env={"PBSYNC_PRODUCTBOARD_API_URL": api})
+        check("SSRF", "Productboard API URL: " + what,
+              "a public GitLab URL passes; the call is refused by address, "
+              "nothing stored", "exit %d (%s), %d rows, %d upstream calls" % (
+                  r.returncode, said(r),
+                  B.counts()["integration"], calls(B) - n),
+              r.returncode == 1 and "address not allowed" in r.stderr and
+              NOT_PUBLIC not in r.stderr and
+              B.counts()["integration"] == 0 and calls(B) == n)
+
+    # -- secrets --------------------------------------------------------------
+    C = "secrets"
+    secrets = {"Productboard token": fx.PB_TOKEN, "GitLab token": fx.GL_TOKEN,
+               "refused Productboard token": BAD_PB_TOKEN,
+               "non-maintainer GitLab token": HUMAN_TOKEN,
+               "admin password": PASSWORD,
+               "plugin authorization": plugin_auth.split(" ", 1)[-1],
+               "webhook authorization": pb_auth.split(" ", 1)[-1],
+               "GitLab hook token": gl_hook_token}
+    browsers = (a, b2, c, f1, w, bb)
+    sids = {sc.split("=", 1)[1].split(";")[0] for br in browsers
+            for r in br.replies for sc in r.cookies
+            if sc.startswith("pbsync_session=") and "Max-Age=0" not in sc}
+    for k, v in enumerate(sorted(sids)):
+        secrets["session id %d" % (k + 1)] = v
+    pages = [r.body.encode() for br in browsers for r in br.replies]
+
+    def found(blobs):
+        return sorted({k for k, v in secrets.items()
+                       for blob in blobs if v.encode() in blob})
+
+    logs = {}
+    for s in stacks:
+        for f in s.log_names():
+            with open(os.path.join(s.dir, f), "rb") as fh:
+                logs["%d/%s" % (stacks.index(s), f)] = fh.read()
+    leaked = found(logs.values())
+    check(C, "no secret in any log file of either stack",
+          "0 of %d secrets found" % len(secrets),
+          "%d of %d secrets found in %d log files (%d KiB)%s" % (
+              len(leaked), len(secrets), len(logs),
+              sum(map(len, logs.values())) >> 10,
+              ": %s" % leaked if leaked else ""), not leaked)
+    leaked = found(pages)
+    check(C, "no secret in any page served", "0 found",
+          "%d of %d secrets found in %d pages%s" % (
+              len(leaked), len(secrets), len(pages),
+              ": %s" % leaked if leaked else ""), not leaked)
+    leaked = found(errors + [r.body.encode() for b in (a, bb)
+                             for r in b.replies if r.status >= 400])
+    check(C, "no secret in any error body, even one sent with the request",
+          "0 found", "%d of %d secrets found in %d error answers%s" % (
+              len(leaked), len(secrets),
+              len(errors) + sum(r.status >= 400 for b in (a, bb)
+                                for r in b.replies),
+              ": %s" % leaked if leaked else ""), not leaked)
+    leaked = found(x.encode() for x in ctl_out)
+    check(C, "no secret in pbsyncctl's output", "0 found",
+          "%d of %d secrets found in %d runs%s" % (
+              len(leaked), len(secrets), len(ctl_out),
+              ": %s" % leaked if leaked else ""), not leaked)
+    db = b""
+    for f in os.listdir(A.dir):
+        if f.startswith("pbsync.db"):
+            with open(os.path.join(A.dir, f), "rb") as fh:
+                db += fh.read()
+    leaked = found([db])
+    check(C, "no secret in clear in the database files", "0 found",
+          "%d of %d secrets found in %d KiB%s" % (
+              len(leaked), len(secrets), len(db) >> 10,
+              ": %s" % leaked if leaked else ""), not leaked)
+    state = click.get("connection", {}).get("state")
+    hooks = [len([d for d in x.call("GET", "/_double/deliveries")
+                  if d.get("kind") == "webhook" and d.get("status") in
+                  (200, 204)]) for x in (A.pb, A.gl)]
+    codes = [r.status for r in flows]
+    check(C, "the traffic grepped carried every secret",
+          "a push connected, webhooks delivered both ways; statuses loaded "
+          "200, refused tokens 422 and 422, wrong password 403",
+          "push %s, %d Productboard webhooks and %d GitLab hooks accepted; "
+          "%d, %d, %d, %d" % ((state, hooks[0], hooks[1]) + tuple(codes)),
+          state == "connected" and hooks[0] > 0 and hooks[1] > 0 and
+          codes == [200, 422, 422, 403])
+
+    rep = [x for s in stacks for x in s.sanitizer_reports()] + [
+        m for o in ctl_out for m in sanitizer_marks(o)]
+    check("sanitizers", "no report from any program or pbsyncctl run",
+          "0 reports", "%d reports%s" % (len(rep), ": %s" % rep if rep
+                                          else ""), not rep)
+    print("# %d checks in %.1f s" % (t.n, time.monotonic() - t0))
+finally:
+    for s in stacks:
+        s.stop()
+t.done()
