@@ -1,20 +1,45 @@
 #!/usr/bin/env python3
 """Writes the reliability table (Markdown) from the rows the suites
-recorded: reliability_table.py DIR OUT.md, where DIR holds <suite>.jsonl.
-Exits 1 when a row failed or no row was recorded."""
+recorded: reliability_table.py DIR OUT.md [FUZZ.log], where DIR holds
+<suite>.jsonl and FUZZ.log is the output of "make fuzz" (one line a
+harness).  Exits 1 when a row failed or no row was recorded."""
 import glob
 import json
 import os
+import re
 import sys
 import time
+
+FUZZ_LINE = re.compile(r"^(fuzz_[a-z0-9_]+): (.*)$")
+
+
+def fuzz_rows(path):
+    """One row a harness line of make fuzz's output."""
+    rows = []
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return rows
+    for line in lines:
+        m = FUZZ_LINE.match(line)
+        if m:
+            rows.append({"suite": "fuzz", "area": "Fuzzing (libFuzzer, "
+                         "ASan+UBSan)", "case": m.group(1),
+                         "expected": "no crash, sanitizer report, leak, "
+                         "timeout or broken invariant",
+                         "observed": m.group(2),
+                         "ok": m.group(2).endswith(", no finding"),
+                         "command": "make fuzz (./configure --enable-fuzzing "
+                         "CC=clang)"})
+    return rows
 
 
 def cell(s):
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
-def main(src, out):
-    rows = []
+def main(src, out, fuzz_log=None):
+    rows = fuzz_rows(fuzz_log) if fuzz_log else []
     for path in sorted(glob.glob(os.path.join(src, "*.jsonl"))):
         with open(path) as f:
             rows += [json.loads(line) for line in f if line.strip()]
@@ -50,4 +75,4 @@ def main(src, out):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:4]))
