@@ -7,6 +7,7 @@
 #include "ctx.h"
 #include "gitlab.h"
 #include "log.h"
+#include "util.h"
 
 int
 ctx_open(struct ctx *c, struct app *a, struct store_integration *in)
@@ -68,6 +69,21 @@ ctx_close(struct ctx *c)
 	}
 	store_integration_release(&c->in);
 	memset(c, 0, sizeof(*c));
+}
+
+int
+ctx_auth_check(struct ctx *c)
+{
+	char	 what[96], when[32];
+
+	if (c->pb.up.status != 401 && c->tr.up.status != 401)
+		return 0;
+	util_format_time(util_now(), when);
+	snprintf(what, sizeof(what), "%s refused the token on %s",
+	    c->pb.up.status == 401 ? "Productboard" : "GitLab", when);
+	log_warn("integration %s: %s", c->in.id, what);
+	store_integration_set_auth_failed(&c->app->store, c->in.id, what);
+	return 1;
 }
 
 void

@@ -26,6 +26,12 @@ int	 ctx_open(struct ctx *, struct app *, struct store_integration *in);
 /* Loads the integration by id first: 0, STORE_NOTFOUND or -1. */
 int	 ctx_load(struct ctx *, struct app *, const char *id);
 void	 ctx_close(struct ctx *);
+/*
+ * After a flow: when either side answered 401 (a revoked token), flags
+ * the integration for the admin (its page and pbsyncctl show it) and
+ * returns 1; else 0.
+ */
+int	 ctx_auth_check(struct ctx *);
 /* Writes a sync log entry for this integration (errors only logged). */
 void	 ctx_log(struct ctx *, const char *actor, const char *action,
 	    const char *feature_id, long long issue_iid, const char *result,

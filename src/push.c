@@ -169,6 +169,20 @@ push_put_connection(struct ctx *c, const char *fid, const cJSON *conn)
 	return e;
 }
 
+/*
+ * After a retryable failure: a tracker call that timed out may still
+ * create the issue at GitLab, so the link stays in flight for INFLIGHT_S
+ * and the next attempt finds that issue by its marker instead of creating
+ * a second one.  Any other failure left nothing running.
+ */
+static void
+attempt_over(struct ctx *c, const struct store_link *l, enum http_err e,
+    const struct upstream *side)
+{
+	store_link_touch(&c->app->store, l->id,
+	    e == HTTP_ETIMEOUT && side == &c->tr.up ? util_now() : 0);
+}
+
 /* Forgets a push that cannot succeed: no link, no job. */
 static void
 abandon(struct ctx *c, const struct store_link *l)
@@ -251,8 +265,8 @@ push_click(struct ctx *c, const char *fid, const char *actor, long budget_ms,
 		conn = conn_from_issue(&iss);
 		tracker_issue_release(&iss);
 	} else if (http_retryable(e) || e == HTTP_EINTERNAL) {
-		/* Nothing in flight now: let the job retry soon. */
-		store_link_touch(&c->app->store, l.id, 0);
+		/* The job retries soon, or once a timed-out create is over. */
+		attempt_over(c, &l, e, side);
 		store_job_enqueue(&c->app->store, c->in.id, "push", fidcopy,
 		    "{}", util_now() + queue_backoff(0));
 		ctx_log(c, actor, "push", fidcopy, 0, "error", side->err);
@@ -299,7 +313,7 @@ push_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 		goto out;
 	}
 	if (l.updated_at > now - INFLIGHT_S(c)) {
-		r->status = QUEUE_RETRY;
+		r->status = QUEUE_WAIT;
 		r->retry_in = (long)(l.updated_at + INFLIGHT_S(c) - now) + 1;
 		snprintf(r->error, sizeof(r->error), "a push is in flight");
 		goto out;
@@ -311,6 +325,7 @@ push_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 		conn = conn_from_issue(&iss);
 		tracker_issue_release(&iss);
 	} else if (http_retryable(e) || e == HTTP_EINTERNAL) {
+		attempt_over(c, &l, e, side);
 		queue_fail(r, e, side->retry_after, side->err);
 		goto out;
 	} else {

@@ -42,18 +42,6 @@ queue_fail(struct queue_result *r, enum http_err e, long retry_after,
 	    error : http_strerror(e));
 }
 
-static void
-flag_auth(struct app *a, struct ctx *c)
-{
-	char	 what[96], when[32];
-
-	util_format_time(util_now(), when);
-	snprintf(what, sizeof(what), "%s refused the token on %s",
-	    c->pb.up.status == 401 ? "Productboard" : "GitLab", when);
-	log_warn("integration %s: %s", c->in.id, what);
-	store_integration_set_auth_failed(&a->store, c->in.id, what);
-}
-
 /* Runs the job's work for its integration. */
 static void
 dispatch(struct app *a, const struct store_job *j, struct queue_result *r)
@@ -79,9 +67,8 @@ dispatch(struct app *a, const struct store_job *j, struct queue_result *r)
 	 * (a 401 is not retryable, so no retry storm) and the integration is
 	 * flagged for the admin.
 	 */
-	if (c.pb.up.status == 401 || c.tr.up.status == 401)
-		flag_auth(a, &c);
-	else if (r->status == QUEUE_DONE && c.in.auth_failed != NULL)
+	if (ctx_auth_check(&c) == 0 && r->status == QUEUE_DONE &&
+	    c.in.auth_failed != NULL)
 		store_integration_set_auth_failed(&a->store, c.in.id, NULL);
 	ctx_close(&c);
 }
@@ -95,6 +82,14 @@ settle(struct app *a, const struct store_job *j, const struct queue_result *r)
 	switch (r->status) {
 	case QUEUE_DONE:
 		store_job_done(&a->store, j->id);
+		return;
+	case QUEUE_WAIT:
+		/*
+		 * A lock left by a killed worker lasts a lease: waiting it
+		 * out must not use up the attempts and bury the job.
+		 */
+		store_job_wait(&a->store, j->id, util_now() + r->retry_in,
+		    r->error);
 		return;
 	case QUEUE_RETRY:
 		if (j->attempts < a->conf.job_max_attempts) {

@@ -15,6 +15,8 @@
 enum queue_status {
 	QUEUE_DONE,
 	QUEUE_RETRY,	/* try again later: retry_in, or the backoff */
+	QUEUE_WAIT,	/* not a failure (link busy, push in flight): run
+			   again in retry_in s, the attempt is not counted */
 	QUEUE_DEAD	/* no point retrying: keep the error for an admin */
 };
 

@@ -88,6 +88,15 @@ resp_empty(struct resp *r, int status)
 }
 
 void
+resp_unavailable(struct resp *r, const char *message)
+{
+	if (r->committed)
+		return;
+	resp_header(r, "Retry-After", RESP_RETRY_AFTER_S);
+	resp_error(r, 503, message);
+}
+
+void
 resp_commit(struct resp *r)
 {
 	if (r->committed || r->send == NULL)

@@ -12,6 +12,8 @@
 #include "buf.h"
 
 #define RESP_MAX_BODY	(4u << 20)
+/* What a 503 asks the sender to wait before it retries (Retry-After). */
+#define RESP_RETRY_AFTER_S	"1"
 
 struct cJSON;
 
@@ -36,6 +38,11 @@ void	 resp_json(struct resp *, int status, const struct cJSON *);
 /* A fixed JSON error body {"error": message}; never internal details. */
 void	 resp_error(struct resp *, int status, const char *message);
 void	 resp_empty(struct resp *, int status);
+/*
+ * 503 with Retry-After: nothing was stored (the database is locked, full or
+ * unusable) and the same request may simply be sent again.
+ */
+void	 resp_unavailable(struct resp *, const char *message);
 /* Sends the answer now if the glue allows it; idempotent. */
 void	 resp_commit(struct resp *);
 const char *resp_reason(int status);

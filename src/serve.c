@@ -16,6 +16,13 @@
 #include "util.h"
 
 #define MAX_CHILDREN	64
+/*
+ * Connections nginx may queue on the socket.  A full Unix socket backlog
+ * refuses at once (EAGAIN, a 502 to the sender, which GitLab counts as a
+ * hook failure), so a short stall must be absorbed here, not refused.
+ * The kernel caps it at net.core.somaxconn.
+ */
+#define LISTEN_BACKLOG	1024
 
 extern char **environ;
 
@@ -246,7 +253,8 @@ serve_main(const struct serve_prog *p, int argc, char *argv[])
 	/* The socket is for nginx only: owner and group, never others. */
 	umask(007);
 	unlink(sock);
-	if (FCGX_Init() != 0 || (fd = FCGX_OpenSocket(sock, 128)) == -1) {
+	if (FCGX_Init() != 0 ||
+	    (fd = FCGX_OpenSocket(sock, LISTEN_BACKLOG)) == -1) {
 		log_err("cannot listen on \"%s\"", sock);
 		return 1;
 	}

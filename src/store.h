@@ -11,6 +11,7 @@
 #define PBSYNC_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define STORE_NOTFOUND	1
 #define STORE_EXISTS	2
@@ -21,6 +22,7 @@ struct sqlite3;
 struct store {
 	struct sqlite3	*db;
 	int		 busy;		/* last error was SQLITE_BUSY */
+	int64_t		 wait_from;	/* waiting for a lock since (us) */
 	struct store_cache {
 		const char		*sql;
 		struct sqlite3_stmt	*stmt;
@@ -166,6 +168,9 @@ int	 store_job_lease(struct store *, double now, double lease_s,
 int	 store_job_done(struct store *, long long id);
 int	 store_job_retry(struct store *, long long id, double run_at,
 	    const char *error);
+/* Like store_job_retry, but the lease's attempt is given back. */
+int	 store_job_wait(struct store *, long long id, double run_at,
+	    const char *why);
 int	 store_job_bury(struct store *, long long id, const char *error);
 int	 store_job_revive(struct store *, long long id, double now);
 int	 store_job_cancel(struct store *, const char *iid, const char *kind,
@@ -271,6 +276,13 @@ void	 store_jobs_free(struct store_job *, size_t n);
 /* Records a delivery key: 0 new, STORE_EXISTS seen before. */
 int	 store_delivery_seen(struct store *, const char *iid,
 	    const char *source, const char *key, double now);
+/*
+ * Whether a delivery key is recorded, without taking the write lock:
+ * 1 yes, 0 no, -1 on error.  A 0 can be stale; store_delivery_seen in the
+ * write transaction decides.
+ */
+int	 store_delivery_known(struct store *, const char *iid,
+	    const char *source, const char *key);
 int	 store_delivery_prune(struct store *, double before);
 
 #endif

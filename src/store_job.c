@@ -42,14 +42,19 @@ store_job_lease(struct store *s, double now, double lease_s,
 	/*
 	 * An expired lease means its holder died: the job is taken again.
 	 * The UPDATE ... RETURNING is atomic, so two processes never lease
-	 * the same job.
+	 * the same job.  Each arm reads the first row of job_due in order
+	 * (its entries sort by run_at, then id), so a long queue costs no
+	 * sort; one OR over both would collect and sort every due job.
 	 */
 	static const char sql[] = "UPDATE job SET state = 'leased',"
 	    " lease_until = ?2, attempts = attempts + 1, updated_at = ?1"
-	    " WHERE id = (SELECT id FROM job WHERE"
-	    " (state = 'ready' AND run_at <= ?1) OR"
-	    " (state = 'leased' AND lease_until < ?1)"
-	    " ORDER BY run_at, id LIMIT 1)"
+	    " WHERE id = (SELECT id FROM"
+	    " (SELECT * FROM (SELECT id, run_at FROM job"
+	    " WHERE state = 'ready' AND run_at <= ?1 ORDER BY run_at, id"
+	    " LIMIT 1) UNION ALL"
+	    " SELECT * FROM (SELECT id, run_at FROM job"
+	    " WHERE state = 'leased' AND lease_until < ?1 ORDER BY run_at, id"
+	    " LIMIT 1)) ORDER BY run_at, id LIMIT 1)"
 	    " RETURNING id, integration_id, kind, key, payload, attempts,"
 	    " last_error, run_at, state";
 	sqlite3_stmt	*st;
@@ -112,18 +117,15 @@ store_job_done(struct store *s, long long id)
 	return job_update(s, sql, id, 0, NULL, "job done");
 }
 
-int
-store_job_retry(struct store *s, long long id, double run_at,
+/*
+ * Makes a leased job ready again at run_at with sql.  If a newer event was
+ * coalesced into a fresh ready job meanwhile, this one is redundant: the
+ * unique index refuses the update and the fresh job carries on.
+ */
+static int
+reschedule(struct store *s, const char *sql, long long id, double run_at,
     const char *error)
 {
-	/*
-	 * If a newer event was coalesced into a fresh ready job meanwhile,
-	 * this one is redundant: the unique index refuses the update and
-	 * the fresh job carries on.
-	 */
-	static const char sql[] = "UPDATE OR IGNORE job SET state = 'ready',"
-	    " run_at = ?2, last_error = ?3, lease_until = NULL,"
-	    " updated_at = ?2 WHERE id = ?1";
 	static const char drop[] = "DELETE FROM job WHERE id = ?1"
 	    " AND state = 'leased'";
 	int	 rc;
@@ -131,6 +133,27 @@ store_job_retry(struct store *s, long long id, double run_at,
 	if ((rc = job_update(s, sql, id, run_at, error, "job retry")) != 0)
 		return rc;
 	return job_update(s, drop, id, run_at, error, "job retry drop");
+}
+
+int
+store_job_retry(struct store *s, long long id, double run_at,
+    const char *error)
+{
+	static const char sql[] = "UPDATE OR IGNORE job SET state = 'ready',"
+	    " run_at = ?2, last_error = ?3, lease_until = NULL,"
+	    " updated_at = ?2 WHERE id = ?1";
+
+	return reschedule(s, sql, id, run_at, error);
+}
+
+int
+store_job_wait(struct store *s, long long id, double run_at, const char *why)
+{
+	static const char sql[] = "UPDATE OR IGNORE job SET state = 'ready',"
+	    " run_at = ?2, last_error = ?3, lease_until = NULL,"
+	    " attempts = max(attempts - 1, 0), updated_at = ?2 WHERE id = ?1";
+
+	return reschedule(s, sql, id, run_at, why);
 }
 
 int

@@ -496,7 +496,7 @@ locked(struct ctx *c, struct store_link *l, struct queue_result *r,
 		    now + (double)c->app->conf.job_lease_s);
 
 	if (rc == STORE_EXISTS) {
-		r->status = QUEUE_RETRY;
+		r->status = QUEUE_WAIT;
 		r->retry_in = 1;
 		snprintf(r->error, sizeof(r->error), "link busy");
 		return;

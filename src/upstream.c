@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -36,18 +37,31 @@ upstream_release(struct upstream *u)
 	http_resp_release(&u->resp);
 }
 
-/* Waits for this process's per-token pace: one call per 1/rate s. */
+static int64_t
+mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Waits for this process's per-token pace: one call per 1/rate s, kept in
+ * microseconds (whole milliseconds would run 30/s as 30.3/s and 32/s as
+ * 32.3/s).
+ */
 static void
 pace(struct upstream *u)
 {
 	static struct { char hash[CRYPTO_HASH_LEN + 1]; int64_t next; } slots[8];
 	static unsigned	 rr;
-	int64_t		 now = util_mono_ms(), gap;
+	int64_t		 now = mono_us(), gap;
 	size_t		 i;
 
 	if (u->rate_per_s <= 0)
 		return;
-	gap = (int64_t)(1000.0 / u->rate_per_s);
+	gap = (int64_t)(1e6 / u->rate_per_s);
 	for (i = 0; i < 8; i++)
 		if (strcmp(slots[i].hash, u->token_hash) == 0)
 			break;
@@ -57,7 +71,7 @@ pace(struct upstream *u)
 		slots[i].next = now;
 	}
 	if (slots[i].next > now)
-		usleep((useconds_t)(slots[i].next - now) * 1000);
+		usleep((useconds_t)(slots[i].next - now));
 	slots[i].next = (slots[i].next > now ? slots[i].next : now) + gap;
 }
 

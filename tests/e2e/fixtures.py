@@ -75,8 +75,9 @@ def idle(s, timeout=20):
         for d in (s.pb, s.gl):
             d.call("POST", "/_double/wait", {"deliveries_idle": True,
                                              "timeout": 5})
+        # The time comes from here: unixepoch('subsec') needs SQLite 3.42.
         n = s.sql("SELECT count(*) FROM job WHERE state != 'dead' AND"
-                  " run_at <= unixepoch('subsec') + 0.5")[0][0]
+                  " run_at <= ?", time.time() + 0.5)[0][0]
         return n == 0
     ok = wait_for(quiet, timeout, 0.2)
     time.sleep(0.3)

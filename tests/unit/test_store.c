@@ -116,6 +116,15 @@ main(void)
 	CHECK_INT(store_job_revive(&s, j.id, now), 0);
 	CHECK_INT(store_job_revive(&s, j.id, now), STORE_NOTFOUND);
 	store_job_release(&j);
+	/* Waiting (link busy) gives the lease's attempt back. */
+	CHECK_INT(store_job_lease(&s, now + 1, 60, &j), 0);
+	CHECK_INT(j.attempts, 1);
+	CHECK_INT(store_job_wait(&s, j.id, now + 1, "link busy"), 0);
+	store_job_release(&j);
+	CHECK_INT(store_job_lease(&s, now + 1, 60, &j), 0);
+	CHECK_INT(j.attempts, 1);
+	CHECK_INT(store_job_wait(&s, j.id, now + 1, "link busy"), 0);
+	store_job_release(&j);
 	/* An expired lease is taken again (its holder died). */
 	CHECK_INT(store_job_lease(&s, now + 1, 1, &j), 0);
 	store_job_release(&j);

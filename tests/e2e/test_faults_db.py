@@ -1,0 +1,231 @@
+"""Fault matrix, database and disk: the SQLite file locked by another
+writer for longer than the busy timeout, a full disk and failing syncs
+(tests/shim/failwrite.so, preloaded into every pbsync program), and the
+worker's writes failing right after it changed GitLab.  Each row checks
+what the senders got, that nothing was half-written, that their retries
+land, and PRAGMA integrity_check; it is recorded in docs/reliability.md."""
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+
+import faultkit as fk
+import fixtures as fx
+import reliability
+from harness import Stack, Tap, TOP_BUILD, wait_for
+
+AREA = "Database and disk"
+BUSY_S = 2      # BUSY_TIMEOUT_MS in src/store.c
+SHIM = os.path.join(TOP_BUILD, "tests", "shim", "failwrite.so")
+
+t = Tap()
+work = tempfile.mkdtemp(prefix="pbsync-faults-db-")
+DB = os.path.join(work, "pbsync.db")
+TRIGGER = os.path.join(work, "fail-writes")
+SHIM_LOG = os.path.join(work, "failwrite.log")
+env = {"PBSYNC_JOB_BUDGET_MS": "0", "PBSYNC_JOB_LEASE_S": "6",
+       "PBSYNC_RECONCILE_INTERVAL_S": "3600", "PBSYNC_DATABASE": DB}
+if os.path.exists(SHIM):
+    # The ASan runtime, when the programs have one, must be loaded first.
+    env.update({"LD_PRELOAD": " ".join(fk.sanitizer_runtime(os.path.join(
+        TOP_BUILD, "src", "pbsyncctl")) + [SHIM]),
+        "FAILWRITE_TRIGGER": TRIGGER, "FAILWRITE_PREFIX": DB,
+        "FAILWRITE_LOG": SHIM_LOG})
+s = Stack(env=env)
+
+
+def refused_writes():
+    try:
+        with open(SHIM_LOG) as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+def first_answer(double, path, about):
+    """The first delivery the double sent to path about an object (the
+    body's data.id or object_attributes.iid) that got an answer (status
+    or error), or None."""
+    for d in fk.deliveries(double, path=path):
+        b = d.get("body") or {}
+        if about not in (b.get("data", {}).get("id"),
+                         b.get("object_attributes", {}).get("iid")):
+            continue
+        if d.get("status") is not None or d.get("error"):
+            return d
+    return None
+
+
+def described(d):
+    if d is None:
+        return "none"
+    if d.get("status") is None:
+        return "no answer (%s)" % d.get("error")
+    ra = d.get("response_headers", {}).get("retry-after")
+    return "%s%s after %.1f s" % (d["status"], " Retry-After: %s" % ra
+                                  if ra else "", d.get("elapsed") or -1)
+
+
+def outage(k, other, case, begin, end):
+    """Runs a Productboard edit (of k's feature), a GitLab edit (of the
+    other linked issue, other = (feature id, issue iid)) and a push click
+    while the database cannot be written (begin() .. end(); end returns what shows
+    the fault happened and whether it did), then checks what the senders
+    got, that nothing was written, and that everything lands once the
+    database is back."""
+    fx.idle(s)
+    fk.clear(s)
+    pb_path = "/webhooks/productboard/" + k.iid
+    gl_path = "/webhooks/gittab/" + k.iid
+    before = s.counts()
+    name = "PB edit during " + case
+    title = "GitLab edit during " + case
+    fid = fx.feature(s, "Pushed during " + case)
+    begin()
+    clicked = {}
+    th = threading.Thread(target=lambda: clicked.update(
+        fx.click(s, k.pid, fid)))
+    th.start()
+    k.pb_edit(name=name)
+    k.gl_edit(other[1], title=title)
+    got = wait_for(lambda: first_answer(s.pb, pb_path, k.fid) and
+                   first_answer(s.gl, gl_path, other[1]), 40, 0.2)
+    th.join(30)
+    during = s.counts()
+    evidence, happened = end()
+    pb_first = first_answer(s.pb, pb_path, k.fid)
+    gl_first = first_answer(s.gl, gl_path, other[1])
+    # GitLab does not retry a failed hook: resend it, as its admin would.
+    resent = [fk.replay(s, gl_first).status for _ in range(2)] \
+        if gl_first else []
+    landed = wait_for(lambda: k.issue()["title"] == name and
+                      k.feature(other[0])["name"] == title, 40, 0.2)
+    again = fx.click(s, k.pid, fid).get("connection", {}).get("state")
+    fk.settle(s)
+    pb_all = [d["status"] for d in fk.deliveries(s.pb, path=pb_path)
+              if (d.get("body") or {}).get("data", {}).get("id") == k.fid]
+    key = gl_first["headers"].get("idempotency-key") if gl_first else None
+    rows = s.sql("SELECT count(*) FROM delivery WHERE key = ?", key)[0][0]
+    ok = fk.integrity(s)
+    conn = clicked.get("connection", {})
+    pb_ok = pb_first and pb_first["status"] == 503 and pb_first[
+        "response_headers"].get("retry-after") == "1"
+    gl_ok = gl_first and gl_first["status"] == 503 and gl_first[
+        "response_headers"].get("retry-after") == "1"
+    changed = {n: during[n] - before[n] for n in before
+               if during[n] != before[n]}
+    issues = len(fk.issues_of(s, fid))
+    return reliability.check(
+        t, AREA, case,
+        "each sender gets 503 with Retry-After (the click an error to "
+        "retry), nothing is written; the retries land once; integrity ok",
+        "%s; Productboard hook: %s, its attempts %s; GitLab hook: %s, "
+        "resent twice: %s; click: %s %r; rows changed while failing: %s; "
+        "after: both edits landed %s, delivery rows for the key %d, click "
+        "again: %s, issues for the feature %d; integrity %s" % (
+            evidence, described(pb_first), pb_all, described(gl_first),
+            resent, conn.get("state"), conn.get("message"),
+            changed or "none", landed, rows, again, issues, ok),
+        happened and got and pb_ok and gl_ok and pb_all[-1:] == [204] and
+        conn.get("state") == "error" and not changed and
+        resent == [200, 200] and landed and rows == 1 and
+        again == "connected" and issues == 1 and ok == "ok")
+
+
+def locked(k, other):
+    holder = {}
+
+    def begin():
+        db = sqlite3.connect(DB, isolation_level=None, timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        holder["db"], holder["t0"] = db, time.monotonic()
+
+    def end():
+        held = time.monotonic() - holder["t0"]
+        holder["db"].execute("ROLLBACK")
+        holder["db"].close()
+        return "write lock held %.1f s" % held, held >= BUSY_S
+
+    outage(k, other, "database locked by another writer past the busy "
+           "timeout", begin, end)
+
+
+def failing(k, other, mode, case):
+    def begin():
+        with open(TRIGGER, "w") as f:
+            f.write(mode)
+
+    def end():
+        os.unlink(TRIGGER)
+        lines = refused_writes()
+        open(SHIM_LOG, "w").close()
+        calls = sorted(set("%s %s %s" % (w[1], w[2], os.path.basename(w[3]))
+                           for w in map(str.split, lines)))
+        return "the shim refused %d calls (%s)" % (
+            len(lines), ", ".join(calls)), bool(lines)
+
+    outage(k, other, case, begin, end)
+
+
+def worker_write_fails(k):
+    """The disk fails while the worker's GitLab write is in flight: its
+    snapshot, log and job completion are lost; the job runs again and
+    finds nothing left to write."""
+    fk.clear(s)
+    fk.fault(s.gl, r"PUT /api/v4/projects/\d+/issues/\d+$", delay=2, count=1)
+    k.pb_edit(name="Written while the disk fails")
+    inflight = wait_for(lambda: fk.api(s.gl, "PUT", r"/issues/\d+$"), 30, 0.05)
+    with open(TRIGGER, "w") as f:
+        f.write("eio")
+    worker = str(s.procs["worker"].pid)
+    by_worker = wait_for(lambda: [line for line in refused_writes()
+                                  if line.split()[0] == worker], 30, 0.05)
+    held = fk.jobs(s)
+    os.unlink(TRIGGER)
+    landed = wait_for(lambda: k.issue()["title"] ==
+                      "Written while the disk fails", 30)
+    fk.settle(s, 40)
+    puts = fk.api(s.gl, "PUT", r"/issues/\d+$")
+    snap = s.sql("SELECT snap_name FROM link WHERE feature_id = ?",
+                 k.fid)[0][0]
+    ok = fk.integrity(s)
+    open(SHIM_LOG, "w").close()
+    reliability.check(
+        t, AREA, "writes fail (EIO) right after the worker changed GitLab",
+        "the job is kept and runs again; it finds GitLab up to date: one "
+        "write, snapshot saved, integrity ok",
+        "PUT in flight: %s; refused calls by the worker: %d; job while "
+        "failing: %s; after: title landed %s, PUTs %s, snapshot %r, jobs "
+        "left %d; integrity %s" % (
+            bool(inflight), len(by_worker),
+            [(j["kind"], j["state"], j["attempts"]) for j in held], landed,
+            [r["status"] for r in puts], snap, len(fk.jobs(s)), ok),
+        bool(inflight) and bool(by_worker) and len(held) == 1 and
+        landed and [r["status"] for r in puts] == [200] and
+        snap == "Written while the disk fails" and not fk.jobs(s) and
+        ok == "ok")
+
+
+try:
+    k = fk.Linked(s)
+    other = k.push("Second linked")
+    if other[1] is None:
+        raise SystemExit("the second push failed")
+    # Productboard retries a failed webhook; give it time for an outage.
+    s.pb.call("POST", "/_double/config", {"retry_schedule": [1] * 20})
+    fx.idle(s)
+    locked(k, other)
+    if not os.path.exists(SHIM):
+        for case in ("disk full", "fsync fails", "worker writes fail"):
+            t.skip("%s: %s" % (AREA, case), SHIM + " is not built")
+    else:
+        failing(k, other, "enospc", "disk full: every write fails with "
+                "ENOSPC")
+        failing(k, other, "fsync", "fsync and fdatasync fail with EIO")
+        worker_write_fails(k)
+finally:
+    s.stop(t)
+    shutil.rmtree(work, ignore_errors=True)
+t.done()
