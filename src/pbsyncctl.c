@@ -335,7 +335,7 @@ enqueue_reconcile(struct app *a)
 static int
 cmd_jobs(struct app *a, int forever)
 {
-	int64_t	 next_reconcile = util_mono_ms();
+	int64_t	 started = util_mono_ms(), next_reconcile = started;
 	int	 rc;
 
 	signal(SIGTERM, on_signal);
@@ -343,6 +343,9 @@ cmd_jobs(struct app *a, int forever)
 	while (!stopping) {
 		if (forever && util_mono_ms() >= next_reconcile) {
 			enqueue_reconcile(a);
+			if (next_reconcile == started)
+				log_info("worker started, reconcile every "
+				    "%ld s", (long)a->conf.reconcile_interval_s);
 			next_reconcile = util_mono_ms() +
 			    a->conf.reconcile_interval_s * 1000;
 		}

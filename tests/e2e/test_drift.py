@@ -26,6 +26,10 @@ try:
         raise SystemExit(err)
     pid = fx.plugin_id(s, iid)
     s.start_worker()
+    # The worker reconciles once as it starts: let that pass, so that only
+    # the explicit reconcile below can find the deleted issue.
+    t.ok(wait_for(lambda: "worker started" in s.log(), 20) and
+         fx.idle(s, 30, settled=True), "the worker's first reconcile is over")
 
     # -- feature deleted: unlink, the issue is kept and closed -------------
     fid = fx.feature(s, "Doomed feature")
@@ -44,9 +48,10 @@ try:
     fid2 = fx.feature(s, "Issue goes away")
     t.eq(fx.click(s, pid, fid2)["connection"]["state"], "connected", "pushed")
     n = link_of(fid2)[0][0]
-    fx.idle(s)      # the issue's own creation event is handled first
+    # The issue's own creation event is handled first, retries included.
+    t.ok(fx.idle(s, 30, settled=True), "the push's own events are settled")
     s.gl.call("DELETE", "/_double/projects/%d/issues/%d" % (fx.PROJECT, n))
-    fx.idle(s)
+    fx.idle(s, settled=True)
     t.eq(len(link_of(fid2)), 1, "GitLab sends nothing for a deletion")
     s.ctl("reconcile")
     t.ok(wait_for(lambda: not link_of(fid2), 15),

@@ -245,6 +245,7 @@ def revoked(k, others):
         "change landed %s; auth_failed cleared %s" % (landed, cleared),
         landed and cleared)
 
+    fx.idle(s, 30)      # the renewed token's own echoes are handled first
     fk.clear(s)
     fk.fault(s.gl, r".* /api/v4/.*", status=401, count=-1)
     fid = fx.feature(s, "Pushed with GitLab refusing")
