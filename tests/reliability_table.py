@@ -57,8 +57,14 @@ def main(src, out, fuzz_log=None):
          len(bad)),
         "",
     ]
+    rows.sort(key=lambda r: (r["area"], r["suite"]))
+    lines += ["| area | rows | passed |", "|---|---:|---:|"]
+    for a in sorted({r["area"] for r in rows}):
+        mine = [r for r in rows if r["area"] == a]
+        lines.append("| %s | %d | %d |" % (cell(a), len(mine),
+                                          sum(r["ok"] for r in mine)))
     area = None
-    for r in sorted(rows, key=lambda r: (r["area"], r["suite"])):
+    for r in rows:
         if r["area"] != area:
             area = r["area"]
             lines += ["", "## " + area, "",
@@ -67,6 +73,7 @@ def main(src, out, fuzz_log=None):
         lines.append("| %s | %s | %s | %s | `%s` |" % (
             cell(r["case"]), cell(r["expected"]), cell(r["observed"]),
             "pass" if r["ok"] else "**FAIL**", cell(r["command"])))
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("reliability table: %d rows, %d failed -> %s" % (len(rows),
