@@ -194,10 +194,21 @@ class Stack:
             return os.path.join(TOP_BUILD, "src", "pbsyncctl")
         return os.path.join(TOP_BUILD, "cgi-bin", "pbsync-" + name)
 
+    def wrap(self):
+        """With PBSYNC_E2E_VALGRIND set, the programs, the worker and
+        pbsyncctl run under memcheck, a log per process (children of a
+        fork included) that sanitizer_reports() reads.  Leaks are left to
+        LeakSanitizer: a killed program's heap is not a leak."""
+        if not os.environ.get("PBSYNC_E2E_VALGRIND"):
+            return []
+        return ["valgrind", "-q", "--error-exitcode=99", "--leak-check=no",
+                "--track-origins=yes", "--trace-children=no",
+                "--log-file=" + os.path.join(self.dir, "vg.%p.stderr")]
+
     def ctl(self, *args, input=None, env=None, check=True):
         e = dict(self.env)
         e.update(env or {})
-        r = subprocess.run([self.binary("pbsyncctl")] + list(args),
+        r = subprocess.run(self.wrap() + [self.binary("pbsyncctl")] + list(args),
                            env=e, input=input, capture_output=True,
                            text=True, timeout=120)
         if check and r.returncode != 0:
@@ -208,7 +219,7 @@ class Stack:
         sock = os.path.join(self.dir, name + ".sock")
         log = open(os.path.join(self.dir, name + ".stderr"), "a")
         self.procs[name] = subprocess.Popen(
-            [self.binary(name), "-s", sock, "-n", str(children)],
+            self.wrap() + [self.binary(name), "-s", sock, "-n", str(children)],
             env=self.env, stdout=log, stderr=log, start_new_session=True)
         if not wait_for(lambda: os.path.exists(sock), 10):
             raise RuntimeError("%s did not create its socket" % name)
@@ -221,7 +232,7 @@ class Stack:
     def start_worker(self):
         log = open(os.path.join(self.dir, "worker.stderr"), "a")
         self.procs["worker"] = subprocess.Popen(
-            [self.binary("pbsyncctl"), "worker"], env=self.env,
+            self.wrap() + [self.binary("pbsyncctl"), "worker"], env=self.env,
             stdout=log, stderr=log, start_new_session=True)
 
     def start_nginx(self):
@@ -261,7 +272,9 @@ class Stack:
             if f.endswith(".stderr"):
                 text = self.log(f)
                 for mark in ("ERROR: AddressSanitizer", "runtime error:",
-                             "ERROR: LeakSanitizer"):
+                             "ERROR: LeakSanitizer", "Invalid read",
+                             "Invalid write", "uninitialised",
+                             "Invalid free", "Mismatched free"):
                     if mark in text:
                         out.append("%s: %s" % (f, text[text.index(mark):]
                                                .splitlines()[0]))
