@@ -27,7 +27,8 @@ main(int argc, char *argv[])
 	umask(007);
 	unlink(sock);
 	FCGX_Init();
-	if ((fd = FCGX_OpenSocket(sock, 128)) == -1)
+	/* The backlog pbsync's programs use (src/serve.c). */
+	if ((fd = FCGX_OpenSocket(sock, 1024)) == -1)
 		return 1;
 	for (i = 0; i < n; i++)
 		if (fork() == 0) {

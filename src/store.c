@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -226,7 +226,7 @@ on_busy(void *arg, int tries)
 		s->wait_from = now;
 	if (now - s->wait_from >= (int64_t)BUSY_TIMEOUT_MS * 1000)
 		return 0;
-	usleep(now - s->wait_from < 5000 ? 50 : 1000);
+	usleep(now - s->wait_from < 5000 ? 50u : 1000u);
 	return 1;
 }
 

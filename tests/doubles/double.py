@@ -697,6 +697,10 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}),
 def make_handler(double):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # http.server sends an answer's head and body apart: with Nagle on,
+        # the body waits for the delayed ACK of the head (~40 ms on a
+        # kept-alive connection).  Real API front ends set TCP_NODELAY.
+        disable_nagle_algorithm = True
 
         def version_string(self):
             return double.name + "-double"
