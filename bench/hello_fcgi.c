@@ -27,7 +27,7 @@ main(int argc, char *argv[])
 	umask(007);
 	unlink(sock);
 	FCGX_Init();
-	/* The backlog pbsync's programs use (src/serve.c). */
+	/* The backlog pbsync's programs use (src/web/serve.c). */
 	if ((fd = FCGX_OpenSocket(sock, 1024)) == -1)
 		return 1;
 	for (i = 0; i < n; i++)

@@ -22,9 +22,9 @@
 
 #include <sqlite3.h>
 
-#include "app.h"
-#include "queue.h"
-#include "util.h"
+#include "app/app.h"
+#include "base/util.h"
+#include "flows/queue.h"
 
 static double
 now_ms(void)

@@ -3,8 +3,8 @@
  */
 #include "config.h"
 
-#include "admin.h"
-#include "serve.h"
+#include "admin/admin.h"
+#include "web/serve.h"
 
 int
 main(int argc, char *argv[])

@@ -4,9 +4,9 @@
  */
 #include "config.h"
 
-#include "hook.h"
-#include "queue.h"
-#include "serve.h"
+#include "flows/hook.h"
+#include "flows/queue.h"
+#include "web/serve.h"
 
 int
 main(int argc, char *argv[])

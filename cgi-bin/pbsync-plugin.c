@@ -4,9 +4,9 @@
  */
 #include "config.h"
 
-#include "plugin.h"
-#include "queue.h"
-#include "serve.h"
+#include "flows/plugin.h"
+#include "flows/queue.h"
+#include "web/serve.h"
 
 int
 main(int argc, char *argv[])

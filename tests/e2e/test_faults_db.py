@@ -17,7 +17,7 @@ import reliability
 from harness import Stack, Tap, TOP_BUILD, wait_for
 
 AREA = "Database and disk"
-BUSY_S = 2      # BUSY_TIMEOUT_MS in src/store.c
+BUSY_S = 2      # BUSY_TIMEOUT_MS in src/store/store.c
 SHIM = os.path.join(TOP_BUILD, "tests", "shim", "failwrite.so")
 
 t = Tap()

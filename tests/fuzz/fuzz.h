@@ -14,9 +14,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "json.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/util.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pb.h"
 #include "fuzz.h"
+#include "upstream/pb.h"
 
 static int
 decode(void *a, const char *body, size_t len)

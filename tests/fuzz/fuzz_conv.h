@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "html2md.h"
-#include "md2html.h"
 #include "../unit/conv_check.h"
+#include "base/buf.h"
+#include "convert/html2md.h"
+#include "convert/md2html.h"
 
 #define FUZZ_CONV_MAX	(1u << 24)
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
 #include "fuzz.h"
+#include "web/form.h"
 
 static const struct form_field fields[] = {
 	{ "csrf", FORM_LINE, 64, 0, 0 },

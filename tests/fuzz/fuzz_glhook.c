@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gitlab.h"
 #include "fuzz.h"
+#include "trackers/gitlab.h"
 
 static int
 decode(void *h, const char *body, size_t len)

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "json.h"
+#include "base/json.h"
 #include "fuzz.h"
 
 #define MAXLEN	255

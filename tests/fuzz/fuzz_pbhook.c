@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pb.h"
 #include "fuzz.h"
+#include "upstream/pb.h"
 
 static int
 decode(void *e, const char *body, size_t len)

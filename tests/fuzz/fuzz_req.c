@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "req.h"
+#include "web/req.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -30,10 +30,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
-#include "tmpl.h"
+#include "base/buf.h"
+#include "base/log.h"
 #include "fuzz.h"
+#include "web/tmpl.h"
 
 #define OUT_MAX		(1u << 20)
 #define SPECIAL		"<>\"'"

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "t.h"
 
 int

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "gitlab.h"
-#include "log.h"
-#include "pb.h"
+#include "app/app.h"
+#include "base/log.h"
 #include "t.h"
+#include "trackers/gitlab.h"
+#include "upstream/pb.h"
 
 static char	 seen[65536];	/* the request the canned server received */
 static int	 fds[2];

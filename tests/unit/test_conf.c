@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "base/conf.h"
 #include "t.h"
 
 static int

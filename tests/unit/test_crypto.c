@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "log.h"
+#include "base/crypto.h"
+#include "base/log.h"
 #include "t.h"
 
 int

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
-#include "log.h"
-#include "session.h"
+#include "base/log.h"
 #include "t.h"
+#include "web/form.h"
+#include "web/session.h"
 
 static const struct form_field fields[] = {
 	{ "name", FORM_LINE, 16, 0, 0 },

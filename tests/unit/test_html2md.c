@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "conv_check.h"
+#include "convert/html.h"
+#include "convert/html2md.h"
 #include "golden.h"
-#include "html.h"
-#include "html2md.h"
 
 #define WJ	HTML2MD_WJ
 

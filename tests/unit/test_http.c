@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "log.h"
+#include "base/http.h"
+#include "base/log.h"
 #include "t.h"
 
 static int

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "json.h"
+#include "base/json.h"
 #include "t.h"
 
 int

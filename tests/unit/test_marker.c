@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "marker.h"
 #include "t.h"
+#include "trackers/marker.h"
 
 int
 main(void)

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "golden.h"
-#include "html2md.h"
-#include "md2html.h"
+#include "base/buf.h"
 #include "conv_check.h"
+#include "convert/html2md.h"
+#include "convert/md2html.h"
+#include "golden.h"
 
 #define WJ	HTML2MD_WJ
 #define MAX	(1u << 22)

@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-#include "crypto.h"
-#include "queue.h"
-#include "sync.h"
+#include "base/crypto.h"
+#include "flows/queue.h"
+#include "flows/sync.h"
 #include "t.h"
 
 int

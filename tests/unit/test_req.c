@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "req.h"
 #include "t.h"
+#include "web/req.h"
 
 struct src {
 	const char	*data;

@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-#include "conn.h"
-#include "resp.h"
+#include "flows/conn.h"
 #include "t.h"
+#include "web/resp.h"
 
 static int sent;
 

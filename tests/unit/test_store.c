@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "store.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "store/store.h"
 #include "t.h"
-#include "util.h"
 
 static void
 fill(struct store_integration *in, const char *id)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "t.h"
-#include "tmpl.h"
+#include "web/tmpl.h"
 
 static const struct {
 	int		 line;

@@ -2,8 +2,8 @@
 
 #include <string.h>
 
+#include "base/util.h"
 #include "t.h"
-#include "util.h"
 
 int
 main(void)

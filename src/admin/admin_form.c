@@ -1,0 +1,688 @@
+/*
+ * admin_form: the create and edit forms, with the status mapping.
+ *
+ * The mapping needs Productboard's statuses, which need the token, so the
+ * create form has a "Load statuses" button: it validates the token with
+ * that read call and shows the form again with the mapping.  So that the
+ * admin need not type the tokens twice, the page then carries them sealed
+ * (crypto_seal, bound to this session): never in clear.  When creating
+ * fails, the form comes back with what was typed except the tokens.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/admin_int.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "flows/ctx.h"
+#include "flows/integ.h"
+#include "flows/sync.h"
+#include "upstream/pb.h"
+
+#define MAX_STATUSES	50
+#define NBASE		(sizeof(base) / sizeof(base[0]))
+
+struct strow {
+	char	 id[65];
+	char	 name[1024];
+	char	 state[8];		/* "opened" or "closed" */
+	char	 label[256];
+};
+
+struct mapping {
+	size_t		 n;
+	struct strow	 st[MAX_STATUSES];
+	char		 to_open[65];
+	char		 to_closed[65];
+};
+
+/* What the form shows besides tokens and mapping. */
+struct fvals {
+	const char	*name;
+	const char	*label;
+	const char	*gl_url;
+	const char	*project;
+	const char	*conflict;
+	const char	*delete;
+};
+
+static const struct form_field base[] = {
+	{ "csrf", FORM_LINE, 64, 0, 0 },
+	{ "op", FORM_LINE, 16, 0, 0 },
+	{ "name", FORM_LINE, 800, 0, 0 },
+	{ "column_label", FORM_LINE, 80, 0, 0 },
+	{ "pb_token", FORM_SECRET, 4096, 0, 0 },
+	{ "gl_base_url", FORM_LINE, 1024, 0, 0 },
+	{ "gl_token", FORM_SECRET, 1024, 0, 0 },
+	{ "gl_project", FORM_LINE, 255, 0, 0 },
+	{ "conflict_policy", FORM_LINE, 16, 0, 0 },
+	{ "delete_policy", FORM_LINE, 16, 0, 0 },
+	{ "pb_token_sealed", FORM_LINE, 8192, 0, 0 },
+	{ "gl_token_sealed", FORM_LINE, 4096, 0, 0 },
+	{ "statuses", FORM_INT, 0, 0, MAX_STATUSES },
+	{ "to_pb_opened", FORM_LINE, 64, 0, 0 },
+	{ "to_pb_closed", FORM_LINE, 64, 0, 0 },
+};
+
+static const struct {
+	const char	*field;
+	const char	*label;
+} field_labels[] = {
+	{ "name", "Name" }, { "column_label", "Column label" },
+	{ "pb_token", "Productboard API token" },
+	{ "gl_base_url", "GitLab URL" }, { "gl_token", "GitLab access token" },
+	{ "gl_project", "GitLab project" },
+	{ "conflict_policy", "Conflicts" }, { "delete_policy", "Deleted features" },
+	{ "to_pb_opened", "Status for reopened issues" },
+	{ "to_pb_closed", "Status for closed issues" },
+};
+
+static struct form_field fields[NBASE + 4 * MAX_STATUSES];
+static char		 names[4 * MAX_STATUSES][32];
+static size_t		 nfields;
+
+/* The field table: the base fields and four per status row. */
+static void
+build_fields(void)
+{
+	static const char *suffix[] = { "id", "name", "state", "label" };
+	static const size_t max[] = { 64, 1000, 8, 255 };
+	size_t	 i, k, n = 0;
+
+	if (nfields > 0)
+		return;
+	memcpy(fields, base, sizeof(base));
+	for (i = 0; i < MAX_STATUSES; i++)
+		for (k = 0; k < 4; k++, n++) {
+			snprintf(names[n], sizeof(names[n]), "st%zu_%s", i,
+			    suffix[k]);
+			fields[NBASE + n].name = names[n];
+			fields[NBASE + n].type = FORM_LINE;
+			fields[NBASE + n].maxlen = max[k];
+		}
+	nfields = NBASE + n;
+}
+
+static const char *
+str(struct admin *ad, const char *name)
+{
+	const char	*s = form_str(&ad->form, name);
+
+	return s != NULL ? s : "";
+}
+
+static const char *
+st_field(struct admin *ad, size_t i, const char *what)
+{
+	char	 name[32];
+
+	snprintf(name, sizeof(name), "st%zu_%s", i, what);
+	return str(ad, name);
+}
+
+/* The mapping rows the form sent back. */
+static void
+mapping_from_form(struct admin *ad, struct mapping *m)
+{
+	long long	 n = 0;
+	size_t		 i;
+
+	memset(m, 0, sizeof(*m));
+	if (form_int(&ad->form, "statuses", &n) == -1)
+		n = 0;
+	for (i = 0; i < (size_t)n; i++) {
+		if (*st_field(ad, i, "id") == '\0')
+			continue;
+		snprintf(m->st[m->n].id, sizeof(m->st[0].id), "%s",
+		    st_field(ad, i, "id"));
+		snprintf(m->st[m->n].name, sizeof(m->st[0].name), "%s",
+		    st_field(ad, i, "name"));
+		snprintf(m->st[m->n].state, sizeof(m->st[0].state), "%s",
+		    st_field(ad, i, "state"));
+		snprintf(m->st[m->n].label, sizeof(m->st[0].label), "%s",
+		    st_field(ad, i, "label"));
+		m->n++;
+	}
+	snprintf(m->to_open, sizeof(m->to_open), "%s", str(ad, "to_pb_opened"));
+	snprintf(m->to_closed, sizeof(m->to_closed), "%s",
+	    str(ad, "to_pb_closed"));
+}
+
+/* Rows from Productboard's statuses, set as the status map says. */
+static void
+mapping_from_statuses(struct mapping *m, const cJSON *statuses,
+    const char *map_json)
+{
+	cJSON		*map = map_json != NULL ? json_parse(map_json,
+			    strlen(map_json)) : NULL;
+	const cJSON	*it, *tg, *tp, *e;
+	const char	*id, *name, *s;
+
+	memset(m, 0, sizeof(*m));
+	tg = cJSON_GetObjectItemCaseSensitive(map, "to_gitlab");
+	tp = cJSON_GetObjectItemCaseSensitive(map, "to_productboard");
+	cJSON_ArrayForEach(it, statuses) {
+		if (m->n == MAX_STATUSES)
+			break;
+		id = cJSON_GetStringValue(cJSON_GetObjectItem(it, "id"));
+		name = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
+		if (id == NULL || name == NULL || strlen(id) > 64)
+			continue;
+		e = cJSON_GetObjectItemCaseSensitive(tg, id);
+		s = cJSON_GetStringValue(cJSON_GetObjectItem(e, "state"));
+		snprintf(m->st[m->n].id, sizeof(m->st[0].id), "%s", id);
+		snprintf(m->st[m->n].name, sizeof(m->st[0].name), "%s", name);
+		snprintf(m->st[m->n].state, sizeof(m->st[0].state), "%s",
+		    s != NULL && strcmp(s, "closed") == 0 ? "closed" : "opened");
+		s = cJSON_GetStringValue(cJSON_GetObjectItem(e, "label"));
+		snprintf(m->st[m->n].label, sizeof(m->st[0].label), "%s",
+		    s != NULL ? s : "");
+		m->n++;
+	}
+	s = cJSON_GetStringValue(cJSON_GetObjectItem(tp, "opened"));
+	snprintf(m->to_open, sizeof(m->to_open), "%s", s != NULL ? s : "");
+	s = cJSON_GetStringValue(cJSON_GetObjectItem(tp, "closed"));
+	snprintf(m->to_closed, sizeof(m->to_closed), "%s", s != NULL ? s : "");
+	cJSON_Delete(map);
+}
+
+/* 1 if id is one of the mapping's statuses. */
+static int
+known_status(const struct mapping *m, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->st[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The status map JSON (sync.h) of the rows: a heap string, or NULL with
+ * err set.
+ */
+static char *
+mapping_json(const struct mapping *m, char *err, size_t len)
+{
+	cJSON	*j = cJSON_CreateObject(), *tg, *tp, *e;
+	char	*out = NULL;
+	size_t	 i;
+
+	tg = cJSON_AddObjectToObject(j, "to_gitlab");
+	tp = cJSON_AddObjectToObject(j, "to_productboard");
+	if (j == NULL || tg == NULL || tp == NULL) {
+		snprintf(err, len, "Out of memory.");
+		goto out;
+	}
+	for (i = 0; i < m->n; i++) {
+		if (strcmp(m->st[i].state, "opened") != 0 &&
+		    strcmp(m->st[i].state, "closed") != 0) {
+			snprintf(err, len, "Choose open or closed for the "
+			    "status \"%s\".", m->st[i].name);
+			goto out;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(tg, m->st[i].id) != NULL)
+			continue;
+		e = cJSON_AddObjectToObject(tg, m->st[i].id);
+		cJSON_AddStringToObject(e, "state", m->st[i].state);
+		if (m->st[i].label[0] != '\0')
+			cJSON_AddStringToObject(e, "label", m->st[i].label);
+	}
+	if ((m->to_open[0] != '\0' && !known_status(m, m->to_open)) ||
+	    (m->to_closed[0] != '\0' && !known_status(m, m->to_closed))) {
+		snprintf(err, len, "Choose Productboard statuses from the list.");
+		goto out;
+	}
+	if (m->to_open[0] != '\0')
+		cJSON_AddStringToObject(tp, "opened", m->to_open);
+	if (m->to_closed[0] != '\0')
+		cJSON_AddStringToObject(tp, "closed", m->to_closed);
+	if ((out = json_print(j)) == NULL)
+		snprintf(err, len, "Out of memory.");
+	else if (integ_status_map_ok(out, err, len) == -1) {
+		free(out);
+		out = NULL;
+	}
+out:
+	cJSON_Delete(j);
+	return out;
+}
+
+/* Adds the options of a "which Productboard status" select. */
+static void
+status_options(struct tmpl_vars *v, const char *list,
+    const struct mapping *m, const char *selected)
+{
+	struct tmpl_vars *o;
+	size_t		 i;
+
+	tmpl_list(v, list);
+	for (i = 0; i < m->n; i++) {
+		o = tmpl_row(v, list);
+		tmpl_set(o, "opt_id", m->st[i].id);
+		tmpl_set(o, "opt_name", m->st[i].name);
+		tmpl_set_const(o, "opt_sel", strcmp(m->st[i].id, selected) == 0 ?
+		    "selected" : "");
+	}
+}
+
+static void
+mapping_vars(struct tmpl_vars *v, const struct mapping *m)
+{
+	struct tmpl_vars *row;
+	size_t		 i;
+
+	tmpl_set_flag(v, "mapping", m->n > 0);
+	tmpl_setf(v, "status_count", "%zu", m->n);
+	tmpl_list(v, "statuses");
+	for (i = 0; i < m->n; i++) {
+		row = tmpl_row(v, "statuses");
+		tmpl_setf(row, "i", "%zu", i);
+		tmpl_set(row, "st_id", m->st[i].id);
+		tmpl_set(row, "st_name", m->st[i].name);
+		tmpl_set(row, "st_label", m->st[i].label);
+		tmpl_set_const(row, "sel_opened", strcmp(m->st[i].state,
+		    "closed") != 0 ? "selected" : "");
+		tmpl_set_const(row, "sel_closed", strcmp(m->st[i].state,
+		    "closed") == 0 ? "selected" : "");
+	}
+	status_options(v, "open_opts", m, m->to_open);
+	status_options(v, "closed_opts", m, m->to_closed);
+	tmpl_set_const(v, "open_none", m->to_open[0] == '\0' ? "selected" : "");
+	tmpl_set_const(v, "closed_none", m->to_closed[0] == '\0' ? "selected" :
+	    "");
+}
+
+static void
+value_vars(struct tmpl_vars *v, const struct fvals *f)
+{
+	tmpl_set(v, "name", f->name);
+	tmpl_set(v, "column_label", f->label);
+	tmpl_set(v, "gl_base_url", f->gl_url);
+	tmpl_set(v, "gl_project", f->project);
+	tmpl_set_const(v, "conflict_latest", strcmp(f->conflict,
+	    "productboard") != 0 && strcmp(f->conflict, "gitlab") != 0 ?
+	    "checked" : "");
+	tmpl_set_const(v, "conflict_productboard", strcmp(f->conflict,
+	    "productboard") == 0 ? "checked" : "");
+	tmpl_set_const(v, "conflict_gitlab", strcmp(f->conflict, "gitlab") ==
+	    0 ? "checked" : "");
+	tmpl_set_const(v, "delete_keep", strcmp(f->delete, "close") != 0 &&
+	    strcmp(f->delete, "label") != 0 ? "checked" : "");
+	tmpl_set_const(v, "delete_close", strcmp(f->delete, "close") == 0 ?
+	    "checked" : "");
+	tmpl_set_const(v, "delete_label", strcmp(f->delete, "label") == 0 ?
+	    "checked" : "");
+}
+
+/* The values the admin typed (never the tokens). */
+static void
+typed_values(struct admin *ad, struct fvals *f)
+{
+	f->name = str(ad, "name");
+	f->label = str(ad, "column_label");
+	f->gl_url = str(ad, "gl_base_url");
+	f->project = str(ad, "gl_project");
+	f->conflict = str(ad, "conflict_policy");
+	f->delete = str(ad, "delete_policy");
+}
+
+/* "Name: too long" for the first invalid field, or 0 when all are valid. */
+static int
+invalid_message(struct admin *ad, char *err, size_t len)
+{
+	const struct form_field *f;
+	const char	*why, *label = "A status mapping field";
+	size_t		 i;
+
+	if ((f = form_invalid(&ad->form, &why)) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(field_labels) / sizeof(field_labels[0]); i++)
+		if (strcmp(field_labels[i].field, f->name) == 0)
+			label = field_labels[i].label;
+	snprintf(err, len, "%s: %s.", label, why);
+	return -1;
+}
+
+/* Seals a token for this session's next form, or "". */
+static char *
+draft_seal(struct admin *ad, const char *field, const char *token)
+{
+	char	 ad_[128];
+
+	if (token == NULL || *token == '\0')
+		return strdup("");
+	snprintf(ad_, sizeof(ad_), "draft:%s:%s", ad->sess.id_hash, field);
+	return crypto_seal(&ad->app->key, token, ad_);
+}
+
+/* The typed token, else the one a previous form carried sealed. */
+static char *
+draft_token(struct admin *ad, const char *field, const char *sealed_field)
+{
+	const char	*typed = str(ad, field), *sealed = str(ad, sealed_field);
+	char		 ad_[128];
+
+	if (*typed != '\0')
+		return strdup(typed);
+	if (*sealed == '\0')
+		return NULL;
+	snprintf(ad_, sizeof(ad_), "draft:%s:%s", ad->sess.id_hash, field);
+	return crypto_open(&ad->app->key, sealed, ad_);
+}
+
+struct create_page {
+	const struct fvals	*f;
+	const struct mapping	*m;
+	const char		*error;
+	const char		*notice;
+	const char		*pb_sealed;	/* carried tokens, or NULL */
+	const char		*gl_sealed;
+	const char		*pb_tail;
+	const char		*gl_tail;
+};
+
+static void
+create_form(struct admin *ad, int status, const struct create_page *p)
+{
+	struct tmpl_vars *v = admin_vars(ad, "New integration");
+
+	tmpl_set_flag(v, "form_page", 1);
+	tmpl_set_flag(v, "creating", 1);
+	tmpl_set_flag(v, "editing", 0);
+	tmpl_set_url(v, "action", "/admin/new");
+	tmpl_set(v, "submit", "Create integration");
+	tmpl_set(v, "error", p->error != NULL ? p->error : "");
+	tmpl_set(v, "notice", p->notice != NULL ? p->notice : "");
+	tmpl_set(v, "pb_sealed", p->pb_sealed != NULL ? p->pb_sealed : "");
+	tmpl_set(v, "gl_sealed", p->gl_sealed != NULL ? p->gl_sealed : "");
+	tmpl_set_flag(v, "pb_kept", p->pb_sealed != NULL && *p->pb_sealed);
+	tmpl_set_flag(v, "gl_kept", p->gl_sealed != NULL && *p->gl_sealed);
+	tmpl_set(v, "pb_tail", p->pb_tail != NULL ? p->pb_tail : "");
+	tmpl_set(v, "gl_tail", p->gl_tail != NULL ? p->gl_tail : "");
+	tmpl_set(v, "project_path", "");
+	tmpl_set(v, "id", "");
+	value_vars(v, p->f);
+	mapping_vars(v, p->m);
+	admin_page(ad, status, "form.html", v);
+}
+
+/* The last four characters of a token, as the pages show them. */
+static void
+tail(const char *token, char out[8])
+{
+	size_t	 n = token != NULL ? strlen(token) : 0;
+
+	snprintf(out, 8, "%s", n > 8 ? token + n - 4 : "");
+}
+
+/* "Load statuses": validates the token and shows the mapping. */
+static void
+load_statuses(struct admin *ad, const struct fvals *f, struct mapping *m,
+    char *pbt, char *glt)
+{
+	struct create_page p;
+	struct pb	 pb;
+	cJSON		*st = NULL;
+	char		 err[640] = "", notice[256], pbtail[8], gltail[8];
+	char		*map = NULL, *pbs = NULL, *gls = NULL;
+	enum http_err	 e = HTTP_EINTERNAL;
+
+	memset(&p, 0, sizeof(p));
+	p.f = f;
+	p.m = m;
+	if (pbt == NULL)
+		snprintf(err, sizeof(err), "Enter the Productboard API token "
+		    "first: the statuses are read with it.");
+	else if (pb_init(&pb, ad->app, pbt) == -1)
+		snprintf(err, sizeof(err), "The Productboard token is not "
+		    "valid.");
+	else {
+		e = pb_statuses(&pb, &st);
+		if (e == HTTP_ECLIENT && pb.up.status == 401)
+			snprintf(err, sizeof(err), "Productboard rejected the "
+			    "token.");
+		else if (e != HTTP_OK)
+			snprintf(err, sizeof(err), "The statuses could not be "
+			    "read from Productboard: %s", pb.up.err);
+		pb_release(&pb);
+	}
+	if (e == HTTP_OK) {
+		map = sync_default_status_map(st);
+		mapping_from_statuses(m, st, map);
+		pbs = draft_seal(ad, "pb_token", pbt);
+		gls = draft_seal(ad, "gl_token", glt);
+		tail(pbt, pbtail);
+		tail(glt, gltail);
+		p.pb_sealed = pbs;
+		p.gl_sealed = gls;
+		p.pb_tail = pbtail;
+		p.gl_tail = gltail;
+		snprintf(notice, sizeof(notice), "Productboard accepted the "
+		    "token and has %zu feature statuses. Check the mapping "
+		    "below, then create the integration.", m->n);
+		p.notice = notice;
+	} else
+		p.error = err;
+	create_form(ad, e == HTTP_OK ? 200 : 422, &p);
+	cJSON_Delete(st);
+	free(map);
+	free(pbs);
+	free(gls);
+}
+
+/*
+ * Productboard refuses a plugin column whose address does not answer its
+ * probe; the usual cause is a public_url Productboard cannot reach, which
+ * the upstream message does not say.
+ */
+static void
+probe_hint(struct admin *ad, char *err, size_t len)
+{
+	static const char refused[] = "Productboard refused the plugin column";
+	size_t	 n = strlen(err);
+
+	if (strncmp(err, refused, sizeof(refused) - 1) == 0 && n + 1 < len)
+		snprintf(err + n, len - n, " Productboard probes the column's "
+		    "address, %s/plugin/..., when it is created: that address "
+		    "must answer from the internet (the public_url setting).",
+		    ad->app->conf.public_url);
+}
+
+void
+admin_create(struct admin *ad)
+{
+	static const struct fvals defaults = { "", "GitLab",
+	    "https://gitlab.com", "", "latest", "keep" };
+	struct create_page p;
+	struct integ_form f;
+	struct fvals	 fv;
+	struct mapping	*m;
+	char		 err[1024], id[33], *pbt = NULL, *glt = NULL;
+	char		*map = NULL, to[96];
+
+	memset(&p, 0, sizeof(p));
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		admin_message(ad, 500, "Error", "Out of memory.");
+		return;
+	}
+	p.m = m;
+	if (ad->rq->method != REQ_POST) {
+		p.f = &defaults;
+		create_form(ad, 200, &p);
+		goto out;
+	}
+	build_fields();
+	if (admin_post(ad, fields, nfields) == -1)
+		goto out;
+	typed_values(ad, &fv);
+	p.f = &fv;
+	mapping_from_form(ad, m);
+	if (invalid_message(ad, err, sizeof(err)) == -1) {
+		p.error = err;
+		create_form(ad, 422, &p);
+		goto out;
+	}
+	pbt = draft_token(ad, "pb_token", "pb_token_sealed");
+	glt = draft_token(ad, "gl_token", "gl_token_sealed");
+	if (strcmp(str(ad, "op"), "statuses") == 0) {
+		load_statuses(ad, &fv, m, pbt, glt);
+		goto out;
+	}
+	if (m->n > 0 && (map = mapping_json(m, err, sizeof(err))) == NULL) {
+		p.error = err;
+		create_form(ad, 422, &p);
+		goto out;
+	}
+	memset(&f, 0, sizeof(f));
+	f.name = fv.name;
+	f.pb_token = pbt;
+	f.column_label = fv.label;
+	f.gl_base_url = fv.gl_url;
+	f.gl_token = glt;
+	f.gl_project = fv.project;
+	f.conflict_policy = *fv.conflict != '\0' ? fv.conflict : "latest";
+	f.delete_policy = *fv.delete != '\0' ? fv.delete : "keep";
+	f.status_map = map;
+	if (integ_create(ad->app, &f, id, err, sizeof(err)) == -1) {
+		log_info("admin \"%s\": integration not created: %s",
+		    ad->sess.user, err);
+		probe_hint(ad, err, sizeof(err));
+		p.error = err;
+		create_form(ad, 422, &p);
+		goto out;
+	}
+	admin_audit(ad, id, "integration created");
+	snprintf(to, sizeof(to), "/admin/i/%s?done=created", id);
+	admin_redirect(ad, to);
+out:
+	crypto_free_secret(pbt);
+	crypto_free_secret(glt);
+	free(map);
+	free(m);
+}
+
+static void
+edit_form(struct admin *ad, int status, const struct store_isum *s,
+    const struct fvals *f, const struct mapping *m, const char *error,
+    const char *notice)
+{
+	struct tmpl_vars *v = admin_vars(ad, "Edit integration");
+	char		 action[64];
+
+	snprintf(action, sizeof(action), "/admin/i/%s/edit", s->id);
+	tmpl_set_flag(v, "form_page", 1);
+	tmpl_set_flag(v, "creating", 0);
+	tmpl_set_flag(v, "editing", 1);
+	tmpl_set_url(v, "action", action);
+	tmpl_set(v, "submit", "Save changes");
+	tmpl_set(v, "error", error != NULL ? error : "");
+	tmpl_set(v, "notice", notice != NULL ? notice : "");
+	tmpl_set(v, "pb_sealed", "");
+	tmpl_set(v, "gl_sealed", "");
+	tmpl_set_flag(v, "pb_kept", 0);
+	tmpl_set_flag(v, "gl_kept", 0);
+	tmpl_set(v, "pb_tail", s->pb_token_tail);
+	tmpl_set(v, "gl_tail", s->gl_token_tail);
+	tmpl_set(v, "project_path", s->gl_project_path);
+	tmpl_set(v, "id", s->id);
+	value_vars(v, f);
+	tmpl_set(v, "gl_base_url", s->gl_base_url);
+	mapping_vars(v, m);
+	admin_page(ad, status, "form.html", v);
+}
+
+/* The edit form as saved, with the statuses read from Productboard. */
+static void
+edit_get(struct admin *ad, const struct store_isum *s, struct mapping *m)
+{
+	struct fvals	 fv;
+	struct ctx	 c;
+	cJSON		*st = NULL;
+	char		 notice[800] = "";
+	enum http_err	 e;
+
+	fv.name = s->name;
+	fv.label = s->column_label;
+	fv.gl_url = s->gl_base_url;
+	fv.project = s->gl_project_path;
+	fv.conflict = s->conflict_policy;
+	fv.delete = s->delete_policy;
+	if (ctx_load(&c, ad->app, s->id) != 0) {
+		snprintf(notice, sizeof(notice), "The saved tokens cannot be "
+		    "decrypted (see the log), so the status mapping cannot be "
+		    "changed.");
+	} else {
+		if ((e = pb_statuses(&c.pb, &st)) == HTTP_OK)
+			mapping_from_statuses(m, st, c.in.status_map);
+		else
+			snprintf(notice, sizeof(notice), "The Productboard "
+			    "statuses could not be read (%s), so the status "
+			    "mapping is kept as it is. Enter a new Productboard "
+			    "token if the old one was revoked.", c.pb.up.err);
+		cJSON_Delete(st);
+		ctx_close(&c);
+	}
+	edit_form(ad, 200, s, &fv, m, NULL, notice);
+}
+
+void
+admin_edit(struct admin *ad)
+{
+	struct store_isum s;
+	struct integ_form f;
+	struct fvals	 fv;
+	struct mapping	*m = NULL;
+	char		 err[512], *map = NULL, to[96];
+	int		 rc;
+
+	if ((rc = store_isum_get(&ad->app->store, ad->id, &s)) != 0) {
+		admin_message(ad, rc == STORE_NOTFOUND ? 404 : 500, "Not found",
+		    rc == STORE_NOTFOUND ? "There is no such integration." :
+		    "The integration cannot be read (see the log).");
+		return;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		admin_message(ad, 500, "Error", "Out of memory.");
+		goto out;
+	}
+	if (ad->rq->method != REQ_POST) {
+		edit_get(ad, &s, m);
+		goto out;
+	}
+	build_fields();
+	if (admin_post(ad, fields, nfields) == -1)
+		goto out;
+	typed_values(ad, &fv);
+	mapping_from_form(ad, m);
+	if (invalid_message(ad, err, sizeof(err)) == -1 ||
+	    (m->n > 0 && (map = mapping_json(m, err, sizeof(err))) == NULL)) {
+		edit_form(ad, 422, &s, &fv, m, err, NULL);
+		goto out;
+	}
+	memset(&f, 0, sizeof(f));
+	f.name = fv.name;
+	f.column_label = fv.label;
+	f.pb_token = str(ad, "pb_token");
+	f.gl_token = str(ad, "gl_token");
+	f.conflict_policy = fv.conflict;
+	f.delete_policy = fv.delete;
+	f.status_map = map;
+	if (integ_update(ad->app, s.id, &f, err, sizeof(err)) == -1) {
+		log_info("admin \"%s\": integration %s not changed: %s",
+		    ad->sess.user, s.id, err);
+		edit_form(ad, 422, &s, &fv, m, err, NULL);
+		goto out;
+	}
+	admin_audit(ad, s.id, "integration edited");
+	snprintf(to, sizeof(to), "/admin/i/%s?done=saved", s.id);
+	admin_redirect(ad, to);
+out:
+	free(map);
+	free(m);
+	store_isum_release(&s);
+}

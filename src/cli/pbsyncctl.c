@@ -1,0 +1,395 @@
+/*
+ * pbsyncctl: the admin's shell tool.
+ *
+ *   pbsyncctl init                      create the key file and database
+ *   pbsyncctl admin add NAME            add an admin (password on stdin)
+ *   pbsyncctl integration add OPTIONS   create an integration (tokens from
+ *                                       PBSYNC_PB_TOKEN / PBSYNC_GL_TOKEN)
+ *   pbsyncctl integration list          one line per integration
+ *   pbsyncctl integration show|delete ID
+ *   pbsyncctl links ID                  the integration's links, newest first
+ *   pbsyncctl jobs ID                   its failed (dead) jobs
+ *   pbsyncctl retry ID JOB              run a failed job again
+ *   pbsyncctl worker                    run jobs forever
+ *   pbsyncctl drain                     run jobs until none is due (cron)
+ *   pbsyncctl reconcile                 re-check every link now
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "flows/integ.h"
+#include "flows/queue.h"
+
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_signal(int sig)
+{
+	stopping = 1;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: pbsyncctl init\n"
+	    "       pbsyncctl admin add NAME   (password on stdin)\n"
+	    "       pbsyncctl integration add --name N --label L "
+	    "--gitlab-url U --project P\n"
+	    "                 [--conflict latest|productboard|gitlab] "
+	    "[--on-delete keep|close|label]\n"
+	    "                 (tokens in PBSYNC_PB_TOKEN, PBSYNC_GL_TOKEN)\n"
+	    "       pbsyncctl integration list | show ID | delete ID\n"
+	    "       pbsyncctl links ID | jobs ID | retry ID JOB\n"
+	    "       pbsyncctl worker | drain | reconcile\n");
+	return 2;
+}
+
+static int
+cmd_init(struct app *a)
+{
+	if (access(a->conf.key_file, F_OK) == 0)
+		printf("key file %s exists, kept\n", a->conf.key_file);
+	else if (crypto_key_create(a->conf.key_file) == -1)
+		return 1;
+	else
+		printf("created key file %s\n", a->conf.key_file);
+	if (app_store(a) == -1)
+		return 1;
+	printf("database %s at schema version %d\n", a->conf.database,
+	    store_schema_version(&a->store));
+	return 0;
+}
+
+static int
+cmd_admin_add(struct app *a, const char *name)
+{
+	char	 pw[512], *hash;
+	int	 rc;
+
+	if (fgets(pw, sizeof(pw), stdin) == NULL) {
+		fprintf(stderr, "pbsyncctl: no password on stdin\n");
+		return 1;
+	}
+	pw[strcspn(pw, "\r\n")] = '\0';
+	if (strlen(pw) < 10) {
+		fprintf(stderr, "pbsyncctl: use at least 10 characters\n");
+		return 1;
+	}
+	hash = crypto_pw_hash(pw);
+	crypto_wipe(pw, sizeof(pw));
+	if (hash == NULL || app_store(a) == -1) {
+		free(hash);
+		return 1;
+	}
+	rc = store_admin_add(&a->store, name, hash);
+	free(hash);
+	if (rc == STORE_EXISTS)
+		fprintf(stderr, "pbsyncctl: admin \"%s\" exists\n", name);
+	else if (rc == 0)
+		printf("admin \"%s\" added\n", name);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_integration_add(struct app *a, int argc, char *argv[])
+{
+	struct integ_form f;
+	char		 id[33], err[512];
+	int		 i;
+
+	memset(&f, 0, sizeof(f));
+	f.column_label = "GitLab";
+	f.gl_base_url = "https://gitlab.com";
+	for (i = 0; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+
+		if (strcmp(k, "--name") == 0)
+			f.name = v;
+		else if (strcmp(k, "--label") == 0)
+			f.column_label = v;
+		else if (strcmp(k, "--gitlab-url") == 0)
+			f.gl_base_url = v;
+		else if (strcmp(k, "--project") == 0)
+			f.gl_project = v;
+		else if (strcmp(k, "--conflict") == 0)
+			f.conflict_policy = v;
+		else if (strcmp(k, "--on-delete") == 0)
+			f.delete_policy = v;
+		else if (strcmp(k, "--status-map") == 0)
+			f.status_map = v;
+		else
+			return usage();
+	}
+	if (i != argc)
+		return usage();
+	f.pb_token = getenv("PBSYNC_PB_TOKEN");
+	f.gl_token = getenv("PBSYNC_GL_TOKEN");
+	if (integ_create(a, &f, id, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pbsyncctl: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", id);
+	return 0;
+}
+
+/* 0 if integration id exists, else 1 with a message. */
+static int
+known(struct app *a, const char *id, struct store_integration *in)
+{
+	int	 rc;
+
+	if ((rc = store_integration_get(&a->store, id, in)) == 0)
+		return 0;
+	fprintf(stderr, "pbsyncctl: %s\n", rc == STORE_NOTFOUND ?
+	    "no such integration" : "cannot read the integration");
+	return 1;
+}
+
+/* Prints one integration's settings, upstream ids and health, never a
+ * token or a secret. */
+static int
+cmd_integration_show(struct app *a, const char *id)
+{
+	struct store_integration in;
+	struct store_isum s;
+	char		 t[32];
+
+	if (known(a, id, &in) != 0)
+		return 1;
+	if (store_isum_get(&a->store, id, &s) != 0) {
+		store_integration_release(&in);
+		return 1;
+	}
+	util_format_time(s.created_at, t);
+	printf("id\t%s\nname\t%s\ncolumn_label\t%s\n"
+	    "productboard_token\t...%s\ngitlab_url\t%s\n"
+	    "gitlab_project\t%s\ngitlab_token\t...%s\n"
+	    "conflict_policy\t%s\ndelete_policy\t%s\ncreated\t%s\n",
+	    s.id, s.name, s.column_label, s.pb_token_tail, s.gl_base_url,
+	    s.gl_project_path, s.gl_token_tail, s.conflict_policy,
+	    s.delete_policy, t);
+	if (s.last_ok_at > 0)
+		util_format_time(s.last_ok_at, t);
+	printf("links\t%lld\njobs_waiting\t%lld\njobs_failed\t%lld\n"
+	    "last_sync\t%s\nhooks\t%s\ntoken_refused\t%s\n", s.links,
+	    s.jobs_waiting, s.jobs_dead, s.last_ok_at > 0 ? t : "never",
+	    s.gl_hook_id > 0 && s.has_plugin && s.has_webhook ? "registered" :
+	    "incomplete", s.auth_failed != NULL ? s.auth_failed : "no");
+	printf("plugin_integration_id\t%s\nwebhook_id\t%s\n"
+	    "gitlab_hook_id\t%lld\n", in.pb_plugin_id ? in.pb_plugin_id : "",
+	    in.pb_webhook_id ? in.pb_webhook_id : "", in.gl_hook_id);
+	store_integration_release(&in);
+	store_isum_release(&s);
+	return 0;
+}
+
+/* The integration's links, newest first, one per line. */
+static int
+cmd_links(struct app *a, const char *id)
+{
+	struct store_integration in;
+	struct store_link *v;
+	long long	 before = 0;
+	size_t		 n, i;
+	char		 t[32];
+
+	if (known(a, id, &in) != 0)
+		return 1;
+	store_integration_release(&in);
+	printf("feature\tissue\tstate\tlast_sync\turl\n");
+	do {
+		if (store_link_page(&a->store, id, before, 500, &v, &n) == -1)
+			return 1;
+		for (i = 0; i < n; i++) {
+			if (v[i].last_sync_at > 0)
+				util_format_time(v[i].last_sync_at, t);
+			printf("%s\t#%lld\t%s\t%s\t%s\n", v[i].feature_id,
+			    v[i].issue_iid, v[i].issue_state ? v[i].issue_state :
+			    v[i].state, v[i].last_sync_at > 0 ? t : "never",
+			    v[i].issue_url ? v[i].issue_url : "");
+			before = v[i].id;
+		}
+		store_links_free(v, n);
+	} while (n == 500);
+	return 0;
+}
+
+/* The integration's dead jobs with their last error. */
+static int
+cmd_dead_jobs(struct app *a, const char *id)
+{
+	struct store_integration in;
+	struct store_job *v;
+	size_t		 n, i;
+
+	if (known(a, id, &in) != 0)
+		return 1;
+	store_integration_release(&in);
+	if (store_job_dead_list(&a->store, id, 1000, &v, &n) == -1)
+		return 1;
+	printf("job\tkind\tkey\tattempts\terror\n");
+	for (i = 0; i < n; i++)
+		printf("%lld\t%s\t%s\t%lld\t%s\n", v[i].id, v[i].kind,
+		    v[i].key, v[i].attempts,
+		    v[i].last_error ? v[i].last_error : "");
+	store_jobs_free(v, n);
+	return 0;
+}
+
+static int
+cmd_retry(struct app *a, const char *id, const char *job)
+{
+	long		 jid;
+	int		 rc;
+
+	if (util_parse_long(job, 1, LONG_MAX, &jid) == -1) {
+		fprintf(stderr, "pbsyncctl: %s is not a job number\n", job);
+		return 1;
+	}
+	if ((rc = store_job_revive_in(&a->store, id, jid, util_now())) != 0) {
+		fprintf(stderr, "pbsyncctl: %s\n", rc == STORE_NOTFOUND ?
+		    "no such failed job in this integration" :
+		    "cannot revive the job");
+		return 1;
+	}
+	printf("job %ld queued again\n", jid);
+	return 0;
+}
+
+static int
+cmd_integration(struct app *a, int argc, char *argv[])
+{
+	struct buf	 report;
+	char		**ids;
+	size_t		 n, i;
+	int		 rc;
+
+	if (argc >= 1 && strcmp(argv[0], "add") == 0)
+		return cmd_integration_add(a, argc - 1, argv + 1);
+	if (app_store(a) == -1)
+		return 1;
+	if (argc == 1 && strcmp(argv[0], "list") == 0) {
+		if (store_integration_ids(&a->store, &ids, &n) == -1)
+			return 1;
+		for (i = 0; i < n; i++) {
+			struct store_integration in;
+
+			if (store_integration_get(&a->store, ids[i], &in) == 0) {
+				printf("%s\t%s\t%s\n", in.id, in.name,
+				    in.gl_project_path);
+				store_integration_release(&in);
+			}
+			free(ids[i]);
+		}
+		free(ids);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "show") == 0)
+		return cmd_integration_show(a, argv[1]);
+	if (argc == 2 && strcmp(argv[0], "delete") == 0) {
+		buf_init(&report, 65536);
+		rc = integ_delete(a, argv[1], &report);
+		fputs(buf_str(&report), rc == 0 ? stdout : stderr);
+		buf_release(&report);
+		return rc == 0 ? 0 : 1;
+	}
+	return usage();
+}
+
+/* Enqueues a reconcile job for every integration. */
+static int
+enqueue_reconcile(struct app *a)
+{
+	char	**ids;
+	size_t	 n, i;
+	int	 rc = 0;
+
+	if (app_store(a) == -1 ||
+	    store_integration_ids(&a->store, &ids, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (store_job_enqueue(&a->store, ids[i], "reconcile", "all",
+		    NULL, util_now()) != 0)
+			rc = -1;
+		free(ids[i]);
+	}
+	free(ids);
+	return rc;
+}
+
+/*
+ * Runs jobs; forever (worker, with a periodic reconcile: GitLab sends
+ * nothing when an issue is deleted) or until none is due (drain).
+ */
+static int
+cmd_jobs(struct app *a, int forever)
+{
+	int64_t	 started = util_mono_ms(), next_reconcile = started;
+	int	 rc;
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	while (!stopping) {
+		if (forever && util_mono_ms() >= next_reconcile) {
+			enqueue_reconcile(a);
+			if (next_reconcile == started)
+				log_info("worker started, reconcile every "
+				    "%ld s", (long)a->conf.reconcile_interval_s);
+			next_reconcile = util_mono_ms() +
+			    a->conf.reconcile_interval_s * 1000;
+		}
+		if ((rc = queue_run_one(a)) == 1)
+			continue;
+		if (!forever)
+			return rc == 0 ? 0 : 1;
+		usleep(rc == 0 ? 200000 : 1000000);
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct app	 a;
+	int		 rc;
+
+	if (argc < 2)
+		return usage();
+	signal(SIGPIPE, SIG_IGN);
+	if (app_open(&a, "pbsyncctl") == -1)
+		return 1;
+	if (strcmp(argv[1], "init") == 0 && argc == 2)
+		rc = cmd_init(&a);
+	else if (strcmp(argv[1], "admin") == 0 && argc == 4 &&
+	    strcmp(argv[2], "add") == 0)
+		rc = cmd_admin_add(&a, argv[3]);
+	else if (strcmp(argv[1], "integration") == 0)
+		rc = cmd_integration(&a, argc - 2, argv + 2);
+	else if (argc == 3 && strcmp(argv[1], "links") == 0)
+		rc = app_store(&a) == 0 ? cmd_links(&a, argv[2]) : 1;
+	else if (argc == 3 && strcmp(argv[1], "jobs") == 0)
+		rc = app_store(&a) == 0 ? cmd_dead_jobs(&a, argv[2]) : 1;
+	else if (argc == 4 && strcmp(argv[1], "retry") == 0)
+		rc = app_store(&a) == 0 ? cmd_retry(&a, argv[2], argv[3]) : 1;
+	else if (strcmp(argv[1], "worker") == 0 && argc == 2)
+		rc = cmd_jobs(&a, 1);
+	else if (strcmp(argv[1], "drain") == 0 && argc == 2)
+		rc = cmd_jobs(&a, 0);
+	else if (strcmp(argv[1], "reconcile") == 0 && argc == 2)
+		rc = enqueue_reconcile(&a) == 0 ? cmd_jobs(&a, 0) : 1;
+	else
+		rc = usage();
+	app_close(&a);
+	return rc;
+}

@@ -1,0 +1,1130 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "convert/html.h"
+#include "convert/html2md.h"
+
+/*
+ * Inline content is first written with one-byte placeholders, resolved
+ * once both neighbours are known (finish()).  Text never holds bytes
+ * below 0x09 (html_parse drops them), so they cannot clash.
+ */
+#define M_B_OPEN	'\x01'
+#define M_B_CLOSE	'\x02'
+#define M_I_OPEN	'\x03'
+#define M_I_CLOSE	'\x04'
+#define M_S_OPEN	'\x05'
+#define M_S_CLOSE	'\x06'
+#define M_BLOCK		'\x07'	/* a block boundary inside inline content */
+#define M_BR		'\x08'	/* <br> */
+
+/* Where inline content ends up: line breaks and escapes differ. */
+enum where {
+	IN_PARA,
+	IN_HEADING,
+	IN_CELL
+};
+
+/* One conversion. */
+struct cv {
+	size_t		 max;		/* the cap of every buffer */
+	int		 err;		/* an append failed */
+	int		 in_link;	/* links cannot nest */
+	enum where	 where;
+};
+
+/* What one run of blocks (a container's content) emitted so far. */
+struct seq {
+	size_t		 n;		/* blocks */
+	enum html_tag	 first;		/* the first one (HTML_P: text) */
+	enum html_tag	 prev;		/* the last one */
+	int		 alt;		/* the last, a list, used "*" or ")" */
+	int		 loose;		/* "\n" would not keep them apart */
+};
+
+static void	 inlines(struct cv *, const struct html_node *,
+		    const struct html_node *, struct buf *);
+static void	 blocks(struct cv *, const struct html_node *,
+		    const struct html_node *, struct buf *, const char *,
+		    struct seq *);
+
+static void
+put(struct cv *cv, struct buf *b, const char *s, size_t n)
+{
+	if (!cv->err && buf_append(b, s, n) == -1)
+		cv->err = 1;
+}
+
+static void
+puts_(struct cv *cv, struct buf *b, const char *s)
+{
+	put(cv, b, s, strlen(s));
+}
+
+static void
+putc_(struct cv *cv, struct buf *b, char c)
+{
+	put(cv, b, &c, 1);
+}
+
+static int
+alnum(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z');
+}
+
+static int
+digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+last_byte(const struct buf *b)
+{
+	return b->len > 0 ? (unsigned char)b->data[b->len - 1] : 0;
+}
+
+/*
+ * GitLab reference patterns (gittab-api.md §6): @user and @group need a
+ * name character and no word character before; #12, !3, &12 (epic) and
+ * $12 (snippet) need a digit; ~label and %milestone also take a quoted
+ * name; "{+", "{-", "[+" and "[-" open inline diffs.  And "~~" in text:
+ * cmark merges escaped and plain tildes into one text node, so md2html
+ * could not tell "\~\~" from strike-through without the joiner.
+ */
+int
+html2md_ref_break(int before, int sigil, int c)
+{
+	switch (sigil) {
+	case '@':
+		return (alnum(c) || c == '_') && !alnum(before) &&
+		    before != '_';
+	case '#': case '!': case '&': case '$':
+		return digit(c);
+	case '~':
+		return alnum(c) || c == '_' || c == '"' || c == '~';
+	case '%':
+		return alnum(c) || c == '_' || c == '"';
+	case '{': case '[':
+		return c == '+' || c == '-';
+	default:
+		return 0;
+	}
+}
+
+/* 1 if s (n bytes, after '&') reads as a character reference. */
+static int
+entity_like(const char *s, size_t n)
+{
+	size_t	 i = 0, k;
+
+	if (n > 0 && s[0] == '#') {
+		i = n > 1 && (s[1] == 'x' || s[1] == 'X') ? 2 : 1;
+		for (k = i; i < n && (alnum((unsigned char)s[i])); i++)
+			;
+		return i > k && i < n && s[i] == ';';
+	}
+	while (i < n && alnum((unsigned char)s[i]))
+		i++;
+	return i > 0 && i < n && s[i] == ';';
+}
+
+/*
+ * Appends text escaped for Markdown (CommonMark §2.4): the characters
+ * that can start inline syntax always, '_' unless inside a word, '&'
+ * before something that reads as an entity.  Line starts are handled by
+ * line_starts().  White space (left inside <pre> only) is one space.
+ */
+static void
+text(struct cv *cv, struct buf *b, const char *s, size_t n)
+{
+	size_t		 i, k;
+	uint32_t	 cp;
+	unsigned char	 c;
+	int		 prev;
+
+	for (i = 0; i < n; i += k) {
+		c = (unsigned char)s[i];
+		k = html_utf8_decode(s + i, n - i, &cp);
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\f') {
+			if (last_byte(b) != ' ')
+				putc_(cv, b, ' ');
+			continue;
+		}
+		prev = last_byte(b);
+		if (html2md_ref_break(b->len > 1 ?
+		    (unsigned char)b->data[b->len - 2] : 0, prev, c))
+			puts_(cv, b, HTML2MD_WJ);
+		if (strchr("\\`*[]<|~$", c) != NULL ||
+		    (c == '_' && !(alnum(prev) && i + 1 < n &&
+		    alnum((unsigned char)s[i + 1]))) ||
+		    (c == '&' && entity_like(s + i + 1, n - i - 1)))
+			putc_(cv, b, '\\');
+		put(cv, b, s + i, k);
+	}
+}
+
+/* Appends the text below n, unescaped, <br> and blocks as sep. */
+static void
+raw_text(struct cv *cv, const struct html_node *n, struct buf *b,
+    const char *sep)
+{
+	const struct html_node *c;
+
+	for (c = n->first; c != NULL; c = c->next) {
+		if (c->tag == HTML_TEXT)
+			put(cv, b, c->text, c->len);
+		else if (c->tag == HTML_BR || html_is_block(c->tag)) {
+			puts_(cv, b, sep);
+			raw_text(cv, c, b, sep);
+		} else
+			raw_text(cv, c, b, sep);
+	}
+}
+
+/* Longest run of c in s (n bytes). */
+static size_t
+longest_run(const char *s, size_t n, char c)
+{
+	size_t	 i, best = 0, cur = 0;
+
+	for (i = 0; i < n; i++) {
+		cur = s[i] == c ? cur + 1 : 0;
+		if (cur > best)
+			best = cur;
+	}
+	return best;
+}
+
+static void
+fence(struct cv *cv, struct buf *b, size_t n)
+{
+	while (n-- > 0)
+		putc_(cv, b, '`');
+}
+
+/*
+ * A code span (CommonMark §6.1): a backtick string longer than any run
+ * inside, padded with a space where the content would otherwise lose
+ * one.  In table cells '|' must be "\|" even here (GFM tables).
+ */
+static void
+code_span(struct cv *cv, const struct html_node *n, struct buf *b)
+{
+	struct buf	 t;
+	size_t		 i, k;
+	int		 pad;
+
+	buf_init(&t, cv->max);
+	raw_text(cv, n, &t, " ");
+	for (i = 0; i < t.len; i++)
+		if (strchr("\t\n\f", t.data[i]) != NULL)
+			t.data[i] = ' ';
+	if (t.len > 0 && !cv->err) {
+		k = longest_run(t.data, t.len, '`') + 1;
+		pad = t.data[0] == '`' || t.data[t.len - 1] == '`' ||
+		    (t.data[0] == ' ' && t.data[t.len - 1] == ' ' &&
+		    strspn(t.data, " ") < t.len);
+		fence(cv, b, k);
+		if (pad)
+			putc_(cv, b, ' ');
+		for (i = 0; i < t.len; i++) {
+			if (t.data[i] == '|' && cv->where == IN_CELL)
+				putc_(cv, b, '\\');
+			putc_(cv, b, t.data[i]);
+		}
+		if (pad)
+			putc_(cv, b, ' ');
+		fence(cv, b, k);
+	}
+	buf_release(&t);
+}
+
+/* 1 if c is white space or a line break placeholder. */
+static int
+is_gap(char c)
+{
+	return c == ' ' || c == M_BLOCK || c == M_BR;
+}
+
+/*
+ * Renders the children of first..last (siblings) between open and close,
+ * with leading and trailing spaces and breaks moved outside, where
+ * delimiters could not touch them.  Returns 0 for empty content, which
+ * gets no delimiters, else 1.
+ */
+static int
+wrap(struct cv *cv, struct buf *b, const struct html_node *first,
+    const struct html_node *last, const char *open, const char *close)
+{
+	struct buf	 t;
+	size_t		 s = 0, e;
+
+	buf_init(&t, cv->max);
+	for (;; first = first->next) {
+		inlines(cv, first->first, NULL, &t);
+		if (first == last)
+			break;
+	}
+	e = t.len;
+	while (s < e && is_gap(t.data[s]))
+		s++;
+	while (e > s && is_gap(t.data[e - 1]))
+		e--;
+	put(cv, b, buf_str(&t), s);
+	if (e > s) {
+		puts_(cv, b, open);
+		put(cv, b, buf_str(&t) + s, e - s);
+		puts_(cv, b, close);
+	}
+	put(cv, b, buf_str(&t) + e, t.len - e);
+	buf_release(&t);
+	return e > s;
+}
+
+/* 1 if href can be written as an autolink <href> (CommonMark §6.5). */
+static int
+autolink_ok(const char *h)
+{
+	return (strncmp(h, "http://", 7) == 0 ||
+	    strncmp(h, "https://", 8) == 0 ||
+	    strncmp(h, "mailto:", 7) == 0) && strpbrk(h, "<>&|\\`") == NULL;
+}
+
+/*
+ * A link destination (CommonMark §6.3): plain when its parentheses
+ * balance (cmark allows 32 levels), else in <...>.  html_put_href has
+ * already percent-encoded space, '<', '>' and '\'.
+ */
+static void
+destination(struct cv *cv, struct buf *b, const char *h)
+{
+	const char	*p;
+	int		 depth = 0, plain = 1;
+
+	for (p = h; *p != '\0' && plain; p++)
+		if (*p == '(')
+			plain = ++depth <= 32;
+		else if (*p == ')')
+			plain = --depth >= 0;
+	plain = plain && depth == 0;
+	if (!plain)
+		putc_(cv, b, '<');
+	for (p = h; *p != '\0'; p++) {
+		if (*p == '|' || (*p == '&' && entity_like(p + 1, strlen(p + 1))))
+			putc_(cv, b, '\\');
+		putc_(cv, b, *p);
+	}
+	if (!plain)
+		putc_(cv, b, '>');
+}
+
+static void
+link(struct cv *cv, const struct html_node *a, struct buf *b)
+{
+	struct buf	 h, t;
+	const struct html_node *c = a->first;
+	int		 any;
+
+	if (cv->in_link || a->href == NULL || !html_href_ok(a->href)) {
+		inlines(cv, a->first, NULL, b);
+		return;
+	}
+	buf_init(&h, cv->max);
+	buf_init(&t, cv->max);
+	if (html_put_href(&h, a->href) == -1)
+		cv->err = 1;
+	if (c != NULL && c->next == NULL && c->tag == HTML_TEXT &&
+	    strcmp(c->text, buf_str(&h)) == 0 && autolink_ok(buf_str(&h))) {
+		putc_(cv, b, '<');
+		puts_(cv, b, buf_str(&h));
+		putc_(cv, b, '>');
+	} else {
+		/* The text, then "](dest)" as the closing delimiter. */
+		buf_puts(&t, "](");
+		destination(cv, &t, buf_str(&h));
+		putc_(cv, &t, ')');
+		cv->in_link = 1;
+		any = a->first != NULL && wrap(cv, b, a, a, "[", buf_str(&t));
+		cv->in_link = 0;
+		if (!any) {
+			/* No text: show the address. */
+			if (autolink_ok(buf_str(&h))) {
+				putc_(cv, b, '<');
+				puts_(cv, b, buf_str(&h));
+				putc_(cv, b, '>');
+			} else {
+				putc_(cv, b, '[');
+				text(cv, b, h.data, h.len);
+				puts_(cv, b, buf_str(&t));
+			}
+		}
+	}
+	buf_release(&h);
+	buf_release(&t);
+}
+
+/* The last of the siblings from n on that have n's tag (merged). */
+static const struct html_node *
+same_run(const struct html_node *n, const struct html_node *stop)
+{
+	while (n->next != NULL && n->next != stop && n->next->tag == n->tag)
+		n = n->next;
+	return n;
+}
+
+/* Renders siblings first..stop (excluded) as inline content. */
+static void
+inlines(struct cv *cv, const struct html_node *c,
+    const struct html_node *stop, struct buf *b)
+{
+	static const char b_on[] = { M_B_OPEN, 0 }, b_off[] = { M_B_CLOSE, 0 };
+	static const char i_on[] = { M_I_OPEN, 0 }, i_off[] = { M_I_CLOSE, 0 };
+	static const char s_on[] = { M_S_OPEN, 0 }, s_off[] = { M_S_CLOSE, 0 };
+	const struct html_node *e;
+
+	for (; c != NULL && c != stop; c = c->next) {
+		switch (c->tag) {
+		case HTML_TEXT:
+			text(cv, b, c->text, c->len);
+			break;
+		case HTML_B: case HTML_I: case HTML_S: case HTML_U:
+			e = same_run(c, stop);
+			wrap(cv, b, c, e,
+			    c->tag == HTML_B ? b_on : c->tag == HTML_I ? i_on :
+			    c->tag == HTML_S ? s_on : "<ins>",
+			    c->tag == HTML_B ? b_off : c->tag == HTML_I ? i_off :
+			    c->tag == HTML_S ? s_off : "</ins>");
+			c = e;
+			break;
+		case HTML_CODE:
+			code_span(cv, c, b);
+			break;
+		case HTML_A:
+			link(cv, c, b);
+			break;
+		case HTML_BR:
+			putc_(cv, b, M_BR);
+			break;
+		case HTML_IMG: case HTML_INPUT:
+			break;
+		default:
+			if (html_is_block(c->tag))
+				putc_(cv, b, M_BLOCK);
+			inlines(cv, c->first, NULL, b);
+			if (html_is_block(c->tag))
+				putc_(cv, b, M_BLOCK);
+			break;
+		}
+	}
+}
+
+enum html2md_class
+html2md_class(uint32_t cp)
+{
+	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
+	    cp == '\f')
+		return HTML2MD_SPACE;
+	if (cp < 0x80)
+		return alnum((int)cp) ? HTML2MD_LETTER : HTML2MD_PUNCT;
+	/* Unicode Zs as cmark 0.30 has it (cmark_utf8proc_is_space). */
+	if (cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+	    cp == 0x202f || cp == 0x205f || cp == 0x3000)
+		return HTML2MD_SPACE;
+	return HTML2MD_UNSURE;
+}
+
+int
+html2md_can_open(enum html2md_class l, enum html2md_class r)
+{
+	return r != HTML2MD_SPACE && (r == HTML2MD_LETTER ||
+	    l == HTML2MD_SPACE || l == HTML2MD_PUNCT);
+}
+
+int
+html2md_can_close(enum html2md_class l, enum html2md_class r)
+{
+	return l != HTML2MD_SPACE && (l == HTML2MD_LETTER ||
+	    r == HTML2MD_SPACE || r == HTML2MD_PUNCT);
+}
+
+/* The class of a code point in placeholder text. */
+static enum html2md_class
+cp_class(uint32_t cp)
+{
+	if (cp == (uint32_t)M_BLOCK || cp == (uint32_t)M_BR)
+		return HTML2MD_SPACE;
+	if (cp < 0x09)
+		return HTML2MD_PUNCT;	/* another delimiter: '*', '~', '<' */
+	return html2md_class(cp);
+}
+
+static enum html2md_class
+class_before(const char *s, size_t i)
+{
+	uint32_t	 cp;
+
+	if (i == 0)
+		return HTML2MD_SPACE;
+	html_utf8_decode_last(s, i, &cp);
+	return cp_class(cp);
+}
+
+static enum html2md_class
+class_after(const char *s, size_t n, size_t i)
+{
+	uint32_t	 cp;
+
+	if (i >= n)
+		return HTML2MD_SPACE;
+	html_utf8_decode(s + i, n - i, &cp);
+	return cp_class(cp);
+}
+
+/* 1 if s[i] is a tilde or a strike placeholder (text tildes are "\~"). */
+static int
+tilde_at(const char *s, size_t n, size_t i)
+{
+	return i < n && (s[i] == '~' || s[i] == M_S_OPEN ||
+	    s[i] == M_S_CLOSE || (s[i] == '\\' && i + 1 < n &&
+	    s[i + 1] == '~'));
+}
+
+/* 1 if "~~" at i would touch another tilde and make a longer run. */
+static int
+tilde_near(const char *s, size_t n, size_t i)
+{
+	return (s[i] == M_S_OPEN || s[i] == M_S_CLOSE) &&
+	    ((i > 0 && tilde_at(s, n, i - 1)) || tilde_at(s, n, i + 1));
+}
+
+/* The delimiter character a placeholder stands for. */
+static char
+delim_char(char m)
+{
+	return m == M_S_OPEN || m == M_S_CLOSE ? '~' : '*';
+}
+
+/*
+ * Decides for each b/i/s placeholder pair in s whether Markdown reads the
+ * delimiters back (1 in md[]) or inline HTML must stand in (0): the
+ * flanking rules must hold, "~~" must stay a run of two, and an opener
+ * that could also close (say in "x**y") must not sit inside a pair of
+ * the same character, which it would close instead (CommonMark §6.2,
+ * "process emphasis").  Placeholders nest properly, as they come from a
+ * tree.
+ */
+static int
+pair_forms(const char *s, size_t n, unsigned char *md)
+{
+	size_t		 stack[HTML_MAX_DEPTH + 1], top = 0, i, o, k;
+	unsigned char	 forced[HTML_MAX_DEPTH + 1];
+	enum html2md_class l, r;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == M_B_OPEN || s[i] == M_I_OPEN || s[i] == M_S_OPEN) {
+			if (top == sizeof(stack) / sizeof(stack[0]))
+				return -1;
+			l = class_before(s, i);
+			r = class_after(s, n, i + 1);
+			forced[top] = 0;
+			if (l != HTML2MD_SPACE && (l != HTML2MD_PUNCT ||
+			    r != HTML2MD_LETTER))	/* it might close */
+				for (k = 0; k < top; k++)
+					if (delim_char(s[stack[k]]) ==
+					    delim_char(s[i]))
+						forced[top] = 1;
+			stack[top++] = i;
+		} else if (s[i] == M_B_CLOSE || s[i] == M_I_CLOSE ||
+		    s[i] == M_S_CLOSE) {
+			if (top == 0)
+				return -1;
+			o = stack[--top];
+			md[o] = md[i] = !forced[top] &&
+			    html2md_can_open(class_before(s, o),
+			    class_after(s, n, o + 1)) &&
+			    html2md_can_close(class_before(s, i),
+			    class_after(s, n, i + 1)) &&
+			    !tilde_near(s, n, o) && !tilde_near(s, n, i);
+		}
+	}
+	return 0;
+}
+
+/* Appends the break that ends a line inside inline content. */
+static void
+line_break(struct cv *cv, struct buf *b)
+{
+	switch (cv->where) {
+	case IN_PARA:
+		puts_(cv, b, "\\\n");
+		break;
+	case IN_HEADING:
+		putc_(cv, b, ' ');
+		break;
+	case IN_CELL:
+		puts_(cv, b, "<br>");
+		break;
+	}
+}
+
+/*
+ * Resolves the placeholders of inline content s into out: delimiters or
+ * tags, line breaks per cv->where (none at the start or end, one for a
+ * run of block boundaries).
+ */
+static void
+finish(struct cv *cv, const char *s, size_t n, struct buf *out)
+{
+	/* [0]: the Markdown delimiter, [1]: the inline HTML tag */
+	static const char *const mark[2][6] = {
+		{ "**", "**", "*", "*", "~~", "~~" },
+		{ "<b>", "</b>", "<i>", "</i>", "<s>", "</s>" }
+	};
+	unsigned char	*form;
+	size_t		 i, j, brs;
+	int		 blk;
+
+	if ((form = calloc(n + 1, 1)) == NULL || pair_forms(s, n, form) == -1) {
+		free(form);
+		cv->err = 1;
+		return;
+	}
+	while (n > 0 && is_gap(s[n - 1]))
+		n--;
+	for (i = 0; i < n && is_gap(s[i]); i++)
+		;
+	for (; i < n; i++) {
+		if (s[i] >= M_B_OPEN && s[i] <= M_S_CLOSE) {
+			puts_(cv, out, mark[!form[i]][s[i] - M_B_OPEN]);
+			continue;
+		}
+		if (!is_gap(s[i])) {
+			putc_(cv, out, s[i]);
+			continue;
+		}
+		for (j = i, brs = 0, blk = 0; j < n && is_gap(s[j]); j++) {
+			brs += s[j] == M_BR;
+			blk |= s[j] == M_BLOCK;
+		}
+		if (brs == 0 && !blk)
+			put(cv, out, s + i, j - i);	/* code spans keep theirs */
+		else if (brs == 0)
+			brs = 1;
+		for (; brs > 0; brs--)
+			line_break(cv, out);
+		i = j - 1;
+	}
+	free(form);
+}
+
+/*
+ * Copies inline Markdown s to out, escaping what would start a block at
+ * the start of a line (CommonMark §4, §5): ATX headings, block quotes,
+ * list items, thematic breaks, setext underlines, and the ";;;" front
+ * matter of GitLab.  text() escaped everything else.
+ */
+static void
+line_starts(struct cv *cv, const char *s, size_t n, struct buf *out)
+{
+	size_t	 i = 0, d, e;
+	char	 c, next;
+
+	while (i < n) {
+		for (e = i; e < n && s[e] != '\n'; e++)
+			;
+		c = s[i];
+		next = i + 1 < e ? s[i + 1] : '\n';
+		for (d = i; d < e && digit(s[d]) && d - i < 10; d++)
+			;
+		if (c == '#' || c == '>' || ((c == '-' || c == '+' ||
+		    c == '=') && (next == ' ' || next == '\n' || next == c)) ||
+		    (c == ';' && e - i >= 3 && strncmp(s + i, ";;;", 3) == 0))
+			putc_(cv, out, '\\');
+		else if (d > i && d - i <= 9 && d < e && (s[d] == '.' ||
+		    s[d] == ')') && (d + 1 == e || s[d + 1] == ' ')) {
+			put(cv, out, s + i, d - i);
+			putc_(cv, out, '\\');
+			i = d;
+		}
+		e += e < n;
+		put(cv, out, s + i, e - i);
+		i = e;
+	}
+}
+
+/*
+ * Renders siblings first..stop (excluded) as inline content of where.
+ * A paragraph that is only GitLab's "[[_TOC_]]" or "[TOC]" stays one.
+ */
+static void
+inline_block(struct cv *cv, const struct html_node *first,
+    const struct html_node *stop, enum where where, struct buf *out)
+{
+	struct buf	 t, f;
+
+	buf_init(&t, cv->max);
+	buf_init(&f, cv->max);
+	cv->where = where;
+	inlines(cv, first, stop, &t);
+	finish(cv, buf_str(&t), t.len, &f);
+	if (where == IN_CELL)
+		put(cv, out, buf_str(&f), f.len);
+	else if (where == IN_PARA && (strcmp(buf_str(&f),
+	    "\\[\\[\\_TOC\\_\\]\\]") == 0 ||
+	    strcmp(buf_str(&f), "\\[TOC\\]") == 0))
+		puts_(cv, out, f.len > 7 ? "[[_TOC_]]" : "[TOC]");
+	else
+		line_starts(cv, buf_str(&f), f.len, out);
+	cv->where = IN_PARA;
+	buf_release(&t);
+	buf_release(&f);
+}
+
+/*
+ * An ATX heading (CommonMark §4.2): Productboard has h1 and h2, so h3 to
+ * h6 become "##" too.  A final '#' is escaped so it cannot close.
+ */
+static void
+heading(struct cv *cv, const struct html_node *n, struct buf *out)
+{
+	struct buf	 t;
+
+	buf_init(&t, cv->max);
+	inline_block(cv, n->first, NULL, IN_HEADING, &t);
+	if (t.len > 0) {
+		puts_(cv, out, html_heading_level(n->tag) == 1 ? "# " : "## ");
+		if (t.data[t.len - 1] == '#' &&
+		    (t.len < 2 || t.data[t.len - 2] != '\\')) {
+			put(cv, out, t.data, t.len - 1);
+			puts_(cv, out, "\\#");
+		} else
+			put(cv, out, t.data, t.len);
+	}
+	buf_release(&t);
+}
+
+/*
+ * A fenced code block (CommonMark §4.5) with a fence longer than any
+ * backtick run inside; the language of <pre class="language-x"> or
+ * <pre><code class="language-x"> goes in the info string.
+ */
+static void
+code_block(struct cv *cv, const struct html_node *n, struct buf *out)
+{
+	struct buf	 t;
+	const char	*lang = n->lang, *s;
+	size_t		 len, k;
+
+	if (lang == NULL && n->first != NULL && n->first->tag == HTML_CODE)
+		lang = n->first->lang;
+	buf_init(&t, cv->max);
+	raw_text(cv, n, &t, "\n");
+	s = buf_str(&t);
+	len = t.len;
+	/* Browsers drop a newline right after <pre> (not after <code>). */
+	if (len > 0 && s[0] == '\n' && n->first != NULL &&
+	    n->first->tag == HTML_TEXT)
+		s++, len--;
+	while (len > 0 && strchr(" \t\n", s[len - 1]) != NULL)
+		len--;
+	k = longest_run(s, len, '`') + 1;
+	fence(cv, out, k < 3 ? 3 : k);
+	if (lang != NULL)
+		put(cv, out, lang, strspn(lang, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+#.-"));
+	putc_(cv, out, '\n');
+	if (len > 0) {
+		put(cv, out, s, len);
+		putc_(cv, out, '\n');
+	}
+	fence(cv, out, k < 3 ? 3 : k);
+	buf_release(&t);
+}
+
+/*
+ * Appends s with first before its first line, rest before the others
+ * and blank before empty lines; sep ('\v' placeholders) becomes brk.
+ */
+static void
+indent(struct cv *cv, struct buf *out, const char *s, const char *first,
+    const char *rest, const char *blank, const char *brk)
+{
+	int	 bol = 1, line = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\v') {
+			puts_(cv, out, brk);
+			bol = 1;
+			continue;
+		}
+		if (bol)
+			puts_(cv, out, *s == '\n' ? blank :
+			    line++ == 0 ? first : rest);
+		putc_(cv, out, *s);
+		bol = *s == '\n';
+	}
+}
+
+static void
+quote(struct cv *cv, const struct html_node *n, struct buf *out)
+{
+	struct buf	 t;
+	struct seq	 sq;
+
+	memset(&sq, 0, sizeof(sq));
+	buf_init(&t, cv->max);
+	blocks(cv, n->first, NULL, &t, "\n\n", &sq);
+	if (t.len > 0)
+		indent(cv, out, t.data, "> ", "> ", ">", "");
+	buf_release(&t);
+}
+
+/* The checkbox of a task item: on the li, or an <input> opening it. */
+static enum html_check
+task_of(const struct html_node *li)
+{
+	const struct html_node *c;
+	int		 level;
+
+	if (li->check != HTML_CHECK_NONE)
+		return li->check;
+	for (c = li->first, level = 0; c != NULL && level < 3; level++) {
+		while (c != NULL && c->tag == HTML_TEXT && c->len == 0)
+			c = c->next;
+		if (c == NULL || c->tag == HTML_TEXT)
+			break;
+		if (c->tag == HTML_INPUT)
+			return c->check;
+		c = c->first;
+	}
+	return HTML_CHECK_NONE;
+}
+
+/* One rendered list item, kept until the list knows if it is loose. */
+struct item {
+	struct buf	 md;
+	enum html_check	 check;
+	struct seq	 sq;
+};
+
+/*
+ * Renders the items of a list, '\v' between their blocks: the list is
+ * loose (blank lines) if any item needs it.  Stray content between items
+ * becomes an item of its own.  Returns the number of items.
+ */
+static size_t
+list_items(struct cv *cv, const struct html_node *n, struct item **out)
+{
+	const struct html_node *c, *stop;
+	struct item	*v = NULL, *t;
+	size_t		 k = 0;
+
+	for (c = n->first; c != NULL && !cv->err; c = stop) {
+		for (stop = c->next; c->tag != HTML_LI && stop != NULL &&
+		    stop->tag != HTML_LI; stop = stop->next)
+			;
+		if ((t = reallocarray(v, k + 1, sizeof(*v))) == NULL) {
+			cv->err = 1;
+			break;
+		}
+		v = t;
+		memset(&v[k], 0, sizeof(v[k]));
+		buf_init(&v[k].md, cv->max);
+		if (c->tag == HTML_LI) {
+			v[k].check = task_of(c);
+			blocks(cv, c->first, NULL, &v[k].md, "\v", &v[k].sq);
+		} else
+			blocks(cv, c, stop, &v[k].md, "\v", &v[k].sq);
+		k++;
+	}
+	*out = v;
+	return k;
+}
+
+/*
+ * A list (CommonMark §5.2, §5.3): "-" or "1." markers, "*" or "1)" when
+ * it follows a list of its kind, which it would join otherwise; content
+ * indented to the content column; empty items dropped; checkboxes as
+ * "[ ]" and "[x]" (GLFM task lists).
+ */
+static void
+list(struct cv *cv, const struct html_node *n, struct buf *out, int alt)
+{
+	struct item	*v;
+	struct buf	 body;
+	size_t		 k, i, w;
+	long		 num = n->start;
+	int		 loose = 0, any = 0;
+	char		 mark[16], pad[16];
+	const char	*md;
+
+	k = list_items(cv, n, &v);
+	for (i = 0; i < k; i++)
+		loose |= v[i].sq.loose;
+	for (i = 0; i < k; i++) {
+		if (v[i].md.len == 0 && v[i].check == HTML_CHECK_NONE)
+			continue;
+		buf_init(&body, cv->max);
+		md = buf_str(&v[i].md);
+		if (v[i].check != HTML_CHECK_NONE)
+			puts_(cv, &body, v[i].check == HTML_CHECK_DONE ? "[x]" :
+			    "[ ]");
+		if (v[i].check != HTML_CHECK_NONE && v[i].md.len > 0)
+			puts_(cv, &body, v[i].sq.first == HTML_P ? " " : "\v");
+		/* "- ---" would be one thematic break. */
+		if (n->tag == HTML_UL && !alt && strncmp(md, "---", 3) == 0 &&
+		    (md[3] == '\0' || md[3] == '\v')) {
+			puts_(cv, &body, "***");
+			md += 3;
+		}
+		puts_(cv, &body, md);
+		if (n->tag == HTML_OL)
+			snprintf(mark, sizeof(mark), "%ld%c ", num, alt ? ')' :
+			    '.');
+		else
+			snprintf(mark, sizeof(mark), "%c ", alt ? '*' : '-');
+		num += num < 999999999;
+		w = strlen(mark);
+		memset(pad, ' ', w);
+		pad[w] = '\0';
+		if (any)
+			puts_(cv, out, loose ? "\n\n" : "\n");
+		any = 1;
+		indent(cv, out, buf_str(&body), mark, pad, "",
+		    loose ? "\n\n" : "\n");
+		buf_release(&body);
+	}
+	for (i = 0; i < k; i++)
+		buf_release(&v[i].md);
+	free(v);
+}
+
+/* Collects the rows of a table, not those of tables inside its cells. */
+static void
+rows(struct cv *cv, const struct html_node *n, const struct html_node ***v,
+    size_t *k)
+{
+	const struct html_node *c, **t;
+
+	for (c = n->first; c != NULL; c = c->next) {
+		if (c->tag == HTML_THEAD || c->tag == HTML_TBODY ||
+		    c->tag == HTML_TFOOT)
+			rows(cv, c, v, k);
+		if (c->tag != HTML_TR)
+			continue;
+		if ((t = reallocarray(*v, *k + 1, sizeof(**v))) == NULL) {
+			cv->err = 1;
+			return;
+		}
+		*v = t;
+		(*v)[(*k)++] = c;
+	}
+}
+
+static size_t
+cells(const struct html_node *tr)
+{
+	const struct html_node *c;
+	size_t		 k = 0;
+
+	for (c = tr->first; c != NULL; c = c->next)
+		k += c->tag == HTML_TD || c->tag == HTML_TH;
+	return k;
+}
+
+/*
+ * A GFM pipe table: the first row is the header (Markdown needs one),
+ * short rows are padded, blocks inside cells are joined by <br>.
+ */
+static void
+table(struct cv *cv, const struct html_node *n, struct buf *out)
+{
+	const struct html_node **v = NULL, *c;
+	size_t		 k = 0, i, j, cols = 0;
+	int		 head = 1;
+
+	rows(cv, n, &v, &k);
+	for (i = 0; i < k; i++)
+		if (cells(v[i]) > cols)
+			cols = cells(v[i]);
+	for (i = 0; i < k && cols > 0; i++) {
+		if (cells(v[i]) == 0)
+			continue;
+		if (!head)
+			putc_(cv, out, '\n');
+		putc_(cv, out, '|');
+		for (c = v[i]->first, j = 0; c != NULL; c = c->next) {
+			if (c->tag != HTML_TD && c->tag != HTML_TH)
+				continue;
+			putc_(cv, out, ' ');
+			inline_block(cv, c->first, NULL, IN_CELL, out);
+			puts_(cv, out, " |");
+			j++;
+		}
+		for (; j < cols; j++)
+			puts_(cv, out, "  |");
+		if (head) {
+			puts_(cv, out, "\n|");
+			for (j = 0; j < cols; j++)
+				puts_(cv, out, " --- |");
+		}
+		head = 0;
+	}
+	free(v);
+}
+
+static int
+is_block_node(const struct html_node *n)
+{
+	return n->tag != HTML_TEXT && html_is_block(n->tag);
+}
+
+/* Blocks whose content joins the blocks around them. */
+static int
+is_flat(const struct html_node *n)
+{
+	return n->tag == HTML_DIV || n->tag == HTML_LI || n->tag == HTML_TR ||
+	    n->tag == HTML_TD || n->tag == HTML_TH || n->tag == HTML_THEAD ||
+	    n->tag == HTML_TBODY || n->tag == HTML_TFOOT;
+}
+
+/* Renders one block element; returns its kind for struct seq. */
+static enum html_tag
+block(struct cv *cv, const struct html_node *c, struct buf *out,
+    struct seq *sq)
+{
+	int	 alt;
+
+	switch (c->tag) {
+	case HTML_P:
+		inline_block(cv, c->first, NULL, IN_PARA, out);
+		return HTML_P;
+	case HTML_UL: case HTML_OL:
+		alt = sq->n > 0 && sq->prev == c->tag ? !sq->alt : 0;
+		list(cv, c, out, alt);
+		sq->alt = alt;
+		return c->tag;
+	case HTML_PRE:
+		code_block(cv, c, out);
+		return HTML_PRE;
+	case HTML_BLOCKQUOTE:
+		quote(cv, c, out);
+		return HTML_BLOCKQUOTE;
+	case HTML_HR:
+		puts_(cv, out, "---");
+		return HTML_HR;
+	case HTML_TABLE:
+		table(cv, c, out);
+		return HTML_TABLE;
+	default:
+		heading(cv, c, out);
+		return HTML_H1;
+	}
+}
+
+/*
+ * Renders siblings c..stop (excluded) as blocks separated by sep; a run
+ * of inline siblings is a paragraph, and generic containers (div, ...)
+ * are flattened into the run.  Records in sq what it emitted.
+ */
+static void
+blocks(struct cv *cv, const struct html_node *c, const struct html_node *stop,
+    struct buf *out, const char *sep, struct seq *sq)
+{
+	const struct html_node *next;
+	enum html_tag	 kind;
+	size_t		 before, start;
+
+	for (; c != NULL && c != stop && !cv->err; c = next) {
+		next = c->next;
+		if (is_block_node(c) && is_flat(c)) {
+			blocks(cv, c->first, NULL, out, sep, sq);
+			continue;
+		}
+		before = out->len;
+		if (sq->n > 0)
+			puts_(cv, out, sep);
+		start = out->len;
+		if (is_block_node(c))
+			kind = block(cv, c, out, sq);
+		else {
+			while (next != NULL && next != stop &&
+			    !is_block_node(next))
+				next = next->next;
+			kind = HTML_P;
+			inline_block(cv, c, next, IN_PARA, out);
+		}
+		if (out->len == start) {
+			out->len = before;
+			if (out->data != NULL)
+				out->data[before] = '\0';
+			continue;
+		}
+		/* In a tight list item only a list may follow a block. */
+		if (sq->n > 0 && ((kind != HTML_UL && kind != HTML_OL) ||
+		    (sq->prev == HTML_P && kind == HTML_OL && c->start != 1)))
+			sq->loose = 1;
+		if (sq->n++ == 0)
+			sq->first = kind;
+		sq->prev = kind;
+	}
+}
+
+/* Drops white space at line ends and blank lines at both ends. */
+static void
+tidy(struct buf *b)
+{
+	size_t	 r, w = 0, s = 0;
+
+	for (r = 0; r < b->len; r++) {
+		if (b->data[r] == '\n')
+			while (w > 0 && (b->data[w - 1] == ' ' ||
+			    b->data[w - 1] == '\t'))
+				w--;
+		b->data[w++] = b->data[r];
+	}
+	while (w > 0 && strchr(" \t\n", b->data[w - 1]) != NULL)
+		w--;
+	while (s < w && b->data[s] == '\n')
+		s++;
+	if (b->data != NULL) {
+		memmove(b->data, b->data + s, w - s);
+		b->data[w - s] = '\0';
+	}
+	b->len = w - s;
+}
+
+int
+html2md_convert(const char *html, size_t len, struct buf *out)
+{
+	struct html_node *root;
+	struct cv	 cv;
+	struct seq	 sq;
+	struct buf	 t;
+	int		 rc = -1;
+
+	if ((root = html_parse(html, len)) == NULL)
+		return -1;
+	html_collapse_space(root);
+	memset(&cv, 0, sizeof(cv));
+	memset(&sq, 0, sizeof(sq));
+	cv.max = out->max;
+	buf_init(&t, out->max);
+	blocks(&cv, root->first, NULL, &t, "\n\n", &sq);
+	tidy(&t);
+	if (t.len > 0)
+		putc_(&cv, &t, '\n');
+	if (!cv.err && buf_append(out, buf_str(&t), t.len) == 0)
+		rc = 0;
+	buf_release(&t);
+	html_free(root);
+	return rc;
+}

@@ -1,0 +1,600 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmark.h>
+
+#include "base/buf.h"
+#include "convert/html.h"
+#include "convert/html2md.h"
+#include "convert/md2html.h"
+#include "convert/md2html_int.h"
+
+void
+md2html_put(struct md2html *r, const char *s, size_t n)
+{
+	if (!r->err && buf_append(r->b, s, n) == -1)
+		r->err = 1;
+}
+
+void
+md2html_puts(struct md2html *r, const char *s)
+{
+	md2html_put(r, s, strlen(s));
+}
+
+/* Appends an element's tag (s is "<p>", "</p>", ...); text restarts. */
+void
+md2html_tag(struct md2html *r, const char *s)
+{
+	md2html_puts(r, s);
+	r->prev = r->prev2 = 0;
+}
+
+/*
+ * Appends Markdown text as HTML text: escaped, and without the WORD
+ * JOINER html2md put after a reference sigil (html2md.h).
+ */
+void
+md2html_text(struct md2html *r, const char *s, size_t n)
+{
+	size_t		 i, k = strlen(HTML2MD_WJ);
+
+	for (i = 0; i < n; i++) {
+		if (n - i >= k && memcmp(s + i, HTML2MD_WJ, k) == 0 &&
+		    (i + k == n || html2md_ref_break(r->prev2, r->prev,
+		    (unsigned char)s[i + k]))) {
+			i += k - 1;
+			continue;
+		}
+		if (!r->err && html_put_escaped(r->b, s + i, 1) == -1)
+			r->err = 1;
+		r->prev2 = r->prev;
+		r->prev = (unsigned char)s[i];
+	}
+}
+
+const char *
+md2html_line(const struct md2html *r, int line, size_t *len)
+{
+	size_t	 s, e;
+
+	if (line < 1 || (size_t)line > r->nlines)
+		return NULL;
+	s = r->lines[line - 1];
+	e = (size_t)line < r->nlines ? r->lines[line] - 1 : r->len;
+	*len = e - s;
+	return r->src + s;
+}
+
+/* Notes where each line of r->src starts. */
+static int
+index_lines(struct md2html *r)
+{
+	size_t	 i, k = 1;
+
+	for (i = 0; i < r->len; i++)
+		k += r->src[i] == '\n';
+	if ((r->lines = calloc(k, sizeof(*r->lines))) == NULL)
+		return -1;
+	r->nlines = 1;
+	for (i = 0; i < r->len; i++)
+		if (r->src[i] == '\n')
+			r->lines[r->nlines++] = i + 1;
+	return 0;
+}
+
+/*
+ * Copies md to out with invalid UTF-8 and NUL as U+FFFD and CR LF and CR
+ * as LF, as cmark would read them: cmark's columns are then byte offsets
+ * into out.
+ */
+static int
+clean(struct buf *out, const char *md, size_t len)
+{
+	size_t		 i, k;
+	uint32_t	 cp;
+	int		 rc = 0;
+
+	for (i = 0; i < len && rc == 0; i += k) {
+		k = html_utf8_decode(md + i, len - i, &cp);
+		if (md[i] == '\r') {
+			rc = buf_putc(out, '\n');
+			k += i + 1 < len && md[i + 1] == '\n';
+		} else if (md[i] == '\0' || (cp == 0xfffd && k == 1))
+			rc = buf_puts(out, "\xef\xbf\xbd");
+		else
+			rc = buf_append(out, md + i, k);
+	}
+	return rc;
+}
+
+/* The fence a line opens or closes (CommonMark §4.5): its length, or 0. */
+static size_t
+fence_at(const char *l, size_t n, char *c)
+{
+	size_t	 i = 0, j;
+
+	while (i < n && i < 3 && l[i] == ' ')
+		i++;
+	if (i == n || (l[i] != '`' && l[i] != '~'))
+		return 0;
+	for (j = i; j < n && l[j] == l[i]; j++)
+		;
+	if (j - i < 3 || (l[i] == '`' && memchr(l + j, '`', n - j) != NULL))
+		return 0;
+	*c = l[i];
+	return j - i;
+}
+
+/* Tracks fenced code through one line: 1 while inside. */
+static int
+in_fence(const char *l, size_t n, char *fc, size_t *fk)
+{
+	char	 c = 0;
+	size_t	 k = fence_at(l, n, &c);
+
+	if (*fk == 0 && k > 0) {
+		*fc = c;
+		*fk = k;
+	} else if (*fk > 0 && k >= *fk && c == *fc &&
+	    strspn(l, " `~") >= n)
+		*fk = 0;
+	return *fk > 0;
+}
+
+static int
+is_quote_fence(const char *l, size_t n)
+{
+	return n >= 3 && strncmp(l, ">>>", 3) == 0 &&
+	    strspn(l + 3, " \t") == n - 3;
+}
+
+/* The next line after s (in s..e), or e. */
+static const char *
+next_line(const char *s, const char *e, size_t *n)
+{
+	const char	*nl = memchr(s, '\n', (size_t)(e - s));
+
+	*n = (size_t)((nl != NULL ? nl : e) - s);
+	return nl != NULL ? nl + 1 : e;
+}
+
+/*
+ * GitLab's multi-line block quotes: a ">>>" line, text, a ">>>" line
+ * (GLFM "Multiline blockquote").  The text gets "> ", the fences become
+ * blank lines; ">>>" inside fenced code is left alone.
+ */
+static int
+quotes(struct buf *out, const char *s, size_t len)
+{
+	const char	*e = s + len, *p, *q, *close;
+	size_t		 n, m, fk = 0, fk2;
+	char		 fc = 0, fc2;
+	int		 rc = 0;
+
+	for (p = s; p < e && rc == 0; p = q) {
+		q = next_line(p, e, &n);
+		close = NULL;
+		if (fk == 0 && is_quote_fence(p, n)) {
+			fk2 = 0;
+			for (close = q; close < e; close = next_line(close, e,
+			    &m)) {
+				next_line(close, e, &m);
+				if (!in_fence(close, m, &fc2, &fk2) &&
+				    is_quote_fence(close, m))
+					break;
+			}
+		}
+		if (close == NULL || close >= e) {
+			in_fence(p, n, &fc, &fk);
+			rc = buf_append(out, p, (size_t)(q - p));
+			continue;
+		}
+		rc = buf_putc(out, '\n');
+		for (p = q; p < close && rc == 0; p = q) {
+			q = next_line(p, e, &m);
+			in_fence(p, m, &fc, &fk);
+			rc = buf_puts(out, m > 0 ? "> " : ">");
+			if (rc == 0)
+				rc = buf_append(out, p, (size_t)(q - p));
+		}
+		q = next_line(close, e, &m);
+		if (rc == 0)
+			rc = buf_putc(out, '\n');
+	}
+	return rc;
+}
+
+static int
+is_leaf(cmark_node *n)
+{
+	switch (cmark_node_get_type(n)) {
+	case CMARK_NODE_HTML_BLOCK: case CMARK_NODE_THEMATIC_BREAK:
+	case CMARK_NODE_CODE_BLOCK: case CMARK_NODE_TEXT:
+	case CMARK_NODE_SOFTBREAK: case CMARK_NODE_LINEBREAK:
+	case CMARK_NODE_CODE: case CMARK_NODE_HTML_INLINE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * 1 if list item i needs blank lines between its blocks, as html2md sees
+ * it: a block after the first that is not a list, or an ordered list not
+ * starting at 1 after a paragraph, which could not interrupt it.
+ */
+static int
+loose_item(cmark_node *i)
+{
+	cmark_node	*c, *prev = NULL;
+
+	for (c = cmark_node_first_child(i); c != NULL; prev = c,
+	    c = cmark_node_next(c))
+		if (prev != NULL && (cmark_node_get_type(c) != CMARK_NODE_LIST ||
+		    (cmark_node_get_type(prev) == CMARK_NODE_PARAGRAPH &&
+		    cmark_node_get_list_type(c) == CMARK_ORDERED_LIST &&
+		    cmark_node_get_list_start(c) != 1)))
+			return 1;
+	return 0;
+}
+
+/*
+ * 1 if paragraph p is in a tight list, where it takes no <p>.  Tight is
+ * html2md's idea of it, not cmark's: html2md writes a list tight unless
+ * an item needs it loose, so a loose list of one-paragraph items would
+ * not survive a round trip.
+ */
+static int
+tight(cmark_node *p)
+{
+	cmark_node	*item = cmark_node_parent(p), *list, *i;
+
+	if (item == NULL || cmark_node_get_type(item) != CMARK_NODE_ITEM ||
+	    (list = cmark_node_parent(item)) == NULL)
+		return 0;
+	for (i = cmark_node_first_child(list); i != NULL;
+	    i = cmark_node_next(i))
+		if (loose_item(i))
+			return 0;
+	return 1;
+}
+
+/*
+ * <a href> for a link or image to an allowed address, not inside another
+ * link (an image in a link is text); else nothing.  The node's user data
+ * says on leaving whether it opened an anchor.
+ */
+static void
+anchor(struct md2html *r, cmark_node *n, int enter)
+{
+	static const char opened[] = "a";
+	const char	*url = cmark_node_get_url(n);
+	struct buf	 h;
+
+	if (!enter) {
+		if (cmark_node_get_user_data(n) == opened) {
+			md2html_tag(r, "</a>");
+			r->in_a--;
+		}
+		return;
+	}
+	if (url == NULL || !html_href_ok(url) || r->in_a > 0)
+		return;
+	cmark_node_set_user_data(n, (void *)opened);
+	r->in_a++;
+	buf_init(&h, r->b->max);
+	md2html_tag(r, "<a href=\"");
+	if (!r->err && html_put_escaped_href(r->b, url) == -1)
+		r->err = 1;
+	md2html_tag(r, "\">");
+	if (cmark_node_first_child(n) == NULL)
+		md2html_text(r, url, strlen(url));
+	buf_release(&h);
+}
+
+/*
+ * GitLab's table of contents, "[[_TOC_]]" or "[TOC]" alone in a
+ * paragraph: kept as written (html2md writes it back unescaped).
+ */
+static int
+toc(struct md2html *r, cmark_node *p)
+{
+	const char	*s;
+	size_t		 n;
+
+	if (cmark_node_get_start_line(p) != cmark_node_get_end_line(p) ||
+	    (s = md2html_line(r, cmark_node_get_start_line(p), &n)) == NULL)
+		return 0;
+	while (n > 0 && (*s == ' ' || *s == '>'))
+		s++, n--;
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if ((n != 9 || strncmp(s, "[[_TOC_]]", 9) != 0) &&
+	    (n != 5 || strncmp(s, "[TOC]", 5) != 0))
+		return 0;
+	md2html_tag(r, "<p>");
+	md2html_text(r, s, n);
+	md2html_tag(r, "</p>");
+	return 1;
+}
+
+/* The tags of container n, on entering or leaving it. */
+static void
+container(struct md2html *r, cmark_node *n, int enter)
+{
+	const char	*s;
+	char		 ol[32];
+
+	switch (cmark_node_get_type(n)) {
+	case CMARK_NODE_BLOCK_QUOTE:
+		md2html_tag(r, enter ? "<blockquote>" : "</blockquote>");
+		break;
+	case CMARK_NODE_LIST:
+		if (cmark_node_get_list_type(n) != CMARK_ORDERED_LIST)
+			md2html_tag(r, enter ? "<ul>" : "</ul>");
+		else if (!enter)
+			md2html_tag(r, "</ol>");
+		else if (cmark_node_get_list_start(n) == 1)
+			md2html_tag(r, "<ol>");
+		else {
+			snprintf(ol, sizeof(ol), "<ol start=\"%d\">",
+			    cmark_node_get_list_start(n));
+			md2html_tag(r, ol);
+		}
+		break;
+	case CMARK_NODE_ITEM:
+		md2html_tag(r, enter ? "<li>" : "</li>");
+		break;
+	case CMARK_NODE_PARAGRAPH:
+		if (!tight(n))
+			md2html_tag(r, enter ? "<p>" : "</p>");
+		if (enter && (s = md2html_task(n)) != NULL)
+			md2html_tag(r, s[1] == ' ' ? "<input type=\"checkbox\"/>" :
+			    "<input type=\"checkbox\" checked=\"checked\"/>");
+		break;
+	case CMARK_NODE_HEADING:
+		if (cmark_node_get_heading_level(n) == 1)
+			md2html_tag(r, enter ? "<h1>" : "</h1>");
+		else
+			md2html_tag(r, enter ? "<h2>" : "</h2>");
+		break;
+	case CMARK_NODE_EMPH:
+		md2html_tag(r, enter ? "<i>" : "</i>");
+		break;
+	case CMARK_NODE_STRONG:
+		md2html_tag(r, enter ? "<b>" : "</b>");
+		break;
+	case CMARK_NODE_LINK: case CMARK_NODE_IMAGE:
+		anchor(r, n, enter);
+		break;
+	case CMARK_NODE_CUSTOM_INLINE:
+		if ((s = cmark_node_get_on_enter(n)) != NULL &&
+		    cmark_node_first_child(n) != NULL) {
+			md2html_tag(r, enter ? "<" : "</");
+			md2html_tag(r, s);
+			md2html_tag(r, ">");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Code blocks as <pre><code>, with the fence's language if it has one. */
+static void
+code_block(struct md2html *r, cmark_node *n, int tags)
+{
+	const char	*info = cmark_node_get_fence_info(n);
+	const char	*lit = cmark_node_get_literal(n);
+	size_t		 k, len = lit != NULL ? strlen(lit) : 0;
+
+	while (len > 0 && lit[len - 1] == '\n')
+		len--;
+	if (tags) {
+		k = info == NULL ? 0 : strspn(info, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+#.-");
+		md2html_tag(r, "<pre><code");
+		if (k > 0) {
+			md2html_puts(r, " class=\"language-");
+			md2html_put(r, info, k);
+			md2html_puts(r, "\"");
+		}
+		md2html_tag(r, ">");
+	}
+	if (!r->err && html_put_escaped(r->b, lit, len) == -1)
+		r->err = 1;
+	if (tags)
+		md2html_tag(r, "</code></pre>");
+}
+
+/* Raw HTML blocks are shown as text, one <br/> per line break. */
+static void
+html_block(struct md2html *r, cmark_node *n, int tags)
+{
+	const char	*s = cmark_node_get_literal(n), *nl;
+	size_t		 len = s != NULL ? strlen(s) : 0;
+
+	while (len > 0 && s[len - 1] == '\n')
+		len--;
+	if (tags)
+		md2html_tag(r, "<p>");
+	while ((nl = memchr(s, '\n', len)) != NULL) {
+		md2html_text(r, s, (size_t)(nl - s));
+		md2html_tag(r, "<br/>");
+		len -= (size_t)(nl - s) + 1;
+		s = nl + 1;
+	}
+	md2html_text(r, s, len);
+	if (tags)
+		md2html_tag(r, "</p>");
+}
+
+static void
+leaf(struct md2html *r, cmark_node *n, int tags)
+{
+	const char	*s = cmark_node_get_literal(n);
+	int		 closing;
+
+	switch (cmark_node_get_type(n)) {
+	case CMARK_NODE_CODE_BLOCK:
+		code_block(r, n, tags);
+		break;
+	case CMARK_NODE_HTML_BLOCK:
+		html_block(r, n, tags);
+		break;
+	case CMARK_NODE_THEMATIC_BREAK:
+		if (tags)
+			md2html_tag(r, "<hr/>");
+		break;
+	case CMARK_NODE_TEXT:
+		md2html_text(r, s, strlen(s));
+		break;
+	case CMARK_NODE_SOFTBREAK:
+		md2html_text(r, " ", 1);
+		break;
+	case CMARK_NODE_LINEBREAK:
+		md2html_tag(r, "<br/>");
+		break;
+	case CMARK_NODE_CODE:
+		md2html_tag(r, "<code>");
+		if (!r->err && html_put_escaped(r->b, s, strlen(s)) == -1)
+			r->err = 1;
+		md2html_tag(r, "</code>");
+		break;
+	case CMARK_NODE_HTML_INLINE:
+		s = s != NULL ? s : "";
+		if ((s = md2html_inline_tag(s, &closing)) != NULL &&
+		    strcmp(s, "br") == 0 && !closing)
+			md2html_tag(r, "<br/>");
+		else
+			md2html_text(r, cmark_node_get_literal(n),
+			    strlen(cmark_node_get_literal(n)));
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Walks n's subtree with cmark's iterator (no recursion, however deep the
+ * Markdown nests).  Below MD2HTML_MAX_DEPTH elements lose their tags, and
+ * block ones leave a space, so that the HTML stays within html.h's depth.
+ */
+void
+md2html_render(struct md2html *r, cmark_node *n, int depth)
+{
+	cmark_iter	*it;
+	cmark_event_type ev;
+	int		 tags;
+
+	if ((it = cmark_iter_new(n)) == NULL) {
+		r->err = 1;
+		return;
+	}
+	while (!r->err && (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		n = cmark_iter_get_node(it);
+		if (is_leaf(n)) {
+			/* <pre><code> is two levels. */
+			leaf(r, n, depth + 1 + (cmark_node_get_type(n) ==
+			    CMARK_NODE_CODE_BLOCK) <= MD2HTML_MAX_DEPTH);
+			continue;
+		}
+		if (ev == CMARK_EVENT_ENTER)
+			depth++;
+		tags = depth <= MD2HTML_MAX_DEPTH;
+		if (ev == CMARK_EVENT_ENTER && tags &&
+		    cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH &&
+		    ((depth + 4 <= MD2HTML_MAX_DEPTH &&
+		    md2html_table(r, n, depth)) || toc(r, n))) {
+			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
+			depth--;
+			continue;
+		}
+		if (tags)
+			container(r, n, ev == CMARK_EVENT_ENTER);
+		else if (ev == CMARK_EVENT_ENTER &&
+		    cmark_node_get_type(n) < CMARK_NODE_FIRST_INLINE &&
+		    cmark_node_previous(n) != NULL)
+			md2html_text(r, " ", 1);	/* between blocks */
+		if (ev == CMARK_EVENT_EXIT)
+			depth--;
+	}
+	cmark_iter_free(it);
+}
+
+/*
+ * Writes the HTML of md into html: rendered from cmark's tree, then read
+ * back and written in the normal form of html_write(), which is what
+ * html2md would make of it.
+ */
+static int
+convert(const char *md, size_t len, struct buf *html)
+{
+	struct md2html	 r;
+	struct buf	 c, src, raw;
+	cmark_node	*doc = NULL;
+	struct html_node *tree = NULL;
+	int		 rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&c, len * 3 + 16);
+	buf_init(&src, len * 5 + 16);
+	buf_init(&raw, html->max < SIZE_MAX / 4 ? html->max * 2 + 4096 :
+	    html->max);
+	r.b = &raw;
+	if (clean(&c, md, len) == -1 || quotes(&src, buf_str(&c), c.len) == -1)
+		goto out;
+	r.src = buf_str(&src);
+	r.len = src.len;
+	if (index_lines(&r) == -1 ||
+	    (doc = cmark_parse_document(r.src, r.len, MD2HTML_OPTS)) == NULL ||
+	    md2html_extend(&r, doc) == -1)
+		goto out;
+	md2html_render(&r, doc, -1);
+	if (r.err || (tree = html_parse(buf_str(&raw), raw.len)) == NULL)
+		goto out;
+	html_collapse_space(tree);
+	rc = html_write(html, tree);
+out:
+	if (doc != NULL)
+		cmark_node_free(doc);
+	html_free(tree);
+	free(r.lines);
+	buf_release(&c);
+	buf_release(&src);
+	buf_release(&raw);
+	return rc;
+}
+
+int
+md2html_convert(const char *md, size_t len, struct buf *out)
+{
+	struct buf	 html;
+	int		 rc = -1;
+
+	buf_init(&html, out->max);
+	if (convert(md, len, &html) == 0 &&
+	    buf_append(out, buf_str(&html), html.len) == 0)
+		rc = 0;
+	buf_release(&html);
+	return rc;
+}
+
+int
+md2html_normalize(const char *html, size_t len, struct buf *out)
+{
+	struct buf	 md;
+	int		 rc = -1;
+
+	buf_init(&md, out->max < SIZE_MAX / 8 ? out->max * 4 + 64 : out->max);
+	if (html2md_convert(html, len, &md) == 0 &&
+	    md2html_convert(buf_str(&md), md.len, out) == 0)
+		rc = 0;
+	buf_release(&md);
+	return rc;
+}

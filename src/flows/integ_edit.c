@@ -1,0 +1,337 @@
+/*
+ * integ_edit: changing an existing integration (the admin's edit form).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/crypto.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "flows/conn.h"
+#include "flows/ctx.h"
+#include "flows/integ.h"
+#include "trackers/gitlab.h"
+
+#define MAINTAINER	40
+#define MAX_LABEL	255
+
+static int
+one_of(const char *s, const char *a, const char *b, const char *c)
+{
+	return s != NULL && (strcmp(s, a) == 0 || strcmp(s, b) == 0 ||
+	    strcmp(s, c) == 0);
+}
+
+/* A GitLab label we may add and remove: text without commas. */
+static int
+label_ok(const char *l)
+{
+	size_t	 n = strlen(l);
+
+	return n <= MAX_LABEL && util_text_ok(l, n) && strchr(l, ',') == NULL;
+}
+
+int
+integ_status_map_ok(const char *json, char *err, size_t len)
+{
+	cJSON		*j;
+	const cJSON	*tg, *tp, *it, *v;
+	const char	*s;
+	int		 rc = -1;
+
+	if ((j = json_parse(json, strlen(json))) == NULL ||
+	    !cJSON_IsObject(j)) {
+		snprintf(err, len, "The status mapping is not valid.");
+		goto out;
+	}
+	tg = cJSON_GetObjectItemCaseSensitive(j, "to_gitlab");
+	tp = cJSON_GetObjectItemCaseSensitive(j, "to_productboard");
+	if ((tg != NULL && !cJSON_IsObject(tg)) ||
+	    (tp != NULL && !cJSON_IsObject(tp))) {
+		snprintf(err, len, "The status mapping is not valid.");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, tg) {
+		s = cJSON_GetStringValue(cJSON_GetObjectItem(it, "state"));
+		v = cJSON_GetObjectItem(it, "label");
+		if (!cJSON_IsObject(it) || strlen(it->string) > 64 ||
+		    !one_of(s, "opened", "closed", "opened")) {
+			snprintf(err, len, "Each Productboard status must map "
+			    "to open or closed.");
+			goto out;
+		}
+		if (v != NULL && (!cJSON_IsString(v) ||
+		    !label_ok(v->valuestring))) {
+			snprintf(err, len, "A scoped label must be at most %d "
+			    "characters without commas or control characters.",
+			    MAX_LABEL);
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(it, tp)
+		if (!one_of(it->string, "opened", "closed", "opened") ||
+		    !cJSON_IsString(it) || strlen(it->valuestring) > 64) {
+			snprintf(err, len, "The status mapping is not valid.");
+			goto out;
+		}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* Checks the fields f sets; 0 or -1 with err. */
+static int
+check_fields(const struct integ_form *f, char *err, size_t len)
+{
+	char	*cut = NULL;
+	int	 bad_label;
+
+	if (f->name != NULL && (*f->name == '\0' || strlen(f->name) > 200 ||
+	    !util_text_ok(f->name, strlen(f->name)))) {
+		snprintf(err, len, "The name must be 1 to 200 characters.");
+		return -1;
+	}
+	if (f->column_label != NULL) {
+		cut = *f->column_label != '\0' &&
+		    util_text_ok(f->column_label, strlen(f->column_label)) ?
+		    conn_cut(f->column_label, 10) : NULL;
+		bad_label = cut == NULL || strcmp(cut, f->column_label) != 0;
+		free(cut);
+		if (bad_label) {
+			snprintf(err, len, "The column label must be 1 to 10 "
+			    "characters.");
+			return -1;
+		}
+	}
+	if (f->pb_token != NULL && strlen(f->pb_token) > 4096) {
+		snprintf(err, len, "The Productboard token is too long.");
+		return -1;
+	}
+	if (f->gl_token != NULL && strlen(f->gl_token) > 1024) {
+		snprintf(err, len, "The GitLab token is too long.");
+		return -1;
+	}
+	return integ_choices_ok(f, err, len);
+}
+
+int
+integ_choices_ok(const struct integ_form *f, char *err, size_t len)
+{
+	if (f->conflict_policy != NULL && !one_of(f->conflict_policy,
+	    "latest", "productboard", "gitlab")) {
+		snprintf(err, len, "Choose how conflicts are resolved.");
+		return -1;
+	}
+	if (f->delete_policy != NULL && !one_of(f->delete_policy, "keep",
+	    "close", "label")) {
+		snprintf(err, len, "Choose what happens to an issue when its "
+		    "feature is deleted.");
+		return -1;
+	}
+	if (f->status_map != NULL && *f->status_map != '\0')
+		return integ_status_map_ok(f->status_map, err, len);
+	return 0;
+}
+
+/* Validates a new Productboard token with a read call: 0 or -1. */
+static int
+check_pb_token(struct pb *pb, char *err, size_t len)
+{
+	cJSON		*st = NULL;
+	enum http_err	 e;
+
+	e = pb_statuses(pb, &st);
+	cJSON_Delete(st);
+	if (e == HTTP_OK)
+		return 0;
+	if (e == HTTP_ECLIENT && pb->up.status == 401)
+		snprintf(err, len, "Productboard rejected the new token.");
+	else if (e == HTTP_ECLIENT)
+		snprintf(err, len, "The new Productboard token may not read "
+		    "features (HTTP %ld).", pb->up.status);
+	else
+		snprintf(err, len, "Productboard could not be reached (%s); "
+		    "try again.", http_strerror(e));
+	return -1;
+}
+
+/* Validates a new GitLab token on the integration's project: 0 or -1. */
+static int
+check_gl_token(struct tracker *tr, long long project, char *err, size_t len)
+{
+	struct gitlab_project gp;
+	char		 id[32];
+	enum http_err	 e;
+	int		 rc = -1;
+
+	snprintf(id, sizeof(id), "%lld", project);
+	e = gitlab_project(tr, id, &gp);
+	if (e == HTTP_ECLIENT && tr->up.status == 401)
+		snprintf(err, len, "GitLab rejected the new token.");
+	else if (e == HTTP_ECLIENT && tr->up.status == 404)
+		snprintf(err, len, "The new GitLab token cannot see the "
+		    "project of this integration.");
+	else if (e != HTTP_OK)
+		snprintf(err, len, "GitLab could not be reached (%s); try "
+		    "again.", http_strerror(e));
+	else if (gp.access_level < MAINTAINER)
+		snprintf(err, len, "The new GitLab token cannot manage project "
+		    "hooks: it needs the Maintainer role on %s.", gp.path);
+	else
+		rc = 0;
+	if (e == HTTP_OK)
+		gitlab_project_release(&gp);
+	return rc;
+}
+
+/* Replaces *dst with a copy of src when src is set: 0 or -1. */
+static int
+replace(char **dst, const char *src)
+{
+	char	*s;
+
+	if (src == NULL)
+		return 0;
+	if ((s = strdup(src)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* Seals token into the row's field and its tail: 0 or -1. */
+static int
+seal(struct app *a, const char *id, const char *field, const char *token,
+    char **sealed, char **tail)
+{
+	char	 ad[64], *s, *t;
+	size_t	 n = strlen(token);
+
+	snprintf(ad, sizeof(ad), "%s:%s", id, field);
+	if ((s = crypto_seal(&a->key, token, ad)) == NULL)
+		return -1;
+	if ((t = strdup(n > 8 ? token + n - 4 : "")) == NULL) {
+		free(s);
+		return -1;
+	}
+	free(*sealed);
+	free(*tail);
+	*sealed = s;
+	*tail = t;
+	return 0;
+}
+
+int
+integ_update(struct app *a, const char *id, const struct integ_form *f,
+    char *err, size_t len)
+{
+	struct ctx	 c;
+	struct pb	 npb, *pb;
+	struct tracker	 ntr;
+	char		*old_label = NULL;
+	const char	*pbt, *glt;
+	int		 rc = -1, npb_ok = 0, ntr_ok = 0, patched = 0, lrc;
+	enum http_err	 e;
+
+	memset(&c, 0, sizeof(c));
+	pbt = f->pb_token != NULL && *f->pb_token != '\0' ? f->pb_token : NULL;
+	glt = f->gl_token != NULL && *f->gl_token != '\0' ? f->gl_token : NULL;
+	if (check_fields(f, err, len) == -1)
+		return -1;
+	if (!a->key.loaded) {
+		snprintf(err, len, "The key file is not readable: tokens "
+		    "cannot be used.");
+		return -1;
+	}
+	if ((lrc = ctx_load(&c, a, id)) != 0) {
+		snprintf(err, len, lrc == STORE_NOTFOUND ? "This integration "
+		    "does not exist any more." : "The integration cannot be "
+		    "loaded (wrong key file?): see the log.");
+		return -1;
+	}
+	pb = &c.pb;
+	if (pbt != NULL) {
+		if (pb_init(&npb, a, pbt) == -1) {
+			snprintf(err, len, "The new Productboard token is not "
+			    "valid.");
+			goto out;
+		}
+		npb_ok = 1;
+		pb = &npb;
+		if (check_pb_token(&npb, err, len) == -1)
+			goto out;
+	}
+	if (glt != NULL) {
+		if (gitlab_open(&ntr, a, c.in.gl_base_url, glt,
+		    c.in.gl_project_id) == -1) {
+			snprintf(err, len, "The new GitLab token is not valid.");
+			goto out;
+		}
+		ntr_ok = 1;
+		if (check_gl_token(&ntr, c.in.gl_project_id, err, len) == -1)
+			goto out;
+	}
+	/*
+	 * The label goes upstream first; with a new Productboard token the
+	 * PATCH also proves the token sees this workspace's plugin.
+	 */
+	if (c.in.pb_plugin_id != NULL && (pbt != NULL ||
+	    (f->column_label != NULL &&
+	    strcmp(f->column_label, c.in.column_label) != 0))) {
+		e = pb_plugin_patch_label(pb, c.in.pb_plugin_id,
+		    f->column_label != NULL ? f->column_label :
+		    c.in.column_label);
+		if (e == HTTP_ECLIENT && pb->up.status == 404) {
+			snprintf(err, len, pbt != NULL ? "The new Productboard "
+			    "token cannot see this integration's plugin column: "
+			    "is it from another workspace?" : "The plugin "
+			    "column of this integration is gone from "
+			    "Productboard: delete the integration and create "
+			    "it again.");
+			goto out;
+		}
+		if (e != HTTP_OK) {
+			snprintf(err, len, "Productboard refused the new column "
+			    "label: %s", pb->up.err);
+			goto out;
+		}
+		patched = f->column_label != NULL &&
+		    strcmp(f->column_label, c.in.column_label) != 0;
+	}
+	if ((old_label = strdup(c.in.column_label)) == NULL ||
+	    replace(&c.in.name, f->name) == -1 ||
+	    replace(&c.in.column_label, f->column_label) == -1 ||
+	    replace(&c.in.conflict_policy, f->conflict_policy) == -1 ||
+	    replace(&c.in.delete_policy, f->delete_policy) == -1 ||
+	    (f->status_map != NULL && *f->status_map != '\0' &&
+	    replace(&c.in.status_map, f->status_map) == -1) ||
+	    (pbt != NULL && seal(a, c.in.id, "pb_token", pbt, &c.in.pb_token,
+	    &c.in.pb_token_tail) == -1) ||
+	    (glt != NULL && seal(a, c.in.id, "gl_token", glt, &c.in.gl_token,
+	    &c.in.gl_token_tail) == -1) ||
+	    store_integration_update(&a->store, &c.in) != 0) {
+		snprintf(err, len, "The change could not be saved: see the log.");
+		if (patched && old_label != NULL)
+			pb_plugin_patch_label(pb, c.in.pb_plugin_id, old_label);
+		goto out;
+	}
+	if (pbt != NULL || glt != NULL)
+		store_integration_set_auth_failed(&a->store, c.in.id, NULL);
+	log_info("integration %s edited%s%s%s", c.in.id, patched ?
+	    ", new label" : "", pbt != NULL ? ", new productboard token" : "",
+	    glt != NULL ? ", new gitlab token" : "");
+	rc = 0;
+out:
+	if (npb_ok)
+		pb_release(&npb);
+	if (ntr_ok)
+		gitlab_close(&ntr);
+	free(old_label);
+	ctx_close(&c);
+	return rc;
+}

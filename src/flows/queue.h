@@ -1,0 +1,41 @@
+/*
+ * queue: running the durable jobs of the store (DESIGN §3).
+ *
+ * Lease one due job, run it, then delete it, schedule a retry with capped
+ * exponential backoff and jitter, or bury it as dead with its error after
+ * the last attempt.  Run by the worker, by drain (cron) and by each
+ * FastCGI program after its answer, for a bounded time.
+ */
+#ifndef PBSYNC_QUEUE_H
+#define PBSYNC_QUEUE_H
+
+#include "app/app.h"
+#include "base/http.h"
+
+enum queue_status {
+	QUEUE_DONE,
+	QUEUE_RETRY,	/* try again later: retry_in, or the backoff */
+	QUEUE_WAIT,	/* not a failure (link busy, push in flight): run
+			   again in retry_in s, the attempt is not counted */
+	QUEUE_DEAD	/* no point retrying: keep the error for an admin */
+};
+
+struct queue_result {
+	enum queue_status status;
+	long		 retry_in;	/* seconds; -1: use the backoff */
+	char		 error[512];
+};
+
+/* Runs one due job: 1 if one ran, 0 if none was due, -1 on error. */
+int	 queue_run_one(struct app *);
+/* Runs due jobs until none is left or budget_ms has passed. */
+int	 queue_run(struct app *, long budget_ms);
+/* serve_prog.after: runs due jobs for conf.job_budget_ms. */
+void	 queue_run_after(struct app *);
+/* Seconds before attempt n+1: capped exponential with jitter. */
+double	 queue_backoff(long long attempts);
+/* Fills r from an upstream failure: retryable or dead. */
+void	 queue_fail(struct queue_result *, enum http_err, long retry_after,
+	    const char *error);
+
+#endif

@@ -1,0 +1,685 @@
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "convert/html2md.h"
+#include "convert/md2html.h"
+#include "flows/conn.h"
+#include "flows/push.h"
+#include "flows/sync.h"
+#include "trackers/marker.h"
+
+#define MAX_DOC		(2u << 20)
+
+/* Both sides of a link, fetched fresh. */
+struct sides {
+	struct pb_feature	 f;
+	struct tracker_issue	 i;
+	char			*gl_desc;	/* issue description, no footer */
+	char			*pb_as_md;	/* f.description converted */
+	char			*gl_as_html;	/* gl_desc converted */
+};
+
+/* What one sync decided to write. */
+struct plan {
+	const char	*pb_name, *pb_desc, *pb_status;
+	char		 status_id[80];	/* pb_status points here */
+	const char	*gl_title, *gl_desc, *gl_state_event;
+	char		 add_labels[512], remove_labels[512];
+	int		 conflicts;
+	char		 log[1024];
+};
+
+static int
+same(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+static char *
+convert(int (*fn)(const char *, size_t, struct buf *), const char *s)
+{
+	struct buf	 b;
+
+	buf_init(&b, MAX_DOC);
+	if (fn(s, strlen(s), &b) == -1) {
+		buf_release(&b);
+		return NULL;
+	}
+	/* Trailing newlines do not matter to either side. */
+	while (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	return buf_detach(&b);
+}
+
+static void
+sides_release(struct sides *s)
+{
+	pb_feature_release(&s->f);
+	tracker_issue_release(&s->i);
+	free(s->gl_desc);
+	free(s->pb_as_md);
+	free(s->gl_as_html);
+}
+
+/* Trims trailing newlines of a stored Markdown value for comparison. */
+static char *
+md_norm(const char *s, size_t n)
+{
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		n--;
+	return strndup(s, n);
+}
+
+/*
+ * Which side wins a conflict: 1 Productboard, 0 GitLab.  "latest" compares
+ * the two updated_at times (DESIGN §3 default).
+ */
+static int
+pb_wins(const struct ctx *c, const struct sides *s)
+{
+	if (strcmp(c->in.conflict_policy, "productboard") == 0)
+		return 1;
+	if (strcmp(c->in.conflict_policy, "gitlab") == 0)
+		return 0;
+	return s->f.updated_at >= s->i.updated_at;
+}
+
+/* Appends "a b; " to the plan's log line. */
+static void
+note(struct plan *p, const char *a, const char *b)
+{
+	size_t	 n = strlen(p->log);
+
+	snprintf(p->log + n, sizeof(p->log) - n, "%s %s; ", a, b);
+}
+
+/*
+ * Decides one field.  pb/gl are the current values in a comparable form,
+ * spb/sgl the snapshot.  Returns 1 to write GitLab, -1 to write
+ * Productboard, 0 for nothing.
+ */
+static int
+decide(const struct ctx *c, const struct sides *s, struct plan *p,
+    const char *field, int pb_changed, int gl_changed, int agree)
+{
+	if (agree || (!pb_changed && !gl_changed))
+		return 0;
+	if (pb_changed && gl_changed) {
+		p->conflicts++;
+		note(p, field, pb_wins(c, s) ? "conflict, productboard wins" :
+		    "conflict, gitlab wins");
+		return pb_wins(c, s) ? 1 : -1;
+	}
+	note(p, field, pb_changed ? "to gitlab" : "to productboard");
+	return pb_changed ? 1 : -1;
+}
+
+/* The GitLab side of the status map for a Productboard status. */
+static const cJSON *
+map_to_gitlab(const cJSON *map, const char *status_id)
+{
+	return cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(map, "to_gitlab"), status_id);
+}
+
+/* Fills add/remove label lists for a target status (managed labels only). */
+static void
+plan_labels(const cJSON *map, const struct tracker_issue *iss,
+    const char *want, struct plan *p)
+{
+	const cJSON	*it;
+	const char	*l;
+
+	if (want != NULL && *want != '\0' && !tracker_issue_has_label(iss, want))
+		snprintf(p->add_labels, sizeof(p->add_labels), "%s", want);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(map,
+	    "to_gitlab")) {
+		l = cJSON_GetStringValue(cJSON_GetObjectItem(it, "label"));
+		if (l == NULL || *l == '\0' || same(l, want) ||
+		    !tracker_issue_has_label(iss, l) ||
+		    strlen(p->remove_labels) + strlen(l) + 2 >=
+		    sizeof(p->remove_labels))
+			continue;
+		if (p->remove_labels[0] != '\0')
+			strcat(p->remove_labels, ",");
+		strcat(p->remove_labels, l);
+	}
+}
+
+/* Status ⇄ state: the one field whose two sides have different shapes. */
+static void
+plan_status(const struct ctx *c, const struct store_link *l,
+    const struct sides *s, const cJSON *map, struct plan *p)
+{
+	const cJSON	*m = map_to_gitlab(map, s->f.status_id);
+	const char	*want_state = cJSON_GetStringValue(
+			    cJSON_GetObjectItem(m, "state"));
+	const char	*want_label = cJSON_GetStringValue(
+			    cJSON_GetObjectItem(m, "label"));
+	const char	*pb_for_state = cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(map,
+			    "to_productboard"), s->i.state));
+	int		 pbc = !same(s->f.status_id, l->snap_status);
+	int		 glc = !same(s->i.state, l->snap_state);
+	int		 agree = want_state == NULL || same(want_state, s->i.state);
+	int		 d;
+
+	d = decide(c, s, p, "status", pbc, glc, agree);
+	if (d == 0 && pbc && m != NULL)
+		plan_labels(map, &s->i, want_label, p);
+	if (d == 1 && m != NULL) {
+		if (want_state != NULL && !same(want_state, s->i.state))
+			p->gl_state_event = strcmp(want_state, "closed") == 0 ?
+			    "close" : "reopen";
+		plan_labels(map, &s->i, want_label, p);
+	} else if (d == -1 && pb_for_state != NULL &&
+	    !same(pb_for_state, s->f.status_id)) {
+		/* The map dies with this sync's parse: keep a copy. */
+		snprintf(p->status_id, sizeof(p->status_id), "%s", pb_for_state);
+		p->pb_status = p->status_id;
+	}
+}
+
+static void
+plan_fields(const struct ctx *c, const struct store_link *l,
+    const struct sides *s, struct plan *p)
+{
+	cJSON	*map = cJSON_Parse(c->in.status_map);
+	char	*snap_gl = md_norm(l->snap_gl_desc ? l->snap_gl_desc : "",
+		    l->snap_gl_desc ? strlen(l->snap_gl_desc) : 0);
+	int	 d;
+
+	d = decide(c, s, p, "name", !same(s->f.name, l->snap_name),
+	    !same(s->i.title, l->snap_name), same(s->f.name, s->i.title));
+	if (d == 1)
+		p->gl_title = s->f.name;
+	else if (d == -1)
+		p->pb_name = s->i.title;
+	d = decide(c, s, p, "description",
+	    !same(s->f.description, l->snap_pb_desc),
+	    !same(s->gl_desc, snap_gl), same(s->pb_as_md, s->gl_desc) ||
+	    same(s->gl_as_html, s->f.description));
+	if (d == 1)
+		p->gl_desc = s->pb_as_md;
+	else if (d == -1)
+		p->pb_desc = s->gl_as_html;
+	plan_status(c, l, s, map, p);
+	free(snap_gl);
+	cJSON_Delete(map);
+}
+
+/* Fetches both sides: HTTP_OK, or the failure with *gone set for a 404. */
+static enum http_err
+fetch(struct ctx *c, const struct store_link *l, struct sides *s,
+    const char **gone, const struct upstream **side)
+{
+	enum http_err	 e;
+
+	memset(s, 0, sizeof(*s));
+	*gone = NULL;
+	*side = &c->pb.up;
+	if ((e = pb_feature_get(&c->pb, l->feature_id, &s->f)) != HTTP_OK) {
+		if (e == HTTP_ECLIENT && c->pb.up.status == 404)
+			*gone = "feature";
+		return e;
+	}
+	*side = &c->tr.up;
+	e = c->tr.ops->get(&c->tr, l->issue_project_id, l->issue_iid, &s->i);
+	if (e != HTTP_OK) {
+		if (e == HTTP_ECLIENT && c->tr.up.status == 404)
+			*gone = "issue";
+		return e;
+	}
+	s->gl_desc = md_norm(s->i.description,
+	    marker_strip_len(s->i.description));
+	s->pb_as_md = convert(html2md_convert, s->f.description);
+	s->gl_as_html = convert(md2html_convert, s->gl_desc);
+	if (s->gl_desc == NULL || s->pb_as_md == NULL || s->gl_as_html == NULL)
+		return HTTP_EINTERNAL;
+	return HTTP_OK;
+}
+
+/* Writes GitLab per the plan; the returned issue replaces s->i. */
+static enum http_err
+write_gitlab(struct ctx *c, struct sides *s, const struct plan *p)
+{
+	struct tracker_edit ed;
+	struct tracker_issue out;
+	struct buf	 md;
+	enum http_err	 e;
+
+	memset(&ed, 0, sizeof(ed));
+	ed.title = p->gl_title;
+	ed.state_event = p->gl_state_event;
+	ed.add_labels = p->add_labels[0] ? p->add_labels : NULL;
+	ed.remove_labels = p->remove_labels[0] ? p->remove_labels : NULL;
+	buf_init(&md, MAX_DOC);
+	if (p->gl_desc != NULL) {
+		/* Keep the footer: it finds the issue again after a crash. */
+		if (buf_puts(&md, p->gl_desc) == -1 ||
+		    marker_append(&md, s->f.id, s->f.name, s->f.html_url) == -1) {
+			buf_release(&md);
+			return HTTP_EINTERNAL;
+		}
+		ed.description = buf_str(&md);
+	}
+	if (ed.title == NULL && ed.description == NULL &&
+	    ed.state_event == NULL && ed.add_labels == NULL &&
+	    ed.remove_labels == NULL) {
+		buf_release(&md);
+		return HTTP_OK;
+	}
+	e = c->tr.ops->edit(&c->tr, s->i.project_id, s->i.iid, &ed, &out);
+	buf_release(&md);
+	if (e == HTTP_OK) {
+		tracker_issue_release(&s->i);
+		s->i = out;
+		free(s->gl_desc);
+		s->gl_desc = md_norm(s->i.description,
+		    marker_strip_len(s->i.description));
+		if (s->gl_desc == NULL)
+			e = HTTP_EINTERNAL;
+	}
+	return e;
+}
+
+/* Writes Productboard per the plan and updates s->f to what was sent. */
+static enum http_err
+write_pb(struct ctx *c, struct sides *s, const struct plan *p)
+{
+	enum http_err	 e;
+	char		*v;
+
+	if (p->pb_name == NULL && p->pb_desc == NULL && p->pb_status == NULL)
+		return HTTP_OK;
+	e = pb_feature_patch(&c->pb, s->f.id, p->pb_name, p->pb_desc,
+	    p->pb_status);
+	if (e != HTTP_OK)
+		return e;
+	/* v2 answers with a reference only: keep what we sent. */
+	if (p->pb_name != NULL && (v = strdup(p->pb_name)) != NULL) {
+		free(s->f.name);
+		s->f.name = v;
+	}
+	if (p->pb_desc != NULL && (v = strdup(p->pb_desc)) != NULL) {
+		free(s->f.description);
+		s->f.description = v;
+	}
+	if (p->pb_status != NULL && (v = strdup(p->pb_status)) != NULL) {
+		free(s->f.status_id);
+		s->f.status_id = v;
+	}
+	return HTTP_OK;
+}
+
+/* The feature or the issue is gone: unlink, reset the button. */
+static void
+drop_link(struct ctx *c, struct store_link *l, const char *what,
+    const struct sides *s)
+{
+	cJSON	*conn = conn_simple("initial");
+
+	if (strcmp(what, "issue") == 0 && c->in.pb_plugin_id != NULL)
+		pb_connection_delete(&c->pb, c->in.pb_plugin_id, l->feature_id);
+	cJSON_Delete(conn);
+	store_link_delete(&c->app->store, l->id);
+	ctx_log(c, "pbsync", strcmp(what, "issue") == 0 ? "issue deleted" :
+	    "feature deleted", l->feature_id, l->issue_iid, "info",
+	    "link removed");
+}
+
+/* Applies the deletion policy to the issue of a deleted feature. */
+static enum http_err
+delete_policy(struct ctx *c, struct store_link *l)
+{
+	struct tracker_edit ed;
+	struct tracker_issue out;
+	enum http_err	 e;
+
+	memset(&ed, 0, sizeof(ed));
+	if (strcmp(c->in.delete_policy, "close") == 0)
+		ed.state_event = "close";
+	else if (strcmp(c->in.delete_policy, "label") == 0)
+		ed.add_labels = "productboard::deleted";
+	else
+		return HTTP_OK;
+	e = c->tr.ops->edit(&c->tr, l->issue_project_id, l->issue_iid, &ed,
+	    &out);
+	if (e == HTTP_OK)
+		tracker_issue_release(&out);
+	if (e == HTTP_ECLIENT && c->tr.up.status == 404)
+		return HTTP_OK;
+	return e;
+}
+
+/* Saves the agreed values as the new snapshot. */
+static int
+save(struct ctx *c, struct store_link *l, const struct sides *s)
+{
+	struct store_link n = *l;
+
+	n.issue_title = s->i.title;
+	n.issue_state = s->i.state;
+	n.issue_url = s->i.web_url;
+	n.snap_name = s->f.name;
+	n.snap_pb_desc = s->f.description;
+	n.snap_gl_desc = s->gl_desc;
+	n.snap_status = s->f.status_id;
+	n.snap_state = s->i.state;
+	return store_link_set_snapshot(&c->app->store, &n);
+}
+
+/*
+ * Neither API has conditional writes, so re-read the side about to be
+ * written and give up this round when it moved since the fetch: an edit
+ * made meanwhile must not be overwritten by a decision taken without it.
+ */
+static int
+moved(struct ctx *c, const struct sides *s, int gitlab)
+{
+	struct tracker_issue i;
+	struct pb_feature f;
+	int		 m = 1;
+
+	if (gitlab) {
+		if (c->tr.ops->get(&c->tr, s->i.project_id, s->i.iid, &i) ==
+		    HTTP_OK) {
+			m = i.updated_at != s->i.updated_at;
+			tracker_issue_release(&i);
+		}
+	} else if (pb_feature_get(&c->pb, s->f.id, &f) == HTTP_OK) {
+		m = f.updated_at != s->f.updated_at;
+		pb_feature_release(&f);
+	}
+	return m;
+}
+
+static int
+gl_planned(const struct plan *p)
+{
+	return p->gl_title != NULL || p->gl_desc != NULL ||
+	    p->gl_state_event != NULL || p->add_labels[0] != '\0' ||
+	    p->remove_labels[0] != '\0';
+}
+
+/* One round of fetch, plan, write, save: 1 when it must run again. */
+static int
+sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
+{
+	struct sides	 s;
+	struct plan	 p;
+	const char	*gone;
+	const struct upstream *side;
+	enum http_err	 e;
+	int		 state_changed, again = 0;
+	cJSON		*conn;
+
+	memset(&p, 0, sizeof(p));
+	if ((e = fetch(c, l, &s, &gone, &side)) != HTTP_OK) {
+		if (gone != NULL && strcmp(gone, "feature") == 0 &&
+		    (e = delete_policy(c, l)) != HTTP_OK)
+			queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
+		else if (gone != NULL)
+			drop_link(c, l, gone, &s);
+		else
+			queue_fail(r, e, side->retry_after, side->err);
+		goto out;
+	}
+	state_changed = !same(s.i.state, l->issue_state) ||
+	    !same(s.i.title, l->issue_title);
+	plan_fields(c, l, &s, &p);
+	if (gl_planned(&p) && moved(c, &s, 1)) {
+		again = 1;
+		goto out;
+	}
+	if ((e = write_gitlab(c, &s, &p)) != HTTP_OK) {
+		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
+		goto out;
+	}
+	if ((p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL) &&
+	    moved(c, &s, 0)) {
+		again = 1;	/* GitLab holds the agreed values already */
+		goto out;
+	}
+	if ((e = write_pb(c, &s, &p)) != HTTP_OK) {
+		queue_fail(r, e, c->pb.up.retry_after, c->pb.up.err);
+		goto out;
+	}
+	if (save(c, l, &s) == -1) {
+		queue_fail(r, HTTP_EINTERNAL, -1, "cannot save the snapshot");
+		goto out;
+	}
+	if (p.log[0] != '\0')
+		ctx_log(c, "pbsync", "sync", l->feature_id, s.i.iid,
+		    p.conflicts ? "conflict" : "ok", p.log);
+	state_changed |= p.gl_state_event != NULL || p.gl_title != NULL;
+	if (state_changed && (conn = conn_from_issue(&s.i)) != NULL) {
+		if ((e = push_put_connection(c, l->feature_id, conn)) != HTTP_OK
+		    && http_retryable(e))
+			queue_fail(r, e, c->pb.up.retry_after, c->pb.up.err);
+		cJSON_Delete(conn);
+	}
+out:
+	sides_release(&s);
+	return again;
+}
+
+static void
+sync_link(struct ctx *c, struct store_link *l, struct queue_result *r)
+{
+	int	 round;
+
+	for (round = 0; round < 3; round++)
+		if (!sync_once(c, l, r))
+			return;
+	r->status = QUEUE_RETRY;
+	r->retry_in = 1;
+	snprintf(r->error, sizeof(r->error), "edits keep arriving");
+}
+
+/* Runs fn on the link under its sync lock; busy → retry shortly. */
+static void
+locked(struct ctx *c, struct store_link *l, struct queue_result *r,
+    void (*fn)(struct ctx *, struct store_link *, struct queue_result *))
+{
+	double	 now = util_now();
+	/* Held as long as a job lease: a killed worker's lock expires too. */
+	int	 rc = store_link_lock(&c->app->store, l->id, now,
+		    now + (double)c->app->conf.job_lease_s);
+
+	if (rc == STORE_EXISTS) {
+		r->status = QUEUE_WAIT;
+		r->retry_in = 1;
+		snprintf(r->error, sizeof(r->error), "link busy");
+		return;
+	}
+	if (rc != 0) {
+		queue_fail(r, HTTP_EINTERNAL, -1, "store error");
+		return;
+	}
+	fn(c, l, r);
+	store_link_lock(&c->app->store, l->id, INFINITY, 0);
+}
+
+static void
+feature_deleted(struct ctx *c, struct store_link *l, struct queue_result *r)
+{
+	struct pb_feature f;
+	enum http_err	 e;
+
+	/* Deliveries can be stale: only a 404 proves the deletion. */
+	e = pb_feature_get(&c->pb, l->feature_id, &f);
+	if (e == HTTP_OK) {
+		pb_feature_release(&f);
+		sync_link(c, l, r);
+		return;
+	}
+	if (!(e == HTTP_ECLIENT && c->pb.up.status == 404)) {
+		queue_fail(r, e, c->pb.up.retry_after, c->pb.up.err);
+		return;
+	}
+	if ((e = delete_policy(c, l)) != HTTP_OK) {
+		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
+		return;
+	}
+	drop_link(c, l, "feature", NULL);
+}
+
+/* Follows a moved issue to its new place (found by its marker). */
+static void
+follow_move(struct ctx *c, struct store_link *l, struct queue_result *r)
+{
+	struct tracker_issue iss;
+	char		 mark[128];
+	enum http_err	 e;
+
+	marker_name(l->feature_id, mark, sizeof(mark));
+	e = c->tr.ops->find_marker(&c->tr, mark, 1, &iss);
+	if (e != HTTP_OK) {
+		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
+		return;
+	}
+	if (iss.id != 0 && iss.id != l->issue_id && iss.moved_to_id == 0) {
+		l->issue_id = iss.id;
+		l->issue_iid = iss.iid;
+		l->issue_project_id = iss.project_id;
+		ctx_log(c, "pbsync", "issue moved", l->feature_id, iss.iid,
+		    "info", iss.web_url);
+		store_link_set_snapshot(&c->app->store, l);
+		sync_link(c, l, r);
+	} else
+		drop_link(c, l, "issue", NULL);
+	tracker_issue_release(&iss);
+}
+
+static void
+issue_event(struct ctx *c, struct store_link *l, struct queue_result *r)
+{
+	struct tracker_issue iss;
+	enum http_err	 e;
+
+	e = c->tr.ops->get(&c->tr, l->issue_project_id, l->issue_iid, &iss);
+	if (e == HTTP_OK && iss.moved_to_id > 0) {
+		tracker_issue_release(&iss);
+		follow_move(c, l, r);
+		return;
+	}
+	if (e == HTTP_OK)
+		tracker_issue_release(&iss);
+	sync_link(c, l, r);
+}
+
+/* Re-checks every link of the integration (deleted or moved issues). */
+static void
+reconcile(struct ctx *c, struct queue_result *r)
+{
+	long long	 ids[100], after = 0;
+	size_t		 n, i;
+	struct store_link l;
+
+	do {
+		if (store_link_ids(&c->app->store, c->in.id, after, 100, ids,
+		    &n) == -1) {
+			queue_fail(r, HTTP_EINTERNAL, -1, "store error");
+			return;
+		}
+		for (i = 0; i < n && r->status == QUEUE_DONE; i++) {
+			after = ids[i];
+			if (store_link_get_by_id(&c->app->store, ids[i], &l) != 0)
+				continue;
+			locked(c, &l, r, issue_event);
+			store_link_release(&l);
+		}
+	} while (n == 100 && r->status == QUEUE_DONE);
+}
+
+void
+sync_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
+{
+	struct store_link l;
+	long long	 issue_id;
+	int		 rc;
+
+	if (strcmp(j->kind, "reconcile") == 0) {
+		reconcile(c, r);
+		return;
+	}
+	if (strcmp(j->kind, "issue_event") == 0) {
+		issue_id = strtoll(j->key, NULL, 10);
+		rc = store_link_get_by_issue(&c->app->store, c->in.id,
+		    issue_id, &l);
+	} else
+		rc = store_link_get(&c->app->store, c->in.id, j->key, &l);
+	if (rc == STORE_NOTFOUND)
+		return;		/* not linked (or no longer): nothing to do */
+	if (rc != 0) {
+		queue_fail(r, HTTP_EINTERNAL, -1, "store error");
+		return;
+	}
+	if (strcmp(l.state, "linked") != 0)
+		;		/* the push job finishes it first */
+	else if (strcmp(j->kind, "feature_deleted") == 0)
+		locked(c, &l, r, feature_deleted);
+	else if (strcmp(j->kind, "issue_event") == 0)
+		locked(c, &l, r, issue_event);
+	else
+		locked(c, &l, r, sync_link);
+	store_link_release(&l);
+}
+
+/* 1 for a status name that means the work is finished. */
+static int
+done_name(const char *n)
+{
+	static const char *w[] = { "done", "released", "shipped", "complete",
+	    "completed", "closed", "finished", "launched" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (strcasecmp(n, w[i]) == 0)
+			return 1;
+	return 0;
+}
+
+char *
+sync_default_status_map(const cJSON *statuses)
+{
+	cJSON		*map = cJSON_CreateObject(), *tg, *tp, *m;
+	const cJSON	*it;
+	const char	*id, *name, *open = NULL, *closed = NULL;
+	char		*out;
+
+	if (map == NULL)
+		return NULL;
+	tg = cJSON_AddObjectToObject(map, "to_gitlab");
+	tp = cJSON_AddObjectToObject(map, "to_productboard");
+	cJSON_ArrayForEach(it, statuses) {
+		id = cJSON_GetStringValue(cJSON_GetObjectItem(it, "id"));
+		name = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
+		if (id == NULL || name == NULL)
+			continue;
+		m = cJSON_AddObjectToObject(tg, id);
+		cJSON_AddStringToObject(m, "state", done_name(name) ?
+		    "closed" : "opened");
+		if (done_name(name) && closed == NULL)
+			closed = id;
+		if (!done_name(name) && (open == NULL ||
+		    strcasecmp(name, "in progress") == 0))
+			open = id;
+	}
+	if (open != NULL)
+		cJSON_AddStringToObject(tp, "opened", open);
+	if (closed != NULL)
+		cJSON_AddStringToObject(tp, "closed", closed);
+	out = cJSON_PrintUnformatted(map);
+	cJSON_Delete(map);
+	return out;
+}

@@ -1,0 +1,190 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "store/store_int.h"
+
+int
+store_admin_add(struct store *s, const char *name, const char *pw_hash)
+{
+	static const char sql[] = "INSERT INTO admin_user (name, pw_hash,"
+	    " created_at) VALUES (?, ?, ?)";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, name);
+	store_bind_text(st, 2, pw_hash);
+	sqlite3_bind_double(st, 3, util_now());
+	return store_exec_stmt(s, st, "admin add");
+}
+
+int
+store_admin_get(struct store *s, const char *name, struct store_admin *a)
+{
+	static const char sql[] = "SELECT id, name, pw_hash, failures,"
+	    " coalesce(last_failure_at, 0) FROM admin_user WHERE name = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, name);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a->id = sqlite3_column_int64(st, 0);
+		store_text_fixed(st, 1, a->name, sizeof(a->name));
+		rc = store_text(st, 2, &a->pw_hash) == -1 ? -1 : 0;
+		a->failures = sqlite3_column_int64(st, 3);
+		a->last_failure_at = sqlite3_column_double(st, 4);
+	} else
+		rc = rc == SQLITE_DONE ? STORE_NOTFOUND :
+		    store_fail(s, "admin get");
+	sqlite3_reset(st);
+	if (rc == 0 && a->pw_hash == NULL)
+		rc = -1;
+	return rc;
+}
+
+void
+store_admin_release(struct store_admin *a)
+{
+	free(a->pw_hash);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+store_admin_failed(struct store *s, long long id, double now)
+{
+	static const char sql[] = "UPDATE admin_user SET failures ="
+	    " failures + 1, last_failure_at = ? WHERE id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	return store_exec_stmt(s, st, "admin failure");
+}
+
+int
+store_admin_succeeded(struct store *s, long long id)
+{
+	static const char sql[] = "UPDATE admin_user SET failures = 0"
+	    " WHERE id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_exec_stmt(s, st, "admin success");
+}
+
+int
+store_session_add(struct store *s, const char *id_hash, long long user_id,
+    const char *csrf, double now, double expires)
+{
+	static const char sql[] = "INSERT INTO session (id_hash, user_id,"
+	    " csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, id_hash);
+	sqlite3_bind_int64(st, 2, user_id);
+	store_bind_text(st, 3, csrf);
+	sqlite3_bind_double(st, 4, now);
+	sqlite3_bind_double(st, 5, expires);
+	return store_exec_stmt(s, st, "session add");
+}
+
+int
+store_session_get(struct store *s, const char *id_hash, double now,
+    struct store_session *out)
+{
+	static const char sql[] = "SELECT s.user_id, u.name, s.csrf,"
+	    " s.created_at, s.expires_at FROM session s JOIN admin_user u"
+	    " ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, id_hash);
+	sqlite3_bind_double(st, 2, now);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->user_id = sqlite3_column_int64(st, 0);
+		store_text_fixed(st, 1, out->user, sizeof(out->user));
+		store_text_fixed(st, 2, out->csrf, sizeof(out->csrf));
+		out->created_at = sqlite3_column_double(st, 3);
+		out->expires_at = sqlite3_column_double(st, 4);
+		rc = 0;
+	} else
+		rc = rc == SQLITE_DONE ? STORE_NOTFOUND :
+		    store_fail(s, "session get");
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_session_touch(struct store *s, const char *id_hash, double expires)
+{
+	static const char sql[] = "UPDATE session SET expires_at = ?"
+	    " WHERE id_hash = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, expires);
+	store_bind_text(st, 2, id_hash);
+	return store_exec_stmt(s, st, "session touch");
+}
+
+int
+store_session_delete(struct store *s, const char *id_hash)
+{
+	static const char sql[] = "DELETE FROM session WHERE id_hash = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, id_hash);
+	return store_exec_stmt(s, st, "session delete");
+}
+
+int
+store_session_prune(struct store *s, double now)
+{
+	static const char sql[] = "DELETE FROM session WHERE expires_at <= ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, now);
+	return store_exec_stmt(s, st, "session prune");
+}
+
+int
+store_job_revive_in(struct store *s, const char *iid, long long id,
+    double now)
+{
+	static const char sql[] = "SELECT 1 FROM job WHERE id = ?"
+	    " AND integration_id = ? AND state = 'dead'";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, iid);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "job revive check");
+	return store_job_revive(s, id, now);
+}

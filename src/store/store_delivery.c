@@ -1,0 +1,66 @@
+#include "config.h"
+
+#include "store/store_int.h"
+
+/* The cached statement sql with a delivery's key bound as ?1, ?2, ?3. */
+static sqlite3_stmt *
+key_stmt(struct store *s, const char *sql, const char *iid,
+    const char *source, const char *key)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return NULL;
+	store_bind_text(st, 1, iid);
+	store_bind_text(st, 2, source);
+	store_bind_text(st, 3, key);
+	return st;
+}
+
+int
+store_delivery_seen(struct store *s, const char *iid, const char *source,
+    const char *key, double now)
+{
+	static const char sql[] = "INSERT INTO delivery (integration_id,"
+	    " source, key, received_at) VALUES (?, ?, ?, ?)"
+	    " ON CONFLICT DO NOTHING";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = key_stmt(s, sql, iid, source, key)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 4, now);
+	if ((rc = store_exec_stmt(s, st, "delivery")) != 0)
+		return rc;
+	return sqlite3_changes(s->db) == 1 ? 0 : STORE_EXISTS;
+}
+
+int
+store_delivery_known(struct store *s, const char *iid, const char *source,
+    const char *key)
+{
+	static const char sql[] = "SELECT 1 FROM delivery WHERE"
+	    " integration_id = ? AND source = ? AND key = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = key_stmt(s, sql, iid, source, key)) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "delivery known");
+}
+
+int
+store_delivery_prune(struct store *s, double before)
+{
+	static const char sql[] = "DELETE FROM delivery WHERE received_at < ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, before);
+	return store_exec_stmt(s, st, "delivery prune");
+}

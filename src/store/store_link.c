@@ -1,0 +1,268 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "store/store_int.h"
+
+#define COLUMNS \
+	"id, integration_id, feature_id, state, issue_project_id, issue_iid," \
+	" issue_id, issue_url, issue_title, issue_state, feature_url," \
+	" snap_name, snap_pb_desc, snap_gl_desc, snap_status, snap_state," \
+	" pushed_by, created_at, last_sync_at, updated_at"
+
+static int
+read_row(sqlite3_stmt *st, struct store_link *l)
+{
+	char	**s1[] = { &l->feature_id, &l->state };
+	char	**s2[] = { &l->issue_url, &l->issue_title, &l->issue_state,
+		    &l->feature_url, &l->snap_name, &l->snap_pb_desc,
+		    &l->snap_gl_desc, &l->snap_status, &l->snap_state,
+		    &l->pushed_by };
+	size_t	 i;
+	int	 err = 0;
+
+	l->id = sqlite3_column_int64(st, 0);
+	store_text_fixed(st, 1, l->integration_id, sizeof(l->integration_id));
+	for (i = 0; i < sizeof(s1) / sizeof(s1[0]); i++)
+		err |= store_text(st, 2 + (int)i, s1[i]);
+	l->issue_project_id = sqlite3_column_int64(st, 4);
+	l->issue_iid = sqlite3_column_int64(st, 5);
+	l->issue_id = sqlite3_column_int64(st, 6);
+	for (i = 0; i < sizeof(s2) / sizeof(s2[0]); i++)
+		err |= store_text(st, 7 + (int)i, s2[i]);
+	l->created_at = sqlite3_column_double(st, 17);
+	l->last_sync_at = sqlite3_column_double(st, 18);
+	l->updated_at = sqlite3_column_double(st, 19);
+	if (err) {
+		store_link_release(l);
+		return -1;
+	}
+	return 0;
+}
+
+/* Steps a one-row SELECT into l: 0, STORE_NOTFOUND or -1. */
+static int
+get_one(struct store *s, sqlite3_stmt *st, struct store_link *l)
+{
+	int	 rc;
+
+	memset(l, 0, sizeof(*l));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = read_row(st, l);
+	else if (rc == SQLITE_DONE)
+		rc = STORE_NOTFOUND;
+	else
+		rc = store_fail(s, "link get");
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_link_get(struct store *s, const char *iid, const char *fid,
+    struct store_link *l)
+{
+	static const char sql[] = "SELECT " COLUMNS " FROM link"
+	    " WHERE integration_id = ? AND feature_id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, iid);
+	store_bind_text(st, 2, fid);
+	return get_one(s, st, l);
+}
+
+int
+store_link_get_by_issue(struct store *s, const char *iid, long long issue_id,
+    struct store_link *l)
+{
+	static const char sql[] = "SELECT " COLUMNS " FROM link"
+	    " WHERE integration_id = ? AND issue_id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, iid);
+	sqlite3_bind_int64(st, 2, issue_id);
+	return get_one(s, st, l);
+}
+
+int
+store_link_get_by_id(struct store *s, long long id, struct store_link *l)
+{
+	static const char sql[] = "SELECT " COLUMNS " FROM link WHERE id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return get_one(s, st, l);
+}
+
+int
+store_link_claim(struct store *s, const char *iid, const char *fid,
+    const char *actor, struct store_link *l)
+{
+	static const char sql[] = "INSERT INTO link (integration_id,"
+	    " feature_id, pushed_by, created_at, updated_at)"
+	    " VALUES (?, ?, ?, ?4, ?4) ON CONFLICT DO NOTHING";
+	sqlite3_stmt	*st;
+	int		 rc, fresh;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, iid);
+	store_bind_text(st, 2, fid);
+	store_bind_text(st, 3, actor != NULL ? actor : "");
+	sqlite3_bind_double(st, 4, util_now());
+	if ((rc = store_exec_stmt(s, st, "link claim")) != 0)
+		return rc;
+	fresh = sqlite3_changes(s->db) == 1;
+	if ((rc = store_link_get(s, iid, fid, l)) != 0)
+		return rc == STORE_NOTFOUND ? -1 : rc;
+	return fresh ? 0 : STORE_EXISTS;
+}
+
+/* Binds the mutable columns of l in the order both updates use. */
+static void
+bind_mutable(sqlite3_stmt *st, const struct store_link *l)
+{
+	sqlite3_bind_int64(st, 1, l->id);
+	sqlite3_bind_int64(st, 2, l->issue_project_id);
+	sqlite3_bind_int64(st, 3, l->issue_iid);
+	sqlite3_bind_int64(st, 4, l->issue_id);
+	store_bind_text(st, 5, l->issue_url);
+	store_bind_text(st, 6, l->issue_title);
+	store_bind_text(st, 7, l->issue_state);
+	store_bind_text(st, 8, l->feature_url);
+	store_bind_text(st, 9, l->snap_name);
+	store_bind_text(st, 10, l->snap_pb_desc);
+	store_bind_text(st, 11, l->snap_gl_desc);
+	store_bind_text(st, 12, l->snap_status);
+	store_bind_text(st, 13, l->snap_state);
+	sqlite3_bind_double(st, 14, util_now());
+}
+
+/* The columns a push or a sync writes; ?15 = 1 also marks it linked. */
+#define LINK_UPDATE_SQL "UPDATE link SET" \
+	" state = CASE WHEN ?15 THEN 'linked' ELSE state END," \
+	" issue_project_id = ?2, issue_iid = ?3, issue_id = ?4," \
+	" issue_url = ?5, issue_title = ?6, issue_state = ?7," \
+	" feature_url = ?8, snap_name = ?9, snap_pb_desc = ?10," \
+	" snap_gl_desc = ?11, snap_status = ?12, snap_state = ?13," \
+	" updated_at = ?14, last_sync_at = ?14 WHERE id = ?1"
+
+static int
+link_update(struct store *s, const struct store_link *l, int linked)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, LINK_UPDATE_SQL)) == NULL)
+		return -1;
+	bind_mutable(st, l);
+	sqlite3_bind_int(st, 15, linked);
+	return store_exec_stmt(s, st, linked ? "link set issue" :
+	    "link set snapshot");
+}
+
+int
+store_link_set_issue(struct store *s, const struct store_link *l)
+{
+	return link_update(s, l, 1);
+}
+
+/* Kept apart from set_issue so that a sync never flips a pending link. */
+int
+store_link_set_snapshot(struct store *s, const struct store_link *l)
+{
+	return link_update(s, l, 0);
+}
+
+int
+store_link_delete(struct store *s, long long id)
+{
+	static const char sql[] = "DELETE FROM link WHERE id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_exec_stmt(s, st, "link delete");
+}
+
+int
+store_link_ids(struct store *s, const char *iid, long long after, size_t max,
+    long long *ids, size_t *n)
+{
+	static const char sql[] = "SELECT id FROM link WHERE integration_id = ?"
+	    " AND id > ? AND state = 'linked' ORDER BY id LIMIT ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*n = 0;
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, iid);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 :
+	    store_fail(s, "link ids");
+}
+
+int
+store_link_touch(struct store *s, long long id, double t)
+{
+	static const char sql[] = "UPDATE link SET updated_at = ? WHERE id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, t);
+	sqlite3_bind_int64(st, 2, id);
+	return store_exec_stmt(s, st, "link touch");
+}
+
+int
+store_link_lock(struct store *s, long long id, double now, double until)
+{
+	static const char sql[] = "UPDATE link SET lock_until = ?3"
+	    " WHERE id = ?1 AND (lock_until IS NULL OR lock_until < ?2)";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_double(st, 2, now);
+	if (until > 0)
+		sqlite3_bind_double(st, 3, until);
+	else
+		sqlite3_bind_null(st, 3);
+	if ((rc = store_exec_stmt(s, st, "link lock")) != 0)
+		return rc;
+	return sqlite3_changes(s->db) == 1 ? 0 : STORE_EXISTS;
+}
+
+void
+store_link_release(struct store_link *l)
+{
+	free(l->feature_id);
+	free(l->state);
+	free(l->issue_url);
+	free(l->issue_title);
+	free(l->issue_state);
+	free(l->feature_url);
+	free(l->snap_name);
+	free(l->snap_pb_desc);
+	free(l->snap_gl_desc);
+	free(l->snap_status);
+	free(l->snap_state);
+	free(l->pushed_by);
+	memset(l, 0, sizeof(*l));
+}

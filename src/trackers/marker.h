@@ -1,0 +1,22 @@
+/*
+ * marker: the footer pbsync adds to an issue it created.
+ *
+ * A link back to the feature and a hidden HTML comment naming it, so that
+ * an issue whose creation answer was lost (timeout, crash) is found again
+ * instead of created twice.  The sync engine compares and copies
+ * descriptions without the footer.
+ */
+#ifndef PBSYNC_MARKER_H
+#define PBSYNC_MARKER_H
+
+#include "base/buf.h"
+
+/* The marker text for a feature, "pbsync:feature=<id>", into out. */
+void	 marker_name(const char *feature_id, char *out, size_t len);
+/* Appends the footer for the feature to a Markdown description. */
+int	 marker_append(struct buf *md, const char *feature_id,
+	    const char *feature_name, const char *feature_url);
+/* Length of md without a trailing footer (and the blank lines before). */
+size_t	 marker_strip_len(const char *md);
+
+#endif

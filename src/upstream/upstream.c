@@ -1,0 +1,183 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "upstream/upstream.h"
+
+#define MAX_RESPONSE	(8u << 20)
+
+int
+upstream_init(struct upstream *u, struct app *a, const char *name,
+    const char *header, const char *token, double rate_per_s)
+{
+	memset(u, 0, sizeof(*u));
+	u->app = a;
+	u->name = name;
+	u->rate_per_s = rate_per_s;
+	u->default_pause_s = 60;
+	if (token == NULL || strpbrk(token, "\r\n") != NULL ||
+	    (size_t)snprintf(u->auth, sizeof(u->auth), "%s%s", header, token) >=
+	    sizeof(u->auth))
+		return -1;
+	crypto_digest(token, u->token_hash);
+	http_resp_init(&u->resp, MAX_RESPONSE);
+	return 0;
+}
+
+void
+upstream_release(struct upstream *u)
+{
+	crypto_wipe(u->auth, sizeof(u->auth));
+	http_resp_release(&u->resp);
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Waits for this process's per-token pace: one call per 1/rate s, kept in
+ * microseconds (whole milliseconds would run 30/s as 30.3/s and 32/s as
+ * 32.3/s).
+ */
+static void
+pace(struct upstream *u)
+{
+	static struct { char hash[CRYPTO_HASH_LEN + 1]; int64_t next; } slots[8];
+	static unsigned	 rr;
+	int64_t		 now = mono_us(), gap;
+	size_t		 i;
+
+	if (u->rate_per_s <= 0)
+		return;
+	gap = (int64_t)(1e6 / u->rate_per_s);
+	for (i = 0; i < 8; i++)
+		if (strcmp(slots[i].hash, u->token_hash) == 0)
+			break;
+	if (i == 8) {
+		i = rr++ % 8;
+		memcpy(slots[i].hash, u->token_hash, sizeof(slots[i].hash));
+		slots[i].next = now;
+	}
+	if (slots[i].next > now)
+		usleep((useconds_t)(slots[i].next - now));
+	slots[i].next = (slots[i].next > now ? slots[i].next : now) + gap;
+}
+
+/* 1 if another process saw a 429 for this token that is not over yet. */
+static int
+paused(struct upstream *u)
+{
+	double	 until, now = util_now();
+
+	if (u->app->store_ok &&
+	    store_pause_get(&u->app->store, u->token_hash, &until) == 0 &&
+	    until > now) {
+		u->retry_after = (long)(until - now) + 1;
+		snprintf(u->err, sizeof(u->err), "%s paused for %lds after a "
+		    "rate limit", u->name, u->retry_after);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+note_rate_limit(struct upstream *u)
+{
+	long	 s = u->resp.retry_after;
+
+	if (s < 0 && u->resp.ratelimit_reset > 0)
+		s = u->resp.ratelimit_reset - (long)util_now();
+	if (s < 0)
+		s = u->default_pause_s;
+	u->retry_after = s;
+	log_warn("%s rate limit: pausing calls for %lds", u->name, s);
+	if (u->app->store_ok)
+		store_pause_set(&u->app->store, u->token_hash, util_now() + s);
+}
+
+/* Extracts a readable message from any of the error shapes we know. */
+static void
+describe(struct upstream *u, enum http_err e)
+{
+	cJSON		*j;
+	const char	*m = NULL;
+	const cJSON	*v;
+
+	if (e != HTTP_ECLIENT && e != HTTP_ESERVER && e != HTTP_ERATE) {
+		snprintf(u->err, sizeof(u->err), "%s: %s", u->name,
+		    u->resp.error);
+		return;
+	}
+	j = json_parse(buf_str(&u->resp.body), u->resp.body.len);
+	if (j != NULL) {
+		v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0);
+		if ((m = json_str(v, "detail", 400)) == NULL &&
+		    (m = json_str(v, "title", 400)) == NULL &&
+		    (m = json_str(j, "message", 400)) == NULL &&
+		    (m = json_str(j, "error", 400)) == NULL &&
+		    (v = json_get(j, "message")) != NULL)
+			m = NULL;
+	}
+	snprintf(u->err, sizeof(u->err), "%s answered %ld%s%s", u->name,
+	    u->status, m != NULL ? ": " : "", m != NULL ? m : "");
+	cJSON_Delete(j);
+}
+
+enum http_err
+upstream_call(struct upstream *u, const char *method, const char *url,
+    const cJSON *body, cJSON **out)
+{
+	const char	*hdr[] = { u->auth, "Accept: application/json",
+			    "Content-Type: application/json", NULL };
+	struct http_req	 rq;
+	char		*text = NULL;
+	enum http_err	 e;
+
+	if (out != NULL)
+		*out = NULL;
+	u->status = 0;
+	u->err[0] = '\0';
+	if (paused(u))
+		return HTTP_ERATE;
+	if (body != NULL && (text = json_print(body)) == NULL)
+		return HTTP_EINTERNAL;
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.url = url;
+	rq.headers = hdr;
+	rq.body = text;
+	rq.bodylen = text != NULL ? strlen(text) : 0;
+	rq.tick = u->tick;
+	rq.tick_arg = u->tick_arg;
+	pace(u);
+	e = http_do(&u->app->http, &rq, &u->resp);
+	cJSON_free(text);
+	u->status = u->resp.status;
+	if (e == HTTP_ERATE)
+		note_rate_limit(u);
+	if (e != HTTP_OK) {
+		describe(u, e);
+		log_warn("%s %s: %s", method, u->name, u->err);
+		return e;
+	}
+	if (out != NULL && u->resp.body.len > 0 &&
+	    (*out = json_parse(buf_str(&u->resp.body),
+	    u->resp.body.len)) == NULL) {
+		snprintf(u->err, sizeof(u->err), "%s sent malformed JSON",
+		    u->name);
+		return HTTP_ESERVER;
+	}
+	return HTTP_OK;
+}

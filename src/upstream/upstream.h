@@ -1,0 +1,46 @@
+/*
+ * upstream: calls to Productboard or the tracker on behalf of one token.
+ *
+ * Wraps http_do with what every API call needs: the token's headers, a
+ * JSON body, pacing (at most rate_per_s calls per second per token in this
+ * process) and the shared pause: a 429 stores "paused until" for the
+ * token's hash in the database so every process waits out Retry-After
+ * (DESIGN §3); a call made during a pause fails at once with HTTP_ERATE.
+ */
+#ifndef PBSYNC_UPSTREAM_H
+#define PBSYNC_UPSTREAM_H
+
+#include <cjson/cJSON.h>
+
+#include "app/app.h"
+#include "base/crypto.h"
+#include "base/http.h"
+
+struct upstream {
+	struct app	*app;
+	const char	*name;		/* "productboard", "gitlab": logs */
+	char		 auth[512];	/* the auth header line */
+	char		 token_hash[CRYPTO_HASH_LEN + 1];
+	double		 rate_per_s;
+	long		 default_pause_s; /* 429 without Retry-After */
+	long		 status;	/* last HTTP status */
+	long		 retry_after;	/* last 429: seconds to wait */
+	char		 err[512];	/* last error, for logs and admins */
+	struct http_resp resp;		/* last response */
+	void		(*tick)(void *);
+	void		*tick_arg;
+};
+
+/* header is "Authorization: Bearer " or "PRIVATE-TOKEN: ". */
+int	 upstream_init(struct upstream *, struct app *, const char *name,
+	    const char *header, const char *token, double rate_per_s);
+void	 upstream_release(struct upstream *);
+/*
+ * Sends body (may be NULL) as JSON and parses a JSON answer into *out when
+ * out is not NULL (NULL for an empty body).  Returns the classification;
+ * u->err explains a failure.
+ */
+enum http_err upstream_call(struct upstream *, const char *method,
+	    const char *url, const cJSON *body, cJSON **out);
+
+#endif

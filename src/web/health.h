@@ -1,0 +1,14 @@
+/*
+ * health: GET /healthz, served by every program.
+ */
+#ifndef PBSYNC_HEALTH_H
+#define PBSYNC_HEALTH_H
+
+#include "app/app.h"
+#include "web/req.h"
+#include "web/resp.h"
+
+/* 1 if the request was for /healthz and has been answered. */
+int	 health_handle(struct app *, const struct req *, struct resp *);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * session: admin login, sessions and CSRF tokens (DESIGN §6).
+ *
+ * Passwords are Argon2id hashes (crypto_pw_verify).  A session id is 256
+ * random bits sent as a cookie and stored only as its BLAKE2b hash, with a
+ * CSRF token, an idle expiry that each request pushes back and an absolute
+ * one.  A login always makes a new id, so an id planted before the login
+ * is worth nothing (session fixation).  After SESSION_FREE_FAILURES wrong
+ * passwords in a row for a user, further attempts are refused unchecked
+ * for a wait that doubles with each failure, up to SESSION_MAX_WAIT_S.
+ *
+ * The cookie is HttpOnly, SameSite=Strict, Path=/admin and Secure; Secure
+ * is left out only when public_url is plain http on a loopback host, where
+ * a browser would otherwise drop the cookie during local trials.
+ */
+#ifndef PBSYNC_SESSION_H
+#define PBSYNC_SESSION_H
+
+#include "app/app.h"
+#include "base/crypto.h"
+#include "web/req.h"
+#include "web/resp.h"
+
+#define SESSION_COOKIE		"pbsync_session"
+#define SESSION_LOGIN_COOKIE	"pbsync_login"	/* login form CSRF */
+#define SESSION_IDLE_S		(2 * 3600)
+#define SESSION_MAX_S		(12 * 3600)
+#define SESSION_FREE_FAILURES	5
+#define SESSION_FIRST_WAIT_S	30
+#define SESSION_MAX_WAIT_S	900
+
+struct session {
+	int		 valid;
+	long long	 user_id;
+	char		 user[65];
+	char		 csrf[64];
+	char		 id_hash[CRYPTO_HASH_LEN + 1];
+};
+
+enum session_login {
+	SESSION_OK,
+	SESSION_BAD,		/* unknown user or wrong password */
+	SESSION_THROTTLED,	/* too many failures: wait */
+	SESSION_ERROR		/* store or memory: see the log */
+};
+
+/*
+ * Finds the session named by the request's cookie and pushes its idle
+ * expiry back.  Always fills s; s->valid says whether one was found.
+ */
+void	 session_load(struct app *, const struct req *, struct session *);
+/*
+ * Checks user and password, honouring the throttle.  On SESSION_OK, a new
+ * session is stored, s is filled and cookie holds the value to set.  On
+ * SESSION_THROTTLED, *wait_s says how long until the next try counts.
+ */
+enum session_login session_login(struct app *, const char *user,
+	    const char *password, struct session *s,
+	    char cookie[CRYPTO_SECRET_LEN + 1], long *wait_s);
+/* Deletes the session (logout, or an old one replaced at login). */
+void	 session_end(struct app *, const struct session *);
+/* 1 if token is the session's CSRF token (constant time). */
+int	 session_csrf_ok(const struct session *, const char *token);
+/* Seconds a user with this many failures must still wait at now. */
+long	 session_wait(long long failures, double last_failure_at, double now);
+/* 1 when the cookie may go without Secure (http on loopback). */
+int	 session_insecure_ok(const char *public_url);
+/*
+ * Adds a Set-Cookie header for name (value NULL: expire it) with the
+ * attributes above: 0 or -1.
+ */
+int	 session_cookie(const struct app *, struct resp *, const char *name,
+	    const char *value);
+
+#endif
