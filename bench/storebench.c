@@ -24,7 +24,7 @@
 
 #include "app/app.h"
 #include "base/util.h"
-#include "flows/queue.h"
+#include "flows/jobs.h"
 
 static double
 now_ms(void)
@@ -141,7 +141,7 @@ jobs(struct app *a, int trace)
 	printf("[");
 	for (;;) {
 		t0 = now_ms();
-		if (queue_run_one(a) != 1)
+		if (jobs_run_one(a) != 1)
 			break;
 		printf("%s%.3f", n++ > 0 ? ", " : "", now_ms() - t0);
 	}

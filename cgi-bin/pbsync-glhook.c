@@ -5,14 +5,14 @@
 #include "config.h"
 
 #include "flows/hook.h"
-#include "flows/queue.h"
+#include "flows/jobs.h"
 #include "web/serve.h"
 
 int
 main(int argc, char *argv[])
 {
 	static const struct serve_prog prog = {
-		"pbsync-glhook", hook_gl_handle, queue_run_after
+		"pbsync-glhook", hook_gl_handle, jobs_run_after
 	};
 
 	return serve_main(&prog, argc, argv);

@@ -4,15 +4,15 @@
  */
 #include "config.h"
 
+#include "flows/jobs.h"
 #include "flows/plugin.h"
-#include "flows/queue.h"
 #include "web/serve.h"
 
 int
 main(int argc, char *argv[])
 {
 	static const struct serve_prog prog = {
-		"pbsync-plugin", plugin_handle, queue_run_after
+		"pbsync-plugin", plugin_handle, jobs_run_after
 	};
 
 	return serve_main(&prog, argc, argv);

@@ -29,7 +29,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/integ.h"
-#include "flows/queue.h"
+#include "flows/jobs.h"
 
 static volatile sig_atomic_t	 stopping;
 
@@ -349,7 +349,7 @@ cmd_jobs(struct app *a, int forever)
 			next_reconcile = util_mono_ms() +
 			    a->conf.reconcile_interval_s * 1000;
 		}
-		if ((rc = queue_run_one(a)) == 1)
+		if ((rc = jobs_run_one(a)) == 1)
 			continue;
 		if (!forever)
 			return rc == 0 ? 0 : 1;

@@ -9,9 +9,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/ctx.h"
-#include "flows/push.h"
 #include "flows/queue.h"
-#include "flows/sync.h"
 
 #define BACKOFF_BASE_S	2.0
 #define BACKOFF_CAP_S	3600.0
@@ -42,12 +40,29 @@ queue_fail(struct queue_result *r, enum http_err e, long retry_after,
 	    error : http_strerror(e));
 }
 
+/* The handler of a kind, or NULL. */
+static const struct queue_kind *
+lookup(const struct queue_kind *kinds, const char *kind)
+{
+	for (; kinds->kind != NULL; kinds++)
+		if (strcmp(kinds->kind, kind) == 0)
+			return kinds;
+	return NULL;
+}
+
 /* Runs the job's work for its integration. */
 static void
-dispatch(struct app *a, const struct store_job *j, struct queue_result *r)
+dispatch(struct app *a, const struct queue_kind *kinds,
+    const struct store_job *j, struct queue_result *r)
 {
-	struct ctx	 c;
-	int		 rc;
+	const struct queue_kind	*k;
+	struct ctx		 c;
+	int			 rc;
+
+	if ((k = lookup(kinds, j->kind)) == NULL) {
+		queue_fail(r, HTTP_ECLIENT, -1, "unknown job kind");
+		return;
+	}
 
 	if ((rc = ctx_load(&c, a, j->integration_id)) != 0) {
 		if (rc == STORE_NOTFOUND)
@@ -56,12 +71,7 @@ dispatch(struct app *a, const struct store_job *j, struct queue_result *r)
 		    "cannot load the integration or decrypt its tokens");
 		return;
 	}
-	if (strcmp(j->kind, "push") == 0)
-		push_job(&c, j, r);
-	else if (strcmp(j->kind, "unmark") == 0)
-		push_unmark_job(&c, j, r);
-	else
-		sync_job(&c, j, r);
+	k->run(&c, j, r);
 	/*
 	 * A revoked token fails every job the same way: the job dies at once
 	 * (a 401 is not retryable, so no retry storm) and the integration is
@@ -111,7 +121,7 @@ settle(struct app *a, const struct store_job *j, const struct queue_result *r)
 }
 
 int
-queue_run_one(struct app *a)
+queue_run_one(struct app *a, const struct queue_kind *kinds)
 {
 	struct store_job	 j;
 	struct queue_result	 r;
@@ -128,26 +138,19 @@ queue_run_one(struct app *a)
 	memset(&r, 0, sizeof(r));
 	r.status = QUEUE_DONE;
 	r.retry_in = -1;
-	dispatch(a, &j, &r);
+	dispatch(a, kinds, &j, &r);
 	settle(a, &j, &r);
 	store_job_release(&j);
 	return 1;
 }
 
 int
-queue_run(struct app *a, long budget_ms)
+queue_run(struct app *a, const struct queue_kind *kinds, long budget_ms)
 {
 	int64_t	 until = util_mono_ms() + budget_ms;
 	int	 n = 0, rc;
 
-	while (util_mono_ms() < until && (rc = queue_run_one(a)) == 1)
+	while (util_mono_ms() < until && (rc = queue_run_one(a, kinds)) == 1)
 		n++;
 	return n;
-}
-
-void
-queue_run_after(struct app *a)
-{
-	if (a->conf.job_budget_ms > 0)
-		queue_run(a, a->conf.job_budget_ms);
 }

@@ -4,13 +4,18 @@
  * Lease one due job, run it, then delete it, schedule a retry with capped
  * exponential backoff and jitter, or bury it as dead with its error after
  * the last attempt.  Run by the worker, by drain (cron) and by each
- * FastCGI program after its answer, for a bounded time.
+ * FastCGI program after its answer, for a bounded time.  The queue knows
+ * no job by name: it runs the handler that the caller's table gives for
+ * the job's kind (the flows' table is in jobs.c).
  */
 #ifndef PBSYNC_QUEUE_H
 #define PBSYNC_QUEUE_H
 
 #include "app/app.h"
 #include "base/http.h"
+#include "store/store.h"
+
+struct ctx;
 
 enum queue_status {
 	QUEUE_DONE,
@@ -26,12 +31,20 @@ struct queue_result {
 	char		 error[512];
 };
 
-/* Runs one due job: 1 if one ran, 0 if none was due, -1 on error. */
-int	 queue_run_one(struct app *);
+/* A kind of job and what runs it; a table ends with a NULL kind. */
+struct queue_kind {
+	const char	*kind;
+	void		(*run)(struct ctx *, const struct store_job *,
+			    struct queue_result *);
+};
+
+/*
+ * Runs one due job with the handler kinds names for it (a kind the table
+ * lacks makes the job dead): 1 if one ran, 0 if none was due, -1 on error.
+ */
+int	 queue_run_one(struct app *, const struct queue_kind *kinds);
 /* Runs due jobs until none is left or budget_ms has passed. */
-int	 queue_run(struct app *, long budget_ms);
-/* serve_prog.after: runs due jobs for conf.job_budget_ms. */
-void	 queue_run_after(struct app *);
+int	 queue_run(struct app *, const struct queue_kind *, long budget_ms);
 /* Seconds before attempt n+1: capped exponential with jitter. */
 double	 queue_backoff(long long attempts);
 /* Fills r from an upstream failure: retryable or dead. */
