@@ -20,13 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin_int.h"
+#include "admin/admin.h"
+#include "admin/forms.h"
+#include "admin/pages.h"
+#include "admin/view.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "web/health.h"
-
-#define CSP	"default-src 'none'; style-src 'self'; img-src 'self'; " \
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 static const struct form_field login_fields[] = {
 	{ "csrf", FORM_LINE, 64, 0, 0 },
@@ -35,151 +35,7 @@ static const struct form_field login_fields[] = {
 };
 
 static void
-security_headers(struct resp *rs)
-{
-	/* resp_serialize adds nosniff and Cache-Control: no-store. */
-	resp_header(rs, "Content-Security-Policy", CSP);
-	resp_header(rs, "X-Frame-Options", "DENY");
-	resp_header(rs, "Referrer-Policy", "no-referrer");
-	resp_header(rs, "Cross-Origin-Opener-Policy", "same-origin");
-	resp_header(rs, "Cross-Origin-Resource-Policy", "same-origin");
-}
-
-void
-admin_time(double t, char out[32])
-{
-	char	*p;
-
-	if (t <= 0) {
-		snprintf(out, 32, "never");
-		return;
-	}
-	util_format_time(t, out);
-	if ((p = strchr(out, 'T')) != NULL)
-		*p = ' ';
-	if ((p = strchr(out, 'Z')) != NULL)
-		snprintf(p, 32 - (size_t)(p - out), " UTC");
-}
-
-struct tmpl_vars *
-admin_vars(struct admin *ad, const char *title)
-{
-	struct tmpl_vars *v;
-
-	if ((v = tmpl_vars_new()) == NULL)
-		return NULL;
-	tmpl_set(v, "title", title);
-	tmpl_set_flag(v, "logged_in", ad->sess.valid);
-	tmpl_set(v, "user", ad->sess.valid ? ad->sess.user : "");
-	tmpl_set(v, "csrf", ad->sess.valid ? ad->sess.csrf : "");
-	tmpl_set(v, "notice", "");
-	tmpl_set(v, "error", "");
-	return v;
-}
-
-void
-admin_page(struct admin *ad, int status, const char *name,
-    struct tmpl_vars *v)
-{
-	struct resp	*rs = ad->rs;
-	struct tmpl	 t;
-
-	if (v == NULL) {
-		resp_text(rs, 500, "internal error");
-		return;
-	}
-	resp_text(rs, status, "");
-	snprintf(rs->content_type, sizeof(rs->content_type),
-	    "text/html; charset=utf-8");
-	tmpl_init(&t, ad->app->conf.templates, &rs->body);
-	if (tmpl_render_vars(&t, name, v) == -1) {
-		buf_reset(&rs->body);
-		resp_text(rs, 500, "internal error: the page could not be "
-		    "rendered (see the log)");
-	}
-	tmpl_vars_free(v);
-}
-
-void
-admin_message(struct admin *ad, int status, const char *title,
-    const char *message)
-{
-	struct tmpl_vars *v = admin_vars(ad, title);
-
-	tmpl_set(v, "message", message);
-	admin_page(ad, status, "message.html", v);
-}
-
-void
-admin_redirect(struct admin *ad, const char *path)
-{
-	resp_empty(ad->rs, 303);
-	if (resp_header(ad->rs, "Location", path) == -1)
-		resp_text(ad->rs, 500, "internal error");
-}
-
-void
-admin_audit(struct admin *ad, const char *iid, const char *detail)
-{
-	struct store_log l;
-
-	memset(&l, 0, sizeof(l));
-	snprintf(l.integration_id, sizeof(l.integration_id), "%s", iid);
-	l.actor = ad->sess.valid ? ad->sess.user : "";
-	l.action = "admin";
-	l.result = "info";
-	l.detail = detail;
-	store_log(&ad->app->store, &l);
-}
-
-/* Reads and parses the body; 0, or -1 with the answer given. */
-static int
-read_form(struct admin *ad, const struct form_field *fields, size_t n)
-{
-	int	 st;
-
-	if (!req_content_type_is(ad->rq, "application/x-www-form-urlencoded")) {
-		admin_message(ad, 415, "Unsupported form",
-		    "This page only accepts its own forms.");
-		return -1;
-	}
-	if ((st = req_read_body(ad->rq, ADMIN_MAX_BODY, ad->rd)) != 0) {
-		admin_message(ad, st, "Form refused", st == 413 ?
-		    "The form is too large." : "The form could not be read.");
-		return -1;
-	}
-	if (form_parse(&ad->form, fields, n, buf_str(&ad->rq->body),
-	    ad->rq->body.len) == -1) {
-		form_release(&ad->form);
-		crypto_wipe(ad->rq->body.data, ad->rq->body.len);
-		admin_message(ad, 400, "Form refused",
-		    "The form could not be read.");
-		return -1;
-	}
-	/* The body may hold a token or a password: keep only the parse. */
-	crypto_wipe(ad->rq->body.data, ad->rq->body.len);
-	ad->has_form = 1;
-	return 0;
-}
-
-int
-admin_post(struct admin *ad, const struct form_field *fields, size_t n)
-{
-	if (read_form(ad, fields, n) == -1)
-		return -1;
-	if (!session_csrf_ok(&ad->sess, form_str(&ad->form, "csrf"))) {
-		log_warn("admin: %s without a valid csrf token (user \"%s\")",
-		    ad->rq->path, ad->sess.user);
-		admin_message(ad, 403, "Form refused", "This form has expired "
-		    "or was not sent from the pbsync pages, so nothing was "
-		    "changed. Go back, reload the page and try again.");
-		return -1;
-	}
-	return 0;
-}
-
-static void
-serve_css(struct admin *ad)
+serve_css(struct view *ad)
 {
 	char	 path[4096];
 	FILE	*f;
@@ -203,9 +59,9 @@ serve_css(struct admin *ad)
 
 /* The login form, with its pre-login CSRF cookie (double submit). */
 static void
-login_form(struct admin *ad, int status, const char *user, const char *error)
+login_form(struct view *ad, int status, const char *user, const char *error)
 {
-	struct tmpl_vars *v = admin_vars(ad, "Log in");
+	struct tmpl_vars *v = view_vars(ad, "Log in");
 	char		 pre[CRYPTO_SECRET_LEN + 1];
 
 	if (form_cookie(req_param(ad->rq, "HTTP_COOKIE"),
@@ -221,11 +77,11 @@ login_form(struct admin *ad, int status, const char *user, const char *error)
 	    strncmp(ad->app->conf.public_url, "https://", 8) != 0 &&
 	    !session_insecure_ok(ad->app->conf.public_url));
 	tmpl_set(v, "public_url", ad->app->conf.public_url);
-	admin_page(ad, status, "login.html", v);
+	view_page(ad, status, "login.html", v);
 }
 
 static void
-login(struct admin *ad)
+login(struct view *ad)
 {
 	char		 pre[CRYPTO_SECRET_LEN + 1], cookie[CRYPTO_SECRET_LEN + 1];
 	char		 msg[160];
@@ -233,7 +89,7 @@ login(struct admin *ad)
 	struct session	 s;
 	long		 wait;
 
-	if (read_form(ad, login_fields, 3) == -1)
+	if (view_read_form(ad, login_fields, 3) == -1)
 		return;
 	user = form_str(&ad->form, "user");
 	pw = form_str(&ad->form, "password");
@@ -258,7 +114,7 @@ login(struct admin *ad)
 		session_cookie(ad->app, ad->rs, SESSION_LOGIN_COOKIE, NULL);
 		crypto_wipe(cookie, sizeof(cookie));
 		ad->sess = s;
-		admin_redirect(ad, "/admin/");
+		view_redirect(ad, "/admin/");
 		return;
 	case SESSION_THROTTLED:
 		snprintf(msg, sizeof(msg), "Too many wrong passwords for this "
@@ -278,29 +134,29 @@ login(struct admin *ad)
 		login_form(ad, 403, user, msg);
 		return;
 	default:
-		admin_message(ad, 503, "Login unavailable", "pbsync cannot "
+		view_message(ad, 503, "Login unavailable", "pbsync cannot "
 		    "check logins right now (see the log). Try again later.");
 		return;
 	}
 }
 
 static void
-logout(struct admin *ad)
+logout(struct view *ad)
 {
 	static const struct form_field f[] = { { "csrf", FORM_LINE, 64, 0, 0 } };
 
-	if (admin_post(ad, f, 1) == -1)
+	if (view_post(ad, f, 1) == -1)
 		return;
 	session_end(ad->app, &ad->sess);
 	log_info("admin \"%s\" logged out", ad->sess.user);
 	session_cookie(ad->app, ad->rs, SESSION_COOKIE, NULL);
 	memset(&ad->sess, 0, sizeof(ad->sess));
-	admin_redirect(ad, "/admin/login");
+	view_redirect(ad, "/admin/login");
 }
 
 /* 1 if the method is one of the route's; answers 405 otherwise. */
 static int
-method(struct admin *ad, int get, int post)
+method(struct view *ad, int get, int post)
 {
 	enum req_method m = ad->rq->method;
 
@@ -308,14 +164,14 @@ method(struct admin *ad, int get, int post)
 		return 1;
 	resp_header(ad->rs, "Allow", get && post ? "GET, HEAD, POST" : get ?
 	    "GET, HEAD" : "POST");
-	admin_message(ad, 405, "Method not allowed",
+	view_message(ad, 405, "Method not allowed",
 	    "This address does not accept that kind of request.");
 	return 0;
 }
 
 /* Splits "/admin/i/<id><rest>": the rest, or NULL when no id. */
 static const char *
-integration_path(struct admin *ad)
+integration_path(struct view *ad)
 {
 	const char	*p = ad->rq->path + strlen("/admin/i/");
 	size_t		 i;
@@ -330,7 +186,7 @@ integration_path(struct admin *ad)
 }
 
 static void
-route(struct admin *ad)
+route(struct view *ad)
 {
 	const char	*path = ad->rq->path, *rest;
 
@@ -346,16 +202,16 @@ route(struct admin *ad)
 		if (ad->rq->method == REQ_POST)
 			login(ad);
 		else if (ad->sess.valid)
-			admin_redirect(ad, "/admin/");
+			view_redirect(ad, "/admin/");
 		else
 			login_form(ad, 200, NULL, NULL);
 		return;
 	}
 	if (!ad->sess.valid) {
 		if (ad->rq->method == REQ_GET || ad->rq->method == REQ_HEAD)
-			admin_redirect(ad, "/admin/login");
+			view_redirect(ad, "/admin/login");
 		else
-			admin_message(ad, 403, "Please log in", "Your session "
+			view_message(ad, 403, "Please log in", "Your session "
 			    "has ended, so nothing was changed. Log in and try "
 			    "again.");
 		return;
@@ -365,36 +221,36 @@ route(struct admin *ad)
 			logout(ad);
 	} else if (strcmp(path, "/admin/") == 0 || strcmp(path, "/admin") == 0) {
 		if (method(ad, 1, 0))
-			admin_list(ad);
+			pages_list(ad);
 	} else if (strcmp(path, "/admin/new") == 0) {
 		if (method(ad, 1, 1))
-			admin_create(ad);
+			forms_create(ad);
 	} else if (strncmp(path, "/admin/i/", 9) == 0 &&
 	    (rest = integration_path(ad)) != NULL) {
 		if (*rest == '\0' || strcmp(rest, "/") == 0) {
 			if (method(ad, 1, 0))
-				admin_integration(ad);
+				pages_integration(ad);
 		} else if (strcmp(rest, "/edit") == 0) {
 			if (method(ad, 1, 1))
-				admin_edit(ad);
+				forms_edit(ad);
 		} else if (strcmp(rest, "/delete") == 0) {
 			if (method(ad, 1, 1))
-				admin_delete(ad);
+				pages_delete(ad);
 		} else if (strcmp(rest, "/retry") == 0) {
 			if (method(ad, 0, 1))
-				admin_retry(ad);
+				pages_retry(ad);
 		} else
-			admin_message(ad, 404, "Not found",
+			view_message(ad, 404, "Not found",
 			    "There is no such page.");
 	} else
-		admin_message(ad, 404, "Not found", "There is no such page.");
+		view_message(ad, 404, "Not found", "There is no such page.");
 }
 
 void
 admin_handle(struct app *a, struct req *rq, struct resp *rs,
     const struct req_reader *rd)
 {
-	struct admin	 ad;
+	struct view	 ad;
 
 	if (health_handle(a, rq, rs))
 		return;
@@ -403,12 +259,12 @@ admin_handle(struct app *a, struct req *rq, struct resp *rs,
 	ad.rq = rq;
 	ad.rs = rs;
 	ad.rd = rd;
-	security_headers(rs);
+	view_headers(rs);
 	if (strncmp(rq->path, "/admin", 6) != 0 ||
 	    (rq->path[6] != '\0' && rq->path[6] != '/'))
-		admin_message(&ad, 404, "Not found", "There is no such page.");
+		view_message(&ad, 404, "Not found", "There is no such page.");
 	else if (app_store(a) == -1)
-		admin_message(&ad, 503, "Unavailable", "The pbsync database "
+		view_message(&ad, 503, "Unavailable", "The pbsync database "
 		    "cannot be opened (see the log). Run pbsyncctl init, then "
 		    "reload this page.");
 	else

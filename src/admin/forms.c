@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin_int.h"
+#include "admin/forms.h"
+#include "admin/view.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "flows/ctx.h"
@@ -107,7 +108,7 @@ build_fields(void)
 }
 
 static const char *
-str(struct admin *ad, const char *name)
+str(struct view *ad, const char *name)
 {
 	const char	*s = form_str(&ad->form, name);
 
@@ -115,7 +116,7 @@ str(struct admin *ad, const char *name)
 }
 
 static const char *
-st_field(struct admin *ad, size_t i, const char *what)
+st_field(struct view *ad, size_t i, const char *what)
 {
 	char	 name[32];
 
@@ -125,7 +126,7 @@ st_field(struct admin *ad, size_t i, const char *what)
 
 /* The mapping rows the form sent back. */
 static void
-mapping_from_form(struct admin *ad, struct mapping *m)
+mapping_from_form(struct view *ad, struct mapping *m)
 {
 	long long	 n = 0;
 	size_t		 i;
@@ -321,7 +322,7 @@ value_vars(struct tmpl_vars *v, const struct fvals *f)
 
 /* The values the admin typed (never the tokens). */
 static void
-typed_values(struct admin *ad, struct fvals *f)
+typed_values(struct view *ad, struct fvals *f)
 {
 	f->name = str(ad, "name");
 	f->label = str(ad, "column_label");
@@ -333,7 +334,7 @@ typed_values(struct admin *ad, struct fvals *f)
 
 /* "Name: too long" for the first invalid field, or 0 when all are valid. */
 static int
-invalid_message(struct admin *ad, char *err, size_t len)
+invalid_message(struct view *ad, char *err, size_t len)
 {
 	const struct form_field *f;
 	const char	*why, *label = "A status mapping field";
@@ -350,7 +351,7 @@ invalid_message(struct admin *ad, char *err, size_t len)
 
 /* Seals a token for this session's next form, or "". */
 static char *
-draft_seal(struct admin *ad, const char *field, const char *token)
+draft_seal(struct view *ad, const char *field, const char *token)
 {
 	char	 ad_[128];
 
@@ -362,7 +363,7 @@ draft_seal(struct admin *ad, const char *field, const char *token)
 
 /* The typed token, else the one a previous form carried sealed. */
 static char *
-draft_token(struct admin *ad, const char *field, const char *sealed_field)
+draft_token(struct view *ad, const char *field, const char *sealed_field)
 {
 	const char	*typed = str(ad, field), *sealed = str(ad, sealed_field);
 	char		 ad_[128];
@@ -387,9 +388,9 @@ struct create_page {
 };
 
 static void
-create_form(struct admin *ad, int status, const struct create_page *p)
+create_form(struct view *ad, int status, const struct create_page *p)
 {
-	struct tmpl_vars *v = admin_vars(ad, "New integration");
+	struct tmpl_vars *v = view_vars(ad, "New integration");
 
 	tmpl_set_flag(v, "form_page", 1);
 	tmpl_set_flag(v, "creating", 1);
@@ -408,7 +409,7 @@ create_form(struct admin *ad, int status, const struct create_page *p)
 	tmpl_set(v, "id", "");
 	value_vars(v, p->f);
 	mapping_vars(v, p->m);
-	admin_page(ad, status, "form.html", v);
+	view_page(ad, status, "form.html", v);
 }
 
 /* The last four characters of a token, as the pages show them. */
@@ -422,7 +423,7 @@ tail(const char *token, char out[8])
 
 /* "Load statuses": validates the token and shows the mapping. */
 static void
-load_statuses(struct admin *ad, const struct fvals *f, struct mapping *m,
+load_statuses(struct view *ad, const struct fvals *f, struct mapping *m,
     char *pbt, char *glt)
 {
 	struct create_page p;
@@ -481,7 +482,7 @@ load_statuses(struct admin *ad, const struct fvals *f, struct mapping *m,
  * the upstream message does not say.
  */
 static void
-probe_hint(struct admin *ad, char *err, size_t len)
+probe_hint(struct view *ad, char *err, size_t len)
 {
 	static const char refused[] = "Productboard refused the plugin column";
 	size_t	 n = strlen(err);
@@ -494,7 +495,7 @@ probe_hint(struct admin *ad, char *err, size_t len)
 }
 
 void
-admin_create(struct admin *ad)
+forms_create(struct view *ad)
 {
 	static const struct fvals defaults = { "", "GitLab",
 	    "https://gitlab.com", "", "latest", "keep" };
@@ -507,7 +508,7 @@ admin_create(struct admin *ad)
 
 	memset(&p, 0, sizeof(p));
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		admin_message(ad, 500, "Error", "Out of memory.");
+		view_message(ad, 500, "Error", "Out of memory.");
 		return;
 	}
 	p.m = m;
@@ -517,7 +518,7 @@ admin_create(struct admin *ad)
 		goto out;
 	}
 	build_fields();
-	if (admin_post(ad, fields, nfields) == -1)
+	if (view_post(ad, fields, nfields) == -1)
 		goto out;
 	typed_values(ad, &fv);
 	p.f = &fv;
@@ -556,9 +557,9 @@ admin_create(struct admin *ad)
 		create_form(ad, 422, &p);
 		goto out;
 	}
-	admin_audit(ad, id, "integration created");
+	view_audit(ad, id, "integration created");
 	snprintf(to, sizeof(to), "/admin/i/%s?done=created", id);
-	admin_redirect(ad, to);
+	view_redirect(ad, to);
 out:
 	crypto_free_secret(pbt);
 	crypto_free_secret(glt);
@@ -567,11 +568,11 @@ out:
 }
 
 static void
-edit_form(struct admin *ad, int status, const struct store_isum *s,
+edit_form(struct view *ad, int status, const struct store_isum *s,
     const struct fvals *f, const struct mapping *m, const char *error,
     const char *notice)
 {
-	struct tmpl_vars *v = admin_vars(ad, "Edit integration");
+	struct tmpl_vars *v = view_vars(ad, "Edit integration");
 	char		 action[64];
 
 	snprintf(action, sizeof(action), "/admin/i/%s/edit", s->id);
@@ -593,12 +594,12 @@ edit_form(struct admin *ad, int status, const struct store_isum *s,
 	value_vars(v, f);
 	tmpl_set(v, "gl_base_url", s->gl_base_url);
 	mapping_vars(v, m);
-	admin_page(ad, status, "form.html", v);
+	view_page(ad, status, "form.html", v);
 }
 
 /* The edit form as saved, with the statuses read from Productboard. */
 static void
-edit_get(struct admin *ad, const struct store_isum *s, struct mapping *m)
+edit_get(struct view *ad, const struct store_isum *s, struct mapping *m)
 {
 	struct fvals	 fv;
 	struct ctx	 c;
@@ -631,7 +632,7 @@ edit_get(struct admin *ad, const struct store_isum *s, struct mapping *m)
 }
 
 void
-admin_edit(struct admin *ad)
+forms_edit(struct view *ad)
 {
 	struct store_isum s;
 	struct integ_form f;
@@ -641,13 +642,13 @@ admin_edit(struct admin *ad)
 	int		 rc;
 
 	if ((rc = store_isum_get(&ad->app->store, ad->id, &s)) != 0) {
-		admin_message(ad, rc == STORE_NOTFOUND ? 404 : 500, "Not found",
+		view_message(ad, rc == STORE_NOTFOUND ? 404 : 500, "Not found",
 		    rc == STORE_NOTFOUND ? "There is no such integration." :
 		    "The integration cannot be read (see the log).");
 		return;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		admin_message(ad, 500, "Error", "Out of memory.");
+		view_message(ad, 500, "Error", "Out of memory.");
 		goto out;
 	}
 	if (ad->rq->method != REQ_POST) {
@@ -655,7 +656,7 @@ admin_edit(struct admin *ad)
 		goto out;
 	}
 	build_fields();
-	if (admin_post(ad, fields, nfields) == -1)
+	if (view_post(ad, fields, nfields) == -1)
 		goto out;
 	typed_values(ad, &fv);
 	mapping_from_form(ad, m);
@@ -678,9 +679,9 @@ admin_edit(struct admin *ad)
 		edit_form(ad, 422, &s, &fv, m, err, NULL);
 		goto out;
 	}
-	admin_audit(ad, s.id, "integration edited");
+	view_audit(ad, s.id, "integration edited");
 	snprintf(to, sizeof(to), "/admin/i/%s?done=saved", s.id);
-	admin_redirect(ad, to);
+	view_redirect(ad, to);
 out:
 	free(map);
 	free(m);

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/admin_int.h"
+#include "admin/pages.h"
+#include "admin/view.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/integ.h"
@@ -33,7 +34,7 @@ static const struct {
 };
 
 static void
-done_notice(struct admin *ad, struct tmpl_vars *v)
+done_notice(struct view *ad, struct tmpl_vars *v)
 {
 	struct buf	 q;
 	size_t		 i;
@@ -53,7 +54,7 @@ health(struct tmpl_vars *v, const struct store_isum *s)
 	char	 t[32];
 	int	 ok;
 
-	admin_time(s->last_ok_at, t);
+	view_time(s->last_ok_at, t);
 	tmpl_set(v, "last_sync", t);
 	tmpl_setf(v, "jobs_dead", "%lld", s->jobs_dead);
 	tmpl_setf(v, "jobs_waiting", "%lld", s->jobs_waiting);
@@ -100,15 +101,15 @@ summary(struct tmpl_vars *v, const struct store_isum *s)
 }
 
 void
-admin_list(struct admin *ad)
+pages_list(struct view *ad)
 {
-	struct tmpl_vars *v = admin_vars(ad, "Integrations"), *row;
+	struct tmpl_vars *v = view_vars(ad, "Integrations"), *row;
 	struct store_isum *list;
 	size_t		 n, i;
 
 	if (store_isum_list(&ad->app->store, &list, &n) == -1) {
 		tmpl_vars_free(v);
-		admin_message(ad, 500, "Error", "The integrations cannot be "
+		view_message(ad, 500, "Error", "The integrations cannot be "
 		    "listed (see the log).");
 		return;
 	}
@@ -120,12 +121,12 @@ admin_list(struct admin *ad)
 		summary(row, &list[i]);
 	}
 	store_isum_free(list, n);
-	admin_page(ad, 200, "list.html", v);
+	view_page(ad, 200, "list.html", v);
 }
 
 /* Reads a positive id from the query, or 0. */
 static long long
-query_id(struct admin *ad, const char *name)
+query_id(struct view *ad, const char *name)
 {
 	struct buf	 q;
 	long		 n = 0;
@@ -151,7 +152,7 @@ older(struct tmpl_vars *v, const char *key, const char *iid,
 }
 
 static void
-links_section(struct admin *ad, struct tmpl_vars *v, long long before)
+links_section(struct view *ad, struct tmpl_vars *v, long long before)
 {
 	struct store_link *l;
 	struct tmpl_vars *row;
@@ -183,7 +184,7 @@ links_section(struct admin *ad, struct tmpl_vars *v, long long before)
 		tmpl_set(row, "state", strcmp(l[i].state, "pending") == 0 ?
 		    "push in progress" : l[i].issue_state != NULL ?
 		    l[i].issue_state : "linked");
-		admin_time(l[i].last_sync_at, t);
+		view_time(l[i].last_sync_at, t);
 		tmpl_set(row, "last_sync", t);
 	}
 	if (n == LINKS_PER_PAGE)
@@ -193,7 +194,7 @@ links_section(struct admin *ad, struct tmpl_vars *v, long long before)
 }
 
 static void
-log_section(struct admin *ad, struct tmpl_vars *v, long long before)
+log_section(struct view *ad, struct tmpl_vars *v, long long before)
 {
 	struct store_logrow *r;
 	struct tmpl_vars *row;
@@ -210,7 +211,7 @@ log_section(struct admin *ad, struct tmpl_vars *v, long long before)
 	tmpl_set_flag(v, "has_log", n > 0);
 	for (i = 0; i < n; i++) {
 		row = tmpl_row(v, "log_rows");
-		admin_time(r[i].at, t);
+		view_time(r[i].at, t);
 		tmpl_set(row, "at", t);
 		tmpl_set(row, "actor", r[i].actor);
 		tmpl_set(row, "action", r[i].action);
@@ -227,7 +228,7 @@ log_section(struct admin *ad, struct tmpl_vars *v, long long before)
 }
 
 static void
-jobs_section(struct admin *ad, struct tmpl_vars *v)
+jobs_section(struct view *ad, struct tmpl_vars *v)
 {
 	struct store_job *j;
 	struct tmpl_vars *row;
@@ -248,33 +249,33 @@ jobs_section(struct admin *ad, struct tmpl_vars *v)
 		tmpl_setf(row, "attempts", "%lld", j[i].attempts);
 		tmpl_set(row, "job_error", j[i].last_error != NULL ?
 		    j[i].last_error : "");
-		admin_time(j[i].run_at, t);
+		view_time(j[i].run_at, t);
 		tmpl_set(row, "died_at", t);
 	}
 	store_jobs_free(j, n);
 }
 
 void
-admin_integration(struct admin *ad)
+pages_integration(struct view *ad)
 {
 	struct store_isum s;
 	struct tmpl_vars *v;
 	int		 rc;
 
 	if ((rc = store_isum_get(&ad->app->store, ad->id, &s)) != 0) {
-		admin_message(ad, rc == STORE_NOTFOUND ? 404 : 500, "Not found",
+		view_message(ad, rc == STORE_NOTFOUND ? 404 : 500, "Not found",
 		    rc == STORE_NOTFOUND ? "There is no such integration." :
 		    "The integration cannot be read (see the log).");
 		return;
 	}
-	v = admin_vars(ad, s.name);
+	v = view_vars(ad, s.name);
 	summary(v, &s);
 	store_isum_release(&s);
 	done_notice(ad, v);
 	links_section(ad, v, query_id(ad, "links_before"));
 	log_section(ad, v, query_id(ad, "log_before"));
 	jobs_section(ad, v);
-	admin_page(ad, 200, "integration.html", v);
+	view_page(ad, 200, "integration.html", v);
 }
 
 /* The report of integ_delete, one "what: outcome" line per step. */
@@ -311,7 +312,7 @@ report_rows(struct tmpl_vars *v, const char *report)
 }
 
 void
-admin_delete(struct admin *ad)
+pages_delete(struct view *ad)
 {
 	static const struct form_field f[] = { { "csrf", FORM_LINE, 64, 0, 0 } };
 	struct store_isum s;
@@ -320,20 +321,20 @@ admin_delete(struct admin *ad)
 	int		 rc;
 
 	if ((rc = store_isum_get(&ad->app->store, ad->id, &s)) != 0) {
-		admin_message(ad, rc == STORE_NOTFOUND ? 404 : 500, "Not found",
+		view_message(ad, rc == STORE_NOTFOUND ? 404 : 500, "Not found",
 		    rc == STORE_NOTFOUND ? "There is no such integration: it "
 		    "may have been deleted already." : "The integration cannot "
 		    "be read (see the log).");
 		return;
 	}
 	if (ad->rq->method != REQ_POST) {
-		v = admin_vars(ad, "Delete integration");
+		v = view_vars(ad, "Delete integration");
 		summary(v, &s);
 		store_isum_release(&s);
-		admin_page(ad, 200, "delete.html", v);
+		view_page(ad, 200, "delete.html", v);
 		return;
 	}
-	if (admin_post(ad, f, 1) == -1) {
+	if (view_post(ad, f, 1) == -1) {
 		store_isum_release(&s);
 		return;
 	}
@@ -341,18 +342,18 @@ admin_delete(struct admin *ad)
 	rc = integ_delete(ad->app, ad->id, &report);
 	log_info("admin \"%s\" deleted integration %s: %s", ad->sess.user,
 	    ad->id, rc == 0 ? "done" : "incomplete");
-	v = admin_vars(ad, rc == 0 ? "Integration deleted" :
+	v = view_vars(ad, rc == 0 ? "Integration deleted" :
 	    "Integration not fully deleted");
 	summary(v, &s);
 	tmpl_set_flag(v, "complete", rc == 0);
 	report_rows(v, buf_str(&report));
 	buf_release(&report);
 	store_isum_release(&s);
-	admin_page(ad, rc == 0 ? 200 : 502, "deleted.html", v);
+	view_page(ad, rc == 0 ? 200 : 502, "deleted.html", v);
 }
 
 void
-admin_retry(struct admin *ad)
+pages_retry(struct view *ad)
 {
 	static const struct form_field f[] = {
 		{ "csrf", FORM_LINE, 64, 0, 0 },
@@ -362,18 +363,18 @@ admin_retry(struct admin *ad)
 	char		 to[128], detail[64];
 	int		 rc;
 
-	if (admin_post(ad, f, 2) == -1)
+	if (view_post(ad, f, 2) == -1)
 		return;
 	if (form_int(&ad->form, "job", &job) == -1) {
-		admin_message(ad, 400, "Form refused", "No job was named.");
+		view_message(ad, 400, "Form refused", "No job was named.");
 		return;
 	}
 	rc = store_job_revive_in(&ad->app->store, ad->id, job, util_now());
 	if (rc == 0) {
 		snprintf(detail, sizeof(detail), "job %lld retried", job);
-		admin_audit(ad, ad->id, detail);
+		view_audit(ad, ad->id, detail);
 	}
 	snprintf(to, sizeof(to), "/admin/i/%s?done=%s#jobs", ad->id,
 	    rc == 0 ? "retried" : "noretry");
-	admin_redirect(ad, to);
+	view_redirect(ad, to);
 }
