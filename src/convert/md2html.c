@@ -11,23 +11,39 @@
 #include "convert/html.h"
 #include "convert/html2md.h"
 #include "convert/md2html.h"
-#include "convert/md2html_int.h"
+#include "convert/mdext.h"
+#include "convert/mdtable.h"
 
-void
+/*
+ * Nodes nested deeper lose their tags, so that html2md reads all the HTML
+ * back (html.h keeps HTML_MAX_DEPTH levels).
+ */
+#define MD2HTML_MAX_DEPTH HTML_MAX_DEPTH
+
+/* One conversion. */
+struct md2html {
+	struct buf	*b;		/* the HTML */
+	int		 err;		/* an append failed */
+	const struct mdext *x;		/* the Markdown that cmark parsed */
+	int		 prev, prev2;	/* the last two text bytes written */
+	int		 in_a;		/* inside <a>: links are text */
+};
+
+static void
 md2html_put(struct md2html *r, const char *s, size_t n)
 {
 	if (!r->err && buf_append(r->b, s, n) == -1)
 		r->err = 1;
 }
 
-void
+static void
 md2html_puts(struct md2html *r, const char *s)
 {
 	md2html_put(r, s, strlen(s));
 }
 
 /* Appends an element's tag (s is "<p>", "</p>", ...); text restarts. */
-void
+static void
 md2html_tag(struct md2html *r, const char *s)
 {
 	md2html_puts(r, s);
@@ -38,7 +54,7 @@ md2html_tag(struct md2html *r, const char *s)
  * Appends Markdown text as HTML text: escaped, and without the WORD
  * JOINER html2md put after a reference sigil (html2md.h).
  */
-void
+static void
 md2html_text(struct md2html *r, const char *s, size_t n)
 {
 	size_t		 i, k = strlen(HTML2MD_WJ);
@@ -55,36 +71,6 @@ md2html_text(struct md2html *r, const char *s, size_t n)
 		r->prev2 = r->prev;
 		r->prev = (unsigned char)s[i];
 	}
-}
-
-const char *
-md2html_line(const struct md2html *r, int line, size_t *len)
-{
-	size_t	 s, e;
-
-	if (line < 1 || (size_t)line > r->nlines)
-		return NULL;
-	s = r->lines[line - 1];
-	e = (size_t)line < r->nlines ? r->lines[line] - 1 : r->len;
-	*len = e - s;
-	return r->src + s;
-}
-
-/* Notes where each line of r->src starts. */
-static int
-index_lines(struct md2html *r)
-{
-	size_t	 i, k = 1;
-
-	for (i = 0; i < r->len; i++)
-		k += r->src[i] == '\n';
-	if ((r->lines = calloc(k, sizeof(*r->lines))) == NULL)
-		return -1;
-	r->nlines = 1;
-	for (i = 0; i < r->len; i++)
-		if (r->src[i] == '\n')
-			r->lines[r->nlines++] = i + 1;
-	return 0;
 }
 
 /*
@@ -243,6 +229,15 @@ loose_item(cmark_node *i)
 	return 0;
 }
 
+/* 1 if paragraph p is a table cell's (mdtable.h): its line is not ours. */
+static int
+in_cell(cmark_node *p)
+{
+	cmark_node	*c = cmark_node_parent(p);
+
+	return c != NULL && cmark_node_get_type(c) == CMARK_NODE_CUSTOM_BLOCK;
+}
+
 /*
  * 1 if paragraph p is in a tight list, where it takes no <p>.  Tight is
  * html2md's idea of it, not cmark's: html2md writes a list tight unless
@@ -254,6 +249,8 @@ tight(cmark_node *p)
 {
 	cmark_node	*item = cmark_node_parent(p), *list, *i;
 
+	if (in_cell(p))
+		return 1;
 	if (item == NULL || cmark_node_get_type(item) != CMARK_NODE_ITEM ||
 	    (list = cmark_node_parent(item)) == NULL)
 		return 0;
@@ -308,7 +305,7 @@ toc(struct md2html *r, cmark_node *p)
 	size_t		 n;
 
 	if (cmark_node_get_start_line(p) != cmark_node_get_end_line(p) ||
-	    (s = md2html_line(r, cmark_node_get_start_line(p), &n)) == NULL)
+	    (s = mdext_line(r->x, cmark_node_get_start_line(p), &n)) == NULL)
 		return 0;
 	while (n > 0 && (*s == ' ' || *s == '>'))
 		s++, n--;
@@ -353,7 +350,7 @@ container(struct md2html *r, cmark_node *n, int enter)
 	case CMARK_NODE_PARAGRAPH:
 		if (!tight(n))
 			md2html_tag(r, enter ? "<p>" : "</p>");
-		if (enter && (s = md2html_task(n)) != NULL)
+		if (enter && (s = mdext_task(n)) != NULL)
 			md2html_tag(r, s[1] == ' ' ? "<input type=\"checkbox\"/>" :
 			    "<input type=\"checkbox\" checked=\"checked\"/>");
 		break;
@@ -371,6 +368,10 @@ container(struct md2html *r, cmark_node *n, int enter)
 		break;
 	case CMARK_NODE_LINK: case CMARK_NODE_IMAGE:
 		anchor(r, n, enter);
+		break;
+	case CMARK_NODE_CUSTOM_BLOCK:		/* mdtable.h */
+		md2html_tag(r, enter ? cmark_node_get_on_enter(n) :
+		    cmark_node_get_on_exit(n));
 		break;
 	case CMARK_NODE_CUSTOM_INLINE:
 		if ((s = cmark_node_get_on_enter(n)) != NULL &&
@@ -468,7 +469,7 @@ leaf(struct md2html *r, cmark_node *n, int tags)
 		break;
 	case CMARK_NODE_HTML_INLINE:
 		s = s != NULL ? s : "";
-		if ((s = md2html_inline_tag(s, &closing)) != NULL &&
+		if ((s = mdext_inline_tag(s, &closing)) != NULL &&
 		    strcmp(s, "br") == 0 && !closing)
 			md2html_tag(r, "<br/>");
 		else
@@ -485,8 +486,8 @@ leaf(struct md2html *r, cmark_node *n, int tags)
  * Markdown nests).  Below MD2HTML_MAX_DEPTH elements lose their tags, and
  * block ones leave a space, so that the HTML stays within html.h's depth.
  */
-void
-md2html_render(struct md2html *r, cmark_node *n, int depth)
+static void
+render(struct md2html *r, cmark_node *n, int depth)
 {
 	cmark_iter	*it;
 	cmark_event_type ev;
@@ -509,8 +510,7 @@ md2html_render(struct md2html *r, cmark_node *n, int depth)
 		tags = depth <= MD2HTML_MAX_DEPTH;
 		if (ev == CMARK_EVENT_ENTER && tags &&
 		    cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH &&
-		    ((depth + 4 <= MD2HTML_MAX_DEPTH &&
-		    md2html_table(r, n, depth)) || toc(r, n))) {
+		    !in_cell(n) && toc(r, n)) {
 			cmark_iter_reset(it, n, CMARK_EVENT_EXIT);
 			depth--;
 			continue;
@@ -536,12 +536,14 @@ static int
 convert(const char *md, size_t len, struct buf *html)
 {
 	struct md2html	 r;
+	struct mdext	 x;
 	struct buf	 c, src, raw;
 	cmark_node	*doc = NULL;
 	struct html_node *tree = NULL;
 	int		 rc = -1;
 
 	memset(&r, 0, sizeof(r));
+	memset(&x, 0, sizeof(x));
 	buf_init(&c, len * 3 + 16);
 	buf_init(&src, len * 5 + 16);
 	buf_init(&raw, html->max < SIZE_MAX / 4 ? html->max * 2 + 4096 :
@@ -549,13 +551,13 @@ convert(const char *md, size_t len, struct buf *html)
 	r.b = &raw;
 	if (clean(&c, md, len) == -1 || quotes(&src, buf_str(&c), c.len) == -1)
 		goto out;
-	r.src = buf_str(&src);
-	r.len = src.len;
-	if (index_lines(&r) == -1 ||
-	    (doc = cmark_parse_document(r.src, r.len, MD2HTML_OPTS)) == NULL ||
-	    md2html_extend(&r, doc) == -1)
+	r.x = &x;
+	if (mdext_init(&x, buf_str(&src), src.len) == -1 ||
+	    (doc = cmark_parse_document(x.src, x.len, MDEXT_OPTS)) == NULL ||
+	    mdext_extend(&x, doc) == -1 ||
+	    mdtable_build(&x, doc, MD2HTML_MAX_DEPTH) == -1)
 		goto out;
-	md2html_render(&r, doc, -1);
+	render(&r, doc, -1);
 	if (r.err || (tree = html_parse(buf_str(&raw), raw.len)) == NULL)
 		goto out;
 	html_collapse_space(tree);
@@ -564,7 +566,7 @@ out:
 	if (doc != NULL)
 		cmark_node_free(doc);
 	html_free(tree);
-	free(r.lines);
+	mdext_release(&x);
 	buf_release(&c);
 	buf_release(&src);
 	buf_release(&raw);

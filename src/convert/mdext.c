@@ -7,10 +7,48 @@
 
 #include <cmark.h>
 
-#include "base/buf.h"
 #include "convert/html.h"
 #include "convert/html2md.h"
-#include "convert/md2html_int.h"
+#include "convert/mdext.h"
+
+int
+mdext_init(struct mdext *x, const char *src, size_t len)
+{
+	size_t	 i, k = 1;
+
+	memset(x, 0, sizeof(*x));
+	x->src = src;
+	x->len = len;
+	for (i = 0; i < len; i++)
+		k += src[i] == '\n';
+	if ((x->lines = calloc(k, sizeof(*x->lines))) == NULL)
+		return -1;
+	x->nlines = 1;
+	for (i = 0; i < len; i++)
+		if (src[i] == '\n')
+			x->lines[x->nlines++] = i + 1;
+	return 0;
+}
+
+void
+mdext_release(struct mdext *x)
+{
+	free(x->lines);
+	x->lines = NULL;
+}
+
+const char *
+mdext_line(const struct mdext *x, int line, size_t *len)
+{
+	size_t	 s, e;
+
+	if (line < 1 || (size_t)line > x->nlines)
+		return NULL;
+	s = x->lines[line - 1];
+	e = (size_t)line < x->nlines ? x->lines[line] - 1 : x->len;
+	*len = e - s;
+	return x->src + s;
+}
 
 /* Task items: the paragraph's user data says which box it opens with. */
 static const char task_open[] = "[ ]", task_done[] = "[x]";
@@ -179,7 +217,7 @@ split_tildes(cmark_node *t, struct delims *d)
 }
 
 const char *
-md2html_inline_tag(const char *s, int *closing)
+mdext_inline_tag(const char *s, int *closing)
 {
 	char		 name[8];
 	size_t		 k = 0, i;
@@ -296,7 +334,7 @@ pairs(cmark_node *parent)
 		if (cmark_node_get_type(c) == CMARK_NODE_TEXT)
 			rc = split_tildes(c, &d);
 		else if (cmark_node_get_type(c) == CMARK_NODE_HTML_INLINE &&
-		    (tag = md2html_inline_tag(cmark_node_get_literal(c), &closing)) !=
+		    (tag = mdext_inline_tag(cmark_node_get_literal(c), &closing)) !=
 		    NULL && strcmp(tag, "br") != 0)
 			rc = add_delim(&d, c, tag, 1, !closing, closing);
 	}
@@ -306,9 +344,8 @@ pairs(cmark_node *parent)
 	return rc;
 }
 
-/* Removes the first n bytes of text from the start of paragraph p. */
 void
-md2html_strip(cmark_node *p, size_t n)
+mdext_strip(cmark_node *p, size_t n)
 {
 	cmark_node	*c;
 	const char	*lit;
@@ -335,14 +372,14 @@ md2html_strip(cmark_node *p, size_t n)
  * marked on the paragraph.
  */
 static void
-task(struct md2html *r, cmark_node *item)
+task(const struct mdext *r, cmark_node *item)
 {
 	cmark_node	*p = cmark_node_first_child(item), *c;
 	const char	*s, *lit;
 	size_t		 len, have = 0;
 
 	if (p == NULL || cmark_node_get_type(p) != CMARK_NODE_PARAGRAPH ||
-	    (s = md2html_line(r, cmark_node_get_start_line(p), &len)) == NULL ||
+	    (s = mdext_line(r, cmark_node_get_start_line(p), &len)) == NULL ||
 	    cmark_node_get_start_column(p) < 1 ||
 	    (size_t)cmark_node_get_start_column(p) - 1 + 3 > len)
 		return;
@@ -358,13 +395,13 @@ task(struct md2html *r, cmark_node *item)
 		    strlen(lit) : 0;
 	if (have < len)
 		return;			/* "[x]" is a link here */
-	md2html_strip(p, len);
+	mdext_strip(p, len);
 	cmark_node_set_user_data(p, (void *)(s[1] == ' ' ? task_open :
 	    task_done));
 }
 
 const char *
-md2html_task(cmark_node *p)
+mdext_task(cmark_node *p)
 {
 	const char	*t = cmark_node_get_user_data(p);
 
@@ -377,7 +414,7 @@ md2html_task(cmark_node *p)
  * containers are collected first, as the tree changes on the way.
  */
 int
-md2html_extend(struct md2html *r, cmark_node *root)
+mdext_extend(const struct mdext *r, cmark_node *root)
 {
 	cmark_iter	*it;
 	cmark_node	*n, **v = NULL, **t;

@@ -1,54 +1,39 @@
 /*
- * md2html_int.h: what the md2html*.c files share.
+ * mdext: a Markdown source as cmark parsed it, and what CommonMark lacks
+ * that GitLab's Markdown has, added to cmark's tree before it is rendered:
+ * task items, strike-through and the inline HTML pairs html2md writes.
+ *
+ * Below md2html and mdtable, which call it; it calls neither.
  */
-#ifndef PBSYNC_MD2HTML_INT_H
-#define PBSYNC_MD2HTML_INT_H
+#ifndef PBSYNC_MDEXT_H
+#define PBSYNC_MDEXT_H
 
 #include <stddef.h>
 
 #include <cmark.h>
 
-#include "base/buf.h"
-#include "convert/html.h"
+#define MDEXT_OPTS	(CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8)
 
-#define MD2HTML_OPTS	(CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8)
-/*
- * Nodes nested deeper lose their tags, so that html2md reads all the HTML
- * back (html.h keeps HTML_MAX_DEPTH levels).
- */
-#define MD2HTML_MAX_DEPTH HTML_MAX_DEPTH
-
-/* One conversion. */
-struct md2html {
-	struct buf	*b;		/* the HTML */
-	int		 err;		/* an append failed */
-	const char	*src;		/* the Markdown that cmark parsed */
+/* The source cmark parses, with where each line starts. */
+struct mdext {
+	const char	*src;
 	size_t		 len;
 	size_t		*lines;		/* where line i + 1 starts in src */
 	size_t		 nlines;
-	int		 prev, prev2;	/* the last two text bytes written */
-	int		 in_a;		/* inside <a>: links are text */
 };
 
-void	 md2html_put(struct md2html *, const char *, size_t);
-void	 md2html_puts(struct md2html *, const char *);
-void	 md2html_tag(struct md2html *, const char *);
-void	 md2html_text(struct md2html *, const char *, size_t);
+/* Indexes the lines of src (kept, not copied): 0, or -1 (out of memory). */
+int	 mdext_init(struct mdext *, const char *src, size_t len);
+void	 mdext_release(struct mdext *);
 /* Line (1-based) of the source without its newline, or NULL. */
-const char *md2html_line(const struct md2html *, int line, size_t *len);
-/* Renders node n and what is below it; depth is that of n's parent. */
-void	 md2html_render(struct md2html *, cmark_node *n, int depth);
-
-/* md2html_ext.c: what CommonMark lacks; 0 or -1 (out of memory). */
-int	 md2html_extend(struct md2html *, cmark_node *root);
+const char *mdext_line(const struct mdext *, int line, size_t *len);
+/* Adds what CommonMark lacks to root's tree; 0 or -1 (out of memory). */
+int	 mdext_extend(const struct mdext *, cmark_node *root);
 /* "[ ]" or "[x]" if paragraph p opens a task item, else NULL. */
-const char *md2html_task(cmark_node *p);
+const char *mdext_task(cmark_node *p);
 /* The tag ("b", "br", ...) of inline HTML that html2md writes, or NULL. */
-const char *md2html_inline_tag(const char *, int *closing);
-void	 md2html_strip(cmark_node *p, size_t n);
-
-/* md2html_table.c: renders paragraph p as a table and returns 1 if it
- * is one, else 0. */
-int	 md2html_table(struct md2html *, cmark_node *p, int depth);
+const char *mdext_inline_tag(const char *, int *closing);
+/* Removes the first n bytes of text from the start of paragraph p. */
+void	 mdext_strip(cmark_node *p, size_t n);
 
 #endif

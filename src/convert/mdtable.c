@@ -1,11 +1,13 @@
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmark.h>
 
 #include "base/buf.h"
-#include "convert/md2html_int.h"
+#include "convert/mdext.h"
+#include "convert/mdtable.h"
 
 /*
  * Line 'line' of paragraph p without its container prefix: the first
@@ -13,12 +15,12 @@
  * quotes and list items around p, up to that column.  Trimmed.
  */
 static const char *
-para_line(const struct md2html *r, cmark_node *p, int line, size_t *n)
+para_line(const struct mdext *r, cmark_node *p, int line, size_t *n)
 {
 	const char	*s;
 	size_t		 col = (size_t)cmark_node_get_start_column(p) - 1, k = 0;
 
-	if ((s = md2html_line(r, line, n)) == NULL)
+	if ((s = mdext_line(r, line, n)) == NULL)
 		return NULL;
 	if (line == cmark_node_get_start_line(p))
 		k = col < *n ? col : *n;
@@ -117,42 +119,66 @@ cells_source(struct buf *src, const struct buf *b, size_t k, size_t cols)
 	return 0;
 }
 
-/* Writes one row from the next cols paragraphs, moving *p past them. */
-static void
-row(struct md2html *r, cmark_node **p, size_t cols, int head, int depth)
+/* A custom block that writes enter and leave around its children. */
+static cmark_node *
+block(cmark_node *parent, const char *enter, const char *leave)
 {
-	cmark_node	*c, *next;
-	size_t		 i;
+	cmark_node	*n;
 
-	md2html_tag(r, "<tr>");
-	for (i = 0; i < cols; i++) {
-		md2html_tag(r, head ? "<th>" : "<td>");
-		if (*p != NULL) {
-			md2html_strip(*p, 2);		/* the "x " */
-			for (c = cmark_node_first_child(*p); c != NULL;
-			    c = next) {
-				next = cmark_node_next(c);
-				md2html_render(r, c, depth);
-			}
-			*p = cmark_node_next(*p);
-		}
-		md2html_tag(r, head ? "</th>" : "</td>");
+	if ((n = cmark_node_new(CMARK_NODE_CUSTOM_BLOCK)) == NULL)
+		return NULL;
+	if (!cmark_node_set_on_enter(n, enter) ||
+	    !cmark_node_set_on_exit(n, leave) ||
+	    !cmark_node_append_child(parent, n)) {
+		cmark_node_free(n);
+		return NULL;
 	}
-	md2html_tag(r, "</tr>");
+	return n;
 }
 
 /*
- * Renders paragraph p as a GFM pipe table if it is one (GFM spec §4.10):
- * its first line the header, its second the delimiter row with as many
- * cells, every further line a row.  All cells are parsed as one cmark
- * document, a paragraph each.
+ * Adds one row to parent from the next cols paragraphs of the cells'
+ * document, moving *p past them: each cell a custom block holding its
+ * paragraph, without the "x ".  0 or -1 (out of memory).
  */
-int
-md2html_table(struct md2html *r, cmark_node *p, int depth)
+static int
+row(cmark_node *parent, cmark_node **p, size_t cols, int head)
+{
+	cmark_node	*tr, *cell, *para;
+	size_t		 i;
+
+	if ((tr = block(parent, "<tr>", "</tr>")) == NULL)
+		return -1;
+	for (i = 0; i < cols; i++) {
+		if ((cell = block(tr, head ? "<th>" : "<td>",
+		    head ? "</th>" : "</td>")) == NULL)
+			return -1;
+		if ((para = *p) == NULL)
+			continue;
+		*p = cmark_node_next(para);
+		mdext_strip(para, 2);		/* the "x " */
+		cmark_node_unlink(para);
+		if (!cmark_node_append_child(cell, para)) {
+			cmark_node_free(para);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Replaces paragraph p by a table if it is a GFM pipe table (GFM spec
+ * §4.10): its first line the header, its second the delimiter row with as
+ * many cells, every further line a row.  All cells are parsed as one cmark
+ * document, a paragraph each, which moves into the table's cells.
+ * 1 if p was a table (and is freed), 0 if not, -1 (out of memory).
+ */
+static int
+table(const struct mdext *r, cmark_node *p)
 {
 	struct buf	 b, src;
 	const char	*s;
-	cmark_node	*doc = NULL, *para;
+	cmark_node	*doc = NULL, *para, *tab = NULL, *part;
 	size_t		 n, cols, k;
 	int		 line, first = cmark_node_get_start_line(p);
 	int		 last = cmark_node_get_end_line(p), rc = 0;
@@ -166,37 +192,90 @@ md2html_table(struct md2html *r, cmark_node *p, int depth)
 	    (s = para_line(r, p, first, &n)) == NULL ||
 	    (k = split(s, n, &b)) != cols)
 		goto out;
-	rc = 1;
+	rc = -1;
 	if (cells_source(&src, &b, k, cols) == -1)
-		goto fail;
+		goto out;
 	for (line = first + 2; line <= last; line++) {
 		s = para_line(r, p, line, &n);
 		k = split(s != NULL ? s : "", s != NULL ? n : 0, &b);
 		if (cells_source(&src, &b, k, cols) == -1)
-			goto fail;
+			goto out;
 	}
 	if ((doc = cmark_parse_document(buf_str(&src), src.len,
-	    MD2HTML_OPTS)) == NULL || md2html_extend(r, doc) == -1)
-		goto fail;
+	    MDEXT_OPTS)) == NULL || mdext_extend(r, doc) == -1 ||
+	    (tab = cmark_node_new(CMARK_NODE_CUSTOM_BLOCK)) == NULL ||
+	    !cmark_node_set_on_enter(tab, "<table>") ||
+	    !cmark_node_set_on_exit(tab, "</table>"))
+		goto out;
 	para = cmark_node_first_child(doc);
-	/* Cell content counts a paragraph, as html.h's depth does. */
-	md2html_tag(r, "<table><thead>");
-	row(r, &para, cols, 1, depth + 4);
-	md2html_tag(r, "</thead>");
-	if (last > first + 1)
-		md2html_tag(r, "<tbody>");
+	if ((part = block(tab, "<thead>", "</thead>")) == NULL ||
+	    row(part, &para, cols, 1) == -1)
+		goto out;
+	if (last > first + 1 &&
+	    (part = block(tab, "<tbody>", "</tbody>")) == NULL)
+		goto out;
 	for (line = first + 2; line <= last; line++)
-		row(r, &para, cols, 0, depth + 4);
-	if (last > first + 1)
-		md2html_tag(r, "</tbody>");
-	md2html_tag(r, "</table>");
-	goto out;
-fail:
-	r->err = 1;
+		if (row(part, &para, cols, 0) == -1)
+			goto out;
+	if (!cmark_node_insert_before(p, tab))
+		goto out;
+	tab = NULL;
+	cmark_node_free(p);
+	rc = 1;
 out:
+	if (tab != NULL)
+		cmark_node_free(tab);
 	if (doc != NULL)
 		cmark_node_free(doc);
 	buf_release(&b);
 	buf_release(&src);
+	return rc;
+}
+
+/* The number of p's ancestors: its depth as md2html counts it. */
+static int
+depth(cmark_node *p)
+{
+	int	 d = 0;
+
+	while ((p = cmark_node_parent(p)) != NULL)
+		d++;
+	return d;
+}
+
+int
+mdtable_build(const struct mdext *r, cmark_node *root, int max_depth)
+{
+	cmark_iter	*it;
+	cmark_node	*n, **v = NULL, **t;
+	cmark_event_type ev;
+	size_t		 k = 0, cap = 0, i;
+	int		 rc = 0;
+
+	if ((it = cmark_iter_new(root)) == NULL)
+		return -1;
+	/* The paragraphs first, as the tree changes on the way. */
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		n = cmark_iter_get_node(it);
+		if (ev != CMARK_EVENT_ENTER ||
+		    cmark_node_get_type(n) != CMARK_NODE_PARAGRAPH ||
+		    depth(n) + 4 > max_depth)
+			continue;
+		if (k == cap) {
+			if ((t = reallocarray(v, cap * 2 + 16, sizeof(*v))) ==
+			    NULL) {
+				rc = -1;
+				break;
+			}
+			v = t;
+			cap = cap * 2 + 16;
+		}
+		v[k++] = n;
+	}
+	cmark_iter_free(it);
+	for (i = 0; i < k && rc == 0; i++)
+		if (table(r, v[i]) == -1)
+			rc = -1;
+	free(v);
 	return rc;
 }
