@@ -555,7 +555,7 @@ convert(const char *md, size_t len, struct buf *html)
 	if (mdext_init(&x, buf_str(&src), src.len) == -1 ||
 	    (doc = cmark_parse_document(x.src, x.len, MDEXT_OPTS)) == NULL ||
 	    mdext_extend(&x, doc) == -1 ||
-	    mdtable_build(&x, doc, MD2HTML_MAX_DEPTH) == -1)
+	    mdtable_build(&x, doc) == -1)
 		goto out;
 	render(&r, doc, -1);
 	if (r.err || (tree = html_parse(buf_str(&raw), raw.len)) == NULL)

@@ -408,6 +408,56 @@ mdext_task(cmark_node *p)
 	return t == task_open || t == task_done ? t : NULL;
 }
 
+int
+mdext_nodes(cmark_node *root, int (*keep)(cmark_node *), cmark_node ***out,
+    size_t *len)
+{
+	cmark_iter	*it;
+	cmark_node	*n, **v = NULL, **t;
+	cmark_event_type ev;
+	size_t		 k = 0, cap = 0;
+
+	*out = NULL;
+	*len = 0;
+	if ((it = cmark_iter_new(root)) == NULL)
+		return -1;
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		n = cmark_iter_get_node(it);
+		if (ev != CMARK_EVENT_ENTER || !keep(n))
+			continue;
+		if (k == cap) {
+			if ((t = reallocarray(v, cap * 2 + 16, sizeof(*v))) ==
+			    NULL) {
+				cmark_iter_free(it);
+				free(v);
+				return -1;
+			}
+			v = t;
+			cap = cap * 2 + 16;
+		}
+		v[k++] = n;
+	}
+	cmark_iter_free(it);
+	*out = v;
+	*len = k;
+	return 0;
+}
+
+/* The nodes extend works on: task items and inline containers. */
+static int
+extended(cmark_node *n)
+{
+	switch (cmark_node_get_type(n)) {
+	case CMARK_NODE_ITEM: case CMARK_NODE_PARAGRAPH:
+	case CMARK_NODE_HEADING: case CMARK_NODE_EMPH:
+	case CMARK_NODE_STRONG: case CMARK_NODE_LINK:
+	case CMARK_NODE_IMAGE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /*
  * Applies what CommonMark lacks to a parsed document: task items, then
  * strike-through and inline HTML pairs in every inline container.  The
@@ -416,39 +466,12 @@ mdext_task(cmark_node *p)
 int
 mdext_extend(const struct mdext *r, cmark_node *root)
 {
-	cmark_iter	*it;
-	cmark_node	*n, **v = NULL, **t;
-	cmark_event_type ev;
-	size_t		 k = 0, cap = 0, i;
+	cmark_node	**v;
+	size_t		 k, i;
 	int		 rc = 0;
 
-	if ((it = cmark_iter_new(root)) == NULL)
+	if (mdext_nodes(root, extended, &v, &k) == -1)
 		return -1;
-	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
-		n = cmark_iter_get_node(it);
-		if (ev != CMARK_EVENT_ENTER)
-			continue;
-		switch (cmark_node_get_type(n)) {
-		case CMARK_NODE_ITEM: case CMARK_NODE_PARAGRAPH:
-		case CMARK_NODE_HEADING: case CMARK_NODE_EMPH:
-		case CMARK_NODE_STRONG: case CMARK_NODE_LINK:
-		case CMARK_NODE_IMAGE:
-			break;
-		default:
-			continue;
-		}
-		if (k == cap) {
-			if ((t = reallocarray(v, cap * 2 + 16, sizeof(*v))) ==
-			    NULL) {
-				rc = -1;
-				break;
-			}
-			v = t;
-			cap = cap * 2 + 16;
-		}
-		v[k++] = n;
-	}
-	cmark_iter_free(it);
 	for (i = 0; i < k && rc == 0; i++)
 		if (cmark_node_get_type(v[i]) == CMARK_NODE_ITEM)
 			task(r, v[i]);

@@ -27,6 +27,12 @@ int	 mdext_init(struct mdext *, const char *src, size_t len);
 void	 mdext_release(struct mdext *);
 /* Line (1-based) of the source without its newline, or NULL. */
 const char *mdext_line(const struct mdext *, int line, size_t *len);
+/*
+ * The nodes of root's tree that keep accepts, in document order, as a heap
+ * array in *out (free() it) of *len: 0, or -1 (out of memory).
+ */
+int	 mdext_nodes(cmark_node *root, int (*keep)(cmark_node *),
+	    cmark_node ***out, size_t *len);
 /* Adds what CommonMark lacks to root's tree; 0 or -1 (out of memory). */
 int	 mdext_extend(const struct mdext *, cmark_node *root);
 /* "[ ]" or "[x]" if paragraph p opens a task item, else NULL. */

@@ -6,6 +6,7 @@
 #include <cmark.h>
 
 #include "base/buf.h"
+#include "convert/html.h"
 #include "convert/mdext.h"
 #include "convert/mdtable.h"
 
@@ -243,36 +244,24 @@ depth(cmark_node *p)
 	return d;
 }
 
-int
-mdtable_build(const struct mdext *r, cmark_node *root, int max_depth)
+/* A paragraph that may be a table with room for its cells' levels. */
+static int
+candidate(cmark_node *n)
 {
-	cmark_iter	*it;
-	cmark_node	*n, **v = NULL, **t;
-	cmark_event_type ev;
-	size_t		 k = 0, cap = 0, i;
+	return cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH &&
+	    depth(n) + 4 <= HTML_MAX_DEPTH;
+}
+
+int
+mdtable_build(const struct mdext *r, cmark_node *root)
+{
+	cmark_node	**v;
+	size_t		 k, i;
 	int		 rc = 0;
 
-	if ((it = cmark_iter_new(root)) == NULL)
-		return -1;
 	/* The paragraphs first, as the tree changes on the way. */
-	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
-		n = cmark_iter_get_node(it);
-		if (ev != CMARK_EVENT_ENTER ||
-		    cmark_node_get_type(n) != CMARK_NODE_PARAGRAPH ||
-		    depth(n) + 4 > max_depth)
-			continue;
-		if (k == cap) {
-			if ((t = reallocarray(v, cap * 2 + 16, sizeof(*v))) ==
-			    NULL) {
-				rc = -1;
-				break;
-			}
-			v = t;
-			cap = cap * 2 + 16;
-		}
-		v[k++] = n;
-	}
-	cmark_iter_free(it);
+	if (mdext_nodes(root, candidate, &v, &k) == -1)
+		return -1;
 	for (i = 0; i < k && rc == 0; i++)
 		if (table(r, v[i]) == -1)
 			rc = -1;

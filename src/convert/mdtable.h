@@ -15,8 +15,9 @@
 
 /*
  * Replaces each paragraph of root's tree that is a table, and whose cells
- * stay within max_depth levels, by the table: 0, or -1 (out of memory).
+ * stay within html.h's HTML_MAX_DEPTH levels (md2html's limit too), by the
+ * table: 0, or -1 (out of memory).
  */
-int	 mdtable_build(const struct mdext *, cmark_node *root, int max_depth);
+int	 mdtable_build(const struct mdext *, cmark_node *root);
 
 #endif
