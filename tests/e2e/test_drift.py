@@ -41,8 +41,9 @@ try:
     t.eq(len(i), 1, "the issue is kept")
     t.ok(wait_for(lambda: issue_by_title("Doomed feature")[0]["state"] ==
                   "closed", 10), "and closed, as the integration says")
-    t.ok(any(a == "feature deleted" for (a,) in
-             s.sql("SELECT action FROM sync_log")), "the sync log says so")
+    t.ok(wait_for(lambda: any(a == "feature deleted" for (a,) in
+                  s.sql("SELECT action FROM sync_log")), 10),
+         "the sync log says so")
 
     # -- issue deleted in GitLab: reconcile resets the button ----------------
     fid2 = fx.feature(s, "Issue goes away")

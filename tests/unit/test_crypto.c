@@ -35,6 +35,9 @@ main(void)
 	CHECK(!crypto_check("Bearer y", h));
 	CHECK(!crypto_check(NULL, h));
 	CHECK(!crypto_check("Bearer x", "short"));
+	/* Every byte of the hash counts, the last one too. */
+	h[63] = h[63] == '0' ? '1' : '0';
+	CHECK(!crypto_check("Bearer x", h));
 
 	fd = mkstemp(path);
 	close(fd);

@@ -97,6 +97,10 @@ static const struct {
 	    "</tr></thead></table></li></ul>", 0 },
 	{ __LINE__, "| a | b |\n| - |", "<p>| a | b | | - |</p>", 0 },
 	{ __LINE__, "text\n| a |\n| - |", "<p>text | a | | - |</p>", 0 },
+	/* The second line must be a delimiter row (GFM spec §4.10). */
+	{ __LINE__, "| a |\n| x |", "<p>| a | | x |</p>", 0 },
+	{ __LINE__, "| a |\n| : |", "<p>| a | | : |</p>", 0 },
+	{ __LINE__, "| a |\n|  |", "<p>| a | | |</p>", 0 },
 	{ __LINE__, "| # x | - y | > z |\n|---|---|---|",
 	    "<table><thead><tr><th># x</th><th>- y</th><th>&gt; z</th></tr>"
 	    "</thead></table>", 0 },

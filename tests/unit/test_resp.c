@@ -25,6 +25,8 @@ main(void)
 	resp_init(&r);
 	CHECK_INT(resp_header(&r, "X-A", "ok"), 0);
 	CHECK_INT(resp_header(&r, "X-B", "evil\r\nSet-Cookie: x"), -1);
+	CHECK_INT(resp_header(&r, "X-B", "evil\nSet-Cookie: x"), -1);
+	CHECK_INT(resp_header(&r, "X-B", "evil\rSet-Cookie: x"), -1);
 	CHECK_INT(resp_header(&r, "X-C\n", "v"), -1);
 	resp_text(&r, 200, "tok");
 	buf_init(&out, 4096);
