@@ -178,6 +178,18 @@ main(void)
 	tracker_issue_release(&i);
 	gitlab_close(&tr);
 
+	/* The status label of the mapping goes with the create. */
+	canned(reply(201, "{\"id\":85,\"iid\":15,\"project_id\":4,\"title\":"
+	    "\"T\",\"state\":\"opened\",\"labels\":[\"status::new\"]}"));
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	CHECK_INT(tr.ops->create(&tr, "T", "body", "status::new", &i), HTTP_OK);
+	collect();
+	CHECK(strstr(seen, "\"labels\":\"status::new\"") != NULL);
+	CHECK(tracker_issue_has_label(&i, "status::new"));
+	tracker_issue_release(&i);
+	gitlab_close(&tr);
+
 	canned(reply(201, "{\"id\":7,\"url\":\"https://x/webhooks/gittab/1\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
 	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);

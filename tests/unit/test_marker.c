@@ -25,6 +25,24 @@ main(void)
 	CHECK_INT(marker_append(&md, "f-2", "X", ""), 0);
 	CHECK_INT(marker_strip_len(buf_str(&md)), 0);	/* empty description */
 	CHECK_INT(marker_strip_len("no footer here"), 14);
+	/* The name is text in GitLab: no mention, no reference. */
+	buf_reset(&md);
+	CHECK_INT(marker_append(&md, "f-3", "@alice #1 ~x", "https://pb/f/3"),
+	    0);
+	CHECK(strstr(buf_str(&md), "[\\@alice \\#1 \\~x]") != NULL);
+	/* A URL that would break out of <...> gives way to the app's. */
+	buf_reset(&md);
+	CHECK_INT(marker_append(&md, "f-4", "X", "https://pb/f/4>x"), 0);
+	CHECK(strstr(buf_str(&md), "(<https://app.productboard.com>)") != NULL);
+	CHECK(strstr(buf_str(&md), "f/4>x") == NULL);
+	/* The footer is the last one: the same words earlier are text. */
+	buf_reset(&md);
+	buf_puts(&md, "Quote: Linked to the Productboard feature [a](b).\n\n"
+	    "More text");
+	CHECK_INT(marker_append(&md, "f-5", "Y", "https://pb/f/5"), 0);
+	CHECK_INT(marker_strip_len(buf_str(&md)),
+	    strlen("Quote: Linked to the Productboard feature [a](b).\n\n"
+	    "More text"));
 	buf_release(&md);
 	return t_done();
 }
