@@ -625,6 +625,22 @@ finish(struct cv *cv, const char *s, size_t n, struct buf *out)
 	free(form);
 }
 
+/* The length of the spaces, tabs and no-break spaces that start s. */
+static size_t
+blank_run(const char *s, size_t n)
+{
+	size_t	 i = 0;
+
+	for (;;)
+		if (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		else if (i + 1 < n && (unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] == 0xa0)
+			i += 2;
+		else
+			return i;
+}
+
 /*
  * Copies inline Markdown s to out, escaping what would start a block at
  * the start of a line (CommonMark §4, §5): ATX headings, block quotes,
@@ -640,6 +656,16 @@ line_starts(struct cv *cv, const char *s, size_t n, struct buf *out)
 	while (i < n) {
 		for (e = i; e < n && s[e] != '\n'; e++)
 			;
+		/*
+		 * A '/' first on a line, after any blank, is a GitLab quick
+		 * action: escaped, it is text.
+		 */
+		d = i + blank_run(s + i, e - i);
+		if (d < e && s[d] == '/') {
+			put(cv, out, s + i, d - i);
+			putc_(cv, out, '\\');
+			i = d;
+		}
 		c = s[i];
 		next = i + 1 < e ? s[i + 1] : '\n';
 		for (d = i; d < e && digit(s[d]) && d - i < 10; d++)
@@ -669,14 +695,20 @@ inline_block(struct cv *cv, const struct html_node *first,
     const struct html_node *stop, enum where where, struct buf *out)
 {
 	struct buf	 t, f;
+	size_t		 k;
 
 	buf_init(&t, cv->max);
 	buf_init(&f, cv->max);
 	cv->where = where;
 	inlines(cv, first, stop, &t);
 	finish(cv, buf_str(&t), t.len, &f);
-	if (where == IN_CELL)
-		put(cv, out, buf_str(&f), f.len);
+	if (where == IN_CELL) {
+		k = blank_run(f.data, f.len);
+		put(cv, out, f.data, k);
+		if (k < f.len && f.data[k] == '/')
+			putc_(cv, out, '\\');
+		put(cv, out, f.data + k, f.len - k);
+	}
 	else if (where == IN_PARA && (strcmp(buf_str(&f),
 	    "\\[\\[\\_TOC\\_\\]\\]") == 0 ||
 	    strcmp(buf_str(&f), "\\[TOC\\]") == 0))
@@ -711,10 +743,42 @@ heading(struct cv *cv, const struct html_node *n, struct buf *out)
 	buf_release(&t);
 }
 
+/* 1 if a line of s (n bytes) starts with '/'. */
+static int
+slash_line(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '/' && (i == 0 || s[i - 1] == '\n'))
+			return 1;
+	return 0;
+}
+
+/* An indented code block (CommonMark §4.4): four spaces before each line. */
+static void
+indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
+{
+	size_t	 i = 0, e;
+
+	while (i < n) {
+		for (e = i; e < n && s[e] != '\n'; e++)
+			;
+		if (e > i)
+			puts_(cv, out, "    ");
+		put(cv, out, s + i, e - i);
+		putc_(cv, out, '\n');
+		i = e + 1;
+	}
+}
+
 /*
  * A fenced code block (CommonMark §4.5) with a fence longer than any
  * backtick run inside; the language of <pre class="language-x"> or
- * <pre><code class="language-x"> goes in the info string.
+ * <pre><code class="language-x"> goes in the info string.  GitLab skips
+ * quick actions only inside a block fenced by exactly three backticks: a
+ * longer fence around a line starting with '/' becomes an indented block,
+ * whose lines start with spaces (and which has no language).
  */
 static void
 code_block(struct cv *cv, const struct html_node *n, struct buf *out)
@@ -736,6 +800,11 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	while (len > 0 && strchr(" \t\n", s[len - 1]) != NULL)
 		len--;
 	k = longest_run(s, len, '`') + 1;
+	if (k > 3 && slash_line(s, len)) {
+		indented_code(cv, out, s, len);
+		buf_release(&t);
+		return;
+	}
 	fence(cv, out, k < 3 ? 3 : k);
 	if (lang != NULL)
 		put(cv, out, lang, strspn(lang, "abcdefghijklmnopqrstuvwxyz"

@@ -54,6 +54,8 @@ fuzz_conv_round(const uint8_t *data, size_t size, int html_first)
 	}
 	if (!conv_md_ok(buf_str(&md), md.len))
 		fuzz_conv_fail("html2md: not normalised", &md);
+	if (!conv_md_no_command(buf_str(&md), md.len))
+		fuzz_conv_fail("html2md: a line is a GitLab quick action", &md);
 	if (!conv_html_ok(buf_str(&h1), h1.len, why, sizeof(why)))
 		fuzz_conv_fail(why, &h1);
 	if (getenv("PBSYNC_FUZZ_FIXPOINT") != NULL &&

@@ -34,6 +34,25 @@ static const struct {
 	    "{" WJ "+ added +} \\[" WJ "- gone -\\]\n", 0 },
 	{ __LINE__, "<p>50% off, C# and 100%</p>",
 	    "50% off, C# and 100%\n", 0 },
+	/*
+	 * GitLab quick actions: a '/' first on a line, in any block and after
+	 * any blank, is escaped; code fenced by three backticks stays.
+	 */
+	{ __LINE__, "<p>/close</p>", "\\/close\n", 0 },
+	{ __LINE__, "<p>text<br>/move g/p</p>", "text\\\n\\/move g/p\n",
+	    0 },
+	{ __LINE__, "<p>text<br> &nbsp; /clone g/p</p>",
+	    "text\\\n\xc2\xa0 \\/clone g/p\n", 0 },
+	{ __LINE__, "<ul><li>/label x</li></ul>", "- \\/label x\n", 0 },
+	{ __LINE__, "<blockquote><p>/confidential</p></blockquote>",
+	    "> \\/confidential\n", 0 },
+	{ __LINE__, "<table><tr><td> /close</td></tr></table>",
+	    "| \\/close |\n| --- |\n", 0 },
+	{ __LINE__, "<h2>/title x</h2>", "## \\/title x\n", 0 },
+	{ __LINE__, "<p>a/b /c</p>", "a/b /c\n", 0 },
+	{ __LINE__, "<pre>/close</pre>", "```\n/close\n```\n", 0 },
+	{ __LINE__, "<pre>x\n/close\n```</pre>",
+	    "    x\n    /close\n    ```\n", 0 },
 	/* Escapes: inline syntax anywhere, block syntax at line starts. */
 	{ __LINE__, "<p>a*b \\ `c` [d] &lt;e&gt; | ~ $</p>",
 	    "a\\*b \\\\ \\`c\\` \\[d\\] \\<e> \\| \\~ \\$\n", 0 },
@@ -186,7 +205,8 @@ golden(void)
 			t_check(0, what, __FILE__, __LINE__);
 		else {
 			golden_check(what, buf_str(&b), b.len, want, wlen);
-			norm &= conv_md_ok(buf_str(&b), b.len);
+			norm &= conv_md_ok(buf_str(&b), b.len) &&
+			    conv_md_no_command(buf_str(&b), b.len);
 		}
 		buf_release(&b);
 		free(html);

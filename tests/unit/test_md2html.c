@@ -252,6 +252,44 @@ cap(void)
 	buf_release(&b);
 }
 
+/*
+ * Text that GitLab would run as a quick action goes there escaped, and its
+ * words come back to Productboard as they were.
+ */
+static void
+quick_actions(void)
+{
+	static const char *const html[] = {
+		"<p>/close</p>",
+		"<p>text<br/>/move group/project</p>",
+		"<ul><li>/label ~bug</li></ul>",
+		"<ol><li><p>a</p><p>/reopen</p></li></ol>",
+		"<blockquote><p>/confidential</p></blockquote>",
+		"<h2>/title x</h2>",
+		"<table><thead><tr><th>/close</th><th>a /b</th></tr></thead>"
+		    "</table>",
+		"<pre><code>/close</code></pre>",
+		"<pre><code>x\n/clone g/p\n```</code></pre>",
+	};
+	struct buf	 md, back;
+	char		 what[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(html) / sizeof(html[0]); i++) {
+		buf_init(&md, MAX);
+		buf_init(&back, MAX);
+		snprintf(what, sizeof(what), "quick action %zu", i);
+		if (html2md_convert(html[i], strlen(html[i]), &md) == -1 ||
+		    md2html_convert(buf_str(&md), md.len, &back) == -1)
+			t_check(0, what, __FILE__, __LINE__);
+		else
+			golden_check(what, buf_str(&back), back.len, html[i],
+			    strlen(html[i]));
+		buf_release(&md);
+		buf_release(&back);
+	}
+}
+
 int
 main(void)
 {
@@ -277,6 +315,7 @@ main(void)
 	CHECK(ok);
 	cap();
 	golden();
+	quick_actions();
 	CHECK(roundtrips("roundtrip") >= 20);
 	CHECK(roundtrips("html2md") >= 25);
 	return t_done();
