@@ -23,6 +23,11 @@
  * The kernel caps it at net.core.somaxconn.
  */
 #define LISTEN_BACKLOG	1024
+/*
+ * After SIGTERM, how long children have to finish the request and the jobs
+ * in hand (a job left leased is retried elsewhere) before SIGKILL.
+ */
+#define STOP_GRACE_MS	10000
 
 extern char **environ;
 
@@ -145,6 +150,34 @@ run_cgi(const struct serve_prog *p)
 	return 0;
 }
 
+static void
+on_signal(int sig)
+{
+	stopping = 1;
+	/* accept() fails with EINTR from now on instead of restarting. */
+	FCGX_ShutdownPending();
+}
+
+/*
+ * SIGTERM and SIGINT set stopping and interrupt a blocked accept() or
+ * wait(): without SA_RESTART, unlike signal(), they are not restarted.
+ */
+static void
+catch_stop(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/*
+ * Serves requests on fd until SIGTERM: the request in hand is answered
+ * and its after-work done, then the loop ends.
+ */
 static int
 run_fcgi(const struct serve_prog *p, int fd)
 {
@@ -153,10 +186,11 @@ run_fcgi(const struct serve_prog *p, int fd)
 	struct req_reader	 rd = { fcgi_read, &rq };
 	char			**env;
 
+	catch_stop();
 	if (app_open(&a, p->name) == -1)
 		return 1;
 	FCGX_Init();
-	FCGX_InitRequest(&rq, fd, 0);
+	FCGX_InitRequest(&rq, fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping && FCGX_Accept_r(&rq) >= 0) {
 		if ((env = dup_env(rq.envp)) == NULL) {
 			log_err("out of memory");
@@ -172,10 +206,41 @@ run_fcgi(const struct serve_prog *p, int fd)
 	return 0;
 }
 
+/*
+ * After stopping: SIGTERM to the children, then SIGKILL to those still
+ * there after STOP_GRACE_MS.
+ */
 static void
-on_signal(int sig)
+stop_children(pid_t *kids, int n)
 {
-	stopping = 1;
+	int64_t	 until = util_mono_ms() + STOP_GRACE_MS;
+	int	 i, left, status;
+	pid_t	 pid;
+
+	for (i = 0; i < n; i++)
+		if (kids[i] != 0)
+			kill(kids[i], SIGTERM);
+	for (;;) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			for (i = 0; i < n; i++)
+				if (kids[i] == pid)
+					kids[i] = 0;
+		for (i = left = 0; i < n; i++)
+			left += kids[i] != 0;
+		if (left == 0 || pid == -1)
+			return;
+		if (util_mono_ms() >= until)
+			break;
+		usleep(20000);
+	}
+	for (i = 0; i < n; i++)
+		if (kids[i] != 0) {
+			log_warn("worker %ld still busy after %d ms, killed",
+			    (long)kids[i], STOP_GRACE_MS);
+			kill(kids[i], SIGKILL);
+		}
+	while (wait(&status) > 0)
+		;
 }
 
 /* Keeps n children accepting on fd; restarts those that die. */
@@ -185,8 +250,7 @@ supervise(const struct serve_prog *p, int fd, int n)
 	pid_t	 kids[MAX_CHILDREN] = { 0 }, pid;
 	int	 i, status;
 
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	catch_stop();
 	while (!stopping) {
 		for (i = 0; i < n; i++) {
 			if (kids[i] != 0)
@@ -196,11 +260,8 @@ supervise(const struct serve_prog *p, int fd, int n)
 				sleep(1);
 				break;
 			}
-			if (pid == 0) {
-				signal(SIGTERM, SIG_DFL);
-				signal(SIGINT, SIG_DFL);
+			if (pid == 0)
 				_exit(run_fcgi(p, fd));
-			}
 			kids[i] = pid;
 		}
 		if ((pid = wait(&status)) == -1)
@@ -216,11 +277,8 @@ supervise(const struct serve_prog *p, int fd, int n)
 		if (!stopping)
 			usleep(100000);
 	}
-	for (i = 0; i < n; i++)
-		if (kids[i] != 0)
-			kill(kids[i], SIGTERM);
-	while (wait(&status) > 0)
-		;
+	log_info("stopping");
+	stop_children(kids, n);
 	return 0;
 }
 
