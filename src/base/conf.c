@@ -48,6 +48,7 @@ static const struct key keys[] = {
 	L(job_max_attempts, 1, 100),
 	L(job_lease_s, 2, 3600),
 	L(reconcile_interval_s, 10, 86400),
+	L(delivery_retention_s, 3600, 366L * 86400),
 };
 
 const char *
@@ -124,6 +125,17 @@ defaults(struct conf *c)
 		{ "job_max_attempts", "8" },
 		{ "job_lease_s", "120" },
 		{ "reconcile_interval_s", "600" },
+		/*
+		 * 7 days.  A delivery key must outlive every resend of its
+		 * delivery: GitLab does not retry on its own, but a resend
+		 * from its UI or API reuses the Idempotency-Key, and a failing
+		 * hook is disabled for at most 24 h; Productboard retries a
+		 * notification for about 18 h (8 attempts, 1 m, 3 m, 9 m, ...).
+		 * A week covers both several times over, and a resend after a
+		 * weekend.  A duplicate past it costs one redundant sync job
+		 * (the job re-reads both sides), never a wrong write.
+		 */
+		{ "delivery_retention_s", "604800" },
 	};
 	size_t	 i;
 

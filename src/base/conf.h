@@ -29,6 +29,7 @@ struct conf {
 	long		 job_max_attempts;
 	long		 job_lease_s;		/* a dead worker's job is retaken */
 	long		 reconcile_interval_s;
+	long		 delivery_retention_s;	/* how long dedupe keys are kept */
 	char		*action_reply;		/* "v2" or "both" */
 };
 

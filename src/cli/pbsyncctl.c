@@ -329,18 +329,59 @@ enqueue_reconcile(struct app *a)
 }
 
 /*
+ * Delivery keys forgotten per statement: each batch is its own short write
+ * transaction, so a webhook waits for one batch, never for a whole prune.
+ */
+#define PRUNE_BATCH	5000
+/* How often the worker prunes; drain prunes once a run (cron: a minute). */
+#define PRUNE_EVERY_MS	(3600 * 1000)
+
+/*
+ * Forgets the delivery keys older than conf.delivery_retention_s, batch
+ * after batch until none is left: 0, or -1 on a database error (logged;
+ * the next prune catches up).
+ */
+static int
+prune_deliveries(struct app *a)
+{
+	double	 before = util_now() - (double)a->conf.delivery_retention_s;
+	long	 total = 0;
+	int	 n;
+
+	if (app_store(a) == -1)
+		return -1;
+	do {
+		n = store_delivery_prune(&a->store, before, PRUNE_BATCH);
+		if (n == -1)
+			return -1;
+		total += n;
+	} while (n == PRUNE_BATCH && !stopping);
+	if (total > 0)
+		log_info("forgot %ld delivery keys older than %ld s", total,
+		    a->conf.delivery_retention_s);
+	return 0;
+}
+
+/*
  * Runs jobs; forever (worker, with a periodic reconcile: GitLab sends
- * nothing when an issue is deleted) or until none is due (drain).
+ * nothing when an issue is deleted) or until none is due (drain).  Both
+ * prune the delivery keys first, the worker again every PRUNE_EVERY_MS.
  */
 static int
 cmd_jobs(struct app *a, int forever)
 {
 	int64_t	 started = util_mono_ms(), next_reconcile = started;
+	int64_t	 next_prune = started;
 	int	 rc;
 
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	while (!stopping) {
+		if (util_mono_ms() >= next_prune) {
+			prune_deliveries(a);
+			next_prune = forever ? util_mono_ms() + PRUNE_EVERY_MS :
+			    INT64_MAX;
+		}
 		if (forever && util_mono_ms() >= next_reconcile) {
 			enqueue_reconcile(a);
 			if (next_reconcile == started)

@@ -283,6 +283,11 @@ int	 store_delivery_seen(struct store *, const char *iid,
  */
 int	 store_delivery_known(struct store *, const char *iid,
 	    const char *source, const char *key);
-int	 store_delivery_prune(struct store *, double before);
+/*
+ * Forgets at most limit delivery keys received before the time before,
+ * the oldest first, in one statement (one short write transaction): the
+ * number forgotten, or -1.  A result of limit means more may be left.
+ */
+int	 store_delivery_prune(struct store *, double before, int limit);
 
 #endif

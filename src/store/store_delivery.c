@@ -54,13 +54,23 @@ store_delivery_known(struct store *s, const char *iid, const char *source,
 }
 
 int
-store_delivery_prune(struct store *s, double before)
+store_delivery_prune(struct store *s, double before, int limit)
 {
-	static const char sql[] = "DELETE FROM delivery WHERE received_at < ?";
+	/*
+	 * The oldest first, through the delivery_age index; the outer
+	 * DELETE finds each row by its primary key.
+	 */
+	static const char sql[] = "DELETE FROM delivery WHERE"
+	    " (integration_id, source, key) IN (SELECT integration_id, source,"
+	    " key FROM delivery WHERE received_at < ?1"
+	    " ORDER BY received_at LIMIT ?2)";
 	sqlite3_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
 	sqlite3_bind_double(st, 1, before);
-	return store_exec_stmt(s, st, "delivery prune");
+	sqlite3_bind_int(st, 2, limit);
+	if (store_exec_stmt(s, st, "delivery prune") != 0)
+		return -1;
+	return sqlite3_changes(s->db);
 }

@@ -168,27 +168,40 @@ try:
     w = wire.Browser(A.port)
     flows.append(w.login("root", PASSWORD + "!"))
     # Refused inbound calls that carry a secret, right or nearly right.
-    for method, path, hdr, body in (
-            ("POST", "/plugin/" + iid, {"Authorization": plugin_auth,
+    for what, want, method, path, hdr, body in (
+            ("the plugin secret with truncated JSON", 400,
+             "POST", "/plugin/" + iid, {"Authorization": plugin_auth,
                                         "Content-Type": "application/json"},
              b'{"data":'),
-            ("POST", "/plugin/" + iid, {"Authorization": plugin_auth + "x",
+            ("the plugin secret and one character more", 401,
+             "POST", "/plugin/" + iid, {"Authorization": plugin_auth + "x",
                                         "Content-Type": "application/json"},
              b"{}"),
-            ("POST", "/webhooks/productboard/" + iid,
+            ("the webhook secret with a text/plain body", 415,
+             "POST", "/webhooks/productboard/" + iid,
              {"Authorization": pb_auth, "Content-Type": "text/plain"}, b"{}"),
-            ("GET", "/webhooks/productboard/%s?validationToken=v" % iid,
+            ("the GitLab hook token on the Productboard webhook's probe", 401,
+             "GET", "/webhooks/productboard/%s?validationToken=v" % iid,
              {"Authorization": gl_hook_token}, None),
-            ("POST", "/webhooks/gittab/" + iid,
+            ("the GitLab hook token with a JSON array", 400,
+             "POST", "/webhooks/gittab/" + iid,
              {"X-Gitlab-Token": gl_hook_token, "X-Gitlab-Event": "Issue Hook",
               "Content-Type": "application/json"}, b"[]"),
-            ("POST", "/webhooks/gittab/" + iid,
+            ("the GitLab hook token reversed", 401,
+             "POST", "/webhooks/gittab/" + iid,
              {"X-Gitlab-Token": gl_hook_token[::-1],
               "X-Gitlab-Event": "Issue Hook",
               "Content-Type": "application/json"}, b"{}")):
+        before = A.table_counts()
         st, head, rbody = wire.raw_http(A.port, wire.request_head(
             method, path, hdr, body, A.port) + (body or b""))
         errors.append(head + rbody)
+        same = A.table_counts() == before
+        check("inbound", "%s %s, %s" % (method, path.split("/" + iid)[0],
+                                         what),
+              "%d, nothing written" % want, "%s, %s" % (
+                  st, "nothing written" if same else "rows changed"),
+              st == want and same)
 
     # -- CSRF --------------------------------------------------------------
     b2 = wire.Browser(A.port)

@@ -30,6 +30,7 @@ main(void)
 	log_open("test_conf", LOGL_ERR, NULL);
 	unsetenv("PBSYNC_DATABASE");
 	unsetenv("PBSYNC_MAX_BODY");
+	unsetenv("PBSYNC_DELIVERY_RETENTION_S");
 	CHECK_INT(load_text(&c, "# comment\n\ndatabase = /tmp/x.db\n"
 	    "public_url = https://pb.example.com/\nlog_level = debug\n"
 	    "allow_private_upstreams = yes\nmax_body = 2048\n"), 0);
@@ -39,7 +40,19 @@ main(void)
 	CHECK_INT(c.log_level, LOGL_DEBUG);
 	CHECK_INT(c.allow_private_upstreams, 1);
 	CHECK_INT(c.max_body, 2048);
+	CHECK_INT(c.delivery_retention_s, 7 * 86400);	/* the default */
 	conf_release(&c);
+
+	CHECK_INT(load_text(&c, "delivery_retention_s = 3600\n"), 0);
+	CHECK_INT(c.delivery_retention_s, 3600);
+	conf_release(&c);
+	setenv("PBSYNC_DELIVERY_RETENTION_S", "86400", 1);
+	CHECK_INT(load_text(&c, "delivery_retention_s = 3600\n"), 0);
+	CHECK_INT(c.delivery_retention_s, 86400);	/* env wins */
+	conf_release(&c);
+	unsetenv("PBSYNC_DELIVERY_RETENTION_S");
+	CHECK_INT(load_text(&c, "delivery_retention_s = 60\n"), -1);
+	CHECK_INT(load_text(&c, "delivery_retention_s = 0\n"), -1);
 
 	setenv("PBSYNC_DATABASE", "/env/wins.db", 1);
 	CHECK_INT(load_text(&c, "database = /tmp/x.db\n"), 0);

@@ -134,9 +134,26 @@ main(void)
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready + h.jobs_leased + h.jobs_dead, 0);
 
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 0);
 	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "k1", now), 0);
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 1);
+	CHECK_INT(store_delivery_known(&s, id, "productboard", "k1"), 0);
 	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "k1", now), STORE_EXISTS);
-	CHECK_INT(store_delivery_prune(&s, now + 1), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "productboard", "k1", now), 0);
+	/* Pruning: strictly older than the horizon, the oldest first. */
+	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "old1", now - 300), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "old2", now - 200), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "edge", now - 100), 0);
+	CHECK_INT(store_delivery_prune(&s, now - 100, 1), 1);
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "old1"), 0);
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "old2"), 1);
+	CHECK_INT(store_delivery_prune(&s, now - 100, 5), 1);
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "old2"), 0);
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "edge"), 1);
+	CHECK_INT(store_delivery_prune(&s, now - 100, 5), 0);
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 1);
+	CHECK_INT(store_delivery_prune(&s, now + 1, 5), 3);
+	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 0);
 	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "k1", now), 0);
 
 	CHECK_INT(store_pause_set(&s, "tokhash", now + 2), 0);
