@@ -347,7 +347,7 @@ add_text(struct parser *ps)
 	struct html_node *parent = ps->cur, *before = NULL, *prev, *n;
 	const char	*s = buf_str(&ps->text);
 	char		*t;
-	size_t		 len = ps->text.len;
+	size_t		 len = ps->text.len, cap;
 
 	if (len == 0)
 		return;
@@ -361,12 +361,18 @@ add_text(struct parser *ps)
 	}
 	prev = before != NULL ? before->prev : parent->last;
 	if (prev != NULL && prev->tag == HTML_TEXT) {
-		if ((t = realloc(prev->text, prev->len + len + 1)) == NULL) {
-			ps->err = 1;
-			return;
+		/* Doubling: text between dropped tags joins up many times. */
+		if (prev->len + len + 1 > prev->cap) {
+			cap = prev->cap * 2 > prev->len + len + 1 ?
+			    prev->cap * 2 : prev->len + len + 1;
+			if ((t = realloc(prev->text, cap)) == NULL) {
+				ps->err = 1;
+				return;
+			}
+			prev->text = t;
+			prev->cap = cap;
 		}
-		memcpy(t + prev->len, s, len + 1);
-		prev->text = t;
+		memcpy(prev->text + prev->len, s, len + 1);
 		prev->len += len;
 		return;
 	}
@@ -379,6 +385,7 @@ add_text(struct parser *ps)
 	}
 	memcpy(n->text, s, len + 1);
 	n->len = len;
+	n->cap = len + 1;
 	link_node(parent, n, before);
 }
 

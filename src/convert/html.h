@@ -57,6 +57,7 @@ struct html_node {
 	enum html_tag		 tag;
 	char			*text;	/* HTML_TEXT: NUL-terminated */
 	size_t			 len;	/* HTML_TEXT: bytes in text */
+	size_t			 cap;	/* HTML_TEXT: bytes allocated */
 	char			*href;	/* HTML_A: the href, or NULL */
 	char			*lang;	/* HTML_PRE, HTML_CODE: class="language-x" */
 	long			 start;	/* HTML_OL: first number (default 1) */

@@ -703,11 +703,11 @@ inline_block(struct cv *cv, const struct html_node *first,
 	inlines(cv, first, stop, &t);
 	finish(cv, buf_str(&t), t.len, &f);
 	if (where == IN_CELL) {
-		k = blank_run(f.data, f.len);
-		put(cv, out, f.data, k);
+		k = blank_run(buf_str(&f), f.len);
+		put(cv, out, buf_str(&f), k);
 		if (k < f.len && f.data[k] == '/')
 			putc_(cv, out, '\\');
-		put(cv, out, f.data + k, f.len - k);
+		put(cv, out, buf_str(&f) + k, f.len - k);
 	}
 	else if (where == IN_PARA && (strcmp(buf_str(&f),
 	    "\\[\\[\\_TOC\\_\\]\\]") == 0 ||
@@ -894,17 +894,22 @@ list_items(struct cv *cv, const struct html_node *n, struct item **out)
 {
 	const struct html_node *c, *stop;
 	struct item	*v = NULL, *t;
-	size_t		 k = 0;
+	size_t		 k = 0, cap = 0;
 
 	for (c = n->first; c != NULL && !cv->err; c = stop) {
 		for (stop = c->next; c->tag != HTML_LI && stop != NULL &&
 		    stop->tag != HTML_LI; stop = stop->next)
 			;
-		if ((t = reallocarray(v, k + 1, sizeof(*v))) == NULL) {
-			cv->err = 1;
-			break;
+		/* Doubling: a list may have as many items as the input bytes. */
+		if (k == cap) {
+			if ((t = reallocarray(v, cap * 2 + 8, sizeof(*v))) ==
+			    NULL) {
+				cv->err = 1;
+				break;
+			}
+			v = t;
+			cap = cap * 2 + 8;
 		}
-		v = t;
 		memset(&v[k], 0, sizeof(v[k]));
 		buf_init(&v[k].md, cv->max);
 		if (c->tag == HTML_LI) {
@@ -979,21 +984,25 @@ list(struct cv *cv, const struct html_node *n, struct buf *out, int alt)
 /* Collects the rows of a table, not those of tables inside its cells. */
 static void
 rows(struct cv *cv, const struct html_node *n, const struct html_node ***v,
-    size_t *k)
+    size_t *k, size_t *cap)
 {
 	const struct html_node *c, **t;
 
 	for (c = n->first; c != NULL; c = c->next) {
 		if (c->tag == HTML_THEAD || c->tag == HTML_TBODY ||
 		    c->tag == HTML_TFOOT)
-			rows(cv, c, v, k);
+			rows(cv, c, v, k, cap);
 		if (c->tag != HTML_TR)
 			continue;
-		if ((t = reallocarray(*v, *k + 1, sizeof(**v))) == NULL) {
-			cv->err = 1;
-			return;
+		if (*k == *cap) {
+			if ((t = reallocarray(*v, *cap * 2 + 8, sizeof(**v))) ==
+			    NULL) {
+				cv->err = 1;
+				return;
+			}
+			*v = t;
+			*cap = *cap * 2 + 8;
 		}
-		*v = t;
 		(*v)[(*k)++] = c;
 	}
 }
@@ -1017,10 +1026,10 @@ static void
 table(struct cv *cv, const struct html_node *n, struct buf *out)
 {
 	const struct html_node **v = NULL, *c;
-	size_t		 k = 0, i, j, cols = 0;
+	size_t		 k = 0, cap = 0, i, j, cols = 0;
 	int		 head = 1;
 
-	rows(cv, n, &v, &k);
+	rows(cv, n, &v, &k, &cap);
 	for (i = 0; i < k; i++)
 		if (cells(v[i]) > cols)
 			cols = cells(v[i]);

@@ -19,6 +19,8 @@
  * back (html.h keeps HTML_MAX_DEPTH levels).
  */
 #define MD2HTML_MAX_DEPTH HTML_MAX_DEPTH
+/* Image openers "![" read as such; later ones are text (see clean()). */
+#define MAX_IMAGES	1024
 
 /* One conversion. */
 struct md2html {
@@ -73,20 +75,38 @@ md2html_text(struct md2html *r, const char *s, size_t n)
 	}
 }
 
+/* 1 if the byte before i in out is a backslash that escapes. */
+static int
+escaped(const struct buf *out)
+{
+	size_t	 n = 0;
+
+	while (n < out->len && out->data[out->len - 1 - n] == '\\')
+		n++;
+	return n % 2;
+}
+
 /*
  * Copies md to out with invalid UTF-8 and NUL as U+FFFD and CR LF and CR
  * as LF, as cmark would read them: cmark's columns are then byte offsets
- * into out.
+ * into out.  Past MAX_IMAGES image openers "![" the '!' is escaped:
+ * cmark 0.30.2 takes quadratic time over "![[]()" repeated in a paragraph
+ * (fixed in 0.30.3), and no description has that many images.
  */
 static int
 clean(struct buf *out, const char *md, size_t len)
 {
-	size_t		 i, k;
+	size_t		 i, k, images = 0;
 	uint32_t	 cp;
 	int		 rc = 0;
 
 	for (i = 0; i < len && rc == 0; i += k) {
 		k = html_utf8_decode(md + i, len - i, &cp);
+		if (md[i] == '!' && i + 1 < len && md[i + 1] == '[' &&
+		    ++images > MAX_IMAGES && !escaped(out))
+			rc = buf_putc(out, '\\');
+		if (rc != 0)
+			break;
 		if (md[i] == '\r') {
 			rc = buf_putc(out, '\n');
 			k += i + 1 < len && md[i + 1] == '\n';

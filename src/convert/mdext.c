@@ -264,40 +264,73 @@ wrap(cmark_node *open, cmark_node *close, const char *tag)
 	return 0;
 }
 
+/* The tags pairs become; a kind is one of them, from HTML or not. */
+static const char *const pair_tags[] = { "b", "i", "s", "u" };
+#define KINDS	(2 * (sizeof(pair_tags) / sizeof(pair_tags[0]) + 1))
+
+static size_t
+kind(const struct delim *d)
+{
+	size_t	 k;
+
+	for (k = 0; k < sizeof(pair_tags) / sizeof(pair_tags[0]); k++)
+		if (strcmp(pair_tags[k], d->tag) == 0)
+			break;
+	return 2 * k + (d->html != 0);
+}
+
 /*
  * Pairs the delimiters of one container, innermost first (CommonMark
  * §6.2's "process emphasis", simplified): a closer takes the nearest
  * opener of its kind and drops the unmatched ones in between, which stay
- * text.  Pairs found are wrapped at once.
+ * text.  Pairs found are wrapped at once.  Linear in the delimiters: each
+ * kind chains its openers from the latest, and a link found dropped is
+ * cut for good (no index is pushed twice), so no closer rescans the stack.
  */
 static int
 match(struct delims *d)
 {
-	size_t		*stack, top = 0, i, j;
+	size_t		*stack = NULL, *pos = NULL, *prev = NULL;
+	size_t		 head[KINDS], top = 0, i, j, k;
+	const size_t	 none = SIZE_MAX;
 	int		 rc = 0;
 
 	if (d->n == 0)
 		return 0;
-	if ((stack = calloc(d->n, sizeof(*stack))) == NULL)
-		return -1;
+	if ((stack = calloc(d->n, sizeof(*stack))) == NULL ||
+	    (pos = calloc(d->n, sizeof(*pos))) == NULL ||
+	    (prev = calloc(d->n, sizeof(*prev))) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	for (k = 0; k < KINDS; k++)
+		head[k] = none;
 	for (i = 0; i < d->n && rc == 0; i++) {
+		k = kind(&d->v[i]);
 		if (d->v[i].close) {
-			for (j = top; j > 0; j--)
-				if (d->v[stack[j - 1]].html == d->v[i].html &&
-				    strcmp(d->v[stack[j - 1]].tag,
-				    d->v[i].tag) == 0)
-					break;
-			if (j > 0) {
-				rc = wrap(d->v[stack[j - 1]].node, d->v[i].node,
+			/* Skips the openers of this kind discarded since. */
+			while ((j = head[k]) != none &&
+			    (pos[j] >= top || stack[pos[j]] != j))
+				head[k] = prev[j];
+			if (j != none && strcmp(d->v[j].tag, d->v[i].tag) == 0) {
+				rc = wrap(d->v[j].node, d->v[i].node,
 				    d->v[i].tag);
-				top = j - 1;
+				top = pos[j];
+				head[k] = prev[j];
 				continue;
 			}
 		}
-		if (d->v[i].open)
+		if (d->v[i].open) {
+			pos[i] = top;
+			prev[i] = head[k];
+			head[k] = i;
 			stack[top++] = i;
+		}
 	}
+out:
 	free(stack);
+	free(pos);
+	free(prev);
 	return rc;
 }
 
