@@ -20,6 +20,7 @@ app_open(struct app *a, const char *prog)
 		conf_release(&a->conf);
 		return -1;
 	}
+	a->http.proxy = a->conf.http_proxy;
 	if (crypto_key_load(&a->key, a->conf.key_file) == -1)
 		log_warn("tokens cannot be decrypted until the key file is "
 		    "readable");

@@ -37,7 +37,7 @@ struct key {
 
 static const struct key keys[] = {
 	S(database), S(key_file), S(public_url), S(productboard_api_url),
-	S(templates), S(log_file), S(action_reply),
+	S(templates), S(log_file), S(action_reply), S(http_proxy),
 	{ "log_level", K_LEVEL, offsetof(struct conf, log_level), 0, 0 },
 	B(allow_private_upstreams),
 	L(max_body, 1024, 64L << 20),
@@ -117,6 +117,7 @@ defaults(struct conf *c)
 		{ "action_reply", "v2" },
 		{ "log_level", "info" },
 		{ "allow_private_upstreams", "false" },
+		{ "http_proxy", "" },
 		{ "max_body", "1048576" },
 		{ "gitlab_max_body", "8388608" },
 		{ "http_timeout_ms", "20000" },

@@ -31,6 +31,7 @@ struct conf {
 	long		 reconcile_interval_s;
 	long		 delivery_retention_s;	/* how long dedupe keys are kept */
 	char		*action_reply;		/* "v2" or "both" */
+	char		*http_proxy;		/* "" for none (not *_proxy) */
 };
 
 /* Fills c from defaults, the file and the environment; 0 or -1 (logged). */

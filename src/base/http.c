@@ -90,6 +90,33 @@ http_retryable(enum http_err e)
 	    e == HTTP_ECONNECT;
 }
 
+/*
+ * The IPv4 address an IPv6 one carries (RFC 4291 mapped and compatible,
+ * RFC 6052 NAT64 64:ff9b::/96 and its local 64:ff9b:1::/48, RFC 3056 6to4
+ * 2002::/16): 1 and *a, or 0.
+ */
+static int
+embedded_v4(const uint8_t *b, uint32_t *a)
+{
+	static const uint8_t mapped[12] =
+	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t zero[12] = { 0 };
+	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b };
+	static const uint8_t nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
+	const uint8_t	*v;
+
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, zero, 12) == 0 ||
+	    memcmp(b, nat64, 12) == 0 || memcmp(b, nat64_local, 6) == 0)
+		v = b + 12;
+	else if (b[0] == 0x20 && b[1] == 0x02)
+		v = b + 2;
+	else
+		return 0;
+	*a = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+	    (uint32_t)v[2] << 8 | v[3];
+	return 1;
+}
+
 int
 http_addr_private(const void *p)
 {
@@ -99,19 +126,16 @@ http_addr_private(const void *p)
 
 	if (sa->sa_family == AF_INET6) {
 		b = ((const struct sockaddr_in6 *)p)->sin6_addr.s6_addr;
-		static const uint8_t v4mapped[12] =
-		    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(b, v4mapped, 12) == 0) {
-			a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
-			    (uint32_t)b[14] << 8 | b[15];
-			goto v4;
-		}
-		return IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)b) ||
+		if (IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)b) ||
 		    IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)b) ||
 		    IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)b) ||
 		    IN6_IS_ADDR_SITELOCAL((const struct in6_addr *)b) ||
 		    IN6_IS_ADDR_MULTICAST((const struct in6_addr *)b) ||
-		    (b[0] & 0xfe) == 0xfc;		/* fc00::/7 */
+		    (b[0] & 0xfe) == 0xfc)		/* fc00::/7 */
+			return 1;
+		if (!embedded_v4(b, &a))
+			return 0;
+		goto v4;
 	}
 	if (sa->sa_family != AF_INET)
 		return 1;
@@ -121,17 +145,46 @@ v4:
 	    (a >> 16) == 0xa9fe ||			/* 169.254/16 */
 	    (a >> 20) == 0xac1 ||			/* 172.16/12 */
 	    (a >> 16) == 0xc0a8 ||			/* 192.168/16 */
+	    (a >> 8) == 0xc00000 ||			/* 192.0.0/24 */
+	    (a >> 17) == (0xc612 >> 1) ||			/* 198.18/15 */
 	    (a >> 22) == (100u << 2 | 1) ||		/* 100.64/10 */
 	    (a >> 28) >= 0xe;				/* multicast, reserved */
 }
 
-/* Refuses the connection before it is made when the address is local. */
+int
+http_addr_metadata(const void *p)
+{
+	const struct sockaddr	*sa = p;
+	uint32_t		 a;
+	const uint8_t		*b;
+	static const uint8_t	 aws6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0x02, 0x54 };		/* fd00:ec2::254 */
+
+	if (sa->sa_family == AF_INET6) {
+		b = ((const struct sockaddr_in6 *)p)->sin6_addr.s6_addr;
+		if (memcmp(b, aws6, 16) == 0)
+			return 1;
+		if (!embedded_v4(b, &a))
+			return 0;
+	} else if (sa->sa_family == AF_INET)
+		a = ntohl(((const struct sockaddr_in *)p)->sin_addr.s_addr);
+	else
+		return 0;
+	return (a >> 16) == 0xa9fe ||			/* 169.254/16 */
+	    a == 0x646464c8;				/* 100.100.100.200 */
+}
+
+/*
+ * Refuses the connection before it is made when the address is local, or
+ * a cloud metadata service whatever allow_private says.
+ */
 static curl_socket_t
 opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
 	struct xfer	*x = arg;
 
-	if (!x->h->allow_private && http_addr_private(&addr->addr)) {
+	if (http_addr_metadata(&addr->addr) ||
+	    (!x->h->allow_private && http_addr_private(&addr->addr))) {
 		x->refused = 1;
 		return CURL_SOCKET_BAD;
 	}
@@ -331,6 +384,8 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	curl_easy_setopt(c, CURLOPT_URL, rq->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	/* "" keeps libcurl from reading http_proxy and the like. */
+	curl_easy_setopt(c, CURLOPT_PROXY, h->proxy != NULL ? h->proxy : "");
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
 	    h->allow_private ? "http,https" : "https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);

@@ -32,6 +32,11 @@ enum http_err {
 struct http {
 	void	*curl;		/* CURL *, reused for keep-alive */
 	int	 allow_private;
+	/*
+	 * The proxy for every call, or NULL or "" for none: libcurl's
+	 * *_proxy environment variables are never read.
+	 */
+	const char *proxy;
 	long	 timeout_ms;
 	long	 connect_timeout_ms;
 	size_t	 max_response;
@@ -85,8 +90,17 @@ int	 http_url_allowed(const char *url, int allow_private);
  * connect-time check stays, for names whose addresses change later.
  */
 int	 http_url_local(const char *url);
-/* 1 if the address is loopback, private, link-local or otherwise local. */
+/*
+ * 1 if the address is loopback, private, link-local or otherwise local, an
+ * IPv6 form of such an IPv4 address (mapped, compatible, NAT64, 6to4)
+ * included.
+ */
 int	 http_addr_private(const void *sockaddr);
+/*
+ * 1 if the address is a cloud metadata service's (169.254/16,
+ * 100.100.100.200, fd00:ec2::254): never called, whatever allow_private.
+ */
+int	 http_addr_metadata(const void *sockaddr);
 /* Appends s percent-encoded as one path segment: 0 or -1. */
 int	 http_escape_segment(struct buf *, const char *s);
 

@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,6 +30,23 @@ priv(const char *addr)
 	inet_pton(AF_INET6, addr, &a6.sin6_addr);
 	a6.sin6_family = AF_INET6;
 	return http_addr_private(&a6);
+}
+
+static int
+meta(const char *addr)
+{
+	struct sockaddr_in	 a4;
+	struct sockaddr_in6	 a6;
+
+	memset(&a4, 0, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	if (inet_pton(AF_INET, addr, &a4.sin_addr) == 1) {
+		a4.sin_family = AF_INET;
+		return http_addr_metadata(&a4);
+	}
+	inet_pton(AF_INET6, addr, &a6.sin6_addr);
+	a6.sin6_family = AF_INET6;
+	return http_addr_metadata(&a6);
 }
 
 /* Serves one canned answer on a loopback port in a child process. */
@@ -100,10 +119,12 @@ main(void)
 {
 	struct http	 h;
 	struct http_resp rs;
+	struct http_req	 rq;
 	struct buf	 b;
 	size_t		 i;
-	int		 port;
-	pid_t		 pid;
+	int		 port, pport;
+	pid_t		 pid, ppid;
+	char		 proxy[64];
 
 	log_open("test_http", LOGL_ERR, NULL);
 	CHECK(priv("127.0.0.1"));
@@ -124,6 +145,32 @@ main(void)
 	CHECK(priv("::ffff:127.0.0.1"));
 	CHECK(priv("::ffff:169.254.169.254"));
 	CHECK(!priv("2606:4700::1111"));
+	/* IANA special-purpose ranges, and IPv6 forms of local IPv4. */
+	CHECK(priv("192.0.0.8"));
+	CHECK(priv("198.18.0.1"));
+	CHECK(priv("198.19.255.255"));
+	CHECK(!priv("198.20.0.1"));
+	CHECK(!priv("192.0.1.1"));
+	CHECK(priv("64:ff9b::7f00:1"));			/* NAT64 127.0.0.1 */
+	CHECK(priv("64:ff9b::a9fe:a9fe"));
+	CHECK(priv("64:ff9b:1::a00:1"));
+	CHECK(!priv("64:ff9b::808:808"));		/* NAT64 8.8.8.8 */
+	CHECK(priv("2002:7f00:1::1"));			/* 6to4 127.0.0.1 */
+	CHECK(priv("2002:c0a8:101::"));
+	CHECK(!priv("2002:808:808::1"));
+	CHECK(priv("::127.0.0.1"));			/* IPv4-compatible */
+	CHECK(priv("::10.0.0.1"));
+	CHECK(!priv("::8.8.8.8"));
+	/* Cloud metadata services: refused even when private is allowed. */
+	CHECK(meta("169.254.169.254"));
+	CHECK(meta("169.254.170.2"));
+	CHECK(meta("100.100.100.200"));
+	CHECK(meta("fd00:ec2::254"));
+	CHECK(meta("::ffff:169.254.169.254"));
+	CHECK(meta("64:ff9b::a9fe:a9fe"));
+	CHECK(!meta("127.0.0.1"));
+	CHECK(!meta("10.0.0.1"));
+	CHECK(!meta("fd00::1"));
 
 	CHECK_INT(http_url_allowed("https://gitlab.com", 0), 0);
 	CHECK_INT(http_url_allowed("http://gitlab.com", 0), -1);
@@ -181,6 +228,37 @@ main(void)
 	pid = serve_once("", &port);			/* closes at once */
 	CHECK_INT(get(&h, port, &rs), HTTP_ECONNECT);
 	waitpid(pid, NULL, 0);
+
+	/* A metadata address is refused before a connection is tried. */
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.url = "http://169.254.169.254/latest/meta-data/";
+	CHECK_INT(http_do(&h, &rq, &rs), HTTP_EPOLICY);
+
+	/* The *_proxy variables are not read: the call goes straight. */
+	ppid = serve_once("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nproxy",
+	    &pport);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", pport);
+	setenv("http_proxy", proxy, 1);
+	setenv("HTTPS_PROXY", proxy, 1);
+	setenv("ALL_PROXY", proxy, 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	pid = serve_once("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\ntarget",
+	    &port);
+	CHECK_INT(get(&h, port, &rs), HTTP_OK);
+	CHECK_STR(buf_str(&rs.body), "target");
+	kill(pid, SIGKILL);		/* gone already, unless it was skipped */
+	waitpid(pid, NULL, 0);
+	/* The proxy configured is used. */
+	h.proxy = proxy;
+	CHECK_INT(get(&h, port, &rs), HTTP_OK);
+	CHECK_STR(buf_str(&rs.body), "proxy");
+	kill(ppid, SIGKILL);
+	waitpid(ppid, NULL, 0);
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
 	http_resp_release(&rs);
 	http_release(&h);
 	return t_done();
