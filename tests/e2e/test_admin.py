@@ -13,7 +13,7 @@ import urllib.parse
 
 import fixtures
 from fixtures import GL_TOKEN, PB_TOKEN, PROJECT
-from harness import Stack, Tap, TOP_BUILD
+from harness import Stack, Tap, TOP_BUILD, wait_for
 
 t = Tap()
 s = Stack()
@@ -491,6 +491,39 @@ try:
          "retry redirects back")
     t.ok(s.sql("SELECT state FROM job WHERE id = ?", jid) in
          ([("ready",)], [("leased",)], []), "the job is ready again")
+
+    # A job that died for real (GitLab refused the write) runs again on
+    # retry, and its write reaches GitLab this time.
+    renamed = XSS + " renamed"
+    s.gl.call("POST", "/_double/faults", {
+        "match": r"PUT /api/v4/projects/\d+/issues/\d+$", "status": 422,
+        "count": 1})
+    s.pb.call("PATCH", "/_double/features/" + fid, {"name": renamed})
+    dead = wait_for(lambda: s.sql(
+        "SELECT id FROM job WHERE kind = 'sync' AND key = ? AND"
+        " state = 'dead'", fid))
+    t.ok(dead, "a sync job refused by GitLab is dead")
+    jid = dead[0][0] if dead else 0
+    linked = s.sql("SELECT issue_iid FROM link WHERE feature_id = ?", fid)
+    title = lambda: [i["title"] for i in fixtures.issues(s)
+                     if linked and i["iid"] == linked[0][0]][0]
+    t.ok(title() != renamed, "and the issue kept its title")
+    r = a.get("/admin/i/" + iid)
+    t.ok('name="job" value="%d"' % jid in r.body,
+         "the integration page lists it for retry")
+    n_put = len(requests(s.gl, "PUT", r"/issues/\d+$"))
+    r = a.post("/admin/i/%s/retry" % iid, {"csrf": tok, "job": jid})
+    t.ok(r.status == 303 and "done=retried" in r.headers.get("location", ""),
+         "retrying it redirects back")
+    t.ok('name="job" value="%d"' % jid not in a.get("/admin/i/" + iid).body,
+         "the job left the failed list")
+    t.eq(s.ctl("drain", check=False).returncode, 0,
+         "pbsyncctl drain runs the jobs that are due")
+    puts = requests(s.gl, "PUT", r"/issues/\d+$")[n_put:]
+    t.eq(([p["status"] for p in puts], title()), ([200], renamed),
+         "the retried job ran again: its write reached GitLab")
+    t.eq(s.sql("SELECT count(*) FROM job WHERE key = ?", fid)[0][0], 0,
+         "and the job is done")
 
     # -- sync log, newest first, paged ---------------------------------------
     for i in range(60):

@@ -248,7 +248,13 @@ def killed_mid_sync(k):
     fk.clear(s)
     fk.fault(s.gl, r"PUT /api/v4/projects/\d+/issues/\d+$", delay=2, count=1)
     k.pb_edit(name="Sync killed mid-write")
-    wait_for(lambda: fk.api(s.gl, "PUT", r"/issues/\d+$"), 30, 0.05)
+    # The kill must land inside the job: GitLab holds its write and the
+    # job row is leased.
+    held = wait_for(lambda: [q for q in fk.api(
+        s.gl, "PUT", r"/issues/%d$" % k.issue_iid) if q["status"] is None],
+        30, 0.05)
+    leased = s.sql("SELECT count(*) FROM job WHERE kind = 'sync' AND"
+                   " key = ? AND state = 'leased'", k.fid)[0][0]
     p = s.procs.pop("worker")
     p.send_signal(signal.SIGKILL)
     p.wait()
@@ -272,14 +278,18 @@ def killed_mid_sync(k):
     reliability.check(
         t, AREA, "kill -9 of the worker inside a sync write; edits of the "
         "same issue arrive while its lock is held",
-        "the new jobs wait out the lock (lease %d s) without using up their "
-        "attempts; the last edit lands on both sides; no dead job" % LEASE_S,
-        "lock left for %.1f s; %d jobs seen waiting 'link busy', highest "
+        "the kill lands while GitLab holds the job's write; the new jobs "
+        "wait out the lock (lease %d s) without using up their attempts; "
+        "the last edit lands on both sides; no dead job" % LEASE_S,
+        "killed with %d write held at GitLab and %d sync job leased; lock "
+        "left for %.1f s; %d jobs seen waiting 'link busy', highest "
         "attempts %d; last edit landed %s; dead jobs %s" % (
-            lock, len({i for i, _ in seen}), max([a for _, a in seen] or [0]),
-            landed, [(j["kind"], j["attempts"], j["last_error"])
-                     for j in dead] or "none"),
-        row_ok and lock > 1 and len(seen) > 0)
+            len(held or []), leased, lock, len({i for i, _ in seen}),
+            max([a for _, a in seen] or [0]), landed,
+            [(j["kind"], j["attempts"], j["last_error"]) for j in dead] or
+            "none"),
+        row_ok and len(held or []) == 1 and leased == 1 and lock > 1 and
+        len(seen) > 0)
 
 
 def link_of(fid):

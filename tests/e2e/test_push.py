@@ -1,11 +1,17 @@
-"""Push, unlink and the Productboard column, end to end through nginx with
-the Productboard and GitLab doubles."""
+"""Push, unlink, dismiss and the Productboard column, end to end through
+nginx with the Productboard and GitLab doubles."""
+import json
 import statistics
 import threading
 import time
 
 from harness import Stack, Tap, wait_for
 import fixtures as fx
+
+
+def issue(iid):
+    return [x for x in fx.issues(s) if x["iid"] == iid][0]
+
 
 t = Tap()
 s = Stack(env={"PBSYNC_PUSH_BUDGET_MS": "2500"})
@@ -51,6 +57,14 @@ try:
     t.eq(conn.get("hoverLabel"), "#%d" % i["iid"], "hover label is #iid")
     t.eq(conn.get("label"), "Open", "the label is the issue state")
     t.eq(conn.get("color"), "blue", "open issues are blue")
+    try:
+        reply = json.loads(r.get("body") or "")
+    except ValueError:
+        reply = {}
+    data = reply.get("data") or {}
+    t.ok((data.get("fields") or {}).get("connection") == conn and
+         "connection" not in data, "by default the reply carries only the "
+         "v2 key data.fields.connection", reply)
 
     r = fx.click(s, pid, fid)
     t.eq(r.get("connection", {}).get("state"), "connected",
@@ -113,8 +127,32 @@ try:
     r = fx.click(s, pid, "unknown-feature", "button.unlink")
     t.eq(r.get("connection", {}).get("state"), "initial",
          "unlinking an unknown feature is harmless")
+
+    # -- dismiss: unlinks like unlink, and later edits stay on their side ----
+    csv = [x for x in fx.issues(s) if x["title"] == "Export to CSV"][0]
     r = fx.click(s, pid, fid2, "button.dismiss")
     t.eq(r.get("connection", {}).get("state"), "initial", "dismiss answers initial")
+    t.eq(s.sql("SELECT count(*) FROM link WHERE feature_id = ?", fid2)[0][0],
+         0, "dismiss removes the link")
+    t.ok(wait_for(lambda: "pbsync:feature=" not in (issue(csv["iid"])
+                  ["description"] or ""), 15),
+         "dismiss removes the marker and backlink from the issue")
+    s.pb.call("PATCH", "/_double/features/" + fid2,
+              {"name": "Export to CSV, dismissed"})
+    s.gl.call("PUT", "/_double/projects/%d/issues/%d" % (fx.PROJECT,
+                                                         csv["iid"]),
+              {"title": "CSV export, edited in GitLab", "as_user": "alice"})
+    # A linked feature edited at the same time does sync: the edits above
+    # had their chance to run.
+    s.pb.call("PATCH", "/_double/features/" + fid3, {"name": "Retry me too"})
+    t.ok(wait_for(lambda: [x for x in fx.issues(s) if x["title"] ==
+                           "Retry me too"], 20),
+         "an edit of a linked feature reaches its issue")
+    fx.idle(s)
+    t.eq((s.pb.call("GET", "/_double/state")["features"][fid2]["name"],
+          issue(csv["iid"])["title"]),
+         ("Export to CSV, dismissed", "CSV export, edited in GitLab"),
+         "after dismiss, edits of the feature and of the issue do not sync")
 
     # -- refusals: nothing written, no upstream call --------------------------
     path = "/plugin/" + iid
