@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,11 +19,16 @@ int
 log_open(const char *prog, enum log_level level, const char *path)
 {
 	FILE	*f = NULL;
+	int	 fd;
 
 	snprintf(progname, sizeof(progname), "%s", prog);
 	maxlevel = level;
 	if (path != NULL && *path != '\0') {
-		if ((f = fopen(path, "ae")) == NULL) {
+		/* Owner only: the log names integrations and upstream errors. */
+		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600)) == -1 || (f = fdopen(fd, "a")) == NULL) {
+			if (fd != -1)
+				close(fd);
 			fprintf(stderr, "%s: cannot open log file \"%s\"\n",
 			    prog, path);
 			return -1;

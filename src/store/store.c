@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,7 +234,17 @@ on_busy(void *arg, int tries)
 int
 store_open(struct store *s, const char *path)
 {
+	int	 fd;
+
 	memset(s, 0, sizeof(*s));
+	/*
+	 * Created owner-only before SQLite opens it: SQLite gives the -wal
+	 * and -shm files the database's mode, and the database holds sealed
+	 * tokens, hashed secrets and every link.
+	 */
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) != -1)
+		close(fd);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		log_err("store: cannot open \"%s\": %s", path,

@@ -6,6 +6,21 @@
 
 #include "web/health.h"
 
+/* 1 if the client is this host: it may see the counts. */
+static int
+local_client(const struct req *rq)
+{
+	const char	*ip = req_param(rq, "REMOTE_ADDR");
+
+	return ip != NULL && (strncmp(ip, "127.", 4) == 0 ||
+	    strcmp(ip, "::1") == 0 || strncmp(ip, "::ffff:127.", 11) == 0);
+}
+
+/*
+ * Everyone gets the status (and 200 or 503): a load balancer needs no
+ * more.  The program, the database and key state, the schema version and
+ * the queue and link counts go to clients on this host only.
+ */
 int
 health_handle(struct app *a, const struct req *rq, struct resp *rs)
 {
@@ -26,6 +41,11 @@ health_handle(struct app *a, const struct req *rq, struct resp *rs)
 		return 1;
 	}
 	cJSON_AddStringToObject(j, "status", ok ? "ok" : "unavailable");
+	if (!local_client(rq)) {
+		resp_json(rs, ok ? 200 : 503, j);
+		cJSON_Delete(j);
+		return 1;
+	}
 	cJSON_AddStringToObject(j, "program", a->prog);
 	cJSON_AddStringToObject(j, "database", ok ? "ok" : "unusable");
 	cJSON_AddBoolToObject(j, "key", a->key.loaded);

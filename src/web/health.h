@@ -1,5 +1,6 @@
 /*
- * health: GET /healthz, served by every program.
+ * health: GET /healthz, served by every program: the status for all,
+ * the details for clients on this host.
  */
 #ifndef PBSYNC_HEALTH_H
 #define PBSYNC_HEALTH_H

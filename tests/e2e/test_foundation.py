@@ -1,10 +1,12 @@
 """Foundation: health, refusals, limits and both run modes (FastCGI, CGI)."""
+import json
 import os
 import stat
 import subprocess
 import time
 
 from harness import Stack, Tap, TOP_BUILD
+import wire
 
 t = Tap()
 s = Stack(doubles=False)
@@ -59,6 +61,29 @@ try:
         mode = os.stat(os.path.join(s.dir, name + ".sock")).st_mode
         t.ok(not mode & (stat.S_IROTH | stat.S_IWOTH),
              "%s socket is not world-accessible (%o)" % (name, mode & 0o777))
+
+    # /healthz: the status for anyone, the counts for this host only.
+    def health_from(addr):
+        st, _, body = wire.fcgi(os.path.join(s.dir, "glhook.sock"), {
+            "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/healthz",
+            "REQUEST_URI": "/healthz", "DOCUMENT_URI": "/healthz",
+            "REMOTE_ADDR": addr, "SERVER_PROTOCOL": "HTTP/1.1"}, b"")
+        return st, json.loads(body) if body else None
+    t.eq(health_from("203.0.113.7"), (200, {"status": "ok"}),
+         "healthz tells a remote client the status and nothing more")
+    t.eq(health_from("::ffff:198.51.100.1"), (200, {"status": "ok"}),
+         "and the same to a remote IPv6 client")
+    st, j = health_from("127.0.0.1")
+    t.ok(st == 200 and "queue" in j and "links" in j,
+         "a client on this host sees the counts", j)
+
+    # Owner-only files: the database (sealed tokens), its WAL and SHM, the
+    # log.
+    for name in ("pbsync.db", "pbsync.db-wal", "pbsync.db-shm",
+                 "pbsync.log"):
+        p = os.path.join(s.dir, name)
+        mode = os.stat(p).st_mode & 0o777 if os.path.exists(p) else None
+        t.eq(mode, 0o600, "%s is created 0600" % name)
 
     # Plain CGI: the same binary, one request from the environment.
     cgi = os.path.join(TOP_BUILD, "cgi-bin", "pbsync-plugin")
