@@ -185,6 +185,10 @@ plan_status(const struct ctx *c, const struct store_link *l,
 		/* The map dies with this sync's parse: keep a copy. */
 		snprintf(p->status_id, sizeof(p->status_id), "%s", pb_for_state);
 		p->pb_status = p->status_id;
+		/* The scoped label follows the status it chose. */
+		m = map_to_gitlab(map, pb_for_state);
+		plan_labels(map, &s->i, cJSON_GetStringValue(
+		    cJSON_GetObjectItem(m, "label")), p);
 	}
 }
 

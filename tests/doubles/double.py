@@ -319,10 +319,27 @@ class Double:
             reply = self.injected(fault, req)
         else:
             reply = self.safe(self.api, req)
+        if fault and fault.get("then"):
+            self.then(fault)
         with self.lock:
             if gen == self.gen:
                 entry["status"] = reply.status if reply else None
         return reply
+
+    def then(self, fault):
+        """Makes the control call of a fault's "then" once the matched
+        request is served (its reply is already encoded, so it does not
+        show the call's effect): a person acting between the system's
+        read and the write that follows it.  The control call's status is
+        appended to the fault's "then_done"."""
+        call = fault["then"]
+        body = call.get("body")
+        raw = json.dumps(body).encode() if body is not None else b""
+        req = Request(call["method"], call["path"],
+                      {"Content-Type": "application/json"}, raw)
+        reply = self.serve_control(req)
+        with self.lock:
+            fault["then_done"].append(reply.status)
 
     def safe(self, fn, *args):
         """Runs a handler; a bug in the double answers 500 loudly
@@ -574,9 +591,17 @@ class Double:
             return Reply(400, {"error": "need {\"match\": REGEX, ...}"})
         try:
             f = dict(f, rx=re.compile(f["match"]), hits=0,
-                     count=int(f.get("count", 1)))
+                     count=int(f.get("count", 1)), then_done=[])
         except (re.error, ValueError, TypeError) as e:
             return Reply(400, {"error": "bad fault: %s" % e})
+        then = f.get("then")
+        if then is not None and not (
+                isinstance(then, dict) and
+                isinstance(then.get("method"), str) and
+                isinstance(then.get("path"), str) and
+                then["path"].startswith("/_double/")):
+            return Reply(400, {"error": "then must be {\"method\", "
+                               "\"path\": \"/_double/...\", \"body\"?}"})
         with self.lock:
             self.faults.append(f)
             return Reply(201, {k: v for k, v in f.items() if k != "rx"})

@@ -1,0 +1,485 @@
+"""The sync engine's decisions, one job at a time: nothing runs a job but
+`pbsyncctl drain` here, so every merge, conflict, guard, retry and pause
+can be looked at between two runs.
+
+Three integrations on three GitLab projects: "Latest" (the default
+conflict policy), "PB" (conflict policy productboard, deletion policy
+label, a status map with scoped labels) and "GL" (conflict policy
+gitlab).  The doubles send webhooks for pbsync's own writes, so an echo
+would show up as a second write."""
+import json
+import subprocess
+import time
+import urllib.parse
+
+from harness import Stack, Tap, wait_for
+import fixtures as fx
+
+MAX_ATTEMPTS = 3
+LEASE_S = 2
+
+t = Tap()
+# No program runs jobs after answering and no worker runs: only drain().
+s = Stack(env={"PBSYNC_JOB_BUDGET_MS": "0",
+               "PBSYNC_JOB_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+               "PBSYNC_JOB_LEASE_S": str(LEASE_S),
+               "PBSYNC_RECONCILE_INTERVAL_S": "3600"})
+
+
+def status_map():
+    """Each Productboard status to a GitLab state and a scoped label."""
+    st = {x["name"]: x["id"] for x in s.pb.call("GET", "/_double/state")
+          ["statuses"]}
+    return {"to_gitlab": {
+        st["New"]: {"state": "opened", "label": "status::new"},
+        st["Planned"]: {"state": "opened", "label": "status::planned"},
+        st["In Progress"]: {"state": "opened", "label": "status::doing"},
+        st["Done"]: {"state": "closed", "label": "status::done"}},
+        "to_productboard": {"opened": st["In Progress"],
+                            "closed": st["Done"]}}
+
+
+def due():
+    """Jobs that a drain would run now."""
+    return s.sql("SELECT count(*) FROM job WHERE state = 'ready' AND"
+                 " run_at <= ?1 OR state = 'leased' AND lease_until < ?1",
+                 time.time())[0][0]
+
+
+def deliveries_idle():
+    for d in (s.pb, s.gl):
+        d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                         "timeout": 5})
+
+
+def drain():
+    s.ctl("drain")
+
+
+def settle(timeout=30):
+    """Delivers every webhook and drains until no job is due, the
+    webhooks of pbsync's own writes included."""
+    def quiet():
+        deliveries_idle()
+        if due() == 0:
+            return True
+        drain()
+        return False
+    return wait_for(quiet, timeout, 0.05)
+
+
+def after(ts):
+    """Waits until the clock is past ts, so the next edit is later
+    (GitLab shows milliseconds)."""
+    wait_for(lambda: time.time() > ts + 0.01, 1, 0.005)
+
+
+def clear():
+    s.pb.call("DELETE", "/_double/requests")
+    s.gl.call("DELETE", "/_double/requests")
+
+
+def log_mark():
+    return s.sql("SELECT coalesce(max(id), 0) FROM sync_log")[0][0]
+
+
+class Link:
+    """One pushed feature and its issue."""
+
+    def __init__(self, team, name, status="New"):
+        self.team = team
+        self.fid = fx.feature(s, name, "<p>%s.</p>" % name, status)
+        r = fx.click(s, team.pid, self.fid)
+        if r.get("connection", {}).get("state") != "connected":
+            raise SystemExit("push of %r: %r" % (name, r))
+        self.n = s.sql("SELECT issue_iid FROM link WHERE integration_id = ?"
+                       " AND feature_id = ?", team.id, self.fid)[0][0]
+        self.issue_path = "/api/v4/projects/%d/issues/%d" % (team.project,
+                                                             self.n)
+
+    def feature(self):
+        return s.pb.call("GET", "/_double/state")["features"][self.fid]
+
+    def name(self):
+        return self.feature()["name"]
+
+    def issue(self):
+        return [i for i in fx.issues(s) if i["project_id"] ==
+                self.team.project and i["iid"] == self.n][0]
+
+    def title(self):
+        return self.issue()["title"]
+
+    def linked(self):
+        return bool(s.sql("SELECT 1 FROM link WHERE integration_id = ? AND"
+                          " feature_id = ?", self.team.id, self.fid))
+
+    def pb_edit(self, **kw):
+        s.pb.call("PATCH", "/_double/features/" + self.fid, kw)
+
+    def gl_edit(self, **kw):
+        kw.setdefault("as_user", "alice")
+        s.gl.call("PUT", "/_double/projects/%d/issues/%d" % (
+            self.team.project, self.n), kw)
+
+    def writes(self):
+        """(GitLab issue edits, Productboard feature patches) so far."""
+        gl = s.gl.requests("^%s$" % self.issue_path)
+        pb = s.pb.requests("^/v2/entities/%s$" % self.fid)
+        return (len([r for r in gl if r["method"] == "PUT"]),
+                len([r for r in pb if r["method"] == "PATCH"]))
+
+    def log(self, since):
+        """(result, detail) of the sync log entries since a mark."""
+        return s.sql("SELECT result, detail FROM sync_log WHERE id > ? AND"
+                     " feature_id = ? AND action = 'sync' ORDER BY id",
+                     since, self.fid)
+
+    def job(self, kind):
+        """(id, state, attempts, last_error, run_at) of the integration's
+        newest job of a kind, or None."""
+        rows = s.sql("SELECT id, state, attempts, last_error, run_at FROM"
+                     " job WHERE integration_id = ? AND kind = ? ORDER BY"
+                     " id DESC LIMIT 1", self.team.id, kind)
+        return rows[0] if rows else None
+
+
+class Team:
+    """An integration created with pbsyncctl on its own GitLab project."""
+
+    def __init__(self, name, project, path, extra=()):
+        if project != fx.PROJECT:
+            s.gl.call("POST", "/_double/projects", {
+                "id": project, "path_with_namespace": path})
+        self.project = project
+        rc, self.id, err = fx.create_integration(
+            s, name, ("--project", path) + tuple(extra))
+        if rc != 0:
+            raise SystemExit(err)
+        self.pid = fx.plugin_id(s, self.id)
+
+
+def hook_of(team):
+    """The Productboard webhook subscription of an integration: its path
+    on pbsync and the authorization Productboard sends."""
+    for w in s.pb.call("GET", "/_double/state")["webhooks"].values():
+        if team.id in w["url"]:
+            return urllib.parse.urlsplit(w["url"]).path, w["authorization"]
+    raise SystemExit("no webhook for " + team.id)
+
+
+def job_state(job_id):
+    """(state, attempts, last_error) of a job, or None once it is done."""
+    rows = s.sql("SELECT state, attempts, last_error FROM job WHERE id = ?",
+                 job_id)
+    return rows[0] if rows else None
+
+
+def retry_delays(job_id):
+    """The delays the queue logged for a job's retries, in order."""
+    out = []
+    for line in s.log().splitlines():
+        mark = "job %d (" % job_id
+        if mark in line and " retry in " in line:
+            out.append(float(line.split(" retry in ")[1].split("s")[0]))
+    return out
+
+
+try:
+    fx.seed(s)
+    for tok, uid, user, role in ((fx.GL_TOKEN, 77, "pbsync-bot", "maintainer"),
+                                 ("glpat-human-0123456789", 5, "alice",
+                                  "developer")):
+        s.gl.call("POST", "/_double/users", {
+            "token": tok, "id": uid, "username": user, "name": user,
+            "projects": {str(p): role for p in (fx.PROJECT, 1002, 1003)}})
+    latest = Team("Latest", fx.PROJECT, "grp/proj")
+    pbwins = Team("PB", 1002, "grp/pbwins", (
+        "--conflict", "productboard", "--on-delete", "label",
+        "--status-map", json.dumps(status_map())))
+    glwins = Team("GL", 1003, "grp/glwins", ("--conflict", "gitlab"))
+    t.eq([s.sql("SELECT conflict_policy, delete_policy FROM integration"
+                " WHERE id = ?", x.id)[0] for x in (latest, pbwins, glwins)],
+         [("latest", "keep"), ("productboard", "label"), ("gitlab", "keep")],
+         "the policies given to pbsyncctl integration add are stored")
+    a = Link(latest, "Latest feature")
+    p = Link(pbwins, "Productboard wins")
+    g = Link(glwins, "GitLab wins")
+    t.ok(settle(), "the pushes' own events are settled")
+
+    # -- one side changes: one write, no echo ----------------------------
+    clear()
+    mark = log_mark()
+    a.pb_edit(name="Renamed in Productboard")
+    settle()
+    t.eq(a.title(), "Renamed in Productboard",
+         "a rename in Productboard reaches GitLab")
+    t.eq(a.writes(), (1, 0), "one GitLab write, no Productboard echo")
+    t.eq(a.log(mark), [("ok", "name to gitlab; ")],
+         "the sync log says which way the name went")
+    clear()
+    a.gl_edit(title="Renamed in GitLab")
+    settle()
+    t.eq(a.name(), "Renamed in GitLab", "a rename in GitLab reaches "
+         "Productboard")
+    t.eq(a.writes(), (0, 1), "one Productboard write, no GitLab echo")
+
+    # -- both sides make the same edit: nothing to write -----------------
+    clear()
+    mark = log_mark()
+    a.pb_edit(name="Same on both sides")
+    a.gl_edit(title="Same on both sides")
+    settle()
+    t.eq(a.writes(), (0, 0), "both sides made the same edit: no write")
+    t.eq(a.log(mark), [], "and no conflict in the sync log")
+    a.gl_edit(title="GitLab after the agreement")
+    settle()
+    t.eq(a.name(), "GitLab after the agreement",
+         "the agreed value became the snapshot: a later GitLab edit is "
+         "not a conflict")
+
+    # -- conflict, default policy: the later edit wins -------------------
+    clear()
+    mark = log_mark()
+    a.pb_edit(name="Productboard's earlier edit")
+    after(time.time())
+    a.gl_edit(title="GitLab's later edit")
+    settle()
+    t.eq((a.name(), a.title()), ("GitLab's later edit",) * 2,
+         "latest: the later edit (GitLab) wins on both sides")
+    t.eq(a.log(mark), [("conflict", "name conflict, gitlab wins; ")],
+         "latest: the sync log records the conflict and the decision")
+
+    # -- an edit between pbsync's read and its write is not overwritten --
+    # The double applies a person's edit right after it answers pbsync's
+    # read of the side pbsync is about to write.
+    clear()
+    s.gl.call("POST", "/_double/faults", {
+        "match": "^GET %s$" % a.issue_path, "count": 1,
+        "then": {"method": "PUT", "path": "/_double/projects/%d/issues/%d"
+                 % (fx.PROJECT, a.n), "body": {
+                     "title": "GitLab edit meanwhile", "as_user": "alice"}}})
+    a.pb_edit(name="Productboard edit first")
+    settle()
+    t.eq([f["then_done"] for f in s.gl.call("GET", "/_double/faults")],
+         [[200]], "the GitLab edit landed right after pbsync read the issue")
+    t.eq(a.title(), "GitLab edit meanwhile",
+         "an issue edited after pbsync read it is not overwritten")
+    t.eq(a.name(), "GitLab edit meanwhile",
+         "the next round sees both edits: the later one wins on both sides")
+    t.eq(a.writes(), (0, 1), "no GitLab write on top of the new edit")
+    s.gl.call("DELETE", "/_double/faults")
+
+    clear()
+    s.pb.call("POST", "/_double/faults", {
+        "match": "^GET /v2/entities/%s$" % a.fid, "count": 1,
+        "then": {"method": "PATCH", "path": "/_double/features/" + a.fid,
+                 "body": {"name": "Productboard edit meanwhile"}}})
+    a.gl_edit(title="GitLab edit first")
+    settle()
+    t.eq([f["then_done"] for f in s.pb.call("GET", "/_double/faults")],
+         [[200]], "the Productboard edit landed right after pbsync read "
+         "the feature")
+    t.eq(a.name(), "Productboard edit meanwhile",
+         "a feature edited after pbsync read it is not overwritten")
+    t.eq(a.title(), "Productboard edit meanwhile",
+         "the next round sees both edits: the later one wins on both sides")
+    t.eq(a.writes(), (1, 0), "no Productboard write on top of the new edit")
+    s.pb.call("DELETE", "/_double/faults")
+
+    # -- conflict policy productboard ------------------------------------
+    clear()
+    mark = log_mark()
+    p.pb_edit(name="Productboard's earlier edit")
+    after(time.time())
+    p.gl_edit(title="GitLab's later edit")
+    settle()
+    t.eq((p.name(), p.title()), ("Productboard's earlier edit",) * 2,
+         "policy productboard: Productboard wins although GitLab's edit "
+         "is later")
+    t.eq(p.log(mark), [("conflict", "name conflict, productboard wins; ")],
+         "policy productboard: the sync log says so")
+    t.eq(p.writes(), (1, 0), "policy productboard: one GitLab write")
+    mark = log_mark()
+    p.gl_edit(title="GitLab after the conflict")
+    settle()
+    t.eq(p.name(), "GitLab after the conflict",
+         "after a conflict the snapshot holds the winner: a GitLab-only "
+         "edit reaches Productboard")
+    t.eq(p.log(mark), [("ok", "name to productboard; ")],
+         "and it is no conflict")
+
+    # -- conflict policy gitlab ------------------------------------------
+    clear()
+    mark = log_mark()
+    g.gl_edit(title="GitLab's earlier edit")
+    after(time.time())
+    g.pb_edit(name="Productboard's later edit")
+    settle()
+    t.eq((g.name(), g.title()), ("GitLab's earlier edit",) * 2,
+         "policy gitlab: GitLab wins although Productboard's edit is later")
+    t.eq(g.log(mark), [("conflict", "name conflict, gitlab wins; ")],
+         "policy gitlab: the sync log says so")
+    t.eq(g.writes(), (0, 1), "policy gitlab: one Productboard write")
+    mark = log_mark()
+    g.pb_edit(name="Productboard after the conflict")
+    settle()
+    t.eq(g.title(), "Productboard after the conflict",
+         "a Productboard-only edit then reaches GitLab")
+    t.eq(g.log(mark), [("ok", "name to gitlab; ")], "and it is no conflict")
+
+    # -- status map with scoped labels -----------------------------------
+    p.gl_edit(add_labels="customer")
+    settle()
+    clear()
+    p.pb_edit(status={"name": "Planned"})
+    settle()
+    t.eq((p.issue()["state"], p.issue()["labels"]),
+         ("opened", ["customer", "status::planned"]),
+         "status Planned: the issue stays open and gets its scoped label")
+    t.eq(p.writes(), (1, 0), "one GitLab write, no echo")
+    p.pb_edit(status={"name": "Done"})
+    settle()
+    t.eq((p.issue()["state"], p.issue()["labels"]),
+         ("closed", ["customer", "status::done"]),
+         "status Done: closed, the label follows, the person's label stays")
+    clear()
+    p.gl_edit(state_event="reopen")
+    settle()
+    t.eq(p.feature()["status"]["name"], "In Progress",
+         "reopened in GitLab: the feature is In Progress, as mapped")
+    t.eq(p.issue()["labels"], ["customer", "status::doing"],
+         "and the issue's scoped label follows the new status")
+    t.eq(p.writes(), (1, 1), "one write on each side, no echo")
+
+    # -- a stale feature.deleted: the feature is still there -------------
+    mark = log_mark()
+    path, auth = hook_of(pbwins)
+    r = s.request("POST", path, {"data": {
+        "id": p.fid, "eventType": "feature.deleted",
+        "links": {"target": "%s/features/%s" % (s.pb.url, p.fid)}}},
+        {"Authorization": auth})
+    t.eq(r.status, 204, "a stale feature.deleted is acknowledged")
+    settle()
+    t.ok(p.linked(), "a stale feature.deleted does not drop the link")
+    t.eq((p.issue()["state"], p.issue()["labels"]),
+         ("opened", ["customer", "status::doing"]),
+         "nor touch the issue")
+    t.eq(s.sql("SELECT action FROM sync_log WHERE id > ? AND action !="
+               " 'sync'", mark), [], "nothing is logged as deleted")
+    t.eq(s.sql("SELECT kind, last_error FROM job WHERE state = 'dead'"), [],
+         "and no job failed")
+
+    # -- deletion policy label -------------------------------------------
+    s.pb.call("DELETE", "/_double/features/" + p.fid)
+    settle()
+    t.ok(not p.linked(), "a deleted feature removes its link")
+    t.eq((p.issue()["state"], p.issue()["labels"]),
+         ("opened", ["customer", "productboard::deleted", "status::doing"]),
+         "on-delete label: the issue is kept open and labelled")
+    t.eq(s.sql("SELECT action FROM sync_log WHERE id > ? AND action !="
+               " 'sync'", mark), [("feature deleted",)],
+         "the sync log says so")
+
+    # -- retries with backoff, then dead after job_max_attempts ----------
+    clear()
+    s.gl.call("POST", "/_double/faults", {"match": "^PUT %s$" % a.issue_path,
+                                          "status": 500, "count": -1})
+    a.pb_edit(name="Lands after a retry")
+    deliveries_idle()
+    drain()
+    j = a.job("sync")
+    job_id = j[0] if j else 0
+    seen = [job_state(job_id)]
+    for k in range(MAX_ATTEMPTS - 1):
+        # Time passes: the retry is due.
+        s.sql("UPDATE job SET run_at = 0 WHERE id = ? AND state = 'ready'",
+              job_id)
+        drain()
+        seen.append(job_state(job_id))
+    err = "gitlab answered 500: 500 Internal Server Error"
+    t.eq(seen, [("ready", k, err) for k in range(1, MAX_ATTEMPTS)] +
+         [("dead", MAX_ATTEMPTS, err)],
+         "GitLab keeps failing: the job is retried, then dead after %d "
+         "attempts with its error" % MAX_ATTEMPTS)
+    t.eq(a.writes()[0], MAX_ATTEMPTS, "exactly %d attempts were made" %
+         MAX_ATTEMPTS)
+    delays = retry_delays(job_id)
+    t.ok(len(delays) == MAX_ATTEMPTS - 1 and 2 <= delays[0] <= 4 and
+         4 <= delays[1] <= 8, "retries back off: 2-4 s, then 4-8 s",
+         delays)
+    s.sql("UPDATE job SET run_at = 0 WHERE id = ?", job_id)
+    drain()
+    t.eq((job_state(job_id), a.writes()[0]),
+         (("dead", MAX_ATTEMPTS, err), MAX_ATTEMPTS),
+         "a dead job is not run again")
+    out = s.ctl("jobs", latest.id).stdout
+    t.ok(("%d\tsync\t%s\t%d\t%s" % (job_id, a.fid, MAX_ATTEMPTS, err))
+         in out, "pbsyncctl jobs lists it with its attempts and error", out)
+    r = s.ctl("retry", latest.id, str(job_id), check=False)
+    t.ok(r.returncode == 0, "pbsyncctl retry queues it again", r.stderr)
+    drain()
+    t.eq(job_state(job_id), ("ready", 1, err),
+         "a retried job has all its attempts again: one more failure does "
+         "not bury it")
+    s.gl.call("DELETE", "/_double/faults")
+    s.sql("UPDATE job SET run_at = 0 WHERE id = ?", job_id)
+    settle()
+    t.eq((a.title(), job_state(job_id)), ("Lands after a retry", None),
+         "once GitLab is back the job finishes and the change lands")
+
+    # -- 429: the token pauses, the job waits out Retry-After ------------
+    clear()
+    s.pb.call("POST", "/_double/faults", {
+        "match": "^GET /v2/entities/%s$" % a.fid, "status": 429, "count": 1,
+        "headers": {"Retry-After": "30"}})
+    t0 = time.time()
+    a.gl_edit(title="Held back by a rate limit")
+    deliveries_idle()
+    drain()
+    j = a.job("issue_event")
+    until = s.sql("SELECT max(until) FROM upstream_pause")[0][0] or 0
+    t.ok(j is not None and j[1] == "ready" and j[4] >= t0 + 30,
+         "after a 429 with Retry-After: 30 the job waits 30 s", j)
+    t.ok(until >= t0 + 30, "and Productboard calls are paused that long")
+    t.ok("productboard rate limit: pausing calls for 30s" in s.log(),
+         "the pause is in the log")
+    s.sql("UPDATE job SET run_at = 0 WHERE id = ?", j[0] if j else 0)
+    drain()
+    t.eq(len(s.pb.requests("^/v2/")), 1,
+         "a job due during the pause makes no Productboard call")
+    j = a.job("issue_event")
+    t.ok(j is not None and j[1] == "ready" and j[4] >= until - 1,
+         "and is put off to the end of the pause", j)
+    s.sql("UPDATE upstream_pause SET until = 0")
+    s.sql("UPDATE job SET run_at = 0")
+    settle()
+    t.eq(a.name(), "Held back by a rate limit",
+         "after the pause the change lands")
+
+    # -- a drain killed mid-job: the job is taken again after its lease --
+    clear()
+    s.gl.call("POST", "/_double/faults", {"match": "^GET %s$" % a.issue_path,
+                                          "count": 1, "delay": 10})
+    a.pb_edit(name="Survives a killed drain")
+    deliveries_idle()
+    proc = subprocess.Popen([s.binary("pbsyncctl"), "drain"], env=s.env,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    t.ok(wait_for(lambda: s.gl.requests("^%s$" % a.issue_path), 15),
+         "the drain is in the middle of the job")
+    proc.kill()
+    proc.wait()
+    j = a.job("sync")
+    t.eq(j and j[1], "leased", "the killed drain's job is still leased")
+
+    def retaken():
+        drain()
+        return a.title() == "Survives a killed drain"
+    if t.ok(wait_for(retaken, 20, 0.2), "once the lease is over a drain "
+            "takes the job again and it lands"):
+        settle()
+    t.eq(a.writes()[0], 1, "one GitLab write")
+finally:
+    s.stop(t)
+t.done()
