@@ -172,7 +172,14 @@ try:
     s.gl.call("POST", "/_double/faults", {"match": "GET /api/v4/projects/.*/issues/.*",
                                           "delay": 3, "count": 1})
     pb_edit(name="Survives kill -9")
-    time.sleep(1.0)
+    # The kill must land inside the job: GitLab holds its read (no answer
+    # yet) and the job row is leased.
+    held = wait_for(lambda: [r for r in s.gl.requests()
+                             if r["method"] == "GET" and "/issues/" in
+                             r["path"] and r["status"] is None], 20, 0.05)
+    leased = s.sql("SELECT count(*) FROM job WHERE state = 'leased'")[0][0]
+    t.ok(held and leased == 1, "kill -9 lands mid-job: GitLab holds %d read, "
+         "%d job leased" % (len(held or []), leased))
     s.procs["worker"].send_signal(signal.SIGKILL)
     s.procs["worker"].wait()
     s.start_worker()
