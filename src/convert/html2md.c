@@ -119,6 +119,28 @@ html2md_ref_break(int before, int sigil, int c)
 	}
 }
 
+char *
+html2md_title(const char *s)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b, strlen(s) * 4 + 16);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (html2md_ref_break(b.len > 1 ? (unsigned char)b.data[b.len -
+		    2] : 0, b.len > 0 ? (unsigned char)b.data[b.len - 1] : 0,
+		    (unsigned char)s[i]) && buf_puts(&b, HTML2MD_WJ) == -1)
+			break;
+		if (buf_putc(&b, s[i]) == -1)
+			break;
+	}
+	if (s[i] != '\0' || buf_puts(&b, "") == -1) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
 /* 1 if s (n bytes, after '&') reads as a character reference. */
 static int
 entity_like(const char *s, size_t n)

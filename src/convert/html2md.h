@@ -54,6 +54,12 @@ int	 html2md_convert(const char *html, size_t len, struct buf *out);
  * sigil ('\0' at the start).
  */
 int	 html2md_ref_break(int before, int sigil, int c);
+/*
+ * A title for GitLab, which parses references and mentions in titles
+ * too: s with HTML2MD_WJ after each sigil html2md_ref_break names, as in
+ * descriptions (plain text otherwise).  A heap string, or NULL.
+ */
+char	*html2md_title(const char *s);
 
 /*
  * Character classes of CommonMark's flanking rules (spec §6.2), shared

@@ -53,11 +53,11 @@ md2html_tag(struct md2html *r, const char *s)
 }
 
 /*
- * Appends Markdown text as HTML text: escaped, and without the WORD
- * JOINER html2md put after a reference sigil (html2md.h).
+ * Appends text without the WORD JOINER html2md put after a reference
+ * sigil (html2md.h): escaped as HTML text, or as it is (a title).
  */
 static void
-md2html_text(struct md2html *r, const char *s, size_t n)
+unjoined(struct md2html *r, const char *s, size_t n, int escape)
 {
 	size_t		 i, k = strlen(HTML2MD_WJ);
 
@@ -68,11 +68,19 @@ md2html_text(struct md2html *r, const char *s, size_t n)
 			i += k - 1;
 			continue;
 		}
-		if (!r->err && html_put_escaped(r->b, s + i, 1) == -1)
+		if (!r->err && (escape ? html_put_escaped(r->b, s + i, 1) :
+		    buf_putc(r->b, s[i])) == -1)
 			r->err = 1;
 		r->prev2 = r->prev;
 		r->prev = (unsigned char)s[i];
 	}
+}
+
+/* Appends Markdown text as HTML text (see unjoined()). */
+static void
+md2html_text(struct md2html *r, const char *s, size_t n)
+{
+	unjoined(r, s, n, 1);
 }
 
 /* 1 if the byte before i in out is a backslash that escapes. */
@@ -605,6 +613,23 @@ md2html_convert(const char *md, size_t len, struct buf *out)
 		rc = 0;
 	buf_release(&html);
 	return rc;
+}
+
+char *
+md2html_title(const char *s)
+{
+	struct md2html	 r;
+	struct buf	 b;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&b, strlen(s) + 16);
+	r.b = &b;
+	unjoined(&r, s, strlen(s), 0);
+	if (r.err || buf_puts(&b, "") == -1) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
 }
 
 int

@@ -44,5 +44,10 @@ int	 md2html_convert(const char *md, size_t len, struct buf *out);
  * so that two descriptions can be compared by meaning.  0 or -1 as above.
  */
 int	 md2html_normalize(const char *html, size_t len, struct buf *out);
+/*
+ * A GitLab title as Productboard names it: without the word joiners that
+ * html2md_title put after sigils.  A heap string, or NULL.
+ */
+char	*md2html_title(const char *s);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "base/json.h"
 #include "base/util.h"
+#include "convert/html2md.h"
+#include "convert/md2html.h"
 #include "trackers/gitlab.h"
 
 #define MAX_TITLE	255
@@ -98,7 +100,8 @@ read_issue(const cJSON *j, struct tracker_issue *out)
 		return -1;
 	json_int(j, "moved_to_id", 1, INT64_MAX, &out->moved_to_id);
 	d = cJSON_GetStringValue(cJSON_GetObjectItem(j, "description"));
-	out->title = strdup((t = json_str(j, "title", MAX_TITLE * 4)) ? t : "");
+	out->title = md2html_title((t = json_str(j, "title", MAX_TITLE * 4)) ?
+	    t : "");
 	out->description = strdup(d != NULL ? d : "");
 	out->state = strdup((t = json_str(j, "state", 16)) ? t : "opened");
 	out->web_url = strdup((t = json_str(j, "web_url", 2048)) ? t : "");
@@ -119,6 +122,35 @@ read_issue(const cJSON *j, struct tracker_issue *out)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Adds a title as GitLab must get it: GitLab parses mentions and
+ * references in titles too, so they are broken as in descriptions, and
+ * read_issue() takes the joiners out again.  0 or -1.
+ */
+static int
+add_title(cJSON *b, const char *title)
+{
+	char	*t;
+	int	 rc;
+
+	size_t	 i = 0, n, len, chars = 0;
+	uint32_t cp;
+
+	if ((t = html2md_title(title)) == NULL)
+		return -1;
+	/* The joiners count against GitLab's 255 characters too. */
+	len = strlen(t);
+	while (i < len && chars < MAX_TITLE &&
+	    (n = util_utf8_decode(t + i, len - i, &cp)) > 0) {
+		i += n;
+		chars++;
+	}
+	t[i] = '\0';
+	rc = cJSON_AddStringToObject(b, "title", t) != NULL ? 0 : -1;
+	free(t);
+	return rc;
 }
 
 /* Builds "<base>/projects/<pid>/<fmt...>". */
@@ -163,7 +195,11 @@ create(struct tracker *t, const char *title, const char *description,
 		buf_release(&u);
 		return HTTP_EINTERNAL;
 	}
-	cJSON_AddStringToObject(b, "title", title);
+	if (add_title(b, title) == -1) {
+		cJSON_Delete(b);
+		buf_release(&u);
+		return HTTP_EINTERNAL;
+	}
 	cJSON_AddStringToObject(b, "description", description);
 	if (labels != NULL && *labels != '\0')
 		cJSON_AddStringToObject(b, "labels", labels);
@@ -203,8 +239,11 @@ edit(struct tracker *t, long long pid, long long iid,
 		buf_release(&u);
 		return HTTP_EINTERNAL;
 	}
-	if (ed->title != NULL)
-		cJSON_AddStringToObject(b, "title", ed->title);
+	if (ed->title != NULL && add_title(b, ed->title) == -1) {
+		cJSON_Delete(b);
+		buf_release(&u);
+		return HTTP_EINTERNAL;
+	}
 	if (ed->description != NULL)
 		cJSON_AddStringToObject(b, "description", ed->description);
 	if (ed->state_event != NULL)

@@ -113,6 +113,30 @@ try:
     n = len([x for x in fx.issues(s) if x["title"] == "Slow one"])
     t.eq(n, 1, "the slow push made one issue")
 
+    # -- titles: mentions broken in GitLab, nothing back in Productboard ------
+    WJ = "\u2060"
+    fid5 = fx.feature(s, "Ping @ceo about #12")
+    t.eq(fx.click(s, pid, fid5).get("connection", {}).get("state"),
+         "connected", "a feature named with a mention is pushed")
+    gl_title = [x["title"] for x in fx.issues(s) if x["title"].startswith(
+        "Ping")]
+    t.eq(gl_title, ["Ping @" + WJ + "ceo about #" + WJ + "12"],
+         "its GitLab title mentions nobody and links no issue")
+    s.pb.call("PATCH", "/_double/features/" + fid5,
+              {"name": "Ping @cto about #13"})
+    t.ok(wait_for(lambda: [x for x in fx.issues(s) if x["title"] ==
+                  "Ping @" + WJ + "cto about #" + WJ + "13"], 20),
+         "a rename reaches GitLab broken the same way")
+    t.ok(wait_for(lambda: s.sql("SELECT count(*) FROM job WHERE key = ? AND"
+                                " state != 'dead'", fid5)[0][0] == 0, 20),
+         "the rename settles")
+    name = s.pb.call("GET", "/_double/state")["features"][fid5]["name"] \
+        if isinstance(s.pb.call("GET", "/_double/state")["features"], dict) \
+        else [f for f in s.pb.call("GET", "/_double/state")["features"]
+              if f["id"] == fid5][0]["name"]
+    t.eq(name, "Ping @cto about #13",
+         "the Productboard name keeps no joiner (no echo, no drift)")
+
     # -- unlink --------------------------------------------------------------
     r = fx.click(s, pid, fid, "button.unlink")
     t.eq(r.get("connection", {}).get("state"), "initial", "unlink answers initial")

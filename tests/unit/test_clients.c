@@ -95,6 +95,7 @@ reply(int status, const char *json)
 int
 main(void)
 {
+	char		 long_title[256];
 	struct app	 a;
 	struct pb	 pb;
 	struct tracker	 tr;
@@ -175,6 +176,34 @@ main(void)
 	CHECK_INT(i.iid, 14);
 	CHECK_STR(i.description, "");
 	CHECK(tracker_issue_has_label(&i, "a"));
+	tracker_issue_release(&i);
+	gitlab_close(&tr);
+
+	/* Titles: mentions broken on the way in, the joiners gone on the way
+	 * out (GitLab parses mentions in titles too). */
+	canned(reply(201, "{\"id\":86,\"iid\":16,\"project_id\":4,\"title\":"
+	    "\"Ping @\u2060ceo about #\u206012\",\"state\":\"opened\"}"));
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	CHECK_INT(tr.ops->create(&tr, "Ping @ceo about #12", "b", NULL, &i),
+	    HTTP_OK);
+	collect();
+	CHECK(strstr(seen, "\"title\":\"Ping @\xe2\x81\xa0" "ceo about "
+	    "#\xe2\x81\xa0" "12\"") != NULL);
+	CHECK_STR(i.title, "Ping @ceo about #12");
+	tracker_issue_release(&i);
+	gitlab_close(&tr);
+
+	/* With its joiners a title still fits GitLab's 255 characters. */
+	canned(reply(201, "{\"id\":87,\"iid\":17,\"project_id\":4,\"title\":"
+	    "\"x\",\"state\":\"opened\"}"));
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	memset(long_title, 'x', 252);
+	memcpy(long_title + 252, " @b", 4);		/* 255 characters */
+	CHECK_INT(tr.ops->create(&tr, long_title, "b", NULL, &i), HTTP_OK);
+	collect();
+	CHECK(strstr(seen, "x @\xe2\x81\xa0\",") != NULL);	/* "b" cut */
 	tracker_issue_release(&i);
 	gitlab_close(&tr);
 

@@ -323,6 +323,32 @@ many_images(void)
 	buf_release(&html);
 }
 
+/* Titles: references broken for GitLab, and the same text back. */
+static void
+titles(void)
+{
+	static const char *const t[] = { "Ping @ceo", "#12 and !4 in ~bug",
+	    "%v1 &7 $3 {+ [-", "mail x@y.com, C# 100%", "@", "plain",
+	    "" };
+	char		*in, *out;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		in = html2md_title(t[i]);
+		out = in != NULL ? md2html_title(in) : NULL;
+		t_check(out != NULL && strcmp(out, t[i]) == 0, t[i], __FILE__,
+		    __LINE__);
+		free(in);
+		free(out);
+	}
+	in = html2md_title("Ping @ceo #12");
+	CHECK_STR(in, "Ping @" WJ "ceo #" WJ "12");
+	free(in);
+	in = html2md_title("mail x@y.com");
+	CHECK_STR(in, "mail x@y.com");
+	free(in);
+}
+
 int
 main(void)
 {
@@ -350,6 +376,7 @@ main(void)
 	golden();
 	quick_actions();
 	many_images();
+	titles();
 	CHECK(roundtrips("roundtrip") >= 20);
 	CHECK(roundtrips("html2md") >= 25);
 	return t_done();
