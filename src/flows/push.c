@@ -132,7 +132,8 @@ ensure_issue(struct ctx *c, struct store_link *l, int search,
 		return e;
 	*side = &c->tr.up;
 	marker_name(l->feature_id, mark, sizeof(mark));
-	if (search && (e = c->tr.ops->find_marker(&c->tr, mark, 0, iss)) != HTTP_OK)
+	if (search && (e = c->tr.ops->find_marker(&c->tr, mark, 0, iss)) !=
+	    HTTP_OK)
 		goto out;
 	if (iss->id == 0) {
 		if (issue_text(&f, &title, &md) == -1) {

@@ -537,19 +537,32 @@ feature_deleted(struct ctx *c, struct store_link *l, struct queue_result *r)
 	drop_link(c, l, "feature", NULL);
 }
 
-/* Follows a moved issue to its new place (found by its marker). */
+/*
+ * Follows an issue moved to the issue of id moved_to, as GitLab names it:
+ * only there, and only if it is still pbsync's (its marker, its author).
+ * An issue anyone can plant with a copied marker is never taken; when the
+ * issue GitLab names is not found so, the link goes, with a log line.
+ */
 static void
-follow_move(struct ctx *c, struct store_link *l, struct queue_result *r)
+follow_move(struct ctx *c, struct store_link *l, long long moved_to,
+    struct queue_result *r)
 {
 	struct tracker_issue iss;
-	char		 mark[128];
+	char		 mark[128], why[160];
 	enum http_err	 e;
 
 	marker_name(l->feature_id, mark, sizeof(mark));
-	e = c->tr.ops->find_marker(&c->tr, mark, 1, &iss);
+	e = c->tr.ops->find_marker(&c->tr, mark, moved_to, &iss);
 	if (e != HTTP_OK) {
 		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		return;
+	}
+	if (iss.id == 0) {
+		snprintf(why, sizeof(why), "the issue moved to issue id %lld, "
+		    "which is not pbsync's (no marker, or another author): "
+		    "link removed", moved_to);
+		ctx_log(c, "pbsync", "issue moved", l->feature_id,
+		    l->issue_iid, "info", why);
 	}
 	if (iss.id != 0 && iss.id != l->issue_id && iss.moved_to_id == 0) {
 		l->issue_id = iss.id;
@@ -568,12 +581,14 @@ static void
 issue_event(struct ctx *c, struct store_link *l, struct queue_result *r)
 {
 	struct tracker_issue iss;
+	long long	 moved_to;
 	enum http_err	 e;
 
 	e = c->tr.ops->get(&c->tr, l->issue_project_id, l->issue_iid, &iss);
 	if (e == HTTP_OK && iss.moved_to_id > 0) {
+		moved_to = iss.moved_to_id;
 		tracker_issue_release(&iss);
-		follow_move(c, l, r);
+		follow_move(c, l, moved_to, r);
 		return;
 	}
 	if (e == HTTP_OK)

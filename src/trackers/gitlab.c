@@ -20,7 +20,7 @@ static enum http_err	get(struct tracker *, long long, long long,
 			    struct tracker_issue *);
 static enum http_err	edit(struct tracker *, long long, long long,
 			    const struct tracker_edit *, struct tracker_issue *);
-static enum http_err	find_marker(struct tracker *, const char *, int,
+static enum http_err	find_marker(struct tracker *, const char *, long long,
 			    struct tracker_issue *);
 static enum http_err	hook_create(struct tracker *, const char *,
 			    const char *, long long *);
@@ -99,6 +99,7 @@ read_issue(const cJSON *j, struct tracker_issue *out)
 	    json_int(j, "project_id", 1, INT64_MAX, &out->project_id) == -1)
 		return -1;
 	json_int(j, "moved_to_id", 1, INT64_MAX, &out->moved_to_id);
+	json_int(j, "author.id", 1, INT64_MAX, &out->author_id);
 	d = cJSON_GetStringValue(cJSON_GetObjectItem(j, "description"));
 	out->title = md2html_title((t = json_str(j, "title", MAX_TITLE * 4)) ?
 	    t : "");
@@ -257,19 +258,52 @@ edit(struct tracker *t, long long pid, long long iid,
 	return e;
 }
 
+/* The id of the token's user (GET /user), asked once. */
 static enum http_err
-find_marker(struct tracker *t, const char *marker, int everywhere,
+self_id(struct tracker *t, long long *id)
+{
+	struct buf	 u;
+	cJSON		*j = NULL;
+	enum http_err	 e;
+
+	if (t->self_id > 0) {
+		*id = t->self_id;
+		return HTTP_OK;
+	}
+	buf_init(&u, 8192);
+	if (buf_printf(&u, "%s/user", t->base) == -1) {
+		buf_release(&u);
+		return HTTP_EINTERNAL;
+	}
+	e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
+	buf_release(&u);
+	if (e == HTTP_OK && json_int(j, "id", 1, INT64_MAX, &t->self_id) == -1) {
+		snprintf(t->up.err, sizeof(t->up.err),
+		    "gitlab sent a user without id");
+		e = HTTP_ESERVER;
+	}
+	cJSON_Delete(j);
+	*id = t->self_id;
+	return e;
+}
+
+static enum http_err
+find_marker(struct tracker *t, const char *marker, long long moved_to,
     struct tracker_issue *out)
 {
 	static const char params[] = "in=description&state=all"
 	    "&per_page=100&search=";
 	struct buf	 u;
 	cJSON		*j = NULL, *it;
+	struct tracker_issue iss;
+	long long	 me;
 	enum http_err	 e;
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if (everywhere) {
+	if ((e = self_id(t, &me)) != HTTP_OK)
+		return e;
+	if (moved_to > 0) {
 		buf_init(&u, 8192);
 		rc = buf_printf(&u, "%s/issues?scope=all&%s", t->base, params);
 	} else if ((rc = project_url(t, &u, 0, "/issues?")) == 0)
@@ -285,15 +319,20 @@ find_marker(struct tracker *t, const char *marker, int everywhere,
 			const char *d = cJSON_GetStringValue(
 			    cJSON_GetObjectItem(it, "description"));
 
-			/* search= is fuzzy; only an exact marker counts, and
-			 * the husk of a moved issue does not. */
-			if (d != NULL && strstr(d, marker) != NULL &&
-			    !cJSON_IsNumber(cJSON_GetObjectItem(it,
-			    "moved_to_id"))) {
-				if (read_issue(it, out) == -1)
-					e = HTTP_ESERVER;
+			/* search= is fuzzy: only an exact marker counts. */
+			if (d == NULL || strstr(d, marker) == NULL)
+				continue;
+			if (read_issue(it, &iss) == -1) {
+				e = HTTP_ESERVER;
 				break;
 			}
+			/* Ours, not a husk, and where GitLab says it went. */
+			if (iss.author_id == me && iss.moved_to_id == 0 &&
+			    (moved_to == 0 || iss.id == moved_to)) {
+				*out = iss;
+				break;
+			}
+			tracker_issue_release(&iss);
 		}
 	cJSON_Delete(j);
 	return e;

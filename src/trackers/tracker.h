@@ -17,6 +17,7 @@ struct tracker_issue {
 	long long	 project_id;
 	long long	 iid;		/* number shown to people: #iid */
 	long long	 moved_to_id;
+	long long	 author_id;	/* 0 when unknown */
 	char		*title;
 	char		*description;	/* Markdown, "" when none */
 	char		*state;		/* "opened" or "closed" */
@@ -47,11 +48,16 @@ struct tracker_ops {
 	enum http_err	(*edit)(struct tracker *, long long project_id,
 			    long long iid, const struct tracker_edit *,
 			    struct tracker_issue *);
-	/* Finds the issue whose description holds marker, in the project
-	 * or, with everywhere, in every project the token sees (a moved
-	 * issue): HTTP_OK with out->id == 0 when there is none. */
+	/*
+	 * Finds the issue pbsync made for a feature by the marker in its
+	 * description: one the token's own user wrote (anyone can copy a
+	 * marker), in the project, or, with moved_to, the issue of that
+	 * global id in any project the token sees (where GitLab says an
+	 * issue moved, and nowhere else).  HTTP_OK with out->id == 0 when
+	 * there is none.
+	 */
 	enum http_err	(*find_marker)(struct tracker *, const char *marker,
-			    int everywhere, struct tracker_issue *);
+			    long long moved_to, struct tracker_issue *);
 	enum http_err	(*hook_create)(struct tracker *, const char *url,
 			    const char *token, long long *id);
 	enum http_err	(*hook_delete)(struct tracker *, long long id);
@@ -62,6 +68,7 @@ struct tracker {
 	struct upstream	 up;
 	char		*base;		/* API base, e.g. https://host/api/v4 */
 	long long	 project_id;
+	long long	 self_id;	/* the token's user, 0 until asked */
 };
 
 void	 tracker_issue_release(struct tracker_issue *);

@@ -703,14 +703,17 @@ class GitLab(Double):
         return i
 
     def move_issue(self, i, target, actor):
-        """A copy in `target`, the original closed with moved_to_id."""
+        """A copy in `target`, the original closed with moved_to_id.  The
+        copy keeps the original's author, as GitLab's Issues::MoveService
+        does (author: original_entity.author); the mover only acts."""
         if target["id"] == i["project_id"]:
             raise fail(message(400, "Cannot move issue to project it "
                                "originates from!"))
+        author = self.user_by_id(i["author_id"]) or actor
         new = self.create_issue(target, {
             k: i[k] for k in ("title", "description", "labels",
                               "confidential", "due_date")
-            if i[k] is not None}, actor)
+            if i[k] is not None}, author)
         self.edit_issue(i, {"state_event": "close"}, actor, moved_to=new["id"])
         return new
 

@@ -76,6 +76,40 @@ try:
          "a moved issue: the link follows it to the new project",
          link_of(fid3))
     fx.idle(s)
+
+    # -- a copied marker takes no link over ------------------------------------
+    # alice (a developer) plants an issue carrying a feature's marker where
+    # pbsync's token reads it; the real issue then moves to a project the
+    # token cannot read.  The link must not go to alice's issue.
+    s.gl.call("POST", "/_double/projects", {
+        "id": 1003, "name": "hidden", "path_with_namespace": "grp/hidden"})
+    s.gl.call("POST", "/_double/users", {
+        "token": "glpat-human-0123456789", "id": 5, "username": "alice",
+        "name": "Alice", "projects": {str(fx.PROJECT): "developer",
+                                      "1002": "developer"}})
+    s.gl.call("POST", "/_double/users", {
+        "token": "glpat-mover-0123456789", "id": 9, "username": "mover",
+        "name": "mover", "projects": {str(fx.PROJECT): "maintainer",
+                                      "1002": "maintainer",
+                                      "1003": "maintainer"}})
+    fid4 = fx.feature(s, "Target of a takeover")
+    t.eq(fx.click(s, pid, fid4)["connection"]["state"], "connected", "pushed")
+    n4 = link_of(fid4)[0][0]
+    t.ok(fx.idle(s, 30, settled=True), "its own events are settled")
+    planted = s.gl.call("POST", "/_double/projects/1002/issues", {
+        "title": "Harmless", "as_user": "alice",
+        "description": "x\n\n<!-- pbsync:feature=%s -->\n" % fid4})
+    s.gl.call("POST", "/_double/projects/%d/issues/%d/move" %
+              (fx.PROJECT, n4), {"to_project": 1003, "as_user": "mover"})
+    t.ok(wait_for(lambda: not link_of(fid4), 15),
+         "an issue moved out of the token's sight: the link goes, not to an "
+         "issue that copied its marker", link_of(fid4))
+    t.ok(any("not pbsync's" in (d or "") for (d,) in s.sql(
+        "SELECT detail FROM sync_log WHERE feature_id = ?", fid4)),
+         "the sync log says why")
+    t.eq([i["title"] for i in fx.issues(s) if i["id"] == planted["id"]],
+         ["Harmless"], "the planted issue is left alone")
+    fx.idle(s)
 finally:
     s.stop(t)
 t.done()

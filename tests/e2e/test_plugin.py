@@ -117,6 +117,11 @@ try:
          "then the held create lands at GitLab")
     t.eq(s.sql("SELECT state FROM link WHERE feature_id = ?", fc),
          [("pending",)], "while pbsync still holds a pending link")
+    # A developer copies the feature's marker into an issue of their own:
+    # the search that recovers the lost create must not take it.
+    planted = s.gl.call("POST", "/_double/projects/%d/issues" % fx.PROJECT, {
+        "title": "Planted", "as_user": "alice",
+        "description": "<!-- pbsync:feature=%s -->" % fc})
 
     # -- unlink, and a push GitLab refuses, in both shapes -------------------
     fu = fx.feature(s, "Pushed, then unlinked")
@@ -173,7 +178,10 @@ try:
          "marker: one create, one issue, connected")
     t.eq(s.sql("SELECT state, issue_iid FROM link WHERE feature_id = ?", fc),
          [("linked", found[0]["iid"] if found else None)],
-         "and the link holds that issue")
+         "and the link holds that issue, not one with a copied marker")
+    t.ok(planted["iid"] != (found[0]["iid"] if found else None) and [
+        i["title"] for i in fx.issues(s) if i["id"] == planted["id"]] ==
+        ["Planted"], "the issue with the copied marker is left alone")
     t.eq(s.sql("SELECT kind, key FROM job WHERE kind IN ('push', 'sync',"
                " 'unmark')"), [], "no push, sync or unmark job is left")
 
