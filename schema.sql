@@ -158,3 +158,25 @@ END;
 CREATE TRIGGER link_count_delete AFTER DELETE ON link BEGIN
 	UPDATE row_count SET n = n - 1 WHERE name = 'link';
 END;
+
+-- version 3
+
+-- Login throttling (DESIGN §6).  Failures are counted per typed user name
+-- and client address ("u:" hash of the name, address) and per address
+-- ("a:" address), before the password is checked, so parallel guesses get
+-- no extra tries; a name that does not exist is counted the same way, so
+-- the answers tell nobody which names exist.  admin_user.failures and
+-- last_failure_at (version 1) are no longer used.
+CREATE TABLE login_throttle (
+	key			TEXT PRIMARY KEY,
+	failures		INTEGER NOT NULL,
+	last_failure_at		REAL NOT NULL
+) WITHOUT ROWID;
+
+-- Browsers that logged in before, by the hash of a cookie they keep: they
+-- may log in during a lockout that someone else's guesses caused.
+CREATE TABLE login_device (
+	token_hash		TEXT PRIMARY KEY,
+	user_id			INTEGER NOT NULL REFERENCES admin_user(id) ON DELETE CASCADE,
+	created_at		REAL NOT NULL
+) WITHOUT ROWID;

@@ -84,9 +84,11 @@ static void
 login(struct view *ad)
 {
 	char		 pre[CRYPTO_SECRET_LEN + 1], cookie[CRYPTO_SECRET_LEN + 1];
+	char		 device[CRYPTO_SECRET_LEN + 1], known[CRYPTO_SECRET_LEN + 1];
 	char		 msg[160];
 	const char	*user, *pw, *csrf;
 	struct session	 s;
+	struct session_try attempt;
 	long		 wait;
 
 	if (view_read_form(ad, login_fields, 3) == -1)
@@ -106,13 +108,22 @@ login(struct view *ad)
 		login_form(ad, 422, user, "Enter your user name and password.");
 		return;
 	}
-	switch (session_login(ad->app, user, pw, &s, cookie, &wait)) {
+	attempt.user = user;
+	attempt.password = pw;
+	attempt.addr = req_param(ad->rq, "REMOTE_ADDR");
+	attempt.device = form_cookie(req_param(ad->rq, "HTTP_COOKIE"),
+	    SESSION_DEVICE_COOKIE, known, sizeof(known)) == 0 ? known : NULL;
+	switch (session_login(ad->app, &attempt, &s, cookie, device, &wait)) {
 	case SESSION_OK:
 		if (ad->sess.valid)
 			session_end(ad->app, &ad->sess);
 		session_cookie(ad->app, ad->rs, SESSION_COOKIE, cookie);
 		session_cookie(ad->app, ad->rs, SESSION_LOGIN_COOKIE, NULL);
+		if (device[0] != '\0')
+			session_device_cookie(ad->app, ad->rs, device);
 		crypto_wipe(cookie, sizeof(cookie));
+		crypto_wipe(device, sizeof(device));
+		crypto_wipe(known, sizeof(known));
 		ad->sess = s;
 		view_redirect(ad, "/admin/");
 		return;

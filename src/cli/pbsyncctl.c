@@ -3,6 +3,8 @@
  *
  *   pbsyncctl init                      create the key file and database
  *   pbsyncctl admin add NAME            add an admin (password on stdin)
+ *   pbsyncctl admin passwd NAME         set a password (on stdin)
+ *   pbsyncctl admin remove NAME         remove an admin and its sessions
  *   pbsyncctl integration add OPTIONS   create an integration (tokens from
  *                                       PBSYNC_PB_TOKEN / PBSYNC_GL_TOKEN)
  *   pbsyncctl integration list          one line per integration
@@ -43,7 +45,8 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: pbsyncctl init\n"
-	    "       pbsyncctl admin add NAME   (password on stdin)\n"
+	    "       pbsyncctl admin add | passwd NAME   (password on stdin)\n"
+	    "       pbsyncctl admin remove NAME\n"
 	    "       pbsyncctl integration add --name N --label L "
 	    "--gitlab-url U --project P\n"
 	    "                 [--conflict latest|productboard|gitlab] "
@@ -71,33 +74,55 @@ cmd_init(struct app *a)
 	return 0;
 }
 
-static int
-cmd_admin_add(struct app *a, const char *name)
+/* The Argon2id hash of a password read from stdin (heap), or NULL. */
+static char *
+read_password(void)
 {
 	char	 pw[512], *hash;
-	int	 rc;
 
 	if (fgets(pw, sizeof(pw), stdin) == NULL) {
 		fprintf(stderr, "pbsyncctl: no password on stdin\n");
-		return 1;
+		return NULL;
 	}
 	pw[strcspn(pw, "\r\n")] = '\0';
 	if (strlen(pw) < 10) {
+		crypto_wipe(pw, sizeof(pw));
 		fprintf(stderr, "pbsyncctl: use at least 10 characters\n");
-		return 1;
+		return NULL;
 	}
 	hash = crypto_pw_hash(pw);
 	crypto_wipe(pw, sizeof(pw));
-	if (hash == NULL || app_store(a) == -1) {
+	return hash;
+}
+
+/* admin add|passwd|remove NAME */
+static int
+cmd_admin(struct app *a, const char *verb, const char *name)
+{
+	char	*hash = NULL;
+	int	 rc;
+
+	if (strcmp(verb, "remove") != 0 && (hash = read_password()) == NULL)
+		return 1;
+	if (app_store(a) == -1) {
 		free(hash);
 		return 1;
 	}
-	rc = store_admin_add(&a->store, name, hash);
+	if (strcmp(verb, "add") == 0)
+		rc = store_admin_add(&a->store, name, hash);
+	else if (strcmp(verb, "passwd") == 0)
+		rc = store_admin_passwd(&a->store, name, hash);
+	else
+		rc = store_admin_remove(&a->store, name);
 	free(hash);
 	if (rc == STORE_EXISTS)
 		fprintf(stderr, "pbsyncctl: admin \"%s\" exists\n", name);
+	else if (rc == STORE_NOTFOUND)
+		fprintf(stderr, "pbsyncctl: no admin \"%s\"\n", name);
 	else if (rc == 0)
-		printf("admin \"%s\" added\n", name);
+		printf("admin \"%s\" %s\n", name, strcmp(verb, "add") == 0 ?
+		    "added" : strcmp(verb, "passwd") == 0 ?
+		    "has a new password (its sessions end)" : "removed");
 	return rc == 0 ? 0 : 1;
 }
 
@@ -413,8 +438,9 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "init") == 0 && argc == 2)
 		rc = cmd_init(&a);
 	else if (strcmp(argv[1], "admin") == 0 && argc == 4 &&
-	    strcmp(argv[2], "add") == 0)
-		rc = cmd_admin_add(&a, argv[3]);
+	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "passwd") == 0 ||
+	    strcmp(argv[2], "remove") == 0))
+		rc = cmd_admin(&a, argv[2], argv[3]);
 	else if (strcmp(argv[1], "integration") == 0)
 		rc = cmd_integration(&a, argc - 2, argv + 2);
 	else if (argc == 3 && strcmp(argv[1], "links") == 0)

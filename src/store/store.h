@@ -236,10 +236,24 @@ int	 store_admin_add(struct store *, const char *name, const char *pw_hash);
 /* 0, STORE_NOTFOUND or -1; store_admin_release frees. */
 int	 store_admin_get(struct store *, const char *name, struct store_admin *);
 void	 store_admin_release(struct store_admin *);
-/* Counts a wrong password (failures + 1, last_failure_at = now). */
-int	 store_admin_failed(struct store *, long long id, double now);
-/* Resets the count after a right password. */
-int	 store_admin_succeeded(struct store *, long long id);
+/* Replaces the password hash of a user: 0, STORE_NOTFOUND or -1. */
+int	 store_admin_passwd(struct store *, const char *name,
+	    const char *pw_hash);
+/* Deletes a user, its sessions and browsers: 0, STORE_NOTFOUND or -1. */
+int	 store_admin_remove(struct store *, const char *name);
+/* The failures counted under key and when the last was (0, 0 if none). */
+int	 store_login_get(struct store *, const char *key, long long *failures,
+	    double *last);
+/* Counts one failure under key at now. */
+int	 store_login_failed(struct store *, const char *key, double now);
+/* Forgets the failures under key (a right password). */
+int	 store_login_reset(struct store *, const char *key);
+/* Remembers a browser of user_id by the hash of its cookie. */
+int	 store_device_add(struct store *, const char *token_hash,
+	    long long user_id, double now);
+/* 1 if the browser's cookie hash belongs to user_id, 0 if not, -1. */
+int	 store_device_of(struct store *, const char *token_hash,
+	    long long user_id);
 int	 store_session_add(struct store *, const char *id_hash,
 	    long long user_id, const char *csrf, double now, double expires);
 /* A session that has not expired at now: 0, STORE_NOTFOUND or -1. */

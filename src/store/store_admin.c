@@ -56,30 +56,129 @@ store_admin_release(struct store_admin *a)
 }
 
 int
-store_admin_failed(struct store *s, long long id, double now)
+store_admin_passwd(struct store *s, const char *name, const char *pw_hash)
 {
-	static const char sql[] = "UPDATE admin_user SET failures ="
-	    " failures + 1, last_failure_at = ? WHERE id = ?";
+	/* A new password ends the user's sessions, stolen ones included. */
+	static const char sql[] = "UPDATE admin_user SET pw_hash = ?"
+	    " WHERE name = ?";
+	static const char end[] = "DELETE FROM session WHERE user_id ="
+	    " (SELECT id FROM admin_user WHERE name = ?)";
 	sqlite3_stmt	*st;
+	int		 n;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_double(st, 1, now);
-	sqlite3_bind_int64(st, 2, id);
-	return store_exec_stmt(s, st, "admin failure");
+	store_bind_text(st, 1, pw_hash);
+	store_bind_text(st, 2, name);
+	if (store_exec_stmt(s, st, "admin passwd") != 0)
+		return -1;
+	if ((n = sqlite3_changes(s->db)) != 1)
+		return STORE_NOTFOUND;
+	if ((st = store_stmt(s, end)) == NULL)
+		return -1;
+	store_bind_text(st, 1, name);
+	return store_exec_stmt(s, st, "admin sessions end");
 }
 
 int
-store_admin_succeeded(struct store *s, long long id)
+store_admin_remove(struct store *s, const char *name)
 {
-	static const char sql[] = "UPDATE admin_user SET failures = 0"
-	    " WHERE id = ?";
+	/* Sessions and browsers go with the user (ON DELETE CASCADE). */
+	static const char sql[] = "DELETE FROM admin_user WHERE name = ?";
 	sqlite3_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	return store_exec_stmt(s, st, "admin success");
+	store_bind_text(st, 1, name);
+	if (store_exec_stmt(s, st, "admin remove") != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_login_get(struct store *s, const char *key, long long *failures,
+    double *last)
+{
+	static const char sql[] = "SELECT failures, last_failure_at FROM"
+	    " login_throttle WHERE key = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*failures = 0;
+	*last = 0;
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, key);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*failures = sqlite3_column_int64(st, 0);
+		*last = sqlite3_column_double(st, 1);
+		rc = 0;
+	} else
+		rc = rc == SQLITE_DONE ? 0 : store_fail(s, "login get");
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_login_failed(struct store *s, const char *key, double now)
+{
+	static const char sql[] = "INSERT INTO login_throttle (key, failures,"
+	    " last_failure_at) VALUES (?1, 1, ?2) ON CONFLICT (key) DO UPDATE"
+	    " SET failures = failures + 1, last_failure_at = ?2";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, key);
+	sqlite3_bind_double(st, 2, now);
+	return store_exec_stmt(s, st, "login failure");
+}
+
+int
+store_login_reset(struct store *s, const char *key)
+{
+	static const char sql[] = "DELETE FROM login_throttle WHERE key = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, key);
+	return store_exec_stmt(s, st, "login reset");
+}
+
+int
+store_device_add(struct store *s, const char *token_hash, long long user_id,
+    double now)
+{
+	static const char sql[] = "INSERT INTO login_device (token_hash,"
+	    " user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, token_hash);
+	sqlite3_bind_int64(st, 2, user_id);
+	sqlite3_bind_double(st, 3, now);
+	return store_exec_stmt(s, st, "device add");
+}
+
+int
+store_device_of(struct store *s, const char *token_hash, long long user_id)
+{
+	static const char sql[] = "SELECT 1 FROM login_device WHERE"
+	    " token_hash = ? AND user_id = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, token_hash);
+	sqlite3_bind_int64(st, 2, user_id);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 :
+	    store_fail(s, "device get");
+	sqlite3_reset(st);
+	return rc;
 }
 
 int

@@ -38,21 +38,93 @@ session_load(struct app *a, const struct req *rq, struct session *s)
 		store_session_touch(&a->store, s->id_hash, exp);
 }
 
-long
-session_wait(long long failures, double last_failure_at, double now)
+/* The wait after failures of which the first free ones cost nothing. */
+static long
+wait_after(long long free, long long failures, double last_failure_at,
+    double now)
 {
 	double	 wait = SESSION_FIRST_WAIT_S, left;
 	long long n;
 
-	if (failures < SESSION_FREE_FAILURES)
+	if (failures < free)
 		return 0;
-	for (n = SESSION_FREE_FAILURES; n < failures && wait <
-	    SESSION_MAX_WAIT_S; n++)
+	for (n = free; n < failures && wait < SESSION_MAX_WAIT_S; n++)
 		wait *= 2;
 	if (wait > SESSION_MAX_WAIT_S)
 		wait = SESSION_MAX_WAIT_S;
 	left = last_failure_at + wait - now;
 	return left > 0 ? (long)left + 1 : 0;
+}
+
+long
+session_wait(long long failures, double last_failure_at, double now)
+{
+	return wait_after(SESSION_FREE_FAILURES, failures, last_failure_at,
+	    now);
+}
+
+/*
+ * The throttle keys of a try: the typed name, hashed (people type
+ * passwords there), with the client's address; and the address alone.
+ */
+static void
+throttle_keys(const char *user, const char *addr, char *ukey, char *akey,
+    size_t len)
+{
+	char	 h[CRYPTO_HASH_LEN + 1];
+
+	crypto_digest(user, h);
+	snprintf(ukey, len, "u:%s|%s", h, addr);
+	snprintf(akey, len, "a:%s", addr);
+}
+
+/* 1 if the browser's device cookie was given to this user at a login. */
+static int
+trusted(struct app *a, const char *device, long long uid)
+{
+	char	 h[CRYPTO_HASH_LEN + 1];
+
+	if (device == NULL || strlen(device) != CRYPTO_SECRET_LEN)
+		return 0;
+	crypto_digest(device, h);
+	return store_device_of(&a->store, h, uid) == 1;
+}
+
+/*
+ * Counts the try before the password is checked, in one transaction with
+ * the look at the counts, so parallel guesses see each other.  The wait
+ * left (0: go on), or -1 on a store error.
+ */
+static long
+count_try(struct app *a, const char *ukey, const char *akey, int known,
+    double now, long long *failures)
+{
+	long long	 fa;
+	double		 lu, la;
+	long		 wait, wa;
+
+	if (store_begin(&a->store) == -1)
+		return -1;
+	if (store_login_get(&a->store, ukey, failures, &lu) == -1 ||
+	    store_login_get(&a->store, akey, &fa, &la) == -1) {
+		store_rollback(&a->store);
+		return -1;
+	}
+	wait = known ? 0 : session_wait(*failures, lu, now);
+	wa = known ? 0 : wait_after(SESSION_ADDR_FREE_FAILURES, fa, la, now);
+	if (wa > wait)
+		wait = wa;
+	if (wait > 0) {
+		store_rollback(&a->store);
+		return wait;
+	}
+	if (store_login_failed(&a->store, ukey, now) == -1 ||
+	    store_login_failed(&a->store, akey, now) == -1 ||
+	    store_commit(&a->store) == -1) {
+		store_rollback(&a->store);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -96,47 +168,66 @@ start(struct app *a, long long uid, const char *name, struct session *s,
 }
 
 enum session_login
-session_login(struct app *a, const char *user, const char *password,
-    struct session *s, char cookie[CRYPTO_SECRET_LEN + 1], long *wait_s)
+session_login(struct app *a, const struct session_try *t, struct session *s,
+    char cookie[CRYPTO_SECRET_LEN + 1], char device[CRYPTO_SECRET_LEN + 1],
+    long *wait_s)
 {
 	struct store_admin	 ad;
 	enum session_login	 rc;
+	char			 ukey[160], akey[96], h[CRYPTO_HASH_LEN + 1];
 	double			 now = util_now();
-	int			 found;
+	long long		 failures = 0;
+	int			 found, known, ok;
 
 	*wait_s = 0;
+	device[0] = '\0';
 	memset(s, 0, sizeof(*s));
 	if (app_store(a) == -1)
 		return SESSION_ERROR;
-	if ((found = store_admin_get(&a->store, user, &ad)) == -1)
+	if ((found = store_admin_get(&a->store, t->user, &ad)) == -1)
 		return SESSION_ERROR;
-	if (found == STORE_NOTFOUND) {
-		fake_verify(password);
-		/* The name is not logged: people type passwords there. */
-		log_info("admin login refused: unknown user name");
-		return SESSION_BAD;
-	}
-	if ((*wait_s = session_wait(ad.failures, ad.last_failure_at,
-	    now)) > 0) {
-		log_warn("admin login for \"%s\" refused unchecked: %lld "
-		    "failures, %lds to wait", ad.name, ad.failures, *wait_s);
+	/* A name that does not exist takes the same path, throttle included. */
+	known = found == 0 && trusted(a, t->device, ad.id);
+	throttle_keys(t->user, t->addr != NULL ? t->addr : "", ukey, akey,
+	    sizeof(ukey));
+	if ((*wait_s = count_try(a, ukey, akey, known, now, &failures)) != 0) {
 		store_admin_release(&ad);
+		if (*wait_s == -1) {
+			*wait_s = 0;
+			return SESSION_ERROR;
+		}
+		log_warn("admin login from %s refused unchecked: %lld "
+		    "failures, %lds to wait", t->addr, failures, *wait_s);
 		return SESSION_THROTTLED;
 	}
-	if (!crypto_pw_verify(ad.pw_hash, password)) {
-		store_admin_failed(&a->store, ad.id, now);
-		log_warn("admin login for \"%s\": wrong password (%lld in a "
-		    "row)", ad.name, ad.failures + 1);
-		*wait_s = session_wait(ad.failures + 1, now, now);
+	if (found == 0)
+		ok = crypto_pw_verify(ad.pw_hash, t->password);
+	else {
+		fake_verify(t->password);
+		ok = 0;
+	}
+	if (!ok) {
+		/* The name is not logged: people type passwords there. */
+		log_warn("admin login from %s refused: wrong user name or "
+		    "password (%lld in a row)", t->addr, failures + 1);
+		*wait_s = known ? 0 : session_wait(failures + 1, now, now);
 		store_admin_release(&ad);
 		return SESSION_BAD;
 	}
 	rc = SESSION_OK;
-	if (store_admin_succeeded(&a->store, ad.id) != 0 ||
+	if (store_login_reset(&a->store, ukey) != 0 ||
+	    store_login_reset(&a->store, akey) != 0 ||
 	    start(a, ad.id, ad.name, s, cookie) == -1)
 		rc = SESSION_ERROR;
 	else
 		log_info("admin \"%s\" logged in", ad.name);
+	/* A browser new to this user gets its device cookie. */
+	if (rc == SESSION_OK && !known) {
+		crypto_random_secret(device);
+		crypto_digest(device, h);
+		if (store_device_add(&a->store, h, ad.id, now) != 0)
+			device[0] = '\0';
+	}
 	store_admin_release(&ad);
 	return rc;
 }
@@ -175,17 +266,36 @@ session_insecure_ok(const char *u)
 	return 0;
 }
 
-int
-session_cookie(const struct app *a, struct resp *rs, const char *name,
-    const char *value)
+/* A Set-Cookie header; max_age -1 for a session cookie. */
+static int
+cookie_header(const struct app *a, struct resp *rs, const char *name,
+    const char *value, long max_age)
 {
-	char	 h[256];
+	char	 h[256], age[32] = "";
 
+	if (value == NULL)
+		max_age = 0;
+	if (max_age >= 0)
+		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
 	if ((size_t)snprintf(h, sizeof(h), "%s=%s; Path=/admin; HttpOnly; "
-	    "SameSite=Strict%s%s", name, value != NULL ? value : "",
-	    value == NULL ? "; Max-Age=0" : "",
+	    "SameSite=Strict%s%s", name, value != NULL ? value : "", age,
 	    session_insecure_ok(a->conf.public_url) ? "" : "; Secure") >=
 	    sizeof(h))
 		return -1;
 	return resp_header(rs, "Set-Cookie", h);
+}
+
+int
+session_cookie(const struct app *a, struct resp *rs, const char *name,
+    const char *value)
+{
+	return cookie_header(a, rs, name, value, -1);
+}
+
+int
+session_device_cookie(const struct app *a, struct resp *rs,
+    const char *value)
+{
+	return cookie_header(a, rs, SESSION_DEVICE_COOKIE, value,
+	    SESSION_DEVICE_S);
 }

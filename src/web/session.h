@@ -12,6 +12,13 @@
  * The cookie is HttpOnly, SameSite=Strict, Path=/admin and Secure; Secure
  * is left out only when public_url is plain http on a loopback host, where
  * a browser would otherwise drop the cookie during local trials.
+ *
+ * Logins are throttled per typed name and client address, and per address
+ * (SESSION_ADDR_FREE_FAILURES), so guesses from one place lock nobody out
+ * elsewhere; a try is counted before its password is checked, and a name
+ * that does not exist is treated like one that does.  A browser that
+ * logged in as a user keeps a device cookie that lets it log in as that
+ * user through a lockout.
  */
 #ifndef PBSYNC_SESSION_H
 #define PBSYNC_SESSION_H
@@ -23,6 +30,9 @@
 
 #define SESSION_COOKIE		"pbsync_session"
 #define SESSION_LOGIN_COOKIE	"pbsync_login"	/* login form CSRF */
+#define SESSION_DEVICE_COOKIE	"pbsync_device"	/* logged in here before */
+#define SESSION_DEVICE_S	(365L * 86400)
+#define SESSION_ADDR_FREE_FAILURES 20
 #define SESSION_IDLE_S		(2 * 3600)
 #define SESSION_MAX_S		(12 * 3600)
 #define SESSION_FREE_FAILURES	5
@@ -49,14 +59,23 @@ enum session_login {
  * expiry back.  Always fills s; s->valid says whether one was found.
  */
 void	 session_load(struct app *, const struct req *, struct session *);
+/* One login try. */
+struct session_try {
+	const char	*user;
+	const char	*password;
+	const char	*addr;		/* the client's address */
+	const char	*device;	/* its device cookie, or NULL */
+};
+
 /*
  * Checks user and password, honouring the throttle.  On SESSION_OK, a new
- * session is stored, s is filled and cookie holds the value to set.  On
- * SESSION_THROTTLED, *wait_s says how long until the next try counts.
+ * session is stored, s is filled and cookie holds the value to set, and
+ * device a new device cookie to set (or "").  On SESSION_THROTTLED,
+ * *wait_s says how long until the next try counts.
  */
-enum session_login session_login(struct app *, const char *user,
-	    const char *password, struct session *s,
-	    char cookie[CRYPTO_SECRET_LEN + 1], long *wait_s);
+enum session_login session_login(struct app *, const struct session_try *,
+	    struct session *s, char cookie[CRYPTO_SECRET_LEN + 1],
+	    char device[CRYPTO_SECRET_LEN + 1], long *wait_s);
 /* Deletes the session (logout, or an old one replaced at login). */
 void	 session_end(struct app *, const struct session *);
 /* 1 if token is the session's CSRF token (constant time). */
@@ -70,6 +89,9 @@ int	 session_insecure_ok(const char *public_url);
  * attributes above: 0 or -1.
  */
 int	 session_cookie(const struct app *, struct resp *, const char *name,
+	    const char *value);
+/* The device cookie, kept SESSION_DEVICE_S. */
+int	 session_device_cookie(const struct app *, struct resp *,
 	    const char *value);
 
 #endif

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import urllib.parse
 
 import fixtures
@@ -40,11 +41,13 @@ class Resp:
 class Client:
     """A browser: a cookie jar, forms, no redirects followed."""
 
-    def __init__(self):
+    def __init__(self, source=None):
         self.jar = {}
+        self.source = (source, 0) if source else None
 
     def req(self, method, path, form=None, headers=None, raw=None):
-        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=90)
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=90,
+                                       source_address=self.source)
         hd = dict(headers or {})
         if self.jar:
             hd["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
@@ -284,14 +287,83 @@ try:
     t.eq(r.status, 429, "then even the right password is refused for now")
     t.ok("Too many wrong passwords" in r.body and "seconds" in r.body,
          "with a clear message", r.body[-800:])
-    t.eq(s.sql("SELECT failures FROM admin_user WHERE name = 'slow'")[0][0],
-         5, "the refused try was not checked nor counted")
-    s.sql("UPDATE admin_user SET last_failure_at = last_failure_at - 3600"
-          " WHERE name = 'slow'")
+    def user_failures(name="slow", addr="127.0.0.1"):
+        key = "u:%s|%s" % (hashlib.blake2b(name.encode(), digest_size=32)
+                           .hexdigest(), addr)
+        return [n for (n,) in s.sql("SELECT failures FROM login_throttle"
+                                    " WHERE key = ?", key)]
+    t.eq(user_failures(), [5], "the refused try was not checked nor counted")
+
+    # The lockout is this name from this address: elsewhere it logs in.
+    r = Client("127.0.0.2").login(user="slow")
+    t.eq(r.status, 303, "the same user logs in from another address "
+         "meanwhile")
+    # A name that does not exist is throttled the same way.
+    ghost = Client("127.0.0.3")
+    answers = [ghost.login(user="nobody-here", password="wrong %d" % i)
+               for i in range(5)]
+    answers.append(ghost.login(user="nobody-here"))
+    t.eq([a.status for a in answers], [403] * 5 + [429],
+         "an unknown name gets the same answers, lockout included")
+    # A try is counted before its password is checked: guesses sent at
+    # once get no more tries than guesses sent in turn.
+    s.ctl("admin", "add", "busy", input=PASSWORD + "\n")
+    par = [Client("127.0.0.4") for _ in range(10)]
+    toks = [c.csrf("/admin/login") for c in par]
+    out = []
+    th = [threading.Thread(target=lambda c=c, k=k: out.append(c.post(
+        "/admin/login", {"csrf": k, "user": "busy",
+                         "password": "guess"})))
+          for c, k in zip(par, toks)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(60)
+    t.eq(sorted(r.status for r in out), [403] * 5 + [429] * 5,
+         "ten parallel guesses: five checked, five refused unchecked")
+    # One address guessing at many names is slowed down as well.
+    spray = Client("127.0.0.7")
+    got = [spray.login(user="name-%d" % i, password="guess").status
+           for i in range(21)]
+    t.eq(got, [403] * 20 + [429], "one address trying 21 names: the 21st "
+         "waits")
+    # A browser that logged in as a user keeps doing so through a lockout.
+    t.ok("pbsync_device" in a.jar, "a login leaves a device cookie")
+    s.ctl("admin", "add", "kept", input=PASSWORD + "\n")
+    owner = Client("127.0.0.5")
+    t.eq(owner.login(user="kept").status, 303, "kept logs in once")
+    thief = Client("127.0.0.5")
+    for i in range(6):
+        thief.login(user="kept", password="wrong %d" % i)
+    t.eq(thief.login(user="kept").status, 429, "guesses lock kept out "
+         "of that address")
+    owner.jar.pop("pbsync_session", None)      # logged out, cookie kept
+    t.eq(owner.login(user="kept").status, 303, "but kept's own browser "
+         "still logs in")
+    s.sql("UPDATE login_throttle SET last_failure_at = last_failure_at - 3600")
     r = slow.login(user="slow")
     t.eq(r.status, 303, "after the wait the right password works again")
-    t.eq(s.sql("SELECT failures FROM admin_user WHERE name = 'slow'")[0][0],
-         0, "and resets the count")
+    t.eq(user_failures(), [], "and resets the count")
+
+    # pbsyncctl admin passwd and remove.
+    s.ctl("admin", "add", "temp", input=PASSWORD + "\n")
+    tmp = Client("127.0.0.6")
+    t.eq(tmp.login(user="temp").status, 303, "temp logs in")
+    r = s.ctl("admin", "passwd", "temp", input="a new long password\n")
+    t.eq(r.returncode, 0, "pbsyncctl admin passwd sets a new password")
+    t.eq(tmp.get("/admin/").status, 303, "which ends temp's sessions")
+    t.eq((Client("127.0.0.6").login(user="temp").status,
+          Client("127.0.0.6").login(user="temp", password="a new long "
+                                    "password").status), (403, 303),
+         "the old password is refused, the new one works")
+    r = s.ctl("admin", "remove", "temp")
+    t.eq(r.returncode, 0, "pbsyncctl admin remove removes an admin")
+    t.eq(Client("127.0.0.6").login(user="temp", password="a new long "
+                                   "password").status, 403,
+         "who can no longer log in")
+    r = s.ctl("admin", "remove", "temp", check=False)
+    t.ok(r.returncode != 0 and "no admin" in r.stderr,
+         "removing an unknown admin says so", r.stderr)
 
     # -- CSRF ----------------------------------------------------------------
     before = (len(s.pb.requests()), len(s.gl.requests()), s.counts())
