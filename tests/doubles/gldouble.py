@@ -114,6 +114,37 @@ def to_list(v):
     return [str(x).strip() for x in items if str(x).strip()]
 
 
+# Quick actions (docs/user/project/quick_actions.md): GitLab runs a line
+# "/command [argument]" of a description the API receives, as the caller,
+# and drops the line; lines inside a ``` block, an HTML block or a >>>
+# quote are text (Gitlab::QuickActions::Extractor).  The commands the double
+# knows act; every one found is recorded for the tests to see.
+QUICK_ACTIONS = ("close", "reopen", "title", "label", "unlabel", "relabel",
+                 "assign", "unassign", "confidential", "lock", "unlock",
+                 "move", "clone", "due", "remove_due_date", "estimate",
+                 "spend", "milestone", "remove_milestone", "copy_metadata",
+                 "duplicate", "promote", "create_merge_request", "todo",
+                 "done", "subscribe", "unsubscribe", "award", "shrug",
+                 "tableflip", "weight", "epic", "iteration", "health_status")
+_QA_SKIP = re.compile(r"^```.+?\n```$|^<[^>]+?>\n.+?\n</[^>]+?>$|"
+                      r"^>>>.+?\n>>>$", re.M | re.S)
+_QA_LINE = re.compile(r"^/(%s)(?: ([^\n]*))?(?:[ \t]*\n|$)" %
+                      "|".join(QUICK_ACTIONS), re.M | re.I)
+
+
+def quick_actions(text):
+    """(text without its command lines, [(command, argument)])."""
+    out, found, pos = [], [], 0
+    for m in _QA_SKIP.finditer(text):
+        out.append(_QA_LINE.sub(lambda c: found.append(
+            (c.group(1).lower(), c.group(2) or "")) or "", text[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_QA_LINE.sub(lambda c: found.append(
+        (c.group(1).lower(), c.group(2) or "")) or "", text[pos:]))
+    return "".join(out), found
+
+
 class GitLab(Double):
     name = "gitlab"
     user_agent = "GitLab/" + VERSION
@@ -137,6 +168,7 @@ class GitLab(Double):
         self.hooks = {}              # id -> hook
         self.ids = {"issue": 5000, "hook": 0, "label": 8000, "project": 1000}
         self.windows = {}            # rate-limit key -> (minute, count)
+        self.commands = []           # quick actions run: {issue, command}
 
     def state(self):
         return {"users": list(self.users.values()),
@@ -146,6 +178,7 @@ class GitLab(Double):
                           for h in self.hooks.values()],
                 "labels": {str(k): list(v.values())
                            for k, v in self.labels.items()},
+                "quick_actions": list(self.commands),
                 "config": self.config}
 
     def next_id(self, kind):
@@ -619,6 +652,19 @@ class GitLab(Double):
             i["title"] = str(q["title"])
         if "description" in q:
             i["description"] = q["description"]
+            if q["description"]:
+                i["description"], run = quick_actions(q["description"])
+                for cmd, arg in run:
+                    self.commands.append({"issue": i["id"], "command": cmd,
+                                          "argument": arg})
+                    if cmd == "close":
+                        i["state"] = "closed"
+                    elif cmd == "reopen":
+                        i["state"] = "opened"
+                    elif cmd == "title" and arg.strip():
+                        i["title"] = arg.strip()
+                    elif cmd == "confidential":
+                        i["confidential"] = True
         labels = to_list(q["labels"]) if "labels" in q else list(i["labels"])
         labels += [x for x in to_list(q.get("add_labels"))
                    if x not in labels]

@@ -7,6 +7,7 @@ import time
 
 from harness import Stack, Tap, wait_for
 import fixtures as fx
+import reliability
 
 
 def issue(iid):
@@ -136,6 +137,47 @@ try:
               if f["id"] == fid5][0]["name"]
     t.eq(name, "Ping @cto about #13",
          "the Productboard name keeps no joiner (no echo, no drift)")
+
+    # -- quick actions: what Productboard says is text in GitLab -------------
+    attack = ("<p>/close</p><p>Intro<br>/move grp/other<br> /clone grp/x</p>"
+              "<ul><li>/label ~evil</li></ul><blockquote><p>/confidential"
+              "</p></blockquote><table><tr><td>/title Owned</td></tr></table>"
+              "<pre>x\n/lock\n```</pre>")
+    fid6 = fx.feature(s, "Quick action bait", attack)
+    t.eq(fx.click(s, pid, fid6).get("connection", {}).get("state"),
+         "connected", "a feature with quick actions in its text is pushed")
+
+    def bait():
+        return [x for x in fx.issues(s) if x["title"] == "Quick action bait"]
+
+    def commands():
+        ids = {x["id"] for x in bait()}
+        return [c for c in s.gl.call("GET", "/_double/state")["quick_actions"]
+                if c["issue"] in ids]
+    reliability.check(t, "security", "GitLab quick actions in a pushed "
+                      "description (paragraph, after a break, list, quote, "
+                      "table, code)", "none runs; the issue stays open",
+                      "%d run, state %s" % (len(commands()), [
+                          x["state"] for x in bait()]),
+                      not commands() and [x["state"] for x in bait()] ==
+                      ["opened"])
+    s.pb.call("PATCH", "/_double/features/" + fid6, {
+        "description": attack + "<p>/reopen</p><p>/close</p>"})
+    t.ok(wait_for(lambda: any("reopen" in (x["description"] or "")
+                              for x in bait()), 20),
+         "the edited description reaches GitLab")
+    reliability.check(t, "security", "GitLab quick actions in a synced "
+                      "description", "none runs; the issue stays open",
+                      "%d run, state %s" % (len(commands()), [
+                          x["state"] for x in bait()]),
+                      not commands() and [x["state"] for x in bait()] ==
+                      ["opened"])
+    back = s.pb.call("GET", "/_double/state")["features"]
+    back = back[fid6] if isinstance(back, dict) else [
+        f for f in back if f["id"] == fid6][0]
+    t.ok("/close" in back["description"] and "\\/" not in
+         back["description"], "no escaped form echoes back into "
+         "Productboard", back["description"][:300])
 
     # -- unlink --------------------------------------------------------------
     r = fx.click(s, pid, fid, "button.unlink")
