@@ -13,6 +13,7 @@ import threading
 import urllib.parse
 
 import fixtures
+import reliability
 from fixtures import GL_TOKEN, PB_TOKEN, PROJECT
 from harness import Stack, Tap, TOP_BUILD, wait_for
 
@@ -296,15 +297,20 @@ try:
 
     # The lockout is this name from this address: elsewhere it logs in.
     r = Client("127.0.0.2").login(user="slow")
-    t.eq(r.status, 303, "the same user logs in from another address "
-         "meanwhile")
+    reliability.check(t, "security", "a user locked out by guesses from "
+                      "one address logs in from another",
+                      "303 and a session", "answer %d" % r.status,
+                      r.status == 303)
     # A name that does not exist is throttled the same way.
     ghost = Client("127.0.0.3")
     answers = [ghost.login(user="nobody-here", password="wrong %d" % i)
                for i in range(5)]
     answers.append(ghost.login(user="nobody-here"))
-    t.eq([a.status for a in answers], [403] * 5 + [429],
-         "an unknown name gets the same answers, lockout included")
+    got = [a.status for a in answers]
+    reliability.check(t, "security", "six wrong tries with a name that "
+                      "does not exist", "the answers a real name gets: "
+                      "403 five times, then 429", "answers %s" % got,
+                      got == [403] * 5 + [429])
     # A try is counted before its password is checked: guesses sent at
     # once get no more tries than guesses sent in turn.
     s.ctl("admin", "add", "busy", input=PASSWORD + "\n")
@@ -319,8 +325,10 @@ try:
         x.start()
     for x in th:
         x.join(60)
-    t.eq(sorted(r.status for r in out), [403] * 5 + [429] * 5,
-         "ten parallel guesses: five checked, five refused unchecked")
+    got = sorted(r.status for r in out)
+    reliability.check(t, "security", "ten wrong passwords sent at once",
+                      "five checked, five refused unchecked (429)",
+                      "answers %s" % got, got == [403] * 5 + [429] * 5)
     # One address guessing at many names is slowed down as well.
     spray = Client("127.0.0.7")
     got = [spray.login(user="name-%d" % i, password="guess").status
