@@ -15,8 +15,9 @@
 #include "base/log.h"
 #include "t.h"
 
+/* What fn says of the IPv4 or IPv6 address addr. */
 static int
-priv(const char *addr)
+of(int (*fn)(const void *), const char *addr)
 {
 	struct sockaddr_in	 a4;
 	struct sockaddr_in6	 a6;
@@ -25,28 +26,23 @@ priv(const char *addr)
 	memset(&a6, 0, sizeof(a6));
 	if (inet_pton(AF_INET, addr, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
-		return http_addr_private(&a4);
+		return fn(&a4);
 	}
 	inet_pton(AF_INET6, addr, &a6.sin6_addr);
 	a6.sin6_family = AF_INET6;
-	return http_addr_private(&a6);
+	return fn(&a6);
+}
+
+static int
+priv(const char *addr)
+{
+	return of(http_addr_private, addr);
 }
 
 static int
 meta(const char *addr)
 {
-	struct sockaddr_in	 a4;
-	struct sockaddr_in6	 a6;
-
-	memset(&a4, 0, sizeof(a4));
-	memset(&a6, 0, sizeof(a6));
-	if (inet_pton(AF_INET, addr, &a4.sin_addr) == 1) {
-		a4.sin_family = AF_INET;
-		return http_addr_metadata(&a4);
-	}
-	inet_pton(AF_INET6, addr, &a6.sin6_addr);
-	a6.sin6_family = AF_INET6;
-	return http_addr_metadata(&a6);
+	return of(http_addr_metadata, addr);
 }
 
 /* Serves one canned answer on a loopback port in a child process. */
