@@ -57,19 +57,18 @@ serve_css(struct view *ad)
 	fclose(f);
 }
 
-/* The login form, with its pre-login CSRF cookie (double submit). */
+/*
+ * The login form, with its pre-login CSRF cookie (double submit): a fresh
+ * token with every form, so a token seen once is worth nothing later.
+ */
 static void
 login_form(struct view *ad, int status, const char *user, const char *error)
 {
 	struct tmpl_vars *v = view_vars(ad, "Log in");
 	char		 pre[CRYPTO_SECRET_LEN + 1];
 
-	if (form_cookie(req_param(ad->rq, "HTTP_COOKIE"),
-	    SESSION_LOGIN_COOKIE, pre, sizeof(pre)) == -1 ||
-	    strlen(pre) != CRYPTO_SECRET_LEN) {
-		crypto_random_secret(pre);
-		session_cookie(ad->app, ad->rs, SESSION_LOGIN_COOKIE, pre);
-	}
+	crypto_random_secret(pre);
+	session_cookie(ad->app, ad->rs, SESSION_LOGIN_COOKIE, pre);
 	tmpl_set(v, "csrf", pre);
 	tmpl_set(v, "login_user", user != NULL ? user : "");
 	tmpl_set(v, "error", error != NULL ? error : "");

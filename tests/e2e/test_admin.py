@@ -227,6 +227,15 @@ try:
     r = anon.post("/admin/login", {"user": "root", "password": PASSWORD})
     t.eq(r.status, 403, "a login POST without its CSRF token is refused")
     t.ok("pbsync_session" not in anon.jar, "and gives no session")
+    old_tok = anon.csrf("/admin/login")
+    new_tok = anon.csrf("/admin/login")
+    r = anon.post("/admin/login", {"csrf": old_tok, "user": "root",
+                                   "password": PASSWORD})
+    reliability.check(t, "security", "the login form's token from an "
+                      "earlier form", "a fresh token per form; the old one "
+                      "is refused (403)", "tokens %s, answer %d" % (
+                          "differ" if old_tok != new_tok else "equal",
+                          r.status), old_tok != new_tok and r.status == 403)
 
     r = anon.login(password="wrong password!")
     t.eq(r.status, 403, "a wrong password is refused")
