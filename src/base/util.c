@@ -103,6 +103,16 @@ util_utf8_decode(const char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+size_t
+util_utf8_chars(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 int
 util_text_ok(const char *s, size_t len)
 {

@@ -19,6 +19,8 @@ int	 util_parse_bool(const char *, int *);
  * length, or 0 if it is invalid, overlong, a surrogate or truncated.
  */
 size_t	 util_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* The characters (code points; a stray byte counts one) of s. */
+size_t	 util_utf8_chars(const char *s);
 /* 1 if s has no control characters (except tab) and valid UTF-8. */
 int	 util_text_ok(const char *, size_t);
 /* Milliseconds on the monotonic clock. */

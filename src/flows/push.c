@@ -62,15 +62,27 @@ pm_message(const struct upstream *u, enum http_err e, char *out, size_t len)
 		    gl ? "GitLab" : "Productboard", http_strerror(e));
 }
 
-/* Title, Markdown description with footer, for a feature. */
+/*
+ * Title, Markdown description with footer, for a feature.  A description
+ * longer than the tracker takes (max characters) is not sent: a line says
+ * where it is, and the sync log of the link's first sync says nothing more
+ * is copied until it fits.
+ */
 static int
-issue_text(const struct pb_feature *f, char **title, struct buf *md)
+issue_text(const struct pb_feature *f, size_t max, char **title,
+    struct buf *md)
 {
 	*title = conn_cut(f->name[0] != '\0' ? f->name : "Untitled feature",
 	    MAX_TITLE);
-	buf_init(md, 1u << 20);
-	if (*title == NULL || html2md_convert(f->description,
+	buf_init(md, 4 * (size_t)PB_MAX_DESCRIPTION);
+	if (*title != NULL && (html2md_convert(f->description,
 	    strlen(f->description), md) == -1 ||
+	    util_utf8_chars(buf_str(md)) + MARKER_MAX > max)) {
+		buf_reset(md);
+		buf_puts(md, "*The description is longer than the tracker "
+		    "takes; it is kept in Productboard.*\n");
+	}
+	if (*title == NULL ||
 	    marker_append(md, f->id, f->name, f->html_url) == -1) {
 		free(*title);
 		*title = NULL;
@@ -136,7 +148,8 @@ ensure_issue(struct ctx *c, struct store_link *l, int search,
 	    HTTP_OK)
 		goto out;
 	if (iss->id == 0) {
-		if (issue_text(&f, &title, &md) == -1) {
+		if (issue_text(&f, c->tr.ops->max_description, &title,
+		    &md) == -1) {
 			e = HTTP_EINTERNAL;
 			goto out;
 		}

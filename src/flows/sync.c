@@ -15,7 +15,7 @@
 #include "flows/sync.h"
 #include "trackers/marker.h"
 
-#define MAX_DOC		(2u << 20)
+#define MAX_DOC		(8u << 20)	/* 1M characters, escaped */
 
 /* Both sides of a link, fetched fresh. */
 struct sides {
@@ -211,8 +211,19 @@ plan_fields(const struct ctx *c, const struct store_link *l,
 	    !same(s->f.description, l->snap_pb_desc),
 	    !same(s->gl_desc, snap_gl), same(s->pb_as_md, s->gl_desc) ||
 	    same(s->gl_as_html, s->f.description));
-	if (d == 1)
+	/*
+	 * A description longer than the other side takes is not copied (a
+	 * write would fail for good): the sync log says so, and the next
+	 * edit that fits goes through.  The footer needs room in GitLab.
+	 */
+	if (d == 1 && util_utf8_chars(s->pb_as_md) + MARKER_MAX >
+	    c->tr.ops->max_description)
+		note(p, "description", "too long for gitlab, not copied");
+	else if (d == 1)
 		p->gl_desc = s->pb_as_md;
+	else if (d == -1 && util_utf8_chars(s->gl_as_html) >
+	    PB_MAX_DESCRIPTION)
+		note(p, "description", "too long for productboard, not copied");
 	else if (d == -1)
 		p->pb_desc = s->gl_as_html;
 	plan_status(c, l, s, map, p);

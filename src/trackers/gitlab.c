@@ -27,7 +27,8 @@ static enum http_err	hook_create(struct tracker *, const char *,
 static enum http_err	hook_delete(struct tracker *, long long);
 
 static const struct tracker_ops ops = {
-	"gitlab", create, get, edit, find_marker, hook_create, hook_delete
+	"gitlab", create, get, edit, find_marker, hook_create, hook_delete,
+	MAX_DESC
 };
 
 int

@@ -11,6 +11,9 @@
 
 #include "base/buf.h"
 
+/* Room kept for the footer in a description, in characters. */
+#define MARKER_MAX	4096
+
 /* The marker text for a feature, "pbsync:feature=<id>", into out. */
 void	 marker_name(const char *feature_id, char *out, size_t len);
 /* Appends the footer for the feature to a Markdown description. */

@@ -61,6 +61,8 @@ struct tracker_ops {
 	enum http_err	(*hook_create)(struct tracker *, const char *url,
 			    const char *token, long long *id);
 	enum http_err	(*hook_delete)(struct tracker *, long long id);
+	/* The characters a description may have, footer included. */
+	size_t		 max_description;
 };
 
 struct tracker {

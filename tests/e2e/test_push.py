@@ -179,6 +179,37 @@ try:
          back["description"], "no escaped form echoes back into "
          "Productboard", back["description"][:300])
 
+    # -- descriptions longer than the other side takes ---------------------
+    # 600,000 '*' are 600 kB of HTML for Productboard and 1.2M characters
+    # of escaped Markdown, past GitLab's 1,048,576.
+    big = "<p>" + "*" * 600000 + "</p>"
+    fid7 = fx.feature(s, "Very long text", big)
+    r = fx.click(s, pid, fid7)
+    long_issue = [x for x in fx.issues(s) if x["title"] == "Very long text"]
+    reliability.check(t, "limits", "a pushed description longer than "
+                      "GitLab takes (1.2M characters as Markdown)",
+                      "the issue is made, with a line pointing to "
+                      "Productboard", "%s, %s" % (
+                          r.get("connection", {}).get("state"),
+                          [len(x["description"] or "") for x in long_issue]),
+                      r.get("connection", {}).get("state") == "connected" and
+                      len(long_issue) == 1 and "longer than the tracker "
+                      "takes" in long_issue[0]["description"])
+    iid7 = long_issue[0]["iid"] if long_issue else 0
+    s.gl.call("PUT", "/_double/projects/%d/issues/%d" % (fx.PROJECT, iid7),
+              {"description": "<" * 300000, "as_user": "alice"})
+    t.ok(wait_for(lambda: any("too long for productboard" in (d or "") for
+                              (d,) in s.sql("SELECT detail FROM sync_log"
+                                            " WHERE feature_id = ?", fid7)),
+                  30), "GitLab's 300,000 '<' (1.2M characters as HTML) are "
+         "not copied to Productboard, and the sync log says so")
+    st = s.pb.call("GET", "/_double/state")["features"]
+    st = st[fid7] if isinstance(st, dict) else [
+        f for f in st if f["id"] == fid7][0]
+    t.eq(len(st["description"]), len(big), "Productboard keeps its text")
+    t.eq(s.sql("SELECT count(*) FROM job WHERE key = ? AND state = 'dead'",
+               fid7)[0][0], 0, "and no job died of it")
+
     # -- unlink --------------------------------------------------------------
     r = fx.click(s, pid, fid, "button.unlink")
     t.eq(r.get("connection", {}).get("state"), "initial", "unlink answers initial")
