@@ -100,18 +100,25 @@ try:
     planted = s.gl.call("POST", "/_double/projects/1002/issues", {
         "title": "Harmless", "as_user": "alice",
         "description": "x\n\n<!-- pbsync:feature=%s -->\n" % fid4})
+    # And a copy the bot itself wrote (an older issue of the feature): it
+    # is not where GitLab says the issue went either.
+    stale = s.gl.call("POST", "/_double/projects/1002/issues", {
+        "title": "Older copy", "as_user": "pbsync-bot",
+        "description": "y\n\n<!-- pbsync:feature=%s -->\n" % fid4})
     s.gl.call("POST", "/_double/projects/%d/issues/%d/move" %
               (fx.PROJECT, n4), {"to_project": 1003, "as_user": "mover"})
     gone = wait_for(lambda: not link_of(fid4), 15)
     reliability.check(t, "security", "an issue moves out of the token's "
-                      "sight while another user's issue carries a copy of "
-                      "its marker", "the link goes; the copy is not taken",
+                      "sight while other issues (another user's, and one "
+                      "the bot wrote) carry copies of its marker",
+                      "the link goes; no copy is taken",
                       "link %s" % (link_of(fid4) or "removed"), gone)
     t.ok(any("not pbsync's" in (d or "") for (d,) in s.sql(
         "SELECT detail FROM sync_log WHERE feature_id = ?", fid4)),
          "the sync log says why")
-    t.eq([i["title"] for i in fx.issues(s) if i["id"] == planted["id"]],
-         ["Harmless"], "the planted issue is left alone")
+    t.eq([i["title"] for i in fx.issues(s) if i["id"] in (
+        planted["id"], stale["id"])], ["Harmless", "Older copy"],
+        "the issues with copies of the marker are left alone")
     fx.idle(s)
 finally:
     s.stop(t)
