@@ -291,8 +291,16 @@ class Stack:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
                 p.wait(10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
+            except ProcessLookupError:
                 pass
+            except subprocess.TimeoutExpired:
+                # A program that ignores SIGTERM (a broken build) must not
+                # outlive its suite.
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait(10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
         for d in (self.pb, self.gl):
             if d is not None:
                 d.stop()
