@@ -765,18 +765,6 @@ heading(struct cv *cv, const struct html_node *n, struct buf *out)
 	buf_release(&t);
 }
 
-/* 1 if a line of s (n bytes) starts with '/'. */
-static int
-slash_line(const char *s, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] == '/' && (i == 0 || s[i - 1] == '\n'))
-			return 1;
-	return 0;
-}
-
 /* An indented code block (CommonMark §4.4): four spaces before each line. */
 static void
 indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
@@ -789,7 +777,8 @@ indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
 		if (e > i)
 			puts_(cv, out, "    ");
 		put(cv, out, s + i, e - i);
-		putc_(cv, out, '\n');
+		if (e < n)
+			putc_(cv, out, '\n');
 		i = e + 1;
 	}
 }
@@ -798,9 +787,11 @@ indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
  * A fenced code block (CommonMark §4.5) with a fence longer than any
  * backtick run inside; the language of <pre class="language-x"> or
  * <pre><code class="language-x"> goes in the info string.  GitLab skips
- * quick actions only inside a block fenced by exactly three backticks: a
- * longer fence around a line starting with '/' becomes an indented block,
- * whose lines start with spaces (and which has no language).
+ * quick actions only between a line starting "```" and the next line of
+ * exactly "```": code holding a run of three backticks would end that
+ * region early and put the lines after it, in this block or in the next
+ * ones, outside.  Such code becomes an indented block (no language),
+ * whose lines start with spaces.
  */
 static void
 code_block(struct cv *cv, const struct html_node *n, struct buf *out)
@@ -822,7 +813,7 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	while (len > 0 && strchr(" \t\n", s[len - 1]) != NULL)
 		len--;
 	k = longest_run(s, len, '`') + 1;
-	if (k > 3 && slash_line(s, len)) {
+	if (k > 3) {
 		indented_code(cv, out, s, len);
 		buf_release(&t);
 		return;

@@ -53,6 +53,9 @@ static const struct {
 	{ __LINE__, "<pre>/close</pre>", "```\n/close\n```\n", 0 },
 	{ __LINE__, "<pre>x\n/close\n```</pre>",
 	    "    x\n    /close\n    ```\n", 0 },
+	/* Nor may it end GitLab's code region before a later block's. */
+	{ __LINE__, "<pre>x ```</pre><pre>/close</pre>",
+	    "    x ```\n\n```\n/close\n```\n", 0 },
 	/* Escapes: inline syntax anywhere, block syntax at line starts. */
 	{ __LINE__, "<p>a*b \\ `c` [d] &lt;e&gt; | ~ $</p>",
 	    "a\\*b \\\\ \\`c\\` \\[d\\] \\<e> \\| \\~ \\$\n", 0 },
