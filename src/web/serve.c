@@ -214,13 +214,18 @@ static void
 stop_children(pid_t *kids, int n)
 {
 	int64_t	 until = util_mono_ms() + STOP_GRACE_MS;
-	int	 i, left, status;
+	int	 i, left, status, tick;
 	pid_t	 pid;
 
-	for (i = 0; i < n; i++)
-		if (kids[i] != 0)
-			kill(kids[i], SIGTERM);
-	for (;;) {
+	for (tick = 0;; tick++) {
+		/*
+		 * Again every 0.5 s: a child that had just checked its flag
+		 * when the first one came is blocked in accept() again.
+		 */
+		if (tick % 25 == 0)
+			for (i = 0; i < n; i++)
+				if (kids[i] != 0)
+					kill(kids[i], SIGTERM);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (i = 0; i < n; i++)
 				if (kids[i] == pid)
@@ -264,8 +269,14 @@ supervise(const struct serve_prog *p, int fd, int n)
 				_exit(run_fcgi(p, fd));
 			kids[i] = pid;
 		}
-		if ((pid = wait(&status)) == -1)
+		/*
+		 * Polled, not a blocking wait(): a stop that comes between the
+		 * check of stopping and the wait would wait for a child to die.
+		 */
+		if ((pid = waitpid(-1, &status, WNOHANG)) <= 0) {
+			usleep(200000);		/* a signal cuts it short */
 			continue;
+		}
 		for (i = 0; i < n; i++)
 			if (kids[i] == pid) {
 				kids[i] = 0;
