@@ -765,6 +765,18 @@ heading(struct cv *cv, const struct html_node *n, struct buf *out)
 	buf_release(&t);
 }
 
+/* 1 if a line of s (n bytes) starts with '/'. */
+static int
+slash_line(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '/' && (i == 0 || s[i - 1] == '\n'))
+			return 1;
+	return 0;
+}
+
 /* An indented code block (CommonMark §4.4): four spaces before each line. */
 static void
 indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
@@ -790,8 +802,10 @@ indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
  * quick actions only between a line starting "```" and the next line of
  * exactly "```": code holding a run of three backticks would end that
  * region early and put the lines after it, in this block or in the next
- * ones, outside.  Such code becomes an indented block (no language),
- * whose lines start with spaces.
+ * ones, outside, and so can a code span that starts a line.  So code
+ * holding such a run, or a line starting with '/', becomes an indented
+ * block (no language), whose lines start with spaces: then no line of
+ * the output starts with '/' unescaped, whatever GitLab pairs.
  */
 static void
 code_block(struct cv *cv, const struct html_node *n, struct buf *out)
@@ -813,7 +827,7 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	while (len > 0 && strchr(" \t\n", s[len - 1]) != NULL)
 		len--;
 	k = longest_run(s, len, '`') + 1;
-	if (k > 3) {
+	if (k > 3 || slash_line(s, len)) {
 		indented_code(cv, out, s, len);
 		buf_release(&t);
 		return;

@@ -11,10 +11,10 @@
  * conv_md_ok: Markdown is normalised: no white space at line ends, one
  * final newline (none when empty), no blank line at either end, no NUL.
  *
- * conv_md_no_command: no line GitLab would run as a quick action, read as
- * its extractor does (Gitlab::QuickActions::Extractor): a line starting
- * with '/' and a letter, outside a block opened by a line starting with
- * three backticks and closed by a line of exactly three.
+ * conv_md_no_command: no line GitLab could run as a quick action: none
+ * starts with '/' and a letter, whatever GitLab takes for a code region
+ * (Gitlab::QuickActions::Extractor pairs a line starting "```" with the
+ * next line of exactly "```", which other lines can throw off).
  */
 #ifndef PBSYNC_CONV_CHECK_H
 #define PBSYNC_CONV_CHECK_H
@@ -148,30 +148,13 @@ conv_md_ok(const char *md, size_t len)
 static inline int
 conv_md_no_command(const char *md, size_t len)
 {
-	const char	*p, *e = md + len, *nl, *last = NULL;
-	size_t		 n;
-	int		 code = 0;
+	size_t	 i;
 
-	/* An opening line counts only with a closing line after it. */
-	for (p = md; p < e; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			nl = e;
-		if (nl - p == 3 && strncmp(p, "```", 3) == 0)
-			last = p;
-	}
-	for (p = md; p < e; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			nl = e;
-		n = (size_t)(nl - p);
-		if (code)
-			code = !(n == 3 && strncmp(p, "```", 3) == 0);
-		else if (n >= 3 && strncmp(p, "```", 3) == 0 && last != NULL &&
-		    p < last)
-			code = 1;
-		else if (n >= 2 && p[0] == '/' && ((p[1] >= 'a' && p[1] <= 'z') ||
-		    (p[1] >= 'A' && p[1] <= 'Z')))
+	for (i = 0; i + 1 < len; i++)
+		if ((i == 0 || md[i - 1] == '\n') && md[i] == '/' &&
+		    ((md[i + 1] >= 'a' && md[i + 1] <= 'z') ||
+		    (md[i + 1] >= 'A' && md[i + 1] <= 'Z')))
 			return 0;
-	}
 	return 1;
 }
 

@@ -50,12 +50,14 @@ static const struct {
 	    "| \\/close |\n| --- |\n", 0 },
 	{ __LINE__, "<h2>/title x</h2>", "## \\/title x\n", 0 },
 	{ __LINE__, "<p>a/b /c</p>", "a/b /c\n", 0 },
-	{ __LINE__, "<pre>/close</pre>", "```\n/close\n```\n", 0 },
+	{ __LINE__, "<pre>/close</pre>", "    /close\n", 0 },
 	{ __LINE__, "<pre>x\n/close\n```</pre>",
 	    "    x\n    /close\n    ```\n", 0 },
 	/* Nor may it end GitLab's code region before a later block's. */
 	{ __LINE__, "<pre>x ```</pre><pre>/close</pre>",
-	    "    x ```\n\n```\n/close\n```\n", 0 },
+	    "    x ```\n\n    /close\n", 0 },
+	{ __LINE__, "<p><code>a```b</code></p><pre>/close</pre>",
+	    "````a```b````\n\n    /close\n", 0 },
 	/* Escapes: inline syntax anywhere, block syntax at line starts. */
 	{ __LINE__, "<p>a*b \\ `c` [d] &lt;e&gt; | ~ $</p>",
 	    "a\\*b \\\\ \\`c\\` \\[d\\] \\<e> \\| \\~ \\$\n", 0 },
