@@ -175,6 +175,7 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 	struct store_admin	 ad;
 	enum session_login	 rc;
 	char			 ukey[160], akey[96], h[CRYPTO_HASH_LEN + 1];
+	const char		*addr = t->addr != NULL ? t->addr : "";
 	double			 now = util_now();
 	long long		 failures = 0;
 	int			 found, known, ok;
@@ -188,7 +189,7 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 		return SESSION_ERROR;
 	/* A name that does not exist takes the same path, throttle included. */
 	known = found == 0 && trusted(a, t->device, ad.id);
-	throttle_keys(t->user, t->addr != NULL ? t->addr : "", ukey, akey,
+	throttle_keys(t->user, addr, ukey, akey,
 	    sizeof(ukey));
 	if ((*wait_s = count_try(a, ukey, akey, known, now, &failures)) != 0) {
 		store_admin_release(&ad);
@@ -197,7 +198,7 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 			return SESSION_ERROR;
 		}
 		log_warn("admin login from %s refused unchecked: %lld "
-		    "failures, %lds to wait", t->addr, failures, *wait_s);
+		    "failures, %lds to wait", addr, failures, *wait_s);
 		return SESSION_THROTTLED;
 	}
 	if (found == 0)
@@ -209,7 +210,7 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 	if (!ok) {
 		/* The name is not logged: people type passwords there. */
 		log_warn("admin login from %s refused: wrong user name or "
-		    "password (%lld in a row)", t->addr, failures + 1);
+		    "password (%lld in a row)", addr, failures + 1);
 		*wait_s = known ? 0 : session_wait(failures + 1, now, now);
 		store_admin_release(&ad);
 		return SESSION_BAD;
