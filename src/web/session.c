@@ -92,11 +92,12 @@ trusted(struct app *a, const char *device, long long uid)
 
 /*
  * Counts the try before the password is checked, in one transaction with
- * the look at the counts, so parallel guesses see each other.  The wait
- * left (0: go on), or -1 on a store error.
+ * the look at the counts, so parallel guesses see each other; vouched
+ * (the browser's device cookie is the user's) waits for nothing.  The
+ * wait left (0: go on), or -1 on a store error.
  */
 static long
-count_try(struct app *a, const char *ukey, const char *akey, int known,
+count_try(struct app *a, const char *ukey, const char *akey, int vouched,
     double now, long long *failures)
 {
 	long long	 fa;
@@ -110,8 +111,8 @@ count_try(struct app *a, const char *ukey, const char *akey, int known,
 		store_rollback(&a->store);
 		return -1;
 	}
-	wait = known ? 0 : session_wait(*failures, lu, now);
-	wa = known ? 0 : wait_after(SESSION_ADDR_FREE_FAILURES, fa, la, now);
+	wait = vouched ? 0 : session_wait(*failures, lu, now);
+	wa = vouched ? 0 : wait_after(SESSION_ADDR_FREE_FAILURES, fa, la, now);
 	if (wa > wait)
 		wait = wa;
 	if (wait > 0) {
@@ -178,7 +179,7 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 	const char		*addr = t->addr != NULL ? t->addr : "";
 	double			 now = util_now();
 	long long		 failures = 0;
-	int			 found, known, ok;
+	int			 found, vouched, ok;
 
 	*wait_s = 0;
 	device[0] = '\0';
@@ -188,10 +189,10 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 	if ((found = store_admin_get(&a->store, t->user, &ad)) == -1)
 		return SESSION_ERROR;
 	/* A name that does not exist takes the same path, throttle included. */
-	known = found == 0 && trusted(a, t->device, ad.id);
+	vouched = found == 0 && trusted(a, t->device, ad.id);
 	throttle_keys(t->user, addr, ukey, akey,
 	    sizeof(ukey));
-	if ((*wait_s = count_try(a, ukey, akey, known, now, &failures)) != 0) {
+	if ((*wait_s = count_try(a, ukey, akey, vouched, now, &failures)) != 0) {
 		store_admin_release(&ad);
 		if (*wait_s == -1) {
 			*wait_s = 0;
@@ -211,7 +212,7 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 		/* The name is not logged: people type passwords there. */
 		log_warn("admin login from %s refused: wrong user name or "
 		    "password (%lld in a row)", addr, failures + 1);
-		*wait_s = known ? 0 : session_wait(failures + 1, now, now);
+		*wait_s = vouched ? 0 : session_wait(failures + 1, now, now);
 		store_admin_release(&ad);
 		return SESSION_BAD;
 	}
@@ -223,7 +224,7 @@ session_login(struct app *a, const struct session_try *t, struct session *s,
 	else
 		log_info("admin \"%s\" logged in", ad.name);
 	/* A browser new to this user gets its device cookie. */
-	if (rc == SESSION_OK && !known) {
+	if (rc == SESSION_OK && !vouched) {
 		crypto_random_secret(device);
 		crypto_digest(device, h);
 		if (store_device_add(&a->store, h, ad.id, now) != 0)
