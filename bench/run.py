@@ -253,7 +253,9 @@ def gitlab_hook(port, iid, secret, key="k-{n}"):
 
 
 def bench_routes():
-    s = harness.Stack(doubles=False, env=ENV, children=2)
+    # Peak capacity: nginx's per-address limit (50 r/s) would cap wrk.
+    s = harness.Stack(doubles=False, env=ENV, children=2,
+                      inbound_rate="1000000r/s")
     hello = None
     try:
         hello, p0, p1 = baselines(s)
@@ -446,7 +448,8 @@ def requests_log(d):
 
 
 def bench_drain_growth():
-    s = harness.Stack(doubles=True, env=ENV, children=2)
+    s = harness.Stack(doubles=True, env=ENV, children=2,
+                      inbound_rate="1000000r/s")
     try:
         n = max(DRAIN_N, LINKS[0]) + 1 + SYNCS
         t0 = time.monotonic()

@@ -95,8 +95,8 @@ login(struct view *ad)
 	user = form_str(&ad->form, "user");
 	pw = form_str(&ad->form, "password");
 	csrf = form_str(&ad->form, "csrf");
-	if (form_cookie(req_param(ad->rq, "HTTP_COOKIE"),
-	    SESSION_LOGIN_COOKIE, pre, sizeof(pre)) == -1 || csrf == NULL ||
+	if (session_read_cookie(ad->app, ad->rq, SESSION_LOGIN_COOKIE, pre,
+	    sizeof(pre)) == -1 || csrf == NULL ||
 	    strlen(pre) != strlen(csrf) || !crypto_equal(pre, csrf,
 	    strlen(pre))) {
 		login_form(ad, 403, user, "The login form expired. Please "
@@ -110,7 +110,7 @@ login(struct view *ad)
 	attempt.user = user;
 	attempt.password = pw;
 	attempt.addr = req_param(ad->rq, "REMOTE_ADDR");
-	attempt.device = form_cookie(req_param(ad->rq, "HTTP_COOKIE"),
+	attempt.device = session_read_cookie(ad->app, ad->rq,
 	    SESSION_DEVICE_COOKIE, known, sizeof(known)) == 0 ? known : NULL;
 	switch (session_login(ad->app, &attempt, &s, cookie, device, &wait)) {
 	case SESSION_OK:

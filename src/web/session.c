@@ -18,8 +18,7 @@ session_load(struct app *a, const struct req *rq, struct session *s)
 	double			 now = util_now(), exp;
 
 	memset(s, 0, sizeof(*s));
-	if (form_cookie(req_param(rq, "HTTP_COOKIE"), SESSION_COOKIE, id,
-	    sizeof(id)) == -1 || strlen(id) != CRYPTO_SECRET_LEN ||
+	if (session_read_cookie(a, rq, SESSION_COOKIE, id, sizeof(id)) == -1 || strlen(id) != CRYPTO_SECRET_LEN ||
 	    app_store(a) == -1)
 		return;
 	crypto_digest(id, s->id_hash);
@@ -268,20 +267,45 @@ session_insecure_ok(const char *u)
 	return 0;
 }
 
+/*
+ * The prefix of the cookie names: "__Host-" wherever the cookies are
+ * Secure (every public URL but plain http on loopback), so a browser
+ * takes them only from this host over https, with Path=/ and no Domain: a
+ * sibling subdomain or a man in the middle on http cannot plant one.
+ */
+static const char *
+cookie_prefix(const struct app *a)
+{
+	return session_insecure_ok(a->conf.public_url) ? "" : "__Host-";
+}
+
+int
+session_read_cookie(const struct app *a, const struct req *rq,
+    const char *name, char *out, size_t size)
+{
+	char	 full[64];
+
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", cookie_prefix(a),
+	    name) >= sizeof(full))
+		return -1;
+	return form_cookie(req_param(rq, "HTTP_COOKIE"), full, out, size);
+}
+
 /* A Set-Cookie header; max_age -1 for a session cookie. */
 static int
 cookie_header(const struct app *a, struct resp *rs, const char *name,
     const char *value, long max_age)
 {
 	char	 h[256], age[32] = "";
+	int	 secure = *cookie_prefix(a) != '\0';
 
 	if (value == NULL)
 		max_age = 0;
 	if (max_age >= 0)
 		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
-	if ((size_t)snprintf(h, sizeof(h), "%s=%s; Path=/admin; HttpOnly; "
-	    "SameSite=Strict%s%s", name, value != NULL ? value : "", age,
-	    session_insecure_ok(a->conf.public_url) ? "" : "; Secure") >=
+	if ((size_t)snprintf(h, sizeof(h), "%s%s=%s; Path=/; HttpOnly; "
+	    "SameSite=Strict%s%s", cookie_prefix(a), name,
+	    value != NULL ? value : "", age, secure ? "; Secure" : "") >=
 	    sizeof(h))
 		return -1;
 	return resp_header(rs, "Set-Cookie", h);

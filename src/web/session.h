@@ -85,6 +85,13 @@ long	 session_wait(long long failures, double last_failure_at, double now);
 /* 1 when the cookie may go without Secure (http on loopback). */
 int	 session_insecure_ok(const char *public_url);
 /*
+ * Cookie names are given without their prefix: "__Host-" is added where
+ * the cookies are Secure (see session_insecure_ok), with Path=/.
+ * session_read_cookie copies the request's cookie into out: 0 or -1.
+ */
+int	 session_read_cookie(const struct app *, const struct req *,
+	    const char *name, char *out, size_t size);
+/*
  * Adds a Set-Cookie header for name (value NULL: expire it) with the
  * attributes above: 0 or -1.
  */

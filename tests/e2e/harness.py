@@ -157,7 +157,9 @@ class AdminSession:
 class Stack:
     """nginx + the four programs (+ the doubles) on a loopback port."""
 
-    def __init__(self, doubles=True, env=None, children=2):
+    def __init__(self, doubles=True, env=None, children=2,
+                 inbound_rate="50r/s"):
+        self.inbound_rate = inbound_rate
         self.dir = tempfile.mkdtemp(prefix="pbsync-e2e-")
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
@@ -239,6 +241,7 @@ class Stack:
         subst = {"@PORT@": str(self.port), "@RUNDIR@": self.dir,
                  "@SOCKDIR@": self.dir, "@DAEMON@": "off",
                  "@NGINXDIR@": os.path.join(TOP_SRC, "nginx"),
+                 "@INBOUND_RATE@": self.inbound_rate,
                  # As root, nginx workers would drop to nobody and lose
                  # access to the 0660 sockets: keep them as this user.
                  "@USERLINE@": "user root root;" if os.getuid() == 0 else ""}

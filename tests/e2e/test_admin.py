@@ -258,8 +258,8 @@ try:
     t.ok("pbsync_login" not in a.jar, "the pre-login cookie is cleared")
     attrs = cookie_attrs(r, "pbsync_session")
     t.ok(attrs and "HttpOnly" in attrs and "SameSite=Strict" in attrs and
-         "Path=/admin" in attrs, "session cookie: HttpOnly, "
-         "SameSite=Strict, Path=/admin", attrs)
+         "Path=/" in attrs, "session cookie: HttpOnly, "
+         "SameSite=Strict, Path=/", attrs)
     t.ok("Secure" not in attrs, "Secure is left out only for http on "
          "127.0.0.1", attrs)
     t.eq(s.sql("SELECT count(*) FROM session WHERE id_hash = ?", sess)[0][0],
@@ -284,8 +284,32 @@ try:
     out = subprocess.run([TOP_BUILD + "/cgi-bin/pbsync-admin"], env=env,
                          capture_output=True, timeout=60,
                          stdin=subprocess.DEVNULL).stdout.decode()
-    t.ok(re.search(r"Set-Cookie: pbsync_login=[^\r\n]*; Secure", out),
-         "with an https public URL the cookies are Secure", out[:400])
+    m = re.search(r"Set-Cookie: (__Host-pbsync_login)=([^;\r\n]*)"
+                  r"([^\r\n]*)", out)
+    got = m and set(x.strip() for x in m.group(3).split(";")[1:])
+    reliability.check(
+        t, "security", "login form cookie with an https public URL",
+        "__Host-pbsync_login, Secure, Path=/, no Domain",
+        m.group(0) if m else out[:300],
+        bool(m) and {"Secure", "Path=/", "HttpOnly"} <= got and
+        not any(x.startswith("Domain") for x in got))
+    # The same token under the name without the prefix, as a sibling
+    # subdomain or an http man in the middle could set it: refused (403)
+    # before the form is read (422 for the empty password).
+    form = urllib.parse.urlencode({"csrf": m.group(2) if m else "",
+                                   "user": "admin", "password": ""})
+    for name, want in (("pbsync_login", "403"), ("__Host-pbsync_login",
+                                                   "422")):
+        env2 = dict(env, REQUEST_METHOD="POST", CONTENT_LENGTH=str(len(form)),
+                    CONTENT_TYPE="application/x-www-form-urlencoded",
+                    HTTP_COOKIE="%s=%s" % (name, m.group(2) if m else ""))
+        out2 = subprocess.run([TOP_BUILD + "/cgi-bin/pbsync-admin"],
+                              env=env2, capture_output=True, timeout=60,
+                              input=form.encode()).stdout.decode()
+        st = out2.split("\r\n", 1)[0]
+        reliability.check(
+            t, "security", "https login posted with the token in cookie %s"
+            % name, "Status: %s" % want, st, st.startswith("Status: " + want))
 
     # Throttling of repeated wrong passwords.
     slow = Client()

@@ -1,6 +1,7 @@
 """Foundation: health, refusals, limits and both run modes (FastCGI, CGI)."""
 import json
 import os
+import socket
 import stat
 import subprocess
 import time
@@ -54,6 +55,35 @@ try:
     r = s.request("POST", "/webhooks/gittab/" + iid, {"object_kind": "issue"},
                   {"X-Gitlab-Token": "wrong", "X-Gitlab-Event": "Issue Hook"})
     t.eq(r.status, 401, "gitlab hook with a wrong token is refused")
+
+    # A bad secret ends the request from its headers: nginx passes the
+    # body on as it comes instead of buffering it all for the program.
+    for route, size, head in (
+            ("/plugin/", 1000 << 10, "Authorization: Bearer wrong"),
+            ("/webhooks/productboard/", 1000 << 10,
+             "Authorization: Bearer wrong"),
+            ("/webhooks/gittab/", 8000 << 10, "X-Gitlab-Token: wrong")):
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        try:
+            c.sendall(("POST %s%s HTTP/1.1\r\nHost: x\r\n%s\r\n"
+                       "Content-Type: application/json\r\n"
+                       "Content-Length: %d\r\n\r\n" % (
+                           route, iid, head, size)).encode() +
+                      b"x" * (64 << 10))
+            t0 = time.monotonic()
+            try:
+                got = c.recv(64)
+            except socket.timeout:
+                got = b"(no answer)"
+            took = time.monotonic() - t0
+        finally:
+            c.close()
+        reliability.check(
+            t, "security", "%s: a bad secret, then %d KB of an announced "
+            "%d KB body" % (route, 64, size >> 10),
+            "401 before the rest of the body is sent",
+            "%s after %.1f s" % (got.split(b"\r\n")[0].decode(), took),
+            got.startswith(b"HTTP/1.1 401"))
     t.eq(counts()[2:], before[2:], "refusals wrote no job, delivery or log")
     r = s.request("GET", "/nowhere")
     t.eq(r.status, 404, "unknown routes answer 404")

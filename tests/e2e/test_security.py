@@ -6,6 +6,7 @@ FastCGI sockets and the key file."""
 import base64
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -271,10 +272,10 @@ try:
         for sc in r.cookies:
             attrs.setdefault(sc.split("=")[0], set(
                 x.strip() for x in sc.split(";")[1:]))
-    ok = all({"HttpOnly", "SameSite=Strict", "Path=/admin"} <= v
+    ok = all({"HttpOnly", "SameSite=Strict", "Path=/"} <= v
              for v in attrs.values())
     check("CSRF", "session and pre-login cookies are HttpOnly, "
-          "SameSite=Strict, Path=/admin", "both cookies with all three",
+          "SameSite=Strict, Path=/", "both cookies with all three",
           "; ".join("%s: %s" % (k, ", ".join(sorted(v)))
                     for k, v in sorted(attrs.items())),
           ok and {"pbsync_session", "pbsync_login"} <= set(attrs))
@@ -589,6 +590,29 @@ try:
           "%d, %d, %d, %d" % ((state, hooks[0], hooks[1]) + tuple(codes)),
           state == "connected" and hooks[0] > 0 and hooks[1] > 0 and
           codes == [200, 422, 422, 403])
+
+    # == stack R: the inbound rate limit, refilled once a minute ==========
+    R = Stack(doubles=False, inbound_rate="1r/m")
+    stacks.append(R)
+    n = 1010
+    one = ("POST /plugin/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+           "no\r\nContent-Length: 0\r\n\r\n" % ("0" * 32)).encode()
+    last = one.replace(b"Host: x", b"Host: x\r\nConnection: close")
+    codes = []
+    for k in (600, n - 600):    # nginx serves 1000 requests a connection
+        _, head, body = wire.raw_http(R.port, one * (k - 1) + last,
+                                      timeout=60)
+        codes += [int(c) for c in
+                  re.findall(rb"HTTP/1\.1 (\d{3})", head + body)]
+    first = codes.index(429) if 429 in codes else None
+    check("inbound routes", "%d requests from one address at once, rate "
+          "1/min, burst 1000" % n, "1001 answered (401), then 429",
+          "%d answers, the first 429 at #%s" % (len(codes), first),
+          len(codes) == n and first == 1001 and
+          set(codes[:first]) == {401} and set(codes[first:]) == {429})
+    r = R.request("GET", "/healthz")
+    check("inbound routes", "/healthz after the limit was reached",
+          "200 (not limited)", r.status, r.status == 200)
 
     rep = [x for s in stacks for x in s.sanitizer_reports()] + [
         m for o in ctl_out for m in sanitizer_marks(o)]
