@@ -47,6 +47,7 @@ static const struct key keys[] = {
 	L(job_budget_ms, 0, 60000),
 	L(job_max_attempts, 1, 100),
 	L(job_lease_s, 2, 3600),
+	L(cpu_budget_s, 1, 3600),
 	L(reconcile_interval_s, 10, 86400),
 	L(delivery_retention_s, 3600, 366L * 86400),
 };
@@ -125,6 +126,7 @@ defaults(struct conf *c)
 		{ "job_budget_ms", "2000" },
 		{ "job_max_attempts", "8" },
 		{ "job_lease_s", "120" },
+		{ "cpu_budget_s", "10" },
 		{ "reconcile_interval_s", "600" },
 		/*
 		 * 7 days.  A delivery key must outlive every resend of its

@@ -28,6 +28,7 @@ struct conf {
 	long		 job_budget_ms;		/* jobs run after a response */
 	long		 job_max_attempts;
 	long		 job_lease_s;		/* a dead worker's job is retaken */
+	long		 cpu_budget_s;		/* per request, per job */
 	long		 reconcile_interval_s;
 	long		 delivery_retention_s;	/* how long dedupe keys are kept */
 	char		*action_reply;		/* "v2" or "both" */

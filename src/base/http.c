@@ -351,6 +351,14 @@ classify(CURLcode cc, const struct xfer *x)
 	return HTTP_ESERVER;
 }
 
+static int64_t	 deadline_ms;
+
+void
+http_set_deadline(int64_t mono_ms)
+{
+	deadline_ms = mono_ms;
+}
+
 enum http_err
 http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 {
@@ -361,6 +369,8 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	size_t		 i;
 	CURLcode	 cc;
 	enum http_err	 e;
+	int64_t		 left;
+	long		 timeout;
 
 	buf_reset(&rs->body);
 	rs->status = 0;
@@ -369,6 +379,16 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	if (http_url_allowed(rq->url, h->allow_private) == -1) {
 		snprintf(rs->error, sizeof(rs->error), "url refused by policy");
 		return HTTP_EPOLICY;
+	}
+	timeout = rq->timeout_ms > 0 ? rq->timeout_ms : h->timeout_ms;
+	if (deadline_ms != 0) {
+		if ((left = deadline_ms - util_mono_ms()) <= 0) {
+			snprintf(rs->error, sizeof(rs->error), "the time of "
+			    "the job in hand is up");
+			return HTTP_ETIMEOUT;
+		}
+		if (left < timeout)
+			timeout = (long)left;
 	}
 	for (i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++) {
 		if ((tmp = curl_slist_append(hl, rq->headers[i])) == NULL) {
@@ -391,8 +411,7 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-	    rq->timeout_ms > 0 ? rq->timeout_ms : h->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "pbsync/" PACKAGE_VERSION);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");

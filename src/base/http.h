@@ -12,6 +12,7 @@
 #ifndef PBSYNC_HTTP_H
 #define PBSYNC_HTTP_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include "base/buf.h"
@@ -69,6 +70,12 @@ struct http_resp {
 };
 
 int	 http_init(struct http *, int allow_private, long timeout_ms);
+/*
+ * Process-wide: from now on no call starts or lasts past this moment of
+ * util_mono_ms() (0: no deadline); a call that would is HTTP_ETIMEOUT.
+ * The queue sets it to the end of a job's lease.
+ */
+void	 http_set_deadline(int64_t mono_ms);
 void	 http_release(struct http *);
 void	 http_resp_init(struct http_resp *, size_t max);
 void	 http_resp_release(struct http_resp *);

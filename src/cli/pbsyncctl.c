@@ -29,17 +29,10 @@
 #include "app/app.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/proc.h"
 #include "base/util.h"
 #include "flows/integ.h"
 #include "flows/jobs.h"
-
-static volatile sig_atomic_t	 stopping;
-
-static void
-on_signal(int sig)
-{
-	stopping = 1;
-}
 
 static int
 usage(void)
@@ -380,7 +373,7 @@ prune_deliveries(struct app *a)
 		if (n == -1)
 			return -1;
 		total += n;
-	} while (n == PRUNE_BATCH && !stopping);
+	} while (n == PRUNE_BATCH && !proc_stopping);
 	if (total > 0)
 		log_info("forgot %ld delivery keys older than %ld s", total,
 		    a->conf.delivery_retention_s);
@@ -399,9 +392,8 @@ cmd_jobs(struct app *a, int forever)
 	int64_t	 next_prune = started;
 	int	 rc;
 
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	while (!stopping) {
+	proc_catch_stop(NULL);
+	while (!proc_stopping) {
 		if (util_mono_ms() >= next_prune) {
 			prune_deliveries(a);
 			next_prune = forever ? util_mono_ms() + PRUNE_EVERY_MS :
@@ -422,6 +414,16 @@ cmd_jobs(struct app *a, int forever)
 		usleep(rc == 0 ? 200000 : 1000000);
 	}
 	return 0;
+}
+
+/*
+ * The worker's loop runs in a child that is started again if it dies: a
+ * job over its CPU budget ends the process that runs it.
+ */
+static int
+worker_child(void *arg)
+{
+	return cmd_jobs(arg, 1);
 }
 
 int
@@ -450,7 +452,7 @@ main(int argc, char *argv[])
 	else if (argc == 4 && strcmp(argv[1], "retry") == 0)
 		rc = app_store(&a) == 0 ? cmd_retry(&a, argv[2], argv[3]) : 1;
 	else if (strcmp(argv[1], "worker") == 0 && argc == 2)
-		rc = cmd_jobs(&a, 1);
+		rc = proc_supervise(1, worker_child, &a);
 	else if (strcmp(argv[1], "drain") == 0 && argc == 2)
 		rc = cmd_jobs(&a, 0);
 	else if (strcmp(argv[1], "reconcile") == 0 && argc == 2)

@@ -21,12 +21,13 @@ inbound_auth(struct app *a, const struct req *rq, struct resp *rs,
 	presented = req_param(rq, kind == INBOUND_GL_HOOK ?
 	    "HTTP_X_GITLAB_TOKEN" : "HTTP_AUTHORIZATION");
 	if (req_path_id(rq, prefix, id) == 0) {
-		if (app_store(a) == -1) {
-			resp_unavailable(rs, "service unavailable");
-			return -1;
-		}
-		if ((rc = store_integration_get(&a->store, id, in)) == -1) {
-			resp_unavailable(rs, "service unavailable");
+		if (app_store(a) == -1 ||
+		    (rc = store_integration_get(&a->store, id, in)) == -1) {
+			/* nginx would make a 503 a 500: the request says it. */
+			if (rq->auth_only)
+				resp_empty(rs, 204);
+			else
+				resp_unavailable(rs, "service unavailable");
 			return -1;
 		}
 	}
@@ -38,8 +39,13 @@ inbound_auth(struct app *a, const struct req *rq, struct resp *rs,
 	ok = crypto_check(presented, stored != NULL ? stored :
 	    "0000000000000000000000000000000000000000000000000000000000000000");
 	if (rc == 0 && ok && presented != NULL &&
-	    strlen(presented) <= MAX_TOKEN)
-		return 0;
+	    strlen(presented) <= MAX_TOKEN) {
+		if (!rq->auth_only)
+			return 0;
+		store_integration_release(in);
+		resp_empty(rs, 204);	/* nginx reads the body, then asks */
+		return -1;
+	}
 	log_info("refused %s: %s", rq->path, rc == 0 ?
 	    (presented == NULL ? "no secret" : "wrong secret") :
 	    "unknown integration");

@@ -21,7 +21,9 @@ enum inbound_kind {
 };
 
 /*
- * 0 with *in filled (release it), or -1 with the answer set in rs.
+ * 0 with *in filled (release it), or -1 with the answer set in rs.  A
+ * request that only asks whether it may come in (rq->auth_only) always
+ * gets -1: 204 yes, 401 no.
  */
 int	 inbound_auth(struct app *, const struct req *, struct resp *,
 	    const char *prefix, enum inbound_kind, struct store_integration *);

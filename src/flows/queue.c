@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "base/log.h"
+#include "base/proc.h"
 #include "base/util.h"
 #include "flows/ctx.h"
 #include "flows/queue.h"
@@ -138,7 +139,23 @@ queue_run_one(struct app *a, const struct queue_kind *kinds)
 	memset(&r, 0, sizeof(r));
 	r.status = QUEUE_DONE;
 	r.retry_in = -1;
-	dispatch(a, kinds, &j, &r);
+	if (j.attempts > a->conf.job_max_attempts) {
+		/*
+		 * Each lease counts an attempt, so every process that held
+		 * the job before died on it: do not feed it another.
+		 */
+		r.status = QUEUE_DEAD;
+		snprintf(r.error, sizeof(r.error), "the process running it "
+		    "stopped before it finished, %lld times (a crash, or "
+		    "over cpu_budget_s)", j.attempts - 1);
+	} else {
+		/* The job's calls end with its lease, its CPU with the budget. */
+		http_set_deadline(util_mono_ms() + a->conf.job_lease_s * 1000);
+		proc_cpu_budget(a->conf.cpu_budget_s);
+		dispatch(a, kinds, &j, &r);
+		proc_cpu_budget(0);
+		http_set_deadline(0);
+	}
 	settle(a, &j, &r);
 	store_job_release(&j);
 	return 1;

@@ -50,7 +50,7 @@ void
 req_init(struct req *r, char **env)
 {
 	const char	*m, *p;
-	size_t		 i;
+	size_t		 i, n;
 
 	memset(r, 0, sizeof(*r));
 	r->env = env;
@@ -65,6 +65,19 @@ req_init(struct req *r, char **env)
 	r->path = p != NULL && *p != '\0' ? p : "/";
 	p = req_param(r, "QUERY_STRING");
 	r->query = p != NULL ? p : "";
+	if ((p = req_param(r, "PBSYNC_AUTH_ONLY")) != NULL &&
+	    strcmp(p, "1") == 0 && (p = req_param(r, "REQUEST_URI")) != NULL) {
+		r->auth_only = 1;
+		n = strcspn(p, "?");
+		if (n > REQ_MAX_PATH) {
+			r->bad = 414;
+			return;
+		}
+		memcpy(r->uri_path, p, n);
+		r->uri_path[n] = '\0';
+		r->path = r->uri_path;
+		r->query = p[n] == '?' ? p + n + 1 : "";
+	}
 	if (strlen(r->path) > REQ_MAX_PATH || strlen(r->query) > REQ_MAX_QUERY)
 		r->bad = 414;
 	else

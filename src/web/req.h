@@ -35,6 +35,13 @@ struct req {
 	struct buf	 body;
 	int		 bad;		/* an HTTP status when the request
 					   line or a header broke a limit */
+	/*
+	 * nginx asks whether to let the request in, from its headers alone
+	 * (auth_request, PBSYNC_AUTH_ONLY=1): no body comes, and path and
+	 * query are the original request's (REQUEST_URI).
+	 */
+	int		 auth_only;
+	char		 uri_path[REQ_MAX_PATH + 1];
 };
 
 /* Reads the body on demand. */

@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -12,10 +11,11 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/proc.h"
 #include "base/util.h"
 #include "web/serve.h"
 
-#define MAX_CHILDREN	64
+#define MAX_CHILDREN	64	/* as proc_supervise */
 /*
  * Connections nginx may queue on the socket.  A full Unix socket backlog
  * refuses at once (EAGAIN, a 502 to the sender, which GitLab counts as a
@@ -23,15 +23,7 @@
  * The kernel caps it at net.core.somaxconn.
  */
 #define LISTEN_BACKLOG	1024
-/*
- * After SIGTERM, how long children have to finish the request and the jobs
- * in hand (a job left leased is retried elsewhere) before SIGKILL.
- */
-#define STOP_GRACE_MS	10000
-
 extern char **environ;
-
-static volatile sig_atomic_t	 stopping;
 
 /* A private copy of the parameters: FCGX_Finish_r frees the originals. */
 static char **
@@ -78,10 +70,15 @@ serve_one(struct app *a, const struct serve_prog *p, char **env,
 	rs.send = send;
 	rs.send_arg = arg;
 	rs.head_only = rq.method == REQ_HEAD;
-	if (rq.bad != 0)
+	if (rq.bad != 0 && rq.auth_only)
+		resp_empty(&rs, 204);	/* the request itself gets the error */
+	else if (rq.bad != 0)
 		resp_error(&rs, rq.bad, resp_reason(rq.bad));
-	else
+	else {
+		proc_cpu_budget(a->conf.cpu_budget_s);
 		p->handle(a, &rq, &rs, rd);
+		proc_cpu_budget(0);
+	}
 	resp_commit(&rs);
 	resp_release(&rs);
 	req_release(&rq);
@@ -150,30 +147,6 @@ run_cgi(const struct serve_prog *p)
 	return 0;
 }
 
-static void
-on_signal(int sig)
-{
-	stopping = 1;
-	/* accept() fails with EINTR from now on instead of restarting. */
-	FCGX_ShutdownPending();
-}
-
-/*
- * SIGTERM and SIGINT set stopping and interrupt a blocked accept() or
- * wait(): without SA_RESTART, unlike signal(), they are not restarted.
- */
-static void
-catch_stop(void)
-{
-	struct sigaction	 sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-}
-
 /*
  * Serves requests on fd until SIGTERM: the request in hand is answered
  * and its after-work done, then the loop ends.
@@ -186,12 +159,13 @@ run_fcgi(const struct serve_prog *p, int fd)
 	struct req_reader	 rd = { fcgi_read, &rq };
 	char			**env;
 
-	catch_stop();
+	/* From now on accept() fails with EINTR instead of restarting. */
+	proc_catch_stop(FCGX_ShutdownPending);
 	if (app_open(&a, p->name) == -1)
 		return 1;
 	FCGX_Init();
 	FCGX_InitRequest(&rq, fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (!stopping && FCGX_Accept_r(&rq) >= 0) {
+	while (!proc_stopping && FCGX_Accept_r(&rq) >= 0) {
 		if ((env = dup_env(rq.envp)) == NULL) {
 			log_err("out of memory");
 			FCGX_Finish_r(&rq);
@@ -206,99 +180,26 @@ run_fcgi(const struct serve_prog *p, int fd)
 	return 0;
 }
 
-/*
- * After stopping: SIGTERM to the children, then SIGKILL to those still
- * there after STOP_GRACE_MS.
- */
-static void
-stop_children(pid_t *kids, int n)
-{
-	int64_t	 until = util_mono_ms() + STOP_GRACE_MS;
-	int	 i, left, status, tick;
-	pid_t	 pid;
+struct fcgi_child {
+	const struct serve_prog	*prog;
+	int			 fd;
+};
 
-	for (tick = 0;; tick++) {
-		/*
-		 * Again every 0.5 s: a child that had just checked its flag
-		 * when the first one came is blocked in accept() again.
-		 */
-		if (tick % 25 == 0)
-			for (i = 0; i < n; i++)
-				if (kids[i] != 0)
-					kill(kids[i], SIGTERM);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (i = 0; i < n; i++)
-				if (kids[i] == pid)
-					kids[i] = 0;
-		for (i = left = 0; i < n; i++)
-			left += kids[i] != 0;
-		if (left == 0 || pid == -1)
-			return;
-		if (util_mono_ms() >= until)
-			break;
-		usleep(20000);
-	}
-	for (i = 0; i < n; i++)
-		if (kids[i] != 0) {
-			log_warn("worker %ld still busy after %d ms, killed",
-			    (long)kids[i], STOP_GRACE_MS);
-			kill(kids[i], SIGKILL);
-		}
-	while (wait(&status) > 0)
-		;
-}
-
-/* Keeps n children accepting on fd; restarts those that die. */
 static int
-supervise(const struct serve_prog *p, int fd, int n)
+fcgi_child(void *arg)
 {
-	pid_t	 kids[MAX_CHILDREN] = { 0 }, pid;
-	int	 i, status;
+	struct fcgi_child	*c = arg;
 
-	catch_stop();
-	while (!stopping) {
-		for (i = 0; i < n; i++) {
-			if (kids[i] != 0)
-				continue;
-			if ((pid = fork()) == -1) {
-				log_err("fork: %s", strerror(errno));
-				sleep(1);
-				break;
-			}
-			if (pid == 0)
-				_exit(run_fcgi(p, fd));
-			kids[i] = pid;
-		}
-		/*
-		 * Polled, not a blocking wait(): a stop that comes between the
-		 * check of stopping and the wait would wait for a child to die.
-		 */
-		if ((pid = waitpid(-1, &status, WNOHANG)) <= 0) {
-			usleep(200000);		/* a signal cuts it short */
-			continue;
-		}
-		for (i = 0; i < n; i++)
-			if (kids[i] == pid) {
-				kids[i] = 0;
-				if (!stopping)
-					log_warn("worker %ld exited (status "
-					    "%d), restarting", (long)pid,
-					    status);
-			}
-		if (!stopping)
-			usleep(100000);
-	}
-	log_info("stopping");
-	stop_children(kids, n);
-	return 0;
+	return run_fcgi(c->prog, c->fd);
 }
 
 int
 serve_main(const struct serve_prog *p, int argc, char *argv[])
 {
-	const char	*sock = NULL;
-	long		 n = 2;
-	int		 ch, fd;
+	struct fcgi_child	 child;
+	const char		*sock = NULL;
+	long			 n = 2;
+	int			 ch, fd;
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "s:n:")) != -1) {
@@ -328,5 +229,7 @@ serve_main(const struct serve_prog *p, int argc, char *argv[])
 		return 1;
 	}
 	chmod(sock, 0660);
-	return supervise(p, fd, (int)n);
+	child.prog = p;
+	child.fd = fd;
+	return proc_supervise((int)n, fcgi_child, &child);
 }

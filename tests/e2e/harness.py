@@ -182,6 +182,9 @@ class Stack:
         })
         if self.pb is not None:
             self.env["PBSYNC_PRODUCTBOARD_API_URL"] = self.pb.url
+        if os.environ.get("PBSYNC_E2E_VALGRIND"):
+            # memcheck runs code some 30 times slower: CPU time with it.
+            self.env["PBSYNC_CPU_BUDGET_S"] = "600"
         self.env.update(env or {})
         with open(self.env["PBSYNC_CONFIG"], "w") as f:
             f.write("# written by the e2e harness\nlog_level = debug\n")

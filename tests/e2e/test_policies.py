@@ -14,6 +14,7 @@ import urllib.parse
 
 from harness import Stack, Tap, wait_for
 import fixtures as fx
+import reliability
 
 MAX_ATTEMPTS = 3
 LEASE_S = 2
@@ -480,6 +481,54 @@ try:
             "takes the job again and it lands"):
         settle()
     t.eq(a.writes()[0], 1, "one GitLab write")
+
+    # -- a call that would outlast the job's lease is cut at its end ------
+    clear()
+    s.gl.call("POST", "/_double/faults", {"match": "^GET %s$" % a.issue_path,
+                                          "count": 1, "delay": 6})
+    a.pb_edit(name="Cut at the lease")
+    deliveries_idle()
+    t0 = time.monotonic()
+    drain()
+    took = time.monotonic() - t0
+    j = a.job("sync")
+    reliability.check(
+        t, "queue", "GitLab holds a job's read for 6 s; lease %d s, call "
+        "timeout 8 s" % LEASE_S, "the call ends with the lease, the job "
+        "waits for its retry", "drain took %.1f s; job %s" % (
+            took, j[1:4] if j else None),
+        took < LEASE_S + 2 and j is not None and j[1] == "ready")
+    s.gl.call("DELETE", "/_double/faults")
+    s.sql("UPDATE job SET run_at = 0")
+    settle()
+
+    # -- a job whose process dies at every attempt is buried after the last
+    clear()
+    s.gl.call("POST", "/_double/faults", {"match": "^GET %s$" % a.issue_path,
+                                          "count": -1, "delay": 10})
+    a.pb_edit(name="Kills every runner")
+    deliveries_idle()
+    started = []
+    for i in range(MAX_ATTEMPTS):
+        seen = len(s.gl.requests("^%s$" % a.issue_path))
+        proc = subprocess.Popen([s.binary("pbsyncctl"), "drain"], env=s.env,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        started.append(wait_for(lambda: len(s.gl.requests(
+            "^%s$" % a.issue_path)) > seen, 15))
+        proc.kill()
+        proc.wait()
+        time.sleep(LEASE_S + 0.2)
+    s.gl.call("DELETE", "/_double/faults")
+    drain()
+    j = a.job("sync")
+    reliability.check(
+        t, "queue", "a job whose process dies at each of its %d attempts"
+        % MAX_ATTEMPTS, "dead at the next lease, saying why, no 4th run",
+        "%s" % (j[1:4] if j else None,),
+        all(started) and j is not None and j[1] == "dead" and
+        "stopped before it finished, %d times" % MAX_ATTEMPTS in j[3] and
+        len(s.gl.requests("^%s$" % a.issue_path)) == MAX_ATTEMPTS)
 finally:
     s.stop(t)
 t.done()

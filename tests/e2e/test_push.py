@@ -121,8 +121,10 @@ try:
          "connected", "a feature named with a mention is pushed")
     gl_title = [x["title"] for x in fx.issues(s) if x["title"].startswith(
         "Ping")]
-    t.eq(gl_title, ["Ping @" + WJ + "ceo about #" + WJ + "12"],
-         "its GitLab title mentions nobody and links no issue")
+    reliability.check(
+        t, "security", "feature named \"Ping @ceo about #12\" pushed",
+        "GitLab title mentions nobody, links no issue (word joiners)",
+        repr(gl_title), gl_title == ["Ping @" + WJ + "ceo about #" + WJ + "12"])
     s.pb.call("PATCH", "/_double/features/" + fid5,
               {"name": "Ping @cto about #13"})
     t.ok(wait_for(lambda: [x for x in fx.issues(s) if x["title"] ==
@@ -135,8 +137,10 @@ try:
         if isinstance(s.pb.call("GET", "/_double/state")["features"], dict) \
         else [f for f in s.pb.call("GET", "/_double/state")["features"]
               if f["id"] == fid5][0]["name"]
-    t.eq(name, "Ping @cto about #13",
-         "the Productboard name keeps no joiner (no echo, no drift)")
+    reliability.check(
+        t, "security", "renamed \"Ping @cto about #13\": the name back in "
+        "Productboard", "unchanged, no joiner (no echo, no drift)", repr(name),
+        name == "Ping @cto about #13")
 
     # -- quick actions: what Productboard says is text in GitLab -------------
     attack = ("<p>/close</p><p>Intro<br>/move grp/other<br> /clone grp/x</p>"

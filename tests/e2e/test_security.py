@@ -137,6 +137,19 @@ try:
               form.status == 422 and "redirect refused" in form.body and
               A.counts()["integration"] == before and followed == 0)
 
+    # Cloud metadata services stay refused with private upstreams allowed.
+    for what, url in (("169.254.169.254", "http://169.254.169.254"),
+                      ("[fd00:ec2::254]", "http://[fd00:ec2::254]"),
+                      ("NAT64 [64:ff9b::a9fe:a9fe]",
+                       "http://[64:ff9b::a9fe:a9fe]")):
+        before = A.counts()["integration"]
+        rc = ctl_add(A, url)
+        check("SSRF", "allow_private_upstreams=true: GitLab URL on the "
+              "metadata address " + what, "refused, no row",
+              "pbsyncctl exit %d (%s), %d new rows" % (
+                  rc.returncode, said(rc), A.counts()["integration"] - before),
+              rc.returncode != 0 and A.counts()["integration"] == before)
+
     # -- traffic that carries every secret, for the grep below ------------
     pst = A.pb.call("GET", "/_double/state")
     plugin_auth = list(pst["plugin_integrations"].values())[0][
@@ -445,6 +458,30 @@ try:
               km, "%04o" % om if om is not None else "not created"),
           km == 0o600 and om == 0o600)
 
+    # The *_proxy variables of the environment are not read: a proxy that
+    # would answer every call sees none.
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(8)
+    trap.settimeout(0.5)
+    purl = "http://127.0.0.1:%d" % trap.getsockname()[1]
+    before = A.counts()["integration"]
+    rc = ctl_add(A, A.gl.url, env={"http_proxy": purl, "HTTPS_PROXY": purl,
+                                   "ALL_PROXY": purl, "no_proxy": ""})
+    try:
+        trap.accept()[0].close()
+        proxied = True
+    except socket.timeout:
+        proxied = False
+    trap.close()
+    check("SSRF", "http_proxy, HTTPS_PROXY and ALL_PROXY set in the "
+          "environment", "ignored: the calls go straight, the integration "
+          "is made", "pbsyncctl exit %d, %d new row, proxy %s" % (
+              rc.returncode, A.counts()["integration"] - before,
+              "used" if proxied else "not used"),
+          rc.returncode == 0 and not proxied and
+          A.counts()["integration"] == before + 1)
+
     # == stack B: private upstreams refused =================================
     B = Stack(env={"PBSYNC_ALLOW_PRIVATE_UPSTREAMS": "false"})
     stacks.append(B)
@@ -468,6 +505,14 @@ try:
         ("IPv4-mapped IPv6 [::ffff:127.0.0.1]",
          "https://[::ffff:127.0.0.1]:" + port),
         ("IPv6 link-local [fe80::1]", "https://[fe80::1]"),
+        ("IETF protocol assignments 192.0.0.8", "https://192.0.0.8"),
+        ("benchmarking 198.18.0.1", "https://198.18.0.1"),
+        ("NAT64 of loopback [64:ff9b::7f00:1]",
+         "https://[64:ff9b::7f00:1]:" + port),
+        ("6to4 of loopback [2002:7f00:1::1]",
+         "https://[2002:7f00:1::1]:" + port),
+        ("IPv4-compatible loopback [::127.0.0.1]",
+         "https://[::127.0.0.1]:" + port),
         ("decimal 2130706433", "https://2130706433:" + port),
         ("octal 017700000001", "https://017700000001:" + port),
         ("hex 0x7f000001", "https://0x7f000001:" + port),

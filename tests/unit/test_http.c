@@ -13,6 +13,7 @@
 
 #include "base/http.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "t.h"
 
 /* What fn says of the IPv4 or IPv6 address addr. */
@@ -74,6 +75,23 @@ serve_once(const char *answer, int *port)
 	return pid;
 }
 
+/* A loopback port that takes connections but never answers. */
+static int
+listen_only(int *fd)
+{
+	struct sockaddr_in	 a;
+	socklen_t		 len = sizeof(a);
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(*fd, (struct sockaddr *)&a, sizeof(a));
+	listen(*fd, 4);
+	getsockname(*fd, (struct sockaddr *)&a, &len);
+	return ntohs(a.sin_port);
+}
+
 static enum http_err
 get(struct http *h, int port, struct http_resp *rs)
 {
@@ -118,7 +136,8 @@ main(void)
 	struct http_req	 rq;
 	struct buf	 b;
 	size_t		 i;
-	int		 port, pport;
+	int		 port, pport, ls;
+	int64_t		 t0;
 	pid_t		 pid, ppid;
 	char		 proxy[64];
 
@@ -255,6 +274,25 @@ main(void)
 	unsetenv("http_proxy");
 	unsetenv("HTTPS_PROXY");
 	unsetenv("ALL_PROXY");
+	h.proxy = NULL;
+
+	/*
+	 * The deadline of the job in hand: a call that would outlast it is
+	 * cut at it (a server that never answers: a listening socket nobody
+	 * accepts on), one after it is not made.
+	 */
+	port = listen_only(&ls);
+	http_set_deadline(util_mono_ms() + 300);
+	t0 = util_mono_ms();
+	CHECK_INT(get(&h, port, &rs), HTTP_ETIMEOUT);
+	CHECK(util_mono_ms() - t0 < 1500);	/* the call's own limit: 2 s */
+	CHECK_INT(get(&h, port, &rs), HTTP_ETIMEOUT);
+	CHECK_STR(rs.error, "the time of the job in hand is up");
+	http_set_deadline(0);
+	pid = serve_once("HTTP/1.1 204 No Content\r\n\r\n", &port);
+	CHECK_INT(get(&h, port, &rs), HTTP_OK);
+	waitpid(pid, NULL, 0);
+	close(ls);
 	http_resp_release(&rs);
 	http_release(&h);
 	return t_done();
