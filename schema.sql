@@ -180,3 +180,127 @@ CREATE TABLE login_device (
 	user_id			INTEGER NOT NULL REFERENCES admin_user(id) ON DELETE CASCADE,
 	created_at		REAL NOT NULL
 ) WITHOUT ROWID;
+
+-- version 4
+
+-- The tracker side made tracker-neutral (DESIGN §8): an integration names
+-- its tracker kind ("gitlab", "github"), and issues are named by the
+-- strings its backend makes: id (stable, what deliveries name), ref (where
+-- the backend finds it; GitLab "<project id>/<iid>") and key (for people,
+-- "#12").  Tables whose CHECKs change are rebuilt (SQLite cannot alter a
+-- CHECK); the migration runs with foreign keys off and checks them after.
+-- Existing GitLab integrations carry over unchanged: their tokens stay
+-- sealed under the column's old name, which ctx_open still accepts.
+
+CREATE TABLE integration_v4 (
+	id			TEXT PRIMARY KEY
+				    CHECK (length(id) = 32 AND id NOT GLOB '*[^0-9a-f]*'),
+	name			TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+	column_label		TEXT NOT NULL CHECK (length(column_label) BETWEEN 1 AND 10),
+	pb_token		TEXT NOT NULL,		-- sealed (crypto_seal)
+	pb_token_tail		TEXT NOT NULL,		-- last 4 characters, for display
+	tracker_kind		TEXT NOT NULL CHECK (length(tracker_kind) BETWEEN 1 AND 20),
+	tracker_url		TEXT NOT NULL,		-- as the admin gave it
+	tracker_token		TEXT NOT NULL,		-- sealed
+	tracker_token_tail	TEXT NOT NULL,
+	tracker_project		TEXT NOT NULL,		-- the backend's id: "1001", "owner/repo"
+	tracker_project_name	TEXT NOT NULL,		-- for people: "grp/proj"
+	tracker_project_url	TEXT NOT NULL DEFAULT '',
+	pb_plugin_id		TEXT,			-- Productboard plugin integration
+	pb_webhook_id		TEXT,			-- Productboard webhook subscription
+	tracker_hook_id		TEXT,			-- the tracker's webhook
+	plugin_secret		TEXT NOT NULL,		-- hash of the Authorization we gave
+	pb_hook_secret		TEXT NOT NULL,
+	-- A hash of the hook's secret, or the secret sealed where the
+	-- backend must sign with it (TRACKER_AUTH_HMAC_SHA256).
+	tracker_hook_secret	TEXT NOT NULL,
+	status_map		TEXT NOT NULL DEFAULT '{}',	-- JSON, see sync.c
+	conflict_policy		TEXT NOT NULL DEFAULT 'latest'
+				    CHECK (conflict_policy IN ('latest', 'productboard', 'tracker')),
+	delete_policy		TEXT NOT NULL DEFAULT 'keep'
+				    CHECK (delete_policy IN ('keep', 'close', 'label')),
+	auth_failed		TEXT,
+	last_sync_at		REAL,
+	created_at		REAL NOT NULL,
+	updated_at		REAL NOT NULL
+);
+INSERT INTO integration_v4 SELECT id, name, column_label, pb_token,
+	pb_token_tail, 'gitlab', gl_base_url, gl_token, gl_token_tail,
+	CAST(gl_project_id AS TEXT), gl_project_path, gl_project_url,
+	pb_plugin_id, pb_webhook_id, CAST(gl_hook_id AS TEXT), plugin_secret,
+	pb_hook_secret, gl_hook_secret,
+	CASE WHEN json_valid(status_map) AND json_type(status_map, '$.to_gitlab') IS NOT NULL
+	    THEN json_remove(json_set(status_map, '$.to_tracker',
+		json_extract(status_map, '$.to_gitlab')), '$.to_gitlab')
+	    ELSE status_map END,
+	CASE conflict_policy WHEN 'gitlab' THEN 'tracker' ELSE conflict_policy END,
+	delete_policy, auth_failed, last_sync_at, created_at, updated_at
+	FROM integration;
+DROP TABLE integration;
+ALTER TABLE integration_v4 RENAME TO integration;
+
+CREATE TABLE link_v4 (
+	id			INTEGER PRIMARY KEY,
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	feature_id		TEXT NOT NULL CHECK (length(feature_id) BETWEEN 1 AND 64),
+	state			TEXT NOT NULL DEFAULT 'pending'
+				    CHECK (state IN ('pending', 'linked')),
+	issue_id		TEXT,
+	issue_ref		TEXT,
+	issue_key		TEXT,
+	issue_url		TEXT,
+	issue_title		TEXT,
+	issue_state		TEXT,
+	feature_url		TEXT,
+	-- last-synced snapshot for the three-way merge (DESIGN §3)
+	snap_name		TEXT,
+	snap_pb_desc		TEXT,
+	snap_tracker_desc	TEXT,
+	snap_status		TEXT,
+	snap_state		TEXT,
+	pushed_by		TEXT,
+	lock_until		REAL,			-- a sync of this link is running
+	created_at		REAL NOT NULL,
+	updated_at		REAL NOT NULL,
+	last_sync_at		REAL,
+	UNIQUE (integration_id, feature_id)
+);
+INSERT INTO link_v4 SELECT id, integration_id, feature_id, state,
+	CAST(issue_id AS TEXT),
+	CASE WHEN issue_iid IS NULL THEN NULL
+	    ELSE issue_project_id || '/' || issue_iid END,
+	CASE WHEN issue_iid IS NULL THEN NULL ELSE '#' || issue_iid END,
+	issue_url, issue_title, issue_state, feature_url, snap_name,
+	snap_pb_desc, snap_gl_desc, snap_status, snap_state, pushed_by,
+	lock_until, created_at, updated_at, last_sync_at
+	FROM link;
+DROP TABLE link;
+ALTER TABLE link_v4 RENAME TO link;
+CREATE INDEX link_issue ON link (integration_id, issue_id);
+CREATE INDEX link_synced ON link (integration_id, last_sync_at);
+CREATE TRIGGER link_count_insert AFTER INSERT ON link BEGIN
+	UPDATE row_count SET n = n + 1 WHERE name = 'link';
+END;
+CREATE TRIGGER link_count_delete AFTER DELETE ON link BEGIN
+	UPDATE row_count SET n = n - 1 WHERE name = 'link';
+END;
+
+CREATE TABLE delivery_v4 (
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	source			TEXT NOT NULL CHECK (source IN ('productboard', 'tracker')),
+	key			TEXT NOT NULL,
+	received_at		REAL NOT NULL,
+	PRIMARY KEY (integration_id, source, key)
+) WITHOUT ROWID;
+INSERT INTO delivery_v4 SELECT integration_id,
+	CASE source WHEN 'gitlab' THEN 'tracker' ELSE source END, key,
+	received_at FROM delivery;
+DROP TABLE delivery;
+ALTER TABLE delivery_v4 RENAME TO delivery;
+CREATE INDEX delivery_age ON delivery (received_at);
+
+-- An unmark job names its issue by ref now.
+UPDATE job SET payload = json_object('ref',
+	json_extract(payload, '$.project_id') || '/' || json_extract(payload, '$.iid'))
+	WHERE kind = 'unmark' AND json_valid(payload)
+	AND json_extract(payload, '$.iid') IS NOT NULL;

@@ -360,12 +360,14 @@ def add_links(s, iid, pairs, status):
     db = sqlite3.connect(s.env["PBSYNC_DATABASE"], timeout=30)
     db.executemany(
         "INSERT INTO link (integration_id, feature_id, state,"
-        " issue_project_id, issue_iid, issue_id, issue_url, issue_title,"
-        " issue_state, feature_url, snap_name, snap_pb_desc, snap_gl_desc,"
-        " snap_status, snap_state, created_at, updated_at)"
+        " issue_ref, issue_key, issue_id, issue_url, issue_title,"
+        " issue_state, feature_url, snap_name, snap_pb_desc,"
+        " snap_tracker_desc, snap_status, snap_state, created_at,"
+        " updated_at)"
         " VALUES (?, ?, 'linked', ?, ?, ?, ?, ?, 'opened', '', ?, ?, ?, ?,"
         " 'opened', ?, ?)",
-        ((iid, fid, i["project_id"], i["iid"], i["id"], i["web_url"],
+        ((iid, fid, "%d/%d" % (i["project_id"], i["iid"]), "#%d" % i["iid"],
+          str(i["id"]), i["web_url"],
           i["title"], i["title"], "<p>%s</p>" % i["title"], i["title"],
           status, now, now) for fid, i in pairs))
     db.commit()
@@ -377,12 +379,14 @@ def add_bulk_links(s, iid, upto):
     have = s.sql("SELECT count(*) FROM link")[0][0]
     now = time.time()
     s.sql("INSERT INTO link (integration_id, feature_id, state,"
-          " issue_project_id, issue_iid, issue_id, issue_url, issue_title,"
-          " issue_state, feature_url, snap_name, snap_pb_desc, snap_gl_desc,"
-          " snap_status, snap_state, created_at, updated_at)"
+          " issue_ref, issue_key, issue_id, issue_url, issue_title,"
+          " issue_state, feature_url, snap_name, snap_pb_desc,"
+          " snap_tracker_desc, snap_status, snap_state, created_at,"
+          " updated_at)"
           " WITH RECURSIVE c(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM c"
-          " WHERE k < ?) SELECT ?, 'bulk-' || k, 'linked', 1001, k,"
-          " 1000000000 + k, 'https://gitlab.example/g/p/-/issues/' || k,"
+          " WHERE k < ?) SELECT ?, 'bulk-' || k, 'linked', '1001/' || k,"
+          " '#' || k, CAST(1000000000 + k AS TEXT),"
+          " 'https://gitlab.example/g/p/-/issues/' || k,"
           " 'Bulk feature ' || k, 'opened', '', 'Bulk feature ' || k,"
           " '<p>Bulk feature</p>', 'Bulk feature', 'status-id', 'opened',"
           " ?, ? FROM c", have + 1, upto, iid, now, now)

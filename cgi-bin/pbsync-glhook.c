@@ -12,7 +12,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct serve_prog prog = {
-		"pbsync-glhook", hook_gl_handle, jobs_run_after
+		"pbsync-glhook", hook_tracker_handle, jobs_run_after
 	};
 
 	return serve_main(&prog, argc, argv);

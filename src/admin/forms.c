@@ -21,6 +21,7 @@
 #include "flows/ctx.h"
 #include "flows/integ.h"
 #include "flows/sync.h"
+#include "trackers/tracker.h"
 #include "upstream/pb.h"
 
 #define MAX_STATUSES	50
@@ -44,7 +45,8 @@ struct mapping {
 struct fvals {
 	const char	*name;
 	const char	*label;
-	const char	*gl_url;
+	const char	*kind;		/* the tracker's */
+	const char	*url;
 	const char	*project;
 	const char	*conflict;
 	const char	*delete;
@@ -56,13 +58,14 @@ static const struct form_field base[] = {
 	{ "name", FORM_LINE, 800, 0, 0 },
 	{ "column_label", FORM_LINE, 80, 0, 0 },
 	{ "pb_token", FORM_SECRET, 4096, 0, 0 },
-	{ "gl_base_url", FORM_LINE, 1024, 0, 0 },
-	{ "gl_token", FORM_SECRET, 1024, 0, 0 },
-	{ "gl_project", FORM_LINE, 255, 0, 0 },
+	{ "tracker_kind", FORM_LINE, 20, 0, 0 },
+	{ "tracker_url", FORM_LINE, 1024, 0, 0 },
+	{ "tracker_token", FORM_SECRET, 1024, 0, 0 },
+	{ "tracker_project", FORM_LINE, 255, 0, 0 },
 	{ "conflict_policy", FORM_LINE, 16, 0, 0 },
 	{ "delete_policy", FORM_LINE, 16, 0, 0 },
 	{ "pb_token_sealed", FORM_LINE, 8192, 0, 0 },
-	{ "gl_token_sealed", FORM_LINE, 4096, 0, 0 },
+	{ "tracker_token_sealed", FORM_LINE, 4096, 0, 0 },
 	{ "statuses", FORM_INT, 0, 0, MAX_STATUSES },
 	{ "to_pb_opened", FORM_LINE, 64, 0, 0 },
 	{ "to_pb_closed", FORM_LINE, 64, 0, 0 },
@@ -74,8 +77,9 @@ static const struct {
 } field_labels[] = {
 	{ "name", "Name" }, { "column_label", "Column label" },
 	{ "pb_token", "Productboard API token" },
-	{ "gl_base_url", "GitLab URL" }, { "gl_token", "GitLab access token" },
-	{ "gl_project", "GitLab project" },
+	{ "tracker_kind", "Tracker" }, { "tracker_url", "Tracker URL" },
+	{ "tracker_token", "Tracker access token" },
+	{ "tracker_project", "Tracker project" },
 	{ "conflict_policy", "Conflicts" }, { "delete_policy", "Deleted features" },
 	{ "to_pb_opened", "Status for reopened issues" },
 	{ "to_pb_closed", "Status for closed issues" },
@@ -163,7 +167,7 @@ mapping_from_statuses(struct mapping *m, const cJSON *statuses,
 	const char	*id, *name, *s;
 
 	memset(m, 0, sizeof(*m));
-	tg = cJSON_GetObjectItemCaseSensitive(map, "to_gitlab");
+	tg = cJSON_GetObjectItemCaseSensitive(map, "to_tracker");
 	tp = cJSON_GetObjectItemCaseSensitive(map, "to_productboard");
 	cJSON_ArrayForEach(it, statuses) {
 		if (m->n == MAX_STATUSES)
@@ -213,7 +217,7 @@ mapping_json(const struct mapping *m, char *err, size_t len)
 	char	*out = NULL;
 	size_t	 i;
 
-	tg = cJSON_AddObjectToObject(j, "to_gitlab");
+	tg = cJSON_AddObjectToObject(j, "to_tracker");
 	tp = cJSON_AddObjectToObject(j, "to_productboard");
 	if (j == NULL || tg == NULL || tp == NULL) {
 		snprintf(err, len, "Out of memory.");
@@ -298,19 +302,51 @@ mapping_vars(struct tmpl_vars *v, const struct mapping *m)
 	    "");
 }
 
+/* The tracker a form is for: the one it names, else the first one. */
+static const struct tracker_ops *
+form_ops(const char *kind)
+{
+	const struct tracker_ops *ops = tracker_find(kind);
+
+	return ops != NULL ? ops : tracker_kinds[0];
+}
+
+/* The tracker's words in the form, and the choice of trackers. */
+static void
+tracker_vars(struct tmpl_vars *v, const struct tracker_ops *ops)
+{
+	struct tmpl_vars *o;
+	size_t		 i;
+
+	tmpl_set(v, "tracker_kind", ops->kind);
+	tmpl_set(v, "tracker_title", ops->title);
+	tmpl_set(v, "url_label", ops->url_label);
+	tmpl_set(v, "url_default", ops->url_default);
+	tmpl_set(v, "project_label", ops->project_label);
+	tmpl_set(v, "token_label", ops->token_label);
+	tmpl_list(v, "trackers");
+	for (i = 0; tracker_kinds[i] != NULL; i++) {
+		o = tmpl_row(v, "trackers");
+		tmpl_set(o, "kind", tracker_kinds[i]->kind);
+		tmpl_set(o, "title", tracker_kinds[i]->title);
+		tmpl_set_flag(o, "chosen", tracker_kinds[i] == ops);
+	}
+}
+
 static void
 value_vars(struct tmpl_vars *v, const struct fvals *f)
 {
 	tmpl_set(v, "name", f->name);
 	tmpl_set(v, "column_label", f->label);
-	tmpl_set(v, "gl_base_url", f->gl_url);
-	tmpl_set(v, "gl_project", f->project);
+	tmpl_set(v, "tracker_url", f->url);
+	tmpl_set(v, "tracker_project", f->project);
+	tracker_vars(v, form_ops(f->kind));
 	tmpl_set_const(v, "conflict_latest", strcmp(f->conflict,
-	    "productboard") != 0 && strcmp(f->conflict, "gitlab") != 0 ?
+	    "productboard") != 0 && strcmp(f->conflict, "tracker") != 0 ?
 	    "checked" : "");
 	tmpl_set_const(v, "conflict_productboard", strcmp(f->conflict,
 	    "productboard") == 0 ? "checked" : "");
-	tmpl_set_const(v, "conflict_gitlab", strcmp(f->conflict, "gitlab") ==
+	tmpl_set_const(v, "conflict_tracker", strcmp(f->conflict, "tracker") ==
 	    0 ? "checked" : "");
 	tmpl_set_const(v, "delete_keep", strcmp(f->delete, "close") != 0 &&
 	    strcmp(f->delete, "label") != 0 ? "checked" : "");
@@ -326,8 +362,9 @@ typed_values(struct view *ad, struct fvals *f)
 {
 	f->name = str(ad, "name");
 	f->label = str(ad, "column_label");
-	f->gl_url = str(ad, "gl_base_url");
-	f->project = str(ad, "gl_project");
+	f->kind = form_ops(str(ad, "tracker_kind"))->kind;
+	f->url = str(ad, "tracker_url");
+	f->project = str(ad, "tracker_project");
 	f->conflict = str(ad, "conflict_policy");
 	f->delete = str(ad, "delete_policy");
 }
@@ -382,9 +419,9 @@ struct create_page {
 	const char		*error;
 	const char		*notice;
 	const char		*pb_sealed;	/* carried tokens, or NULL */
-	const char		*gl_sealed;
+	const char		*tr_sealed;
 	const char		*pb_tail;
-	const char		*gl_tail;
+	const char		*tr_tail;
 };
 
 static void
@@ -400,11 +437,11 @@ create_form(struct view *ad, int status, const struct create_page *p)
 	tmpl_set(v, "error", p->error != NULL ? p->error : "");
 	tmpl_set(v, "notice", p->notice != NULL ? p->notice : "");
 	tmpl_set(v, "pb_sealed", p->pb_sealed != NULL ? p->pb_sealed : "");
-	tmpl_set(v, "gl_sealed", p->gl_sealed != NULL ? p->gl_sealed : "");
+	tmpl_set(v, "tr_sealed", p->tr_sealed != NULL ? p->tr_sealed : "");
 	tmpl_set_flag(v, "pb_kept", p->pb_sealed != NULL && *p->pb_sealed);
-	tmpl_set_flag(v, "gl_kept", p->gl_sealed != NULL && *p->gl_sealed);
+	tmpl_set_flag(v, "tr_kept", p->tr_sealed != NULL && *p->tr_sealed);
 	tmpl_set(v, "pb_tail", p->pb_tail != NULL ? p->pb_tail : "");
-	tmpl_set(v, "gl_tail", p->gl_tail != NULL ? p->gl_tail : "");
+	tmpl_set(v, "tr_tail", p->tr_tail != NULL ? p->tr_tail : "");
 	tmpl_set(v, "project_path", "");
 	tmpl_set(v, "id", "");
 	value_vars(v, p->f);
@@ -424,13 +461,13 @@ tail(const char *token, char out[8])
 /* "Load statuses": validates the token and shows the mapping. */
 static void
 load_statuses(struct view *ad, const struct fvals *f, struct mapping *m,
-    char *pbt, char *glt)
+    char *pbt, char *trt)
 {
 	struct create_page p;
 	struct pb	 pb;
 	cJSON		*st = NULL;
-	char		 err[640] = "", notice[256], pbtail[8], gltail[8];
-	char		*map = NULL, *pbs = NULL, *gls = NULL;
+	char		 err[640] = "", notice[256], pbtail[8], trtail[8];
+	char		*map = NULL, *pbs = NULL, *trs = NULL;
 	enum http_err	 e = HTTP_EINTERNAL;
 
 	memset(&p, 0, sizeof(p));
@@ -456,13 +493,13 @@ load_statuses(struct view *ad, const struct fvals *f, struct mapping *m,
 		map = sync_default_status_map(st);
 		mapping_from_statuses(m, st, map);
 		pbs = draft_seal(ad, "pb_token", pbt);
-		gls = draft_seal(ad, "gl_token", glt);
+		trs = draft_seal(ad, "tracker_token", trt);
 		tail(pbt, pbtail);
-		tail(glt, gltail);
+		tail(trt, trtail);
 		p.pb_sealed = pbs;
-		p.gl_sealed = gls;
+		p.tr_sealed = trs;
 		p.pb_tail = pbtail;
-		p.gl_tail = gltail;
+		p.tr_tail = trtail;
 		snprintf(notice, sizeof(notice), "Productboard accepted the "
 		    "token and has %zu feature statuses. Check the mapping "
 		    "below, then create the integration.", m->n);
@@ -473,7 +510,7 @@ load_statuses(struct view *ad, const struct fvals *f, struct mapping *m,
 	cJSON_Delete(st);
 	free(map);
 	free(pbs);
-	free(gls);
+	free(trs);
 }
 
 /*
@@ -497,13 +534,13 @@ probe_hint(struct view *ad, char *err, size_t len)
 void
 forms_create(struct view *ad)
 {
-	static const struct fvals defaults = { "", "GitLab",
-	    "https://gitlab.com", "", "latest", "keep" };
+	const struct tracker_ops *ops;
 	struct create_page p;
 	struct integ_form f;
 	struct fvals	 fv;
 	struct mapping	*m;
-	char		 err[1024], id[33], *pbt = NULL, *glt = NULL;
+	struct buf	 kind;
+	char		 err[1024], id[33], *pbt = NULL, *trt = NULL;
 	char		*map = NULL, to[96];
 
 	memset(&p, 0, sizeof(p));
@@ -513,8 +550,20 @@ forms_create(struct view *ad)
 	}
 	p.m = m;
 	if (ad->rq->method != REQ_POST) {
-		p.f = &defaults;
+		/* ?tracker=github: the form of that tracker. */
+		buf_init(&kind, 64);
+		ops = form_ops(req_query(ad->rq, "tracker", &kind) == 0 ?
+		    buf_str(&kind) : NULL);
+		memset(&fv, 0, sizeof(fv));
+		fv.name = fv.project = "";
+		fv.label = ops->title;
+		fv.kind = ops->kind;
+		fv.url = ops->url_default;
+		fv.conflict = "latest";
+		fv.delete = "keep";
+		p.f = &fv;
 		create_form(ad, 200, &p);
+		buf_release(&kind);
 		goto out;
 	}
 	build_fields();
@@ -529,9 +578,9 @@ forms_create(struct view *ad)
 		goto out;
 	}
 	pbt = draft_token(ad, "pb_token", "pb_token_sealed");
-	glt = draft_token(ad, "gl_token", "gl_token_sealed");
+	trt = draft_token(ad, "tracker_token", "tracker_token_sealed");
 	if (strcmp(str(ad, "op"), "statuses") == 0) {
-		load_statuses(ad, &fv, m, pbt, glt);
+		load_statuses(ad, &fv, m, pbt, trt);
 		goto out;
 	}
 	if (m->n > 0 && (map = mapping_json(m, err, sizeof(err))) == NULL) {
@@ -543,9 +592,10 @@ forms_create(struct view *ad)
 	f.name = fv.name;
 	f.pb_token = pbt;
 	f.column_label = fv.label;
-	f.gl_base_url = fv.gl_url;
-	f.gl_token = glt;
-	f.gl_project = fv.project;
+	f.tracker_kind = fv.kind;
+	f.tracker_url = fv.url;
+	f.tracker_token = trt;
+	f.tracker_project = fv.project;
 	f.conflict_policy = *fv.conflict != '\0' ? fv.conflict : "latest";
 	f.delete_policy = *fv.delete != '\0' ? fv.delete : "keep";
 	f.status_map = map;
@@ -562,7 +612,7 @@ forms_create(struct view *ad)
 	view_redirect(ad, to);
 out:
 	crypto_free_secret(pbt);
-	crypto_free_secret(glt);
+	crypto_free_secret(trt);
 	free(map);
 	free(m);
 }
@@ -584,15 +634,15 @@ edit_form(struct view *ad, int status, const struct store_isum *s,
 	tmpl_set(v, "error", error != NULL ? error : "");
 	tmpl_set(v, "notice", notice != NULL ? notice : "");
 	tmpl_set(v, "pb_sealed", "");
-	tmpl_set(v, "gl_sealed", "");
+	tmpl_set(v, "tr_sealed", "");
 	tmpl_set_flag(v, "pb_kept", 0);
-	tmpl_set_flag(v, "gl_kept", 0);
+	tmpl_set_flag(v, "tr_kept", 0);
 	tmpl_set(v, "pb_tail", s->pb_token_tail);
-	tmpl_set(v, "gl_tail", s->gl_token_tail);
-	tmpl_set(v, "project_path", s->gl_project_path);
+	tmpl_set(v, "tr_tail", s->tracker_token_tail);
+	tmpl_set(v, "project_path", s->tracker_project_name);
 	tmpl_set(v, "id", s->id);
 	value_vars(v, f);
-	tmpl_set(v, "gl_base_url", s->gl_base_url);
+	tmpl_set(v, "tracker_url", s->tracker_url);
 	mapping_vars(v, m);
 	view_page(ad, status, "form.html", v);
 }
@@ -609,8 +659,9 @@ edit_get(struct view *ad, const struct store_isum *s, struct mapping *m)
 
 	fv.name = s->name;
 	fv.label = s->column_label;
-	fv.gl_url = s->gl_base_url;
-	fv.project = s->gl_project_path;
+	fv.kind = s->tracker_kind;
+	fv.url = s->tracker_url;
+	fv.project = s->tracker_project_name;
 	fv.conflict = s->conflict_policy;
 	fv.delete = s->delete_policy;
 	if (ctx_load(&c, ad->app, s->id) != 0) {
@@ -659,6 +710,7 @@ forms_edit(struct view *ad)
 	if (view_post(ad, fields, nfields) == -1)
 		goto out;
 	typed_values(ad, &fv);
+	fv.kind = s.tracker_kind;	/* an integration keeps its tracker */
 	mapping_from_form(ad, m);
 	if (invalid_message(ad, err, sizeof(err)) == -1 ||
 	    (m->n > 0 && (map = mapping_json(m, err, sizeof(err))) == NULL)) {
@@ -669,7 +721,7 @@ forms_edit(struct view *ad)
 	f.name = fv.name;
 	f.column_label = fv.label;
 	f.pb_token = str(ad, "pb_token");
-	f.gl_token = str(ad, "gl_token");
+	f.tracker_token = str(ad, "tracker_token");
 	f.conflict_policy = fv.conflict;
 	f.delete_policy = fv.delete;
 	f.status_map = map;

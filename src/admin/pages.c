@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/integ.h"
+#include "trackers/tracker.h"
 
 #define LINKS_PER_PAGE	50
 #define LOG_PER_PAGE	50
@@ -23,9 +24,9 @@ static const struct {
 	const char	*key;
 	const char	*text;
 } done_msgs[] = {
-	{ "created", "The integration was created: Productboard and GitLab "
-	    "are connected. Product managers can now push features from the "
-	    "new column in Productboard." },
+	{ "created", "The integration was created: Productboard and the "
+	    "tracker are connected. Product managers can now push features "
+	    "from the new column in Productboard." },
 	{ "saved", "Your changes were saved." },
 	{ "retried", "The job will run again shortly." },
 	{ "noretry", "That job is no longer failed: it was retried already "
@@ -60,11 +61,11 @@ health(struct tmpl_vars *v, const struct store_isum *s)
 	tmpl_setf(v, "jobs_waiting", "%lld", s->jobs_waiting);
 	tmpl_set(v, "auth_failed", s->auth_failed != NULL ? s->auth_failed :
 	    "");
-	tmpl_set(v, "hook", s->gl_hook_id > 0 && s->has_plugin &&
+	tmpl_set(v, "hook", s->has_hook && s->has_plugin &&
 	    s->has_webhook ? "registered" : "incomplete: delete and create "
 	    "again");
 	ok = s->jobs_dead == 0 && s->auth_failed == NULL &&
-	    s->gl_hook_id > 0 && s->has_plugin && s->has_webhook;
+	    s->has_hook && s->has_plugin && s->has_webhook;
 	tmpl_set_flag(v, "healthy", ok);
 	tmpl_set(v, "health", ok ? "OK" : "Needs attention");
 }
@@ -73,21 +74,26 @@ health(struct tmpl_vars *v, const struct store_isum *s)
 static void
 summary(struct tmpl_vars *v, const struct store_isum *s)
 {
-	char	 url[64];
+	const struct tracker_ops *ops = tracker_find(s->tracker_kind);
+	const char	*who = ops != NULL ? ops->title : s->tracker_kind;
+	char		 url[64];
 
 	tmpl_set(v, "id", s->id);
 	tmpl_set(v, "name", s->name);
 	tmpl_set(v, "column_label", s->column_label);
-	tmpl_set(v, "gl_base_url", s->gl_base_url);
-	tmpl_set(v, "project", s->gl_project_path);
-	tmpl_set_url(v, "project_url", s->gl_project_url);
+	tmpl_set(v, "tracker_title", who);
+	tmpl_set(v, "tracker_url", s->tracker_url);
+	tmpl_set(v, "project", s->tracker_project_name);
+	tmpl_set_url(v, "project_url", s->tracker_project_url);
 	tmpl_setf(v, "links", "%lld", s->links);
 	tmpl_set(v, "pb_tail", s->pb_token_tail);
-	tmpl_set(v, "gl_tail", s->gl_token_tail);
-	tmpl_set(v, "conflict_policy", strcmp(s->conflict_policy,
-	    "productboard") == 0 ? "Productboard wins" :
-	    strcmp(s->conflict_policy, "gitlab") == 0 ? "GitLab wins" :
-	    "the later change wins");
+	tmpl_set(v, "tr_tail", s->tracker_token_tail);
+	if (strcmp(s->conflict_policy, "tracker") == 0)
+		tmpl_setf(v, "conflict_policy", "%s wins", who);
+	else
+		tmpl_set(v, "conflict_policy", strcmp(s->conflict_policy,
+		    "productboard") == 0 ? "Productboard wins" :
+		    "the later change wins");
 	tmpl_set(v, "delete_policy", strcmp(s->delete_policy, "close") == 0 ?
 	    "close the issue" : strcmp(s->delete_policy, "label") == 0 ?
 	    "label the issue productboard::deleted" : "keep the issue open");
@@ -175,8 +181,9 @@ links_section(struct view *ad, struct tmpl_vars *v, long long before)
 		    l[i].feature_url : "");
 		tmpl_set_flag(row, "has_feature_url", l[i].feature_url != NULL &&
 		    *l[i].feature_url != '\0');
-		tmpl_set_flag(row, "has_issue", l[i].issue_iid > 0);
-		tmpl_setf(row, "issue", "#%lld", l[i].issue_iid);
+		tmpl_set_flag(row, "has_issue", l[i].issue_key != NULL);
+		tmpl_set(row, "issue", l[i].issue_key != NULL ? l[i].issue_key :
+		    "");
 		tmpl_set(row, "issue_title", l[i].issue_title != NULL ?
 		    l[i].issue_title : "");
 		tmpl_set_url(row, "issue_url", l[i].issue_url != NULL ?

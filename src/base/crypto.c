@@ -66,6 +66,21 @@ crypto_check(const char *presented, const char *stored_hash)
 	return sodium_memcmp(h, stored_hash, CRYPTO_HASH_LEN) == 0;
 }
 
+void
+crypto_hmac_sha256_hex(const char *key, const void *data, size_t len,
+    char out[2 * CRYPTO_MAC_LEN + 1])
+{
+	crypto_auth_hmacsha256_state st;
+	unsigned char	 mac[CRYPTO_MAC_LEN];
+
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)key,
+	    strlen(key));
+	crypto_auth_hmacsha256_update(&st, data, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(out, 2 * CRYPTO_MAC_LEN + 1, mac, sizeof(mac));
+	sodium_memzero(&st, sizeof(st));
+}
+
 int
 crypto_equal(const void *a, const void *b, size_t n)
 {

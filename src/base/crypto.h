@@ -16,6 +16,7 @@
 #define CRYPTO_SECRET_LEN	43	/* base64url of 256 bits */
 #define CRYPTO_HASH_LEN		64	/* hex of a 256-bit hash */
 #define CRYPTO_KEY_BYTES	32
+#define CRYPTO_MAC_LEN		32	/* bytes of an HMAC-SHA256 */
 
 struct crypto_key {
 	unsigned char	 k[CRYPTO_KEY_BYTES];
@@ -29,6 +30,9 @@ void	 crypto_digest(const char *, char out[CRYPTO_HASH_LEN + 1]);
 /* 1 when hash(presented) equals stored, in constant time; 0 otherwise. */
 int	 crypto_check(const char *presented, const char *stored_hash);
 int	 crypto_equal(const void *, const void *, size_t);
+/* The lower-case hex HMAC-SHA256 of len bytes of data under key. */
+void	 crypto_hmac_sha256_hex(const char *key, const void *data, size_t len,
+	    char out[2 * CRYPTO_MAC_LEN + 1]);
 void	 crypto_wipe(void *, size_t);
 
 /* Creates a new key file (mode 0600, refusing to overwrite): 0 or -1. */

@@ -62,7 +62,7 @@ http_resp_init(struct http_resp *rs, size_t max)
 	memset(rs, 0, sizeof(*rs));
 	buf_init(&rs->body, max);
 	rs->retry_after = -1;
-	rs->ratelimit_reset = -1;
+	rs->ratelimit_reset = rs->ratelimit_remaining = -1;
 }
 
 void
@@ -300,9 +300,12 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		    "%s", v);
 	else if (IS("X-Next-Page") && strlen(v) < sizeof(x->rs->next_page))
 		memcpy(x->rs->next_page, v, strlen(v) + 1);
-	else if (IS("RateLimit-Reset") &&
+	else if ((IS("RateLimit-Reset") || IS("X-RateLimit-Reset")) &&
 	    util_parse_long(v, 0, 1L << 40, &l) == 0)
 		x->rs->ratelimit_reset = l;
+	else if ((IS("RateLimit-Remaining") || IS("X-RateLimit-Remaining")) &&
+	    util_parse_long(v, 0, 1L << 40, &l) == 0)
+		x->rs->ratelimit_remaining = l;
 #undef IS
 	return len;
 }
@@ -374,7 +377,7 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 
 	buf_reset(&rs->body);
 	rs->status = 0;
-	rs->retry_after = rs->ratelimit_reset = -1;
+	rs->retry_after = rs->ratelimit_reset = rs->ratelimit_remaining = -1;
 	rs->content_type[0] = rs->next_page[0] = rs->error[0] = '\0';
 	if (http_url_allowed(rq->url, h->allow_private) == -1) {
 		snprintf(rs->error, sizeof(rs->error), "url refused by policy");

@@ -64,6 +64,7 @@ struct http_resp {
 	struct buf	 body;
 	long		 retry_after;	/* seconds; -1 when not sent */
 	long		 ratelimit_reset; /* epoch seconds; -1 when not sent */
+	long		 ratelimit_remaining; /* calls left; -1 when not sent */
 	char		 content_type[128];
 	char		 next_page[32];	/* GitLab x-next-page */
 	char		 error[256];	/* curl's message, for logs */

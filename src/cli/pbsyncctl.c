@@ -33,6 +33,7 @@
 #include "base/util.h"
 #include "flows/integ.h"
 #include "flows/jobs.h"
+#include "trackers/tracker.h"
 
 static int
 usage(void)
@@ -40,11 +41,14 @@ usage(void)
 	fprintf(stderr, "usage: pbsyncctl init\n"
 	    "       pbsyncctl admin add | passwd NAME   (password on stdin)\n"
 	    "       pbsyncctl admin remove NAME\n"
-	    "       pbsyncctl integration add --name N --label L "
-	    "--gitlab-url U --project P\n"
-	    "                 [--conflict latest|productboard|gitlab] "
-	    "[--on-delete keep|close|label]\n"
-	    "                 (tokens in PBSYNC_PB_TOKEN, PBSYNC_GL_TOKEN)\n"
+	    "       pbsyncctl integration add --name N [--tracker KIND] "
+	    "[--url U] --project P\n"
+	    "                 [--label L] "
+	    "[--conflict latest|productboard|tracker]\n"
+	    "                 [--on-delete keep|close|label] "
+	    "[--status-map JSON]\n"
+	    "                 (tokens in PBSYNC_PB_TOKEN, "
+	    "PBSYNC_TRACKER_TOKEN)\n"
 	    "       pbsyncctl integration list | show ID | delete ID\n"
 	    "       pbsyncctl links ID | jobs ID | retry ID JOB\n"
 	    "       pbsyncctl worker | drain | reconcile\n");
@@ -122,13 +126,12 @@ cmd_admin(struct app *a, const char *verb, const char *name)
 static int
 cmd_integration_add(struct app *a, int argc, char *argv[])
 {
+	const struct tracker_ops *ops;
 	struct integ_form f;
 	char		 id[33], err[512];
 	int		 i;
 
 	memset(&f, 0, sizeof(f));
-	f.column_label = "GitLab";
-	f.gl_base_url = "https://gitlab.com";
 	for (i = 0; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 
@@ -136,10 +139,14 @@ cmd_integration_add(struct app *a, int argc, char *argv[])
 			f.name = v;
 		else if (strcmp(k, "--label") == 0)
 			f.column_label = v;
-		else if (strcmp(k, "--gitlab-url") == 0)
-			f.gl_base_url = v;
+		else if (strcmp(k, "--tracker") == 0)
+			f.tracker_kind = v;
+		/* --gitlab-url: the name from before GitHub, kept. */
+		else if (strcmp(k, "--url") == 0 ||
+		    strcmp(k, "--gitlab-url") == 0)
+			f.tracker_url = v;
 		else if (strcmp(k, "--project") == 0)
-			f.gl_project = v;
+			f.tracker_project = v;
 		else if (strcmp(k, "--conflict") == 0)
 			f.conflict_policy = v;
 		else if (strcmp(k, "--on-delete") == 0)
@@ -151,8 +158,23 @@ cmd_integration_add(struct app *a, int argc, char *argv[])
 	}
 	if (i != argc)
 		return usage();
+	ops = f.tracker_kind != NULL ? tracker_find(f.tracker_kind) :
+	    tracker_kinds[0];
+	if (ops == NULL) {
+		fprintf(stderr, "pbsyncctl: unknown tracker \"%s\" (",
+		    f.tracker_kind);
+		for (i = 0; tracker_kinds[i] != NULL; i++)
+			fprintf(stderr, "%s%s", i > 0 ? ", " : "",
+			    tracker_kinds[i]->kind);
+		fprintf(stderr, ")\n");
+		return 1;
+	}
+	if (f.column_label == NULL)
+		f.column_label = ops->title;
 	f.pb_token = getenv("PBSYNC_PB_TOKEN");
-	f.gl_token = getenv("PBSYNC_GL_TOKEN");
+	/* PBSYNC_GL_TOKEN: the name from before GitHub, kept. */
+	if ((f.tracker_token = getenv("PBSYNC_TRACKER_TOKEN")) == NULL)
+		f.tracker_token = getenv("PBSYNC_GL_TOKEN");
 	if (integ_create(a, &f, id, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pbsyncctl: %s\n", err);
 		return 1;
@@ -191,22 +213,23 @@ cmd_integration_show(struct app *a, const char *id)
 	}
 	util_format_time(s.created_at, t);
 	printf("id\t%s\nname\t%s\ncolumn_label\t%s\n"
-	    "productboard_token\t...%s\ngitlab_url\t%s\n"
-	    "gitlab_project\t%s\ngitlab_token\t...%s\n"
+	    "productboard_token\t...%s\ntracker\t%s\ntracker_url\t%s\n"
+	    "tracker_project\t%s\ntracker_token\t...%s\n"
 	    "conflict_policy\t%s\ndelete_policy\t%s\ncreated\t%s\n",
-	    s.id, s.name, s.column_label, s.pb_token_tail, s.gl_base_url,
-	    s.gl_project_path, s.gl_token_tail, s.conflict_policy,
-	    s.delete_policy, t);
+	    s.id, s.name, s.column_label, s.pb_token_tail, s.tracker_kind,
+	    s.tracker_url, s.tracker_project_name, s.tracker_token_tail,
+	    s.conflict_policy, s.delete_policy, t);
 	if (s.last_ok_at > 0)
 		util_format_time(s.last_ok_at, t);
 	printf("links\t%lld\njobs_waiting\t%lld\njobs_failed\t%lld\n"
 	    "last_sync\t%s\nhooks\t%s\ntoken_refused\t%s\n", s.links,
 	    s.jobs_waiting, s.jobs_dead, s.last_ok_at > 0 ? t : "never",
-	    s.gl_hook_id > 0 && s.has_plugin && s.has_webhook ? "registered" :
+	    s.has_hook && s.has_plugin && s.has_webhook ? "registered" :
 	    "incomplete", s.auth_failed != NULL ? s.auth_failed : "no");
 	printf("plugin_integration_id\t%s\nwebhook_id\t%s\n"
-	    "gitlab_hook_id\t%lld\n", in.pb_plugin_id ? in.pb_plugin_id : "",
-	    in.pb_webhook_id ? in.pb_webhook_id : "", in.gl_hook_id);
+	    "tracker_hook_id\t%s\n", in.pb_plugin_id ? in.pb_plugin_id : "",
+	    in.pb_webhook_id ? in.pb_webhook_id : "",
+	    in.tracker_hook_id ? in.tracker_hook_id : "");
 	store_integration_release(&in);
 	store_isum_release(&s);
 	return 0;
@@ -232,8 +255,9 @@ cmd_links(struct app *a, const char *id)
 		for (i = 0; i < n; i++) {
 			if (v[i].last_sync_at > 0)
 				util_format_time(v[i].last_sync_at, t);
-			printf("%s\t#%lld\t%s\t%s\t%s\n", v[i].feature_id,
-			    v[i].issue_iid, v[i].issue_state ? v[i].issue_state :
+			printf("%s\t%s\t%s\t%s\t%s\n", v[i].feature_id,
+			    v[i].issue_key ? v[i].issue_key : "",
+			    v[i].issue_state ? v[i].issue_state :
 			    v[i].state, v[i].last_sync_at > 0 ? t : "never",
 			    v[i].issue_url ? v[i].issue_url : "");
 			before = v[i].id;
@@ -304,8 +328,8 @@ cmd_integration(struct app *a, int argc, char *argv[])
 			struct store_integration in;
 
 			if (store_integration_get(&a->store, ids[i], &in) == 0) {
-				printf("%s\t%s\t%s\n", in.id, in.name,
-				    in.gl_project_path);
+				printf("%s\t%s\t%s\t%s\n", in.id, in.name,
+				    in.tracker_kind, in.tracker_project_name);
 				store_integration_release(&in);
 			}
 			free(ids[i]);

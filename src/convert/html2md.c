@@ -95,7 +95,8 @@ last_byte(const struct buf *b)
  * GitLab reference patterns (gittab-api.md §6): @user and @group need a
  * name character and no word character before; #12, !3, &12 (epic) and
  * $12 (snippet) need a digit; ~label and %milestone also take a quoted
- * name; "{+", "{-", "[+" and "[-" open inline diffs.  And "~~" in text:
+ * name; "{+", "{-", "[+" and "[-" open inline diffs.  GitHub's are a
+ * subset, plus GH-12.  And "~~" in text:
  * cmark merges escaped and plain tildes into one text node, so md2html
  * could not tell "\~\~" from strike-through without the joiner.
  */
@@ -114,6 +115,8 @@ html2md_ref_break(int before, int sigil, int c)
 		return alnum(c) || c == '_' || c == '"';
 	case '{': case '[':
 		return c == '+' || c == '-';
+	case '-':	/* GitHub's GH-12 */
+		return digit(c) && (before == 'H' || before == 'h');
 	default:
 		return 0;
 	}

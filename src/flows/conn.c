@@ -42,29 +42,30 @@ add_cut(cJSON *c, const char *key, const char *s, size_t max,
 }
 
 cJSON *
-conn_connected(long long iid, const char *title, const char *state,
+conn_connected(const char *key, const char *title, const char *state,
     const char *url)
 {
 	cJSON	*c = cJSON_CreateObject();
-	char	 hover[32];
 	int	 closed = state != NULL && strcmp(state, "closed") == 0;
 
 	if (c == NULL)
 		return NULL;
-	snprintf(hover, sizeof(hover), "#%lld", iid);
+	if (key == NULL || *key == '\0')
+		key = "issue";
 	cJSON_AddStringToObject(c, "state", "connected");
 	cJSON_AddStringToObject(c, "label", closed ? "Closed" : "Open");
-	cJSON_AddStringToObject(c, "hoverLabel", hover);
-	add_cut(c, "tooltip", title, MAX_TOOLTIP, hover);
+	add_cut(c, "hoverLabel", key, MAX_TOOLTIP, "issue");
+	add_cut(c, "tooltip", title, MAX_TOOLTIP, key);
 	cJSON_AddStringToObject(c, "color", closed ? "green" : "blue");
-	add_cut(c, "targetUrl", url, MAX_URL, "https://gitlab.com");
+	/* Never empty: Productboard refuses a connection without a URL. */
+	add_cut(c, "targetUrl", url, MAX_URL, "https://www.productboard.com");
 	return c;
 }
 
 cJSON *
 conn_from_issue(const struct tracker_issue *i)
 {
-	return conn_connected(i->iid, i->title, i->state, i->web_url);
+	return conn_connected(i->key, i->title, i->state, i->web_url);
 }
 
 cJSON *

@@ -9,10 +9,10 @@
 
 #include "trackers/tracker.h"
 
-/* "connected": label = state, hover = #iid, tooltip = title, colour. */
+/* "connected": label = state, hover = key, tooltip = title, colour. */
 cJSON	*conn_from_issue(const struct tracker_issue *);
 /* The same from what a link row remembers of its issue. */
-cJSON	*conn_connected(long long iid, const char *title, const char *state,
+cJSON	*conn_connected(const char *key, const char *title, const char *state,
 	    const char *url);
 cJSON	*conn_error(const char *message);
 cJSON	*conn_simple(const char *state);	/* "progress", "initial" */

@@ -7,13 +7,28 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/ctx.h"
-#include "trackers/gitlab.h"
+
+char *
+ctx_open_sealed(struct app *a, const char *id, const char *column,
+    const char *sealed)
+{
+	char	 ad[96];
+	char	*v;
+
+	snprintf(ad, sizeof(ad), "%s:%s", id, column);
+	if ((v = crypto_open(&a->key, sealed, ad)) != NULL ||
+	    strncmp(column, "tracker_", 8) != 0)
+		return v;
+	/* Sealed before schema 4, under the GitLab column's name. */
+	snprintf(ad, sizeof(ad), "%s:gl_%s", id, column + 8);
+	return crypto_open(&a->key, sealed, ad);
+}
 
 int
 ctx_open(struct ctx *c, struct app *a, struct store_integration *in)
 {
 	char	 ad[64];
-	char	*pbt = NULL, *glt = NULL;
+	char	*pbt = NULL, *trt = NULL;
 	int	 rc = -1;
 
 	memset(c, 0, sizeof(*c));
@@ -22,17 +37,18 @@ ctx_open(struct ctx *c, struct app *a, struct store_integration *in)
 	memset(in, 0, sizeof(*in));
 	snprintf(ad, sizeof(ad), "%s:pb_token", c->in.id);
 	pbt = crypto_open(&a->key, c->in.pb_token, ad);
-	snprintf(ad, sizeof(ad), "%s:gl_token", c->in.id);
-	glt = crypto_open(&a->key, c->in.gl_token, ad);
-	if (pbt == NULL || glt == NULL) {
+	trt = ctx_open_sealed(a, c->in.id, "tracker_token", c->in.tracker_token);
+	if (pbt == NULL || trt == NULL) {
 		log_err("integration %s: cannot decrypt its tokens (wrong key "
 		    "file?)", c->in.id);
 		goto out;
 	}
 	if (pb_init(&c->pb, a, pbt) == -1)
 		goto out;
-	if (gitlab_open(&c->tr, a, c->in.gl_base_url, glt,
-	    c->in.gl_project_id) == -1) {
+	if (tracker_open(&c->tr, a, c->in.tracker_kind, c->in.tracker_url, trt,
+	    c->in.tracker_project) == -1) {
+		log_err("integration %s: cannot open its tracker (kind \"%s\")",
+		    c->in.id, c->in.tracker_kind);
 		pb_release(&c->pb);
 		goto out;
 	}
@@ -40,7 +56,7 @@ ctx_open(struct ctx *c, struct app *a, struct store_integration *in)
 	rc = 0;
 out:
 	crypto_free_secret(pbt);
-	crypto_free_secret(glt);
+	crypto_free_secret(trt);
 	if (rc == -1)
 		store_integration_release(&c->in);
 	return rc;
@@ -65,7 +81,7 @@ ctx_close(struct ctx *c)
 {
 	if (c->ready) {
 		pb_release(&c->pb);
-		gitlab_close(&c->tr);
+		tracker_close(&c->tr);
 	}
 	store_integration_release(&c->in);
 	memset(c, 0, sizeof(*c));
@@ -80,7 +96,7 @@ ctx_auth_check(struct ctx *c)
 		return 0;
 	util_format_time(util_now(), when);
 	snprintf(what, sizeof(what), "%s refused the token on %s",
-	    c->pb.up.status == 401 ? "Productboard" : "GitLab", when);
+	    c->pb.up.status == 401 ? "Productboard" : c->tr.ops->title, when);
 	log_warn("integration %s: %s", c->in.id, what);
 	store_integration_set_auth_failed(&c->app->store, c->in.id, what);
 	return 1;
@@ -88,20 +104,17 @@ ctx_auth_check(struct ctx *c)
 
 void
 ctx_log(struct ctx *c, const char *actor, const char *action,
-    const char *feature_id, long long issue_iid, const char *result,
+    const char *feature_id, const char *issue_key, const char *result,
     const char *detail)
 {
 	struct store_log l;
-	char		 ref[32] = "";
 
-	if (issue_iid > 0)
-		snprintf(ref, sizeof(ref), "#%lld", issue_iid);
 	memset(&l, 0, sizeof(l));
 	memcpy(l.integration_id, c->in.id, sizeof(l.integration_id));
 	l.actor = actor;
 	l.action = action;
 	l.feature_id = feature_id;
-	l.issue_ref = ref;
+	l.issue_ref = issue_key != NULL ? issue_key : "";
 	l.result = result;
 	l.detail = detail;
 	store_log(&c->app->store, &l);

@@ -34,7 +34,13 @@ void	 ctx_close(struct ctx *);
 int	 ctx_auth_check(struct ctx *);
 /* Writes a sync log entry for this integration (errors only logged). */
 void	 ctx_log(struct ctx *, const char *actor, const char *action,
-	    const char *feature_id, long long issue_iid, const char *result,
+	    const char *feature_id, const char *issue_key, const char *result,
 	    const char *detail);
+/*
+ * Opens a secret sealed for the integration's column ("tracker_token"):
+ * a heap copy (crypto_free_secret it), or NULL with the wrong key.
+ */
+char	*ctx_open_sealed(struct app *, const char *id, const char *column,
+	    const char *sealed);
 
 #endif

@@ -8,18 +8,17 @@
 #include "base/util.h"
 #include "flows/hook.h"
 #include "flows/inbound.h"
-#include "trackers/gitlab.h"
+#include "trackers/tracker.h"
 #include "upstream/pb.h"
 #include "web/health.h"
 
 #define PB_PREFIX	"/webhooks/productboard/"
-#define GL_PREFIX	"/webhooks/gittab/"
-#define MAX_KEY		128
+#define TR_PREFIX	"/webhooks/gittab/"
 
 static int
-duplicate(const char *source, const char *dedupe, int ok)
+duplicate(const char *who, const char *dedupe, int ok)
 {
-	log_info("duplicate %s delivery %s ignored", source, dedupe);
+	log_info("duplicate %s delivery %s ignored", who, dedupe);
 	return ok;
 }
 
@@ -31,7 +30,7 @@ duplicate(const char *source, const char *dedupe, int ok)
  * synchronous=FULL a row other connections can see is on disk.
  */
 static int
-persist(struct app *a, const char *iid, const char *source,
+persist(struct app *a, const char *iid, const char *source, const char *who,
     const char *dedupe, const char *kind, const char *key,
     const char *payload, int ok)
 {
@@ -41,14 +40,14 @@ persist(struct app *a, const char *iid, const char *source,
 
 	if (dedupe != NULL &&
 	    (rc = store_delivery_known(s, iid, source, dedupe)) != 0)
-		return rc == -1 ? 503 : duplicate(source, dedupe, ok);
+		return rc == -1 ? 503 : duplicate(who, dedupe, ok);
 	if (store_begin(s) == -1)
 		return 503;
 	if (dedupe != NULL) {
 		rc = store_delivery_seen(s, iid, source, dedupe, now);
 		if (rc == STORE_EXISTS) {
 			store_rollback(s);
-			return duplicate(source, dedupe, ok);
+			return duplicate(who, dedupe, ok);
 		}
 		if (rc != 0)
 			goto fail;
@@ -98,57 +97,75 @@ hook_pb_handle(struct app *a, struct req *rq, struct resp *rs,
 		resp_empty(rs, 204);
 		goto out;
 	}
-	answer(rs, persist(a, in.id, "productboard", NULL,
+	answer(rs, persist(a, in.id, "productboard", "productboard", NULL,
 	    ev.kind == PB_EVENT_UPDATED ? "sync" : "feature_deleted",
 	    ev.feature_id, NULL, 204));
 out:
 	store_integration_release(&in);
 }
 
+static const char *
+param_of(const void *rq, const char *name)
+{
+	return req_param(rq, name);
+}
+
 void
-hook_gl_handle(struct app *a, struct req *rq, struct resp *rs,
+hook_tracker_handle(struct app *a, struct req *rq, struct resp *rs,
     const struct req_reader *rd)
 {
 	struct store_integration in;
-	struct gitlab_hook h;
-	const char	*event, *dedupe;
-	char		 key[32], payload[160];
+	const struct tracker_ops *ops;
+	struct tracker_hook_in hin = { param_of, NULL, NULL, 0 };
+	struct tracker_delivery d;
+	cJSON		*p = NULL;
+	char		*payload = NULL;
+	int		 hmac;
 
 	if (health_handle(a, rq, rs))
 		return;
-	if (inbound_auth(a, rq, rs, GL_PREFIX, INBOUND_GL_HOOK, &in) == -1)
+	if (inbound_auth(a, rq, rs, TR_PREFIX, INBOUND_TRACKER_HOOK, &in) == -1)
 		return;
-	event = req_param(rq, "HTTP_X_GITLAB_EVENT");
-	if (event == NULL || (strcmp(event, "Issue Hook") != 0 &&
-	    strcmp(event, "Confidential Issue Hook") != 0)) {
-		/* Accepted so GitLab does not count it as a failure. */
-		log_debug("ignored gitlab event %s", event ? event : "(none)");
+	ops = tracker_find(in.tracker_kind);	/* inbound_auth knew it */
+	hin.arg = rq;
+	hmac = ops->auth == TRACKER_AUTH_HMAC_SHA256;
+	/* A signed body is checked before anything else is believed. */
+	if (hmac && (inbound_body(rq, rs, (size_t)a->conf.gitlab_max_body,
+	    rd) == -1 || inbound_signed(a, rq, rs, &in) == -1))
+		goto out;
+	if (!ops->relevant(&hin)) {
+		/* Accepted, so the tracker does not count it as a failure. */
+		log_debug("ignored %s event", ops->kind);
 		resp_empty(rs, 204);
 		goto out;
 	}
-	if (inbound_body(rq, rs, (size_t)a->conf.gitlab_max_body, rd) == -1)
+	if (!hmac && inbound_body(rq, rs, (size_t)a->conf.gitlab_max_body,
+	    rd) == -1)
 		goto out;
-	if (gitlab_hook_decode(&h, buf_str(&rq->body), rq->body.len) == -1) {
-		inbound_refuse(rq, rs, h.error);
+	hin.body = buf_str(&rq->body);
+	hin.len = rq->body.len;
+	if (ops->decode(&hin, &d) == -1) {
+		inbound_refuse(rq, rs, d.error);
 		goto out;
 	}
-	if (!h.is_issue) {
+	if (!d.relevant) {
 		resp_empty(rs, 204);
 		goto out;
 	}
-	/* The job payload: the issue's coordinates as GitLab sent them. */
-	snprintf(key, sizeof(key), "%lld", h.id);
-	snprintf(payload, sizeof(payload), "{\"id\":%lld,\"iid\":%lld,"
-	    "\"project_id\":%lld,\"moved_to_id\":%lld}", h.id, h.iid,
-	    h.project_id, h.moved_to_id);
-	dedupe = req_param(rq, "HTTP_IDEMPOTENCY_KEY");
-	if (dedupe == NULL || *dedupe == '\0')
-		dedupe = req_param(rq, "HTTP_X_GITLAB_EVENT_UUID");
-	if (dedupe != NULL && (strlen(dedupe) > MAX_KEY ||
-	    !util_text_ok(dedupe, strlen(dedupe))))
-		dedupe = NULL;
-	answer(rs, persist(a, in.id, "gitlab", dedupe, "issue_event", key,
-	    payload, 200));
+	/* The job re-reads the issue: the payload only says what came. */
+	if ((p = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(p, "id", d.id) == NULL ||
+	    (d.moved_to[0] != '\0' &&
+	    cJSON_AddStringToObject(p, "moved_to", d.moved_to) == NULL) ||
+	    (d.deleted && cJSON_AddTrueToObject(p, "deleted") == NULL) ||
+	    (payload = cJSON_PrintUnformatted(p)) == NULL) {
+		resp_unavailable(rs, "out of memory");
+		goto out;
+	}
+	answer(rs, persist(a, in.id, "tracker", ops->kind, d.dedupe[0] !=
+	    '\0' ? d.dedupe : NULL, "issue_event", d.id, payload, 200));
 out:
+	cJSON_Delete(p);
+	cJSON_free(payload);
 	store_integration_release(&in);
 }

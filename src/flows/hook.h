@@ -15,7 +15,7 @@
 
 void	 hook_pb_handle(struct app *, struct req *, struct resp *,
 	    const struct req_reader *);
-void	 hook_gl_handle(struct app *, struct req *, struct resp *,
+void	 hook_tracker_handle(struct app *, struct req *, struct resp *,
 	    const struct req_reader *);
 
 #endif

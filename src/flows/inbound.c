@@ -5,21 +5,67 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "flows/ctx.h"
 #include "flows/inbound.h"
+#include "trackers/tracker.h"
 
 #define MAX_TOKEN	256
+
+/*
+ * A tracker that signs the body: the check waits for the body
+ * (inbound_signed).  nginx's question from the headers gets a yes: only
+ * the body can say more.
+ */
+static int
+signed_later(const struct req *rq, struct resp *rs,
+    struct store_integration *in)
+{
+	if (!rq->auth_only)
+		return 0;
+	store_integration_release(in);
+	resp_empty(rs, 204);
+	return -1;
+}
+
+int
+inbound_signed(struct app *a, const struct req *rq, struct resp *rs,
+    const struct store_integration *in)
+{
+	const struct tracker_ops *ops = tracker_find(in->tracker_kind);
+	const char	*sig = NULL;
+	char		*secret = NULL, want[2 * CRYPTO_MAC_LEN + 1];
+	int		 ok = 0;
+
+	if (ops != NULL)
+		sig = req_param(rq, ops->auth_header);
+	if (sig != NULL && strncmp(sig, "sha256=", 7) == 0 &&
+	    strlen(sig + 7) == sizeof(want) - 1 &&
+	    (secret = ctx_open_sealed(a, in->id, "tracker_hook_secret",
+	    in->tracker_hook_secret)) != NULL) {
+		crypto_hmac_sha256_hex(secret, rq->body.data != NULL ?
+		    rq->body.data : "", rq->body.len, want);
+		ok = crypto_equal(want, sig + 7, sizeof(want) - 1);
+	}
+	crypto_free_secret(secret);
+	if (ok)
+		return 0;
+	log_info("refused %s: %s", rq->path, sig == NULL ? "no signature" :
+	    "wrong signature");
+	resp_error(rs, 401, "unauthorized");
+	return -1;
+}
 
 int
 inbound_auth(struct app *a, const struct req *rq, struct resp *rs,
     const char *prefix, enum inbound_kind kind, struct store_integration *in)
 {
+	const struct tracker_ops *ops = NULL;
 	char		 id[33];
 	const char	*presented, *stored = NULL;
 	int		 rc = STORE_NOTFOUND, ok;
 
 	memset(in, 0, sizeof(*in));
-	presented = req_param(rq, kind == INBOUND_GL_HOOK ?
-	    "HTTP_X_GITLAB_TOKEN" : "HTTP_AUTHORIZATION");
+	presented = req_param(rq, "HTTP_AUTHORIZATION");
 	if (req_path_id(rq, prefix, id) == 0) {
 		if (app_store(a) == -1 ||
 		    (rc = store_integration_get(&a->store, id, in)) == -1) {
@@ -31,10 +77,18 @@ inbound_auth(struct app *a, const struct req *rq, struct resp *rs,
 			return -1;
 		}
 	}
+	if (rc == 0 && kind == INBOUND_TRACKER_HOOK &&
+	    (ops = tracker_find(in->tracker_kind)) == NULL)
+		rc = STORE_NOTFOUND;
+	if (rc == 0 && kind == INBOUND_TRACKER_HOOK &&
+	    ops->auth == TRACKER_AUTH_HMAC_SHA256)
+		return signed_later(rq, rs, in);
+	if (rc == 0 && kind == INBOUND_TRACKER_HOOK)
+		presented = req_param(rq, ops->auth_header);
 	if (rc == 0)
 		stored = kind == INBOUND_PLUGIN ? in->plugin_secret :
 		    kind == INBOUND_PB_HOOK ? in->pb_hook_secret :
-		    in->gl_hook_secret;
+		    in->tracker_hook_secret;
 	/* Always hash and compare, so an unknown id takes as long. */
 	ok = crypto_check(presented, stored != NULL ? stored :
 	    "0000000000000000000000000000000000000000000000000000000000000000");

@@ -4,7 +4,9 @@
  * Takes the integration id from the path, finds the integration and checks
  * the secret header against the stored hash in constant time.  An unknown
  * id and a wrong secret get the same 401, so the routes reveal nothing
- * (DESIGN §1).  The body is not read until this has passed.
+ * (DESIGN §1).  The body is not read until this has passed, except where
+ * the tracker signs the body (TRACKER_AUTH_HMAC_SHA256): there the
+ * signature is checked on the exact bytes, before anything parses them.
  */
 #ifndef PBSYNC_INBOUND_H
 #define PBSYNC_INBOUND_H
@@ -17,7 +19,7 @@
 enum inbound_kind {
 	INBOUND_PLUGIN,		/* Authorization, plugin_secret */
 	INBOUND_PB_HOOK,	/* Authorization, pb_hook_secret */
-	INBOUND_GL_HOOK		/* X-Gitlab-Token, gl_hook_secret */
+	INBOUND_TRACKER_HOOK	/* the backend's header, tracker_hook_secret */
 };
 
 /*
@@ -27,6 +29,13 @@ enum inbound_kind {
  */
 int	 inbound_auth(struct app *, const struct req *, struct resp *,
 	    const char *prefix, enum inbound_kind, struct store_integration *);
+/*
+ * For a tracker that signs its deliveries: 0 if the body read into rq
+ * carries the HMAC-SHA256 of the integration's secret, else -1 with the
+ * same 401 as a wrong secret.
+ */
+int	 inbound_signed(struct app *, const struct req *, struct resp *,
+	    const struct store_integration *);
 /* Answers Productboard's probe: 200 text/plain echoing validationToken. */
 void	 inbound_probe(const struct req *, struct resp *);
 /*

@@ -11,14 +11,12 @@
 #include "flows/ctx.h"
 #include "flows/integ.h"
 #include "flows/sync.h"
-#include "trackers/gitlab.h"
-
-#define MAINTAINER	40
+#include "trackers/tracker.h"
 
 struct secrets {
 	char	 plugin[CRYPTO_SECRET_LEN + 8];	/* "Bearer " + secret */
 	char	 pbhook[CRYPTO_SECRET_LEN + 8];
-	char	 glhook[CRYPTO_SECRET_LEN + 1];
+	char	 trhook[CRYPTO_SECRET_LEN + 1];
 };
 
 static void
@@ -30,16 +28,39 @@ make_secrets(struct secrets *s)
 	snprintf(s->plugin, sizeof(s->plugin), "Bearer %s", raw);
 	crypto_random_secret(raw);
 	snprintf(s->pbhook, sizeof(s->pbhook), "Bearer %s", raw);
-	crypto_random_secret(s->glhook);
+	crypto_random_secret(s->trhook);
 	crypto_wipe(raw, sizeof(raw));
 }
 
-static int
-check_form(const struct app *a, const struct integ_form *f, char *err,
-    size_t len)
+/* The tracker the form names, or NULL with err set. */
+static const struct tracker_ops *
+form_tracker(const struct integ_form *f, char *err, size_t len)
 {
-	size_t	 n;
-	char	*cut;
+	const struct tracker_ops *ops;
+
+	/* The first backend registered is the default. */
+	ops = f->tracker_kind != NULL && *f->tracker_kind != '\0' ?
+	    tracker_find(f->tracker_kind) : tracker_kinds[0];
+	if (ops == NULL)
+		snprintf(err, len, "Choose a tracker pbsync knows.");
+	return ops;
+}
+
+/* The URL the form gives, or the tracker's default. */
+static const char *
+form_url(const struct integ_form *f, const struct tracker_ops *ops)
+{
+	return f->tracker_url != NULL && *f->tracker_url != '\0' ?
+	    f->tracker_url : ops->url_default;
+}
+
+static int
+check_form(const struct app *a, const struct integ_form *f,
+    const struct tracker_ops *ops, char *err, size_t len)
+{
+	const char	*url = form_url(f, ops);
+	size_t		 n;
+	char		*cut;
 
 	if (f->name == NULL || (n = strlen(f->name)) == 0 || n > 200 ||
 	    !util_text_ok(f->name, n))
@@ -54,20 +75,20 @@ check_form(const struct app *a, const struct integ_form *f, char *err,
 	    strlen(f->pb_token) > 4096 ||
 	    !util_text_ok(f->pb_token, strlen(f->pb_token)))
 		snprintf(err, len, "Enter a Productboard API token.");
-	else if (f->gl_token == NULL || *f->gl_token == '\0' ||
-	    strlen(f->gl_token) > 1024 ||
-	    !util_text_ok(f->gl_token, strlen(f->gl_token)))
-		snprintf(err, len, "Enter a GitLab access token.");
-	else if (f->gl_project == NULL || *f->gl_project == '\0' ||
-	    strlen(f->gl_project) > 255)
-		snprintf(err, len, "Enter the GitLab project (numeric id or "
-		    "group/project path).");
-	else if (f->gl_base_url == NULL ||
-	    http_url_allowed(f->gl_base_url, a->conf.allow_private_upstreams) ==
-	    -1 || (!a->conf.allow_private_upstreams &&
-	    http_url_local(f->gl_base_url)))
-		snprintf(err, len, "The GitLab URL must be an https:// URL of a "
-		    "public host.");
+	else if (f->tracker_token == NULL || *f->tracker_token == '\0' ||
+	    strlen(f->tracker_token) > 1024 ||
+	    !util_text_ok(f->tracker_token, strlen(f->tracker_token)))
+		snprintf(err, len, "Enter a %s access token.", ops->title);
+	else if (f->tracker_project == NULL || *f->tracker_project == '\0' ||
+	    strlen(f->tracker_project) > 255 ||
+	    !util_text_ok(f->tracker_project, strlen(f->tracker_project)))
+		snprintf(err, len, "Enter the %s: %s.", ops->title,
+		    ops->project_label);
+	else if (strlen(url) > 1024 ||
+	    http_url_allowed(url, a->conf.allow_private_upstreams) == -1 ||
+	    (!a->conf.allow_private_upstreams && http_url_local(url)))
+		snprintf(err, len, "The %s URL must be an https:// URL of a "
+		    "public host.", ops->title);
 	else
 		return integ_choices_ok(f, err, len);
 	return -1;
@@ -76,10 +97,12 @@ check_form(const struct app *a, const struct integ_form *f, char *err,
 /* Validates both tokens and finds the project. */
 static int
 check_upstreams(struct app *a, const struct integ_form *f,
-    struct gitlab_project *gp, char **status_map, char *err, size_t len)
+    const struct tracker_ops *ops, struct tracker_project *tp,
+    char **status_map, char *err, size_t len)
 {
 	struct pb	 pb;
 	struct tracker	 tr;
+	const char	*who = ops->title;
 	cJSON		*st = NULL;
 	enum http_err	 e;
 	int		 rc = -1;
@@ -105,71 +128,83 @@ check_upstreams(struct app *a, const struct integ_form *f,
 		return -1;
 	}
 	pb_release(&pb);
-	if (gitlab_open(&tr, a, f->gl_base_url, f->gl_token, 0) == -1) {
-		snprintf(err, len, "The GitLab token is not valid.");
+	if (tracker_open(&tr, a, ops->kind, form_url(f, ops), f->tracker_token,
+	    NULL) == -1) {
+		snprintf(err, len, "The %s token is not valid.", who);
 		return -1;
 	}
-	e = gitlab_project(&tr, f->gl_project, gp);
+	e = tracker_project(&tr, f->tracker_project, tp);
 	if (e == HTTP_ECLIENT && tr.up.status == 401)
-		snprintf(err, len, "GitLab rejected the token.");
+		snprintf(err, len, "%s rejected the token.", who);
 	else if (e == HTTP_ECLIENT && tr.up.status == 404)
-		snprintf(err, len, "GitLab project \"%s\" does not exist or "
-		    "the token cannot see it.", f->gl_project);
+		snprintf(err, len, "%s project \"%s\" does not exist or the "
+		    "token cannot see it.", who, f->tracker_project);
 	else if (e != HTTP_OK)
-		snprintf(err, len, "GitLab could not be reached (%s); try "
-		    "again.", http_strerror(e));
-	else if (gp->access_level < MAINTAINER)
-		snprintf(err, len, "The GitLab token cannot create project "
-		    "hooks: it needs the Maintainer role on %s.", gp->path);
+		snprintf(err, len, "%s could not be reached (%s); try again.",
+		    who, http_strerror(e));
+	else if (!tp->can_write)
+		snprintf(err, len, "%s %s.", ops->need_write, tp->name);
+	else if (!tp->can_hook)
+		snprintf(err, len, "%s %s.", ops->need_hook, tp->name);
 	else
 		rc = 0;
-	gitlab_close(&tr);
+	tracker_close(&tr);
 	return rc;
 }
 
 /* Fills the row with sealed tokens and hashed secrets. */
 static int
 make_row(struct app *a, const struct integ_form *f, const char *map,
-    const struct gitlab_project *gp, const struct secrets *sec,
-    struct store_integration *in)
+    const struct tracker_ops *ops, const struct tracker_project *tp,
+    const struct secrets *sec, struct store_integration *in)
 {
 	char	 ad[64], h1[CRYPTO_HASH_LEN + 1], h2[CRYPTO_HASH_LEN + 1],
 		 h3[CRYPTO_HASH_LEN + 1];
-	size_t	 pl = strlen(f->pb_token), gl = strlen(f->gl_token);
+	size_t	 pl = strlen(f->pb_token), tl = strlen(f->tracker_token);
 
 	memset(in, 0, sizeof(*in));
 	crypto_random_id(in->id);
 	snprintf(ad, sizeof(ad), "%s:pb_token", in->id);
 	in->pb_token = crypto_seal(&a->key, f->pb_token, ad);
-	snprintf(ad, sizeof(ad), "%s:gl_token", in->id);
-	in->gl_token = crypto_seal(&a->key, f->gl_token, ad);
+	snprintf(ad, sizeof(ad), "%s:tracker_token", in->id);
+	in->tracker_token = crypto_seal(&a->key, f->tracker_token, ad);
 	in->pb_token_tail = strdup(pl > 8 ? f->pb_token + pl - 4 : "");
-	in->gl_token_tail = strdup(gl > 8 ? f->gl_token + gl - 4 : "");
+	in->tracker_token_tail = strdup(tl > 8 ? f->tracker_token + tl - 4 :
+	    "");
 	crypto_digest(sec->plugin, h1);
 	crypto_digest(sec->pbhook, h2);
-	crypto_digest(sec->glhook, h3);
 	in->plugin_secret = strdup(h1);
 	in->pb_hook_secret = strdup(h2);
-	in->gl_hook_secret = strdup(h3);
+	/* A signing tracker needs the secret itself; else its hash will do. */
+	snprintf(ad, sizeof(ad), "%s:tracker_hook_secret", in->id);
+	if (ops->auth == TRACKER_AUTH_HMAC_SHA256)
+		in->tracker_hook_secret = crypto_seal(&a->key, sec->trhook, ad);
+	else {
+		crypto_digest(sec->trhook, h3);
+		in->tracker_hook_secret = strdup(h3);
+	}
 	in->name = strdup(f->name);
 	in->column_label = strdup(f->column_label);
-	in->gl_base_url = strdup(f->gl_base_url);
-	util_strip_trailing(in->gl_base_url, '/');
-	in->gl_project_id = gp->id;
-	in->gl_project_path = strdup(gp->path);
-	in->gl_project_url = strdup(gp->web_url);
+	in->tracker_kind = strdup(ops->kind);
+	if ((in->tracker_url = strdup(form_url(f, ops))) != NULL)
+		util_strip_trailing(in->tracker_url, '/');
+	in->tracker_project = strdup(tp->id);
+	in->tracker_project_name = strdup(tp->name);
+	in->tracker_project_url = strdup(tp->web_url);
 	in->status_map = strdup(map != NULL ? map : f->status_map != NULL &&
 	    *f->status_map != '\0' ? f->status_map : "{}");
 	in->conflict_policy = strdup(f->conflict_policy ?
 	    f->conflict_policy : "latest");
 	in->delete_policy = strdup(f->delete_policy ?
 	    f->delete_policy : "keep");
-	if (in->pb_token == NULL || in->gl_token == NULL ||
-	    in->pb_token_tail == NULL || in->gl_token_tail == NULL ||
+	if (in->pb_token == NULL || in->tracker_token == NULL ||
+	    in->pb_token_tail == NULL || in->tracker_token_tail == NULL ||
 	    in->plugin_secret == NULL || in->pb_hook_secret == NULL ||
-	    in->gl_hook_secret == NULL || in->name == NULL ||
-	    in->column_label == NULL || in->gl_base_url == NULL ||
-	    in->gl_project_path == NULL || in->gl_project_url == NULL ||
+	    in->tracker_hook_secret == NULL || in->name == NULL ||
+	    in->column_label == NULL || in->tracker_kind == NULL ||
+	    in->tracker_url == NULL || in->tracker_project == NULL ||
+	    in->tracker_project_name == NULL ||
+	    in->tracker_project_url == NULL ||
 	    in->status_map == NULL || in->conflict_policy == NULL ||
 	    in->delete_policy == NULL) {
 		log_err("cannot build integration row (key file loaded: %d)",
@@ -208,16 +243,20 @@ register_upstream(struct ctx *c, const struct secrets *sec, char *err,
 		goto undo_plugin;
 	}
 	snprintf(url, sizeof(url), "%s/webhooks/gittab/%s", pub, c->in.id);
-	e = c->tr.ops->hook_create(&c->tr, url, sec->glhook, &c->in.gl_hook_id);
-	if (e != HTTP_OK) {
-		snprintf(err, len, c->tr.up.status == 403 ? "The GitLab token "
-		    "cannot create project hooks: it needs the Maintainer role."
-		    : c->tr.up.status == 422 ? "GitLab refused the hook URL %s "
-		    "(is the pbsync public URL reachable from GitLab?)" :
-		    "GitLab refused the project hook: %s", c->tr.up.status ==
-		    422 ? url : c->tr.up.err);
+	e = c->tr.ops->hook_create(&c->tr, url, sec->trhook,
+	    &c->in.tracker_hook_id);
+	if (e != HTTP_OK && c->tr.up.status == 403)
+		snprintf(err, len, "%s %s.", c->tr.ops->need_hook,
+		    c->in.tracker_project_name);
+	else if (e != HTTP_OK && c->tr.up.status == 422)
+		snprintf(err, len, "%s refused the hook URL %s (is the pbsync "
+		    "public URL reachable from %s?)", c->tr.ops->title, url,
+		    c->tr.ops->title);
+	else if (e != HTTP_OK)
+		snprintf(err, len, "%s refused the webhook: %s",
+		    c->tr.ops->title, c->tr.up.err);
+	if (e != HTTP_OK)
 		goto undo_webhook;
-	}
 	return 0;
 undo_webhook:
 	pb_webhook_delete(&c->pb, c->in.pb_webhook_id);
@@ -230,26 +269,29 @@ int
 integ_create(struct app *a, const struct integ_form *f, char id[33],
     char *err, size_t len)
 {
-	struct gitlab_project gp;
+	const struct tracker_ops *ops;
+	struct tracker_project tp;
 	struct store_integration in;
 	struct secrets	 sec;
 	struct ctx	 c;
 	char		*map = NULL;
 	int		 rc = -1;
 
-	memset(&gp, 0, sizeof(gp));
+	memset(&tp, 0, sizeof(tp));
 	memset(&c, 0, sizeof(c));
-	if (check_form(a, f, err, len) == -1)
+	memset(&sec, 0, sizeof(sec));
+	if ((ops = form_tracker(f, err, len)) == NULL ||
+	    check_form(a, f, ops, err, len) == -1)
 		return -1;
 	if (!a->key.loaded || app_store(a) == -1) {
 		snprintf(err, len, "pbsync is not initialised (key file or "
 		    "database missing): run pbsyncctl init.");
 		return -1;
 	}
-	if (check_upstreams(a, f, &gp, &map, err, len) == -1)
+	if (check_upstreams(a, f, ops, &tp, &map, err, len) == -1)
 		goto out;
 	make_secrets(&sec);
-	if (make_row(a, f, map, &gp, &sec, &in) == -1) {
+	if (make_row(a, f, map, ops, &tp, &sec, &in) == -1) {
 		snprintf(err, len, "Internal error: see the log.");
 		goto out;
 	}
@@ -269,14 +311,14 @@ integ_create(struct app *a, const struct integ_form *f, char id[33],
 		goto out;
 	}
 	memcpy(id, c.in.id, 33);
-	log_info("integration %s created (gitlab project %s)", c.in.id,
-	    gp.path);
+	log_info("integration %s created (%s project %s)", c.in.id, ops->kind,
+	    tp.name);
 	rc = 0;
 out:
 	if (c.ready || c.in.name != NULL)
 		ctx_close(&c);
 	crypto_wipe(&sec, sizeof(sec));
-	gitlab_project_release(&gp);
+	tracker_project_release(&tp);
 	free(map);
 	return rc;
 }
@@ -297,6 +339,7 @@ int
 integ_delete(struct app *a, const char *id, struct buf *report)
 {
 	struct ctx	 c;
+	char		 what[64];
 	int		 rc, failed = 0;
 
 	if ((rc = ctx_load(&c, a, id)) != 0) {
@@ -310,9 +353,11 @@ integ_delete(struct app *a, const char *id, struct buf *report)
 	if (c.in.pb_webhook_id != NULL)
 		failed |= step(report, "Productboard webhook",
 		    pb_webhook_delete(&c.pb, c.in.pb_webhook_id), &c.pb.up);
-	if (c.in.gl_hook_id > 0)
-		failed |= step(report, "GitLab project hook",
-		    c.tr.ops->hook_delete(&c.tr, c.in.gl_hook_id), &c.tr.up);
+	if (c.in.tracker_hook_id != NULL) {
+		snprintf(what, sizeof(what), "%s webhook", c.tr.ops->title);
+		failed |= step(report, what, c.tr.ops->hook_delete(&c.tr,
+		    c.in.tracker_hook_id), &c.tr.up);
+	}
 	if (!failed && store_integration_delete(&a->store, id) != 0)
 		failed = 1;
 	buf_printf(report, "pbsync records: %s\n", failed ? "kept (retry "

@@ -4,8 +4,8 @@
  *
  * Create validates both tokens with read calls, then registers the plugin
  * integration (whose probe our own plugin program answers, so the row is
- * stored first), the Productboard webhook and the GitLab project hook,
- * each with a fresh secret.  A failed step undoes the steps before it.
+ * stored first), the Productboard webhook and the tracker's webhook, each
+ * with a fresh secret.  A failed step undoes the steps before it.
  */
 #ifndef PBSYNC_INTEG_H
 #define PBSYNC_INTEG_H
@@ -17,9 +17,10 @@ struct integ_form {
 	const char	*name;
 	const char	*pb_token;
 	const char	*column_label;
-	const char	*gl_base_url;
-	const char	*gl_token;
-	const char	*gl_project;	/* numeric id or group/project */
+	const char	*tracker_kind;	/* "gitlab" (the default), "github" */
+	const char	*tracker_url;	/* "" or NULL: the backend's default */
+	const char	*tracker_token;
+	const char	*tracker_project; /* as the backend takes it */
 	const char	*conflict_policy;
 	const char	*delete_policy;
 	const char	*status_map;	/* JSON */
@@ -38,9 +39,9 @@ int	 integ_delete(struct app *, const char *id, struct buf *report);
 /*
  * Changes an integration (integ_edit.c): name, column label, tokens,
  * status map and policies.  NULL fields of f keep their value, and so do
- * empty tokens; the GitLab URL and project name the hook, so they stay.
- * A new token is validated with read calls (and the GitLab one must still
- * manage hooks) before anything changes; a new label is sent to
+ * empty tokens; the tracker, its URL and project name the hook, so they
+ * stay.  A new token is validated with read calls (and the tracker's must
+ * still manage the hook) before anything changes; a new label is sent to
  * Productboard (PATCH of the plugin integration) before the row is
  * written.  0, or -1 with a message an admin can act on in err and
  * nothing changed.

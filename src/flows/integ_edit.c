@@ -14,9 +14,8 @@
 #include "flows/conn.h"
 #include "flows/ctx.h"
 #include "flows/integ.h"
-#include "trackers/gitlab.h"
+#include "trackers/tracker.h"
 
-#define MAINTAINER	40
 #define MAX_LABEL	255
 
 static int
@@ -26,7 +25,7 @@ one_of(const char *s, const char *a, const char *b, const char *c)
 	    strcmp(s, c) == 0);
 }
 
-/* A GitLab label we may add and remove: text without commas. */
+/* A tracker label we may add and remove: text without commas. */
 static int
 label_ok(const char *l)
 {
@@ -48,7 +47,7 @@ integ_status_map_ok(const char *json, char *err, size_t len)
 		snprintf(err, len, "The status mapping is not valid.");
 		goto out;
 	}
-	tg = cJSON_GetObjectItemCaseSensitive(j, "to_gitlab");
+	tg = cJSON_GetObjectItemCaseSensitive(j, "to_tracker");
 	tp = cJSON_GetObjectItemCaseSensitive(j, "to_productboard");
 	if ((tg != NULL && !cJSON_IsObject(tg)) ||
 	    (tp != NULL && !cJSON_IsObject(tp))) {
@@ -112,8 +111,8 @@ check_fields(const struct integ_form *f, char *err, size_t len)
 		snprintf(err, len, "The Productboard token is too long.");
 		return -1;
 	}
-	if (f->gl_token != NULL && strlen(f->gl_token) > 1024) {
-		snprintf(err, len, "The GitLab token is too long.");
+	if (f->tracker_token != NULL && strlen(f->tracker_token) > 1024) {
+		snprintf(err, len, "The tracker token is too long.");
 		return -1;
 	}
 	return integ_choices_ok(f, err, len);
@@ -123,7 +122,7 @@ int
 integ_choices_ok(const struct integ_form *f, char *err, size_t len)
 {
 	if (f->conflict_policy != NULL && !one_of(f->conflict_policy,
-	    "latest", "productboard", "gitlab")) {
+	    "latest", "productboard", "tracker")) {
 		snprintf(err, len, "Choose how conflicts are resolved.");
 		return -1;
 	}
@@ -160,32 +159,32 @@ check_pb_token(struct pb *pb, char *err, size_t len)
 	return -1;
 }
 
-/* Validates a new GitLab token on the integration's project: 0 or -1. */
+/* Validates a new tracker token on the integration's project: 0 or -1. */
 static int
-check_gl_token(struct tracker *tr, long long project, char *err, size_t len)
+check_tr_token(struct tracker *tr, const char *project, char *err, size_t len)
 {
-	struct gitlab_project gp;
-	char		 id[32];
+	struct tracker_project p;
+	const char	*who = tr->ops->title;
 	enum http_err	 e;
 	int		 rc = -1;
 
-	snprintf(id, sizeof(id), "%lld", project);
-	e = gitlab_project(tr, id, &gp);
+	e = tracker_project(tr, project, &p);
 	if (e == HTTP_ECLIENT && tr->up.status == 401)
-		snprintf(err, len, "GitLab rejected the new token.");
+		snprintf(err, len, "%s rejected the new token.", who);
 	else if (e == HTTP_ECLIENT && tr->up.status == 404)
-		snprintf(err, len, "The new GitLab token cannot see the "
-		    "project of this integration.");
+		snprintf(err, len, "The new %s token cannot see the project of "
+		    "this integration.", who);
 	else if (e != HTTP_OK)
-		snprintf(err, len, "GitLab could not be reached (%s); try "
-		    "again.", http_strerror(e));
-	else if (gp.access_level < MAINTAINER)
-		snprintf(err, len, "The new GitLab token cannot manage project "
-		    "hooks: it needs the Maintainer role on %s.", gp.path);
+		snprintf(err, len, "%s could not be reached (%s); try again.",
+		    who, http_strerror(e));
+	else if (!p.can_write)
+		snprintf(err, len, "%s %s.", tr->ops->need_write, p.name);
+	else if (!p.can_hook)
+		snprintf(err, len, "%s %s.", tr->ops->need_hook, p.name);
 	else
 		rc = 0;
 	if (e == HTTP_OK)
-		gitlab_project_release(&gp);
+		tracker_project_release(&p);
 	return rc;
 }
 
@@ -234,13 +233,14 @@ integ_update(struct app *a, const char *id, const struct integ_form *f,
 	struct pb	 npb, *pb;
 	struct tracker	 ntr;
 	char		*old_label = NULL;
-	const char	*pbt, *glt;
+	const char	*pbt, *trt;
 	int		 rc = -1, npb_ok = 0, ntr_ok = 0, patched = 0, lrc;
 	enum http_err	 e;
 
 	memset(&c, 0, sizeof(c));
 	pbt = f->pb_token != NULL && *f->pb_token != '\0' ? f->pb_token : NULL;
-	glt = f->gl_token != NULL && *f->gl_token != '\0' ? f->gl_token : NULL;
+	trt = f->tracker_token != NULL && *f->tracker_token != '\0' ?
+	    f->tracker_token : NULL;
 	if (check_fields(f, err, len) == -1)
 		return -1;
 	if (!a->key.loaded) {
@@ -266,14 +266,15 @@ integ_update(struct app *a, const char *id, const struct integ_form *f,
 		if (check_pb_token(&npb, err, len) == -1)
 			goto out;
 	}
-	if (glt != NULL) {
-		if (gitlab_open(&ntr, a, c.in.gl_base_url, glt,
-		    c.in.gl_project_id) == -1) {
-			snprintf(err, len, "The new GitLab token is not valid.");
+	if (trt != NULL) {
+		if (tracker_open(&ntr, a, c.in.tracker_kind, c.in.tracker_url,
+		    trt, NULL) == -1) {
+			snprintf(err, len, "The new %s token is not valid.",
+			    c.tr.ops->title);
 			goto out;
 		}
 		ntr_ok = 1;
-		if (check_gl_token(&ntr, c.in.gl_project_id, err, len) == -1)
+		if (check_tr_token(&ntr, c.in.tracker_project, err, len) == -1)
 			goto out;
 	}
 	/*
@@ -312,25 +313,25 @@ integ_update(struct app *a, const char *id, const struct integ_form *f,
 	    replace(&c.in.status_map, f->status_map) == -1) ||
 	    (pbt != NULL && seal(a, c.in.id, "pb_token", pbt, &c.in.pb_token,
 	    &c.in.pb_token_tail) == -1) ||
-	    (glt != NULL && seal(a, c.in.id, "gl_token", glt, &c.in.gl_token,
-	    &c.in.gl_token_tail) == -1) ||
+	    (trt != NULL && seal(a, c.in.id, "tracker_token", trt,
+	    &c.in.tracker_token, &c.in.tracker_token_tail) == -1) ||
 	    store_integration_update(&a->store, &c.in) != 0) {
 		snprintf(err, len, "The change could not be saved: see the log.");
 		if (patched && old_label != NULL)
 			pb_plugin_patch_label(pb, c.in.pb_plugin_id, old_label);
 		goto out;
 	}
-	if (pbt != NULL || glt != NULL)
+	if (pbt != NULL || trt != NULL)
 		store_integration_set_auth_failed(&a->store, c.in.id, NULL);
 	log_info("integration %s edited%s%s%s", c.in.id, patched ?
 	    ", new label" : "", pbt != NULL ? ", new productboard token" : "",
-	    glt != NULL ? ", new gitlab token" : "");
+	    trt != NULL ? ", new tracker token" : "");
 	rc = 0;
 out:
 	if (npb_ok)
 		pb_release(&npb);
 	if (ntr_ok)
-		gitlab_close(&ntr);
+		tracker_close(&ntr);
 	free(old_label);
 	ctx_close(&c);
 	return rc;

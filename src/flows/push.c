@@ -7,7 +7,6 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "convert/html2md.h"
 #include "flows/conn.h"
 #include "flows/push.h"
 #include "trackers/marker.h"
@@ -40,26 +39,32 @@ tick(void *arg)
 
 /* A message a product manager can act on, for a failure of side. */
 static void
-pm_message(const struct upstream *u, enum http_err e, char *out, size_t len)
+pm_message(const struct ctx *c, const struct upstream *u, enum http_err e,
+    char *out, size_t len)
 {
-	int	 gl = strcmp(u->name, "gitlab") == 0;
+	int		 tr = u == &c->tr.up;
+	const char	*who = tr ? c->tr.ops->title : "Productboard";
 
 	if (e == HTTP_ECLIENT && u->status == 401)
 		snprintf(out, len, "%s refused pbsync's token: ask your admin "
-		    "to renew it", gl ? "GitLab" : "Productboard");
+		    "to renew it", who);
+	else if (e == HTTP_ECLIENT && u->status == 403 && tr)
+		snprintf(out, len, "The %s token may not create issues in "
+		    "this project", who);
 	else if (e == HTTP_ECLIENT && u->status == 403)
-		snprintf(out, len, "%s", gl ? "The GitLab token may not create "
-		    "issues in this project" : "Productboard denied access");
+		snprintf(out, len, "Productboard denied access");
+	else if (e == HTTP_ECLIENT && u->status == 404 && tr)
+		snprintf(out, len, "The %s project no longer exists or is not "
+		    "visible to pbsync", who);
 	else if (e == HTTP_ECLIENT && u->status == 404)
-		snprintf(out, len, "%s", gl ? "The GitLab project no longer "
-		    "exists or is not visible to pbsync" :
-		    "This feature no longer exists in Productboard");
+		snprintf(out, len, "This feature no longer exists in "
+		    "Productboard");
 	else if (e == HTTP_ECLIENT)
-		snprintf(out, len, "%s refused the issue (HTTP %ld)",
-		    gl ? "GitLab" : "Productboard", u->status);
+		snprintf(out, len, "%s refused the issue (HTTP %ld)", who,
+		    u->status);
 	else
-		snprintf(out, len, "%s is not reachable right now (%s)",
-		    gl ? "GitLab" : "Productboard", http_strerror(e));
+		snprintf(out, len, "%s is not reachable right now (%s)", who,
+		    http_strerror(e));
 }
 
 /*
@@ -69,15 +74,16 @@ pm_message(const struct upstream *u, enum http_err e, char *out, size_t len)
  * is copied until it fits.
  */
 static int
-issue_text(const struct pb_feature *f, size_t max, char **title,
-    struct buf *md)
+issue_text(const struct tracker_ops *ops, const struct pb_feature *f,
+    char **title, struct buf *md)
 {
 	*title = conn_cut(f->name[0] != '\0' ? f->name : "Untitled feature",
 	    MAX_TITLE);
 	buf_init(md, 4 * (size_t)PB_MAX_DESCRIPTION);
-	if (*title != NULL && (html2md_convert(f->description,
+	if (*title != NULL && (ops->from_html(f->description,
 	    strlen(f->description), md) == -1 ||
-	    util_utf8_chars(buf_str(md)) + MARKER_MAX > max)) {
+	    util_utf8_chars(buf_str(md)) + MARKER_MAX >
+	    ops->max_description)) {
 		buf_reset(md);
 		buf_puts(md, "*The description is longer than the tracker "
 		    "takes; it is kept in Productboard.*\n");
@@ -97,30 +103,31 @@ static int
 link_issue(struct ctx *c, struct store_link *l, const struct pb_feature *f,
     const struct tracker_issue *iss)
 {
-	char	*gl_desc;
+	char	*tr_desc;
 	int	 rc;
 
-	if ((gl_desc = strndup(iss->description,
+	if ((tr_desc = strndup(iss->description,
 	    marker_strip_len(iss->description))) == NULL)
 		return -1;
-	l->issue_project_id = iss->project_id;
-	l->issue_iid = iss->iid;
 	l->issue_id = iss->id;
+	l->issue_ref = iss->ref;
+	l->issue_key = iss->key;
 	l->issue_url = iss->web_url;
 	l->issue_title = iss->title;
 	l->issue_state = iss->state;
 	l->feature_url = f->html_url;
 	l->snap_name = f->name;
 	l->snap_pb_desc = f->description;
-	l->snap_gl_desc = gl_desc;
+	l->snap_tracker_desc = tr_desc;
 	l->snap_status = f->status_id;
 	l->snap_state = iss->state;
 	rc = store_link_set_issue(&c->app->store, l);
-	free(gl_desc);
+	free(tr_desc);
 	/* The strings belong to f and iss: forget them. */
+	l->issue_id = l->issue_ref = l->issue_key = NULL;
 	l->issue_url = l->issue_title = l->issue_state = NULL;
 	l->feature_url = l->snap_name = l->snap_pb_desc = NULL;
-	l->snap_gl_desc = l->snap_status = l->snap_state = NULL;
+	l->snap_tracker_desc = l->snap_status = l->snap_state = NULL;
 	return rc;
 }
 
@@ -144,12 +151,11 @@ ensure_issue(struct ctx *c, struct store_link *l, int search,
 		return e;
 	*side = &c->tr.up;
 	marker_name(l->feature_id, mark, sizeof(mark));
-	if (search && (e = c->tr.ops->find_marker(&c->tr, mark, 0, iss)) !=
+	if (search && (e = c->tr.ops->find_marker(&c->tr, mark, NULL, iss)) !=
 	    HTTP_OK)
 		goto out;
-	if (iss->id == 0) {
-		if (issue_text(&f, c->tr.ops->max_description, &title,
-		    &md) == -1) {
+	if (iss->id == NULL) {
+		if (issue_text(c->tr.ops, &f, &title, &md) == -1) {
 			e = HTTP_EINTERNAL;
 			goto out;
 		}
@@ -185,7 +191,7 @@ push_put_connection(struct ctx *c, const char *fid, const cJSON *conn)
 
 /*
  * After a retryable failure: a tracker call that timed out may still
- * create the issue at GitLab, so the link stays in flight for INFLIGHT_S
+ * create the issue in the tracker, so the link stays in flight for INFLIGHT_S
  * and the next attempt finds that issue by its marker instead of creating
  * a second one.  Any other failure left nothing running.
  */
@@ -241,7 +247,7 @@ await_other(struct ctx *c, const char *fid, struct store_link *l,
 			return conn_simple("progress");
 	}
 	if (strcmp(l->state, "linked") == 0)
-		return conn_connected(l->issue_iid, l->issue_title,
+		return conn_connected(l->issue_key, l->issue_title,
 		    l->issue_state, l->issue_url);
 	/* The first click or the job PUTs the final state. */
 	return conn_simple("progress");
@@ -275,7 +281,7 @@ push_click(struct ctx *c, const char *fid, const char *actor, long budget_ms,
 	c->pb.up.tick = c->tr.up.tick = NULL;
 	if (e == HTTP_OK) {
 		store_job_cancel(&c->app->store, c->in.id, "push", fidcopy);
-		ctx_log(c, actor, "push", fidcopy, iss.iid, "ok", iss.web_url);
+		ctx_log(c, actor, "push", fidcopy, iss.key, "ok", iss.web_url);
 		conn = conn_from_issue(&iss);
 		tracker_issue_release(&iss);
 	} else if (http_retryable(e) || e == HTTP_EINTERNAL) {
@@ -283,12 +289,12 @@ push_click(struct ctx *c, const char *fid, const char *actor, long budget_ms,
 		attempt_over(c, &l, e, side);
 		store_job_enqueue(&c->app->store, c->in.id, "push", fidcopy,
 		    "{}", util_now() + queue_backoff(0));
-		ctx_log(c, actor, "push", fidcopy, 0, "error", side->err);
+		ctx_log(c, actor, "push", fidcopy, NULL, "error", side->err);
 		conn = conn_simple("progress");
 	} else {
-		pm_message(side, e, msg, sizeof(msg));
+		pm_message(c, side, e, msg, sizeof(msg));
 		abandon(c, &l);
-		ctx_log(c, actor, "push", fidcopy, 0, "error", side->err);
+		ctx_log(c, actor, "push", fidcopy, NULL, "error", side->err);
 		log_warn("integration %s: push of %s failed: %s", c->in.id,
 		    fidcopy, side->err);
 		conn = conn_error(msg);
@@ -318,7 +324,7 @@ push_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 		return;		/* unlinked meanwhile: nothing to do */
 	}
 	if (strcmp(l.state, "linked") == 0) {
-		conn = conn_connected(l.issue_iid, l.issue_title,
+		conn = conn_connected(l.issue_key, l.issue_title,
 		    l.issue_state, l.issue_url);
 		e = push_put_connection(c, j->key, conn);
 		cJSON_Delete(conn);
@@ -334,7 +340,7 @@ push_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 	}
 	e = ensure_issue(c, &l, 1, &iss, &side);
 	if (e == HTTP_OK) {
-		ctx_log(c, "pbsync", "push", j->key, iss.iid, "ok",
+		ctx_log(c, "pbsync", "push", j->key, iss.key, "ok",
 		    "finished by the job queue");
 		conn = conn_from_issue(&iss);
 		tracker_issue_release(&iss);
@@ -343,9 +349,9 @@ push_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 		queue_fail(r, e, side->retry_after, side->err);
 		goto out;
 	} else {
-		pm_message(side, e, msg, sizeof(msg));
+		pm_message(c, side, e, msg, sizeof(msg));
 		abandon(c, &l);
-		ctx_log(c, "pbsync", "push", j->key, 0, "error", side->err);
+		ctx_log(c, "pbsync", "push", j->key, NULL, "error", side->err);
 		conn = conn_error(msg);
 	}
 	if ((e = push_put_connection(c, j->key, conn)) != HTTP_OK &&
@@ -364,13 +370,14 @@ push_unlink(struct ctx *c, const char *fid, const char *actor,
 {
 	struct store	*s = &c->app->store;
 	struct store_link l;
-	char		 key[32], payload[96];
+	cJSON		*p;
+	char		*payload;
 	int		 rc;
 
 	if ((rc = store_link_get(s, c->in.id, fid, &l)) == -1)
 		return conn_error("pbsync is busy, please try again");
 	if (rc == STORE_NOTFOUND) {
-		ctx_log(c, actor, trigger, fid, 0, "info", "no link");
+		ctx_log(c, actor, trigger, fid, NULL, "info", "no link");
 		return conn_simple("initial");
 	}
 	if (store_begin(s) == -1) {
@@ -380,19 +387,21 @@ push_unlink(struct ctx *c, const char *fid, const char *actor,
 	rc = store_link_delete(s, l.id);
 	store_job_cancel(s, c->in.id, "push", fid);
 	store_job_cancel(s, c->in.id, "sync", fid);
-	if (rc == 0 && l.issue_id > 0) {
-		snprintf(key, sizeof(key), "%lld", l.issue_id);
-		snprintf(payload, sizeof(payload), "{\"project_id\":%lld,"
-		    "\"iid\":%lld}", l.issue_project_id, l.issue_iid);
-		rc = store_job_enqueue(s, c->in.id, "unmark", key, payload,
-		    util_now());
+	if (rc == 0 && l.issue_id != NULL && l.issue_ref != NULL) {
+		p = cJSON_CreateObject();
+		payload = p != NULL && cJSON_AddStringToObject(p, "ref",
+		    l.issue_ref) != NULL ? cJSON_PrintUnformatted(p) : NULL;
+		rc = payload == NULL ? -1 : store_job_enqueue(s, c->in.id,
+		    "unmark", l.issue_id, payload, util_now());
+		cJSON_Delete(p);
+		cJSON_free(payload);
 	}
 	if (rc != 0 || store_commit(s) == -1) {
 		store_rollback(s);
 		store_link_release(&l);
 		return conn_error("pbsync is busy, please try again");
 	}
-	ctx_log(c, actor, trigger, fid, l.issue_iid, "ok", "link removed");
+	ctx_log(c, actor, trigger, fid, l.issue_key, "ok", "link removed");
 	store_link_release(&l);
 	return conn_simple("initial");
 }
@@ -403,21 +412,19 @@ push_unmark_job(struct ctx *c, const struct store_job *j,
 {
 	struct tracker_issue iss, out;
 	struct tracker_edit ed;
-	long long	 pid = 0, iid = 0;
 	cJSON		*p = cJSON_Parse(j->payload);
-	char		*desc;
+	char		*desc, *ref;
 	enum http_err	 e;
 
-	if (cJSON_IsNumber(cJSON_GetObjectItem(p, "project_id")))
-		pid = (long long)cJSON_GetObjectItem(p, "project_id")->valuedouble;
-	if (cJSON_IsNumber(cJSON_GetObjectItem(p, "iid")))
-		iid = (long long)cJSON_GetObjectItem(p, "iid")->valuedouble;
-	cJSON_Delete(p);
-	if (pid <= 0 || iid <= 0) {
+	ref = cJSON_GetStringValue(cJSON_GetObjectItem(p, "ref"));
+	if (ref == NULL || *ref == '\0') {
+		cJSON_Delete(p);
 		queue_fail(r, HTTP_ECLIENT, -1, "unmark job without issue");
 		return;
 	}
-	if ((e = c->tr.ops->get(&c->tr, pid, iid, &iss)) != HTTP_OK) {
+	e = c->tr.ops->get(&c->tr, ref, &iss);
+	if (e != HTTP_OK) {
+		cJSON_Delete(p);
 		if (!(e == HTTP_ECLIENT && c->tr.up.status == 404))
 			queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		return;		/* a deleted issue has no footer left */
@@ -427,7 +434,7 @@ push_unmark_job(struct ctx *c, const struct store_job *j,
 	    marker_strip_len(iss.description))) != NULL) {
 		memset(&ed, 0, sizeof(ed));
 		ed.description = desc;
-		e = c->tr.ops->edit(&c->tr, pid, iid, &ed, &out);
+		e = c->tr.ops->edit(&c->tr, ref, &ed, &out);
 		if (e == HTTP_OK)
 			tracker_issue_release(&out);
 		else
@@ -435,4 +442,5 @@ push_unmark_job(struct ctx *c, const struct store_job *j,
 		free(desc);
 	}
 	tracker_issue_release(&iss);
+	cJSON_Delete(p);
 }

@@ -21,16 +21,16 @@
 struct sides {
 	struct pb_feature	 f;
 	struct tracker_issue	 i;
-	char			*gl_desc;	/* issue description, no footer */
+	char			*tr_desc;	/* issue description, no footer */
 	char			*pb_as_md;	/* f.description converted */
-	char			*gl_as_html;	/* gl_desc converted */
+	char			*tr_as_html;	/* tr_desc converted */
 };
 
 /* What one sync decided to write. */
 struct plan {
 	const char	*pb_name, *pb_desc, *pb_status;
 	char		 status_id[80];	/* pb_status points here */
-	const char	*gl_title, *gl_desc, *gl_state_event;
+	const char	*tr_title, *tr_desc, *tr_state;
 	char		 add_labels[512], remove_labels[512];
 	int		 conflicts;
 	char		 log[1024];
@@ -63,9 +63,9 @@ sides_release(struct sides *s)
 {
 	pb_feature_release(&s->f);
 	tracker_issue_release(&s->i);
-	free(s->gl_desc);
+	free(s->tr_desc);
 	free(s->pb_as_md);
-	free(s->gl_as_html);
+	free(s->tr_as_html);
 }
 
 /* Trims trailing newlines of a stored Markdown value for comparison. */
@@ -78,55 +78,58 @@ md_norm(const char *s, size_t n)
 }
 
 /*
- * Which side wins a conflict: 1 Productboard, 0 GitLab.  "latest" compares
- * the two updated_at times (DESIGN §3 default).
+ * Which side wins a conflict: 1 Productboard, 0 the tracker.  "latest"
+ * compares the two updated_at times (DESIGN §3 default).
  */
 static int
 pb_wins(const struct ctx *c, const struct sides *s)
 {
 	if (strcmp(c->in.conflict_policy, "productboard") == 0)
 		return 1;
-	if (strcmp(c->in.conflict_policy, "gitlab") == 0)
+	if (strcmp(c->in.conflict_policy, "tracker") == 0)
 		return 0;
 	return s->f.updated_at >= s->i.updated_at;
 }
 
-/* Appends "a b; " to the plan's log line. */
+/* Appends "a b c; " to the plan's log line. */
 static void
-note(struct plan *p, const char *a, const char *b)
+note(struct plan *p, const char *a, const char *b, const char *c)
 {
 	size_t	 n = strlen(p->log);
 
-	snprintf(p->log + n, sizeof(p->log) - n, "%s %s; ", a, b);
+	snprintf(p->log + n, sizeof(p->log) - n, "%s %s%s; ", a, b, c);
 }
 
 /*
- * Decides one field.  pb/gl are the current values in a comparable form,
- * spb/sgl the snapshot.  Returns 1 to write GitLab, -1 to write
+ * Decides one field from whether each side changed since the snapshot and
+ * whether they agree now.  Returns 1 to write the tracker, -1 to write
  * Productboard, 0 for nothing.
  */
 static int
 decide(const struct ctx *c, const struct sides *s, struct plan *p,
-    const char *field, int pb_changed, int gl_changed, int agree)
+    const char *field, int pb_changed, int tr_changed, int agree)
 {
-	if (agree || (!pb_changed && !gl_changed))
+	char	 won[48];
+
+	if (agree || (!pb_changed && !tr_changed))
 		return 0;
-	if (pb_changed && gl_changed) {
+	if (pb_changed && tr_changed) {
 		p->conflicts++;
-		note(p, field, pb_wins(c, s) ? "conflict, productboard wins" :
-		    "conflict, gitlab wins");
+		snprintf(won, sizeof(won), "%s wins", pb_wins(c, s) ?
+		    "productboard" : c->tr.ops->kind);
+		note(p, field, "conflict, ", won);
 		return pb_wins(c, s) ? 1 : -1;
 	}
-	note(p, field, pb_changed ? "to gitlab" : "to productboard");
+	note(p, field, "to ", pb_changed ? c->tr.ops->kind : "productboard");
 	return pb_changed ? 1 : -1;
 }
 
-/* The GitLab side of the status map for a Productboard status. */
+/* The tracker side of the status map for a Productboard status. */
 static const cJSON *
-map_to_gitlab(const cJSON *map, const char *status_id)
+map_to_tracker(const cJSON *map, const char *status_id)
 {
 	return cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(map, "to_gitlab"), status_id);
+	    cJSON_GetObjectItemCaseSensitive(map, "to_tracker"), status_id);
 }
 
 /* Fills add/remove label lists for a target status (managed labels only). */
@@ -140,7 +143,7 @@ plan_labels(const cJSON *map, const struct tracker_issue *iss,
 	if (want != NULL && *want != '\0' && !tracker_issue_has_label(iss, want))
 		snprintf(p->add_labels, sizeof(p->add_labels), "%s", want);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(map,
-	    "to_gitlab")) {
+	    "to_tracker")) {
 		l = cJSON_GetStringValue(cJSON_GetObjectItem(it, "label"));
 		if (l == NULL || *l == '\0' || same(l, want) ||
 		    !tracker_issue_has_label(iss, l) ||
@@ -158,7 +161,7 @@ static void
 plan_status(const struct ctx *c, const struct store_link *l,
     const struct sides *s, const cJSON *map, struct plan *p)
 {
-	const cJSON	*m = map_to_gitlab(map, s->f.status_id);
+	const cJSON	*m = map_to_tracker(map, s->f.status_id);
 	const char	*want_state = cJSON_GetStringValue(
 			    cJSON_GetObjectItem(m, "state"));
 	const char	*want_label = cJSON_GetStringValue(
@@ -168,17 +171,17 @@ plan_status(const struct ctx *c, const struct store_link *l,
 			    cJSON_GetObjectItemCaseSensitive(map,
 			    "to_productboard"), s->i.state));
 	int		 pbc = !same(s->f.status_id, l->snap_status);
-	int		 glc = !same(s->i.state, l->snap_state);
+	int		 trc = !same(s->i.state, l->snap_state);
 	int		 agree = want_state == NULL || same(want_state, s->i.state);
 	int		 d;
 
-	d = decide(c, s, p, "status", pbc, glc, agree);
+	d = decide(c, s, p, "status", pbc, trc, agree);
 	if (d == 0 && pbc && m != NULL)
 		plan_labels(map, &s->i, want_label, p);
 	if (d == 1 && m != NULL) {
 		if (want_state != NULL && !same(want_state, s->i.state))
-			p->gl_state_event = strcmp(want_state, "closed") == 0 ?
-			    "close" : "reopen";
+			p->tr_state = strcmp(want_state, "closed") == 0 ?
+			    "closed" : "opened";
 		plan_labels(map, &s->i, want_label, p);
 	} else if (d == -1 && pb_for_state != NULL &&
 	    !same(pb_for_state, s->f.status_id)) {
@@ -186,7 +189,7 @@ plan_status(const struct ctx *c, const struct store_link *l,
 		snprintf(p->status_id, sizeof(p->status_id), "%s", pb_for_state);
 		p->pb_status = p->status_id;
 		/* The issue's scoped label follows the status it chose. */
-		m = map_to_gitlab(map, pb_for_state);
+		m = map_to_tracker(map, pb_for_state);
 		plan_labels(map, &s->i, cJSON_GetStringValue(
 		    cJSON_GetObjectItem(m, "label")), p);
 	}
@@ -197,37 +200,39 @@ plan_fields(const struct ctx *c, const struct store_link *l,
     const struct sides *s, struct plan *p)
 {
 	cJSON	*map = cJSON_Parse(c->in.status_map);
-	char	*snap_gl = md_norm(l->snap_gl_desc ? l->snap_gl_desc : "",
-		    l->snap_gl_desc ? strlen(l->snap_gl_desc) : 0);
+	char	*snap_tr = md_norm(l->snap_tracker_desc ? l->snap_tracker_desc : "",
+		    l->snap_tracker_desc ? strlen(l->snap_tracker_desc) : 0);
 	int	 d;
 
 	d = decide(c, s, p, "name", !same(s->f.name, l->snap_name),
 	    !same(s->i.title, l->snap_name), same(s->f.name, s->i.title));
 	if (d == 1)
-		p->gl_title = s->f.name;
+		p->tr_title = s->f.name;
 	else if (d == -1)
 		p->pb_name = s->i.title;
 	d = decide(c, s, p, "description",
 	    !same(s->f.description, l->snap_pb_desc),
-	    !same(s->gl_desc, snap_gl), same(s->pb_as_md, s->gl_desc) ||
-	    same(s->gl_as_html, s->f.description));
+	    !same(s->tr_desc, snap_tr), same(s->pb_as_md, s->tr_desc) ||
+	    same(s->tr_as_html, s->f.description));
 	/*
 	 * A description longer than the other side takes is not copied (a
 	 * write would fail for good): the sync log says so, and the next
-	 * edit that fits goes through.  The footer needs room in GitLab.
+	 * edit that fits goes through.  The footer needs room in the tracker.
 	 */
 	if (d == 1 && util_utf8_chars(s->pb_as_md) + MARKER_MAX >
 	    c->tr.ops->max_description)
-		note(p, "description", "too long for gitlab, not copied");
+		note(p, "description", "not copied, too long for ",
+		    c->tr.ops->kind);
 	else if (d == 1)
-		p->gl_desc = s->pb_as_md;
-	else if (d == -1 && util_utf8_chars(s->gl_as_html) >
+		p->tr_desc = s->pb_as_md;
+	else if (d == -1 && util_utf8_chars(s->tr_as_html) >
 	    PB_MAX_DESCRIPTION)
-		note(p, "description", "too long for productboard, not copied");
+		note(p, "description", "not copied, too long for ",
+		    "productboard");
 	else if (d == -1)
-		p->pb_desc = s->gl_as_html;
+		p->pb_desc = s->tr_as_html;
 	plan_status(c, l, s, map, p);
-	free(snap_gl);
+	free(snap_tr);
 	cJSON_Delete(map);
 }
 
@@ -247,24 +252,24 @@ fetch(struct ctx *c, const struct store_link *l, struct sides *s,
 		return e;
 	}
 	*side = &c->tr.up;
-	e = c->tr.ops->get(&c->tr, l->issue_project_id, l->issue_iid, &s->i);
+	e = c->tr.ops->get(&c->tr, l->issue_ref, &s->i);
 	if (e != HTTP_OK) {
 		if (e == HTTP_ECLIENT && c->tr.up.status == 404)
 			*gone = "issue";
 		return e;
 	}
-	s->gl_desc = md_norm(s->i.description,
+	s->tr_desc = md_norm(s->i.description,
 	    marker_strip_len(s->i.description));
-	s->pb_as_md = convert(html2md_convert, s->f.description);
-	s->gl_as_html = convert(md2html_convert, s->gl_desc);
-	if (s->gl_desc == NULL || s->pb_as_md == NULL || s->gl_as_html == NULL)
+	s->pb_as_md = convert(c->tr.ops->from_html, s->f.description);
+	s->tr_as_html = convert(c->tr.ops->to_html, s->tr_desc);
+	if (s->tr_desc == NULL || s->pb_as_md == NULL || s->tr_as_html == NULL)
 		return HTTP_EINTERNAL;
 	return HTTP_OK;
 }
 
-/* Writes GitLab per the plan; the returned issue replaces s->i. */
+/* Writes the tracker per the plan; the returned issue replaces s->i. */
 static enum http_err
-write_gitlab(struct ctx *c, struct sides *s, const struct plan *p)
+write_tracker(struct ctx *c, struct sides *s, const struct plan *p)
 {
 	struct tracker_edit ed;
 	struct tracker_issue out;
@@ -272,14 +277,14 @@ write_gitlab(struct ctx *c, struct sides *s, const struct plan *p)
 	enum http_err	 e;
 
 	memset(&ed, 0, sizeof(ed));
-	ed.title = p->gl_title;
-	ed.state_event = p->gl_state_event;
+	ed.title = p->tr_title;
+	ed.state = p->tr_state;
 	ed.add_labels = p->add_labels[0] ? p->add_labels : NULL;
 	ed.remove_labels = p->remove_labels[0] ? p->remove_labels : NULL;
 	buf_init(&md, MAX_DOC);
-	if (p->gl_desc != NULL) {
+	if (p->tr_desc != NULL) {
 		/* Keep the footer: it finds the issue again after a crash. */
-		if (buf_puts(&md, p->gl_desc) == -1 ||
+		if (buf_puts(&md, p->tr_desc) == -1 ||
 		    marker_append(&md, s->f.id, s->f.name, s->f.html_url) == -1) {
 			buf_release(&md);
 			return HTTP_EINTERNAL;
@@ -287,20 +292,20 @@ write_gitlab(struct ctx *c, struct sides *s, const struct plan *p)
 		ed.description = buf_str(&md);
 	}
 	if (ed.title == NULL && ed.description == NULL &&
-	    ed.state_event == NULL && ed.add_labels == NULL &&
+	    ed.state == NULL && ed.add_labels == NULL &&
 	    ed.remove_labels == NULL) {
 		buf_release(&md);
 		return HTTP_OK;
 	}
-	e = c->tr.ops->edit(&c->tr, s->i.project_id, s->i.iid, &ed, &out);
+	e = c->tr.ops->edit(&c->tr, s->i.ref, &ed, &out);
 	buf_release(&md);
 	if (e == HTTP_OK) {
 		tracker_issue_release(&s->i);
 		s->i = out;
-		free(s->gl_desc);
-		s->gl_desc = md_norm(s->i.description,
+		free(s->tr_desc);
+		s->tr_desc = md_norm(s->i.description,
 		    marker_strip_len(s->i.description));
-		if (s->gl_desc == NULL)
+		if (s->tr_desc == NULL)
 			e = HTTP_EINTERNAL;
 	}
 	return e;
@@ -347,7 +352,7 @@ drop_link(struct ctx *c, struct store_link *l, const char *what,
 	cJSON_Delete(conn);
 	store_link_delete(&c->app->store, l->id);
 	ctx_log(c, "pbsync", strcmp(what, "issue") == 0 ? "issue deleted" :
-	    "feature deleted", l->feature_id, l->issue_iid, "info",
+	    "feature deleted", l->feature_id, l->issue_key, "info",
 	    "link removed");
 }
 
@@ -361,13 +366,12 @@ delete_policy(struct ctx *c, struct store_link *l)
 
 	memset(&ed, 0, sizeof(ed));
 	if (strcmp(c->in.delete_policy, "close") == 0)
-		ed.state_event = "close";
+		ed.state = "closed";
 	else if (strcmp(c->in.delete_policy, "label") == 0)
 		ed.add_labels = "productboard::deleted";
 	else
 		return HTTP_OK;
-	e = c->tr.ops->edit(&c->tr, l->issue_project_id, l->issue_iid, &ed,
-	    &out);
+	e = c->tr.ops->edit(&c->tr, l->issue_ref, &ed, &out);
 	if (e == HTTP_OK)
 		tracker_issue_release(&out);
 	if (e == HTTP_ECLIENT && c->tr.up.status == 404)
@@ -386,7 +390,7 @@ save(struct ctx *c, struct store_link *l, const struct sides *s)
 	n.issue_url = s->i.web_url;
 	n.snap_name = s->f.name;
 	n.snap_pb_desc = s->f.description;
-	n.snap_gl_desc = s->gl_desc;
+	n.snap_tracker_desc = s->tr_desc;
 	n.snap_status = s->f.status_id;
 	n.snap_state = s->i.state;
 	return store_link_set_snapshot(&c->app->store, &n);
@@ -398,14 +402,14 @@ save(struct ctx *c, struct store_link *l, const struct sides *s)
  * made meanwhile must not be overwritten by a decision taken without it.
  */
 static int
-moved(struct ctx *c, const struct sides *s, int gitlab)
+moved(struct ctx *c, const struct sides *s, int tracker)
 {
 	struct tracker_issue i;
 	struct pb_feature f;
 	int		 m = 1;
 
-	if (gitlab) {
-		if (c->tr.ops->get(&c->tr, s->i.project_id, s->i.iid, &i) ==
+	if (tracker) {
+		if (c->tr.ops->get(&c->tr, s->i.ref, &i) ==
 		    HTTP_OK) {
 			m = i.updated_at != s->i.updated_at;
 			tracker_issue_release(&i);
@@ -418,10 +422,10 @@ moved(struct ctx *c, const struct sides *s, int gitlab)
 }
 
 static int
-gl_planned(const struct plan *p)
+tr_planned(const struct plan *p)
 {
-	return p->gl_title != NULL || p->gl_desc != NULL ||
-	    p->gl_state_event != NULL || p->add_labels[0] != '\0' ||
+	return p->tr_title != NULL || p->tr_desc != NULL ||
+	    p->tr_state != NULL || p->add_labels[0] != '\0' ||
 	    p->remove_labels[0] != '\0';
 }
 
@@ -451,17 +455,17 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	state_changed = !same(s.i.state, l->issue_state) ||
 	    !same(s.i.title, l->issue_title);
 	plan_fields(c, l, &s, &p);
-	if (gl_planned(&p) && moved(c, &s, 1)) {
+	if (tr_planned(&p) && moved(c, &s, 1)) {
 		again = 1;
 		goto out;
 	}
-	if ((e = write_gitlab(c, &s, &p)) != HTTP_OK) {
+	if ((e = write_tracker(c, &s, &p)) != HTTP_OK) {
 		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		goto out;
 	}
 	if ((p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL) &&
 	    moved(c, &s, 0)) {
-		again = 1;	/* GitLab holds the agreed values already */
+		again = 1;	/* the tracker holds the agreed values already */
 		goto out;
 	}
 	if ((e = write_pb(c, &s, &p)) != HTTP_OK) {
@@ -473,9 +477,9 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 		goto out;
 	}
 	if (p.log[0] != '\0')
-		ctx_log(c, "pbsync", "sync", l->feature_id, s.i.iid,
+		ctx_log(c, "pbsync", "sync", l->feature_id, s.i.key,
 		    p.conflicts ? "conflict" : "ok", p.log);
-	state_changed |= p.gl_state_event != NULL || p.gl_title != NULL;
+	state_changed |= p.tr_state != NULL || p.tr_title != NULL;
 	if (state_changed && (conn = conn_from_issue(&s.i)) != NULL) {
 		if ((e = push_put_connection(c, l->feature_id, conn)) != HTTP_OK
 		    && http_retryable(e))
@@ -549,17 +553,18 @@ feature_deleted(struct ctx *c, struct store_link *l, struct queue_result *r)
 }
 
 /*
- * Follows an issue moved to the issue of id moved_to, as GitLab names it:
- * only there, and only if it is still pbsync's (its marker, its author).
- * An issue anyone can plant with a copied marker is never taken; when the
- * issue GitLab names is not found so, the link goes, with a log line.
+ * Follows an issue moved to the issue of id moved_to, as the tracker names
+ * it: only there, and only if it is still pbsync's (its marker, its
+ * author).  An issue anyone can plant with a copied marker is never taken;
+ * when the issue named is not found so, the link goes, with a log line.
  */
 static void
-follow_move(struct ctx *c, struct store_link *l, long long moved_to,
+follow_move(struct ctx *c, struct store_link *l, const char *moved_to,
     struct queue_result *r)
 {
 	struct tracker_issue iss;
-	char		 mark[128], why[160];
+	char		 mark[128], why[200];
+	char		*id, *ref, *key;
 	enum http_err	 e;
 
 	marker_name(l->feature_id, mark, sizeof(mark));
@@ -568,18 +573,21 @@ follow_move(struct ctx *c, struct store_link *l, long long moved_to,
 		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		return;
 	}
-	if (iss.id == 0) {
-		snprintf(why, sizeof(why), "the issue moved to issue id %lld, "
+	if (iss.id == NULL) {
+		snprintf(why, sizeof(why), "the issue moved to issue id %s, "
 		    "which is not pbsync's (no marker, or another author): "
 		    "link removed", moved_to);
 		ctx_log(c, "pbsync", "issue moved", l->feature_id,
-		    l->issue_iid, "info", why);
+		    l->issue_key, "info", why);
 	}
-	if (iss.id != 0 && iss.id != l->issue_id && iss.moved_to_id == 0) {
-		l->issue_id = iss.id;
-		l->issue_iid = iss.iid;
-		l->issue_project_id = iss.project_id;
-		ctx_log(c, "pbsync", "issue moved", l->feature_id, iss.iid,
+	if (iss.id != NULL && !same(iss.id, l->issue_id) &&
+	    iss.moved_to == NULL) {
+		/* The link takes the issue's names; iss gives them up. */
+		id = l->issue_id, ref = l->issue_ref, key = l->issue_key;
+		l->issue_id = iss.id, l->issue_ref = iss.ref;
+		l->issue_key = iss.key;
+		iss.id = id, iss.ref = ref, iss.key = key;
+		ctx_log(c, "pbsync", "issue moved", l->feature_id, l->issue_key,
 		    "info", iss.web_url);
 		store_link_set_snapshot(&c->app->store, l);
 		sync_link(c, l, r);
@@ -592,14 +600,12 @@ static void
 issue_event(struct ctx *c, struct store_link *l, struct queue_result *r)
 {
 	struct tracker_issue iss;
-	long long	 moved_to;
 	enum http_err	 e;
 
-	e = c->tr.ops->get(&c->tr, l->issue_project_id, l->issue_iid, &iss);
-	if (e == HTTP_OK && iss.moved_to_id > 0) {
-		moved_to = iss.moved_to_id;
+	e = c->tr.ops->get(&c->tr, l->issue_ref, &iss);
+	if (e == HTTP_OK && iss.moved_to != NULL) {
+		follow_move(c, l, iss.moved_to, r);
 		tracker_issue_release(&iss);
-		follow_move(c, l, moved_to, r);
 		return;
 	}
 	if (e == HTTP_OK)
@@ -635,18 +641,16 @@ void
 sync_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 {
 	struct store_link l;
-	long long	 issue_id;
 	int		 rc;
 
 	if (strcmp(j->kind, "reconcile") == 0) {
 		reconcile(c, r);
 		return;
 	}
-	if (strcmp(j->kind, "issue_event") == 0) {
-		issue_id = strtoll(j->key, NULL, 10);
-		rc = store_link_get_by_issue(&c->app->store, c->in.id,
-		    issue_id, &l);
-	} else
+	if (strcmp(j->kind, "issue_event") == 0)
+		rc = store_link_get_by_issue(&c->app->store, c->in.id, j->key,
+		    &l);
+	else
 		rc = store_link_get(&c->app->store, c->in.id, j->key, &l);
 	if (rc == STORE_NOTFOUND)
 		return;		/* not linked (or no longer): nothing to do */
@@ -689,7 +693,7 @@ sync_default_status_map(const cJSON *statuses)
 
 	if (map == NULL)
 		return NULL;
-	tg = cJSON_AddObjectToObject(map, "to_gitlab");
+	tg = cJSON_AddObjectToObject(map, "to_tracker");
 	tp = cJSON_AddObjectToObject(map, "to_productboard");
 	cJSON_ArrayForEach(it, statuses) {
 		id = cJSON_GetStringValue(cJSON_GetObjectItem(it, "id"));

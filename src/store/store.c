@@ -172,6 +172,27 @@ migrate_one(struct store *s, long v, const char *start, size_t len)
 	return rc;
 }
 
+/*
+ * Migrations run with foreign keys off, so a table can be rebuilt (drop,
+ * rename) without its references cascading: this checks them after.
+ */
+static int
+foreign_keys_broken(struct store *s)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
+	    NULL) != SQLITE_OK)
+		return store_fail(s, "foreign_key_check") != 0;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		log_err("store: a migration left rows whose references are "
+		    "broken");
+	return rc != SQLITE_DONE;
+}
+
 static int
 migrate(struct store *s)
 {
@@ -200,6 +221,8 @@ migrate(struct store *s)
 			goto fail;
 		p = body;
 	}
+	if (foreign_keys_broken(s))
+		goto fail;
 	return exec(s, "COMMIT");
 fail:
 	exec(s, "ROLLBACK");
@@ -254,10 +277,11 @@ store_open(struct store *s, const char *path)
 	}
 	sqlite3_busy_handler(s->db, on_busy, s);
 	sqlite3_extended_result_codes(s->db, 1);
+	/* Migrations first: foreign keys are off until a connection asks. */
 	if (exec(s, "PRAGMA journal_mode = WAL") == -1 ||
 	    exec(s, "PRAGMA synchronous = FULL") == -1 ||
-	    exec(s, "PRAGMA foreign_keys = ON") == -1 ||
-	    migrate(s) == -1) {
+	    migrate(s) == -1 ||
+	    exec(s, "PRAGMA foreign_keys = ON") == -1) {
 		store_close(s);
 		return -1;
 	}

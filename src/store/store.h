@@ -35,18 +35,19 @@ struct store_integration {
 	char	*column_label;
 	char	*pb_token;		/* sealed */
 	char	*pb_token_tail;
-	char	*gl_base_url;
-	char	*gl_token;		/* sealed */
-	char	*gl_token_tail;
-	long long gl_project_id;
-	char	*gl_project_path;
-	char	*gl_project_url;
+	char	*tracker_kind;		/* "gitlab", "github" */
+	char	*tracker_url;
+	char	*tracker_token;		/* sealed */
+	char	*tracker_token_tail;
+	char	*tracker_project;	/* the backend's id */
+	char	*tracker_project_name;	/* for people */
+	char	*tracker_project_url;
 	char	*pb_plugin_id;
 	char	*pb_webhook_id;
-	long long gl_hook_id;
+	char	*tracker_hook_id;
 	char	*plugin_secret;		/* hashes */
 	char	*pb_hook_secret;
-	char	*gl_hook_secret;
+	char	*tracker_hook_secret;	/* a hash, or sealed (HMAC) */
 	char	*status_map;
 	char	*conflict_policy;
 	char	*delete_policy;
@@ -60,16 +61,16 @@ struct store_link {
 	char	 integration_id[33];
 	char	*feature_id;
 	char	*state;			/* "pending" or "linked" */
-	long long issue_project_id;
-	long long issue_iid;
-	long long issue_id;
+	char	*issue_id;		/* the tracker's stable id */
+	char	*issue_ref;		/* where its backend finds it */
+	char	*issue_key;		/* for people: "#12" */
 	char	*issue_url;
 	char	*issue_title;
 	char	*issue_state;
 	char	*feature_url;
 	char	*snap_name;
 	char	*snap_pb_desc;
-	char	*snap_gl_desc;
+	char	*snap_tracker_desc;
 	char	*snap_status;
 	char	*snap_state;
 	char	*pushed_by;
@@ -142,7 +143,7 @@ int	 store_link_claim(struct store *, const char *iid, const char *fid,
 int	 store_link_get(struct store *, const char *iid, const char *fid,
 	    struct store_link *);
 int	 store_link_get_by_issue(struct store *, const char *iid,
-	    long long issue_id, struct store_link *);
+	    const char *issue_id, struct store_link *);
 int	 store_link_get_by_id(struct store *, long long id, struct store_link *);
 /* Records the issue and the first snapshot and marks the link linked. */
 int	 store_link_set_issue(struct store *, const struct store_link *);
@@ -203,16 +204,17 @@ struct store_isum {
 	char	 id[33];
 	char	*name;
 	char	*column_label;
-	char	*gl_base_url;
-	char	*gl_project_path;
-	char	*gl_project_url;
+	char	*tracker_kind;
+	char	*tracker_url;
+	char	*tracker_project_name;
+	char	*tracker_project_url;
 	char	*pb_token_tail;
-	char	*gl_token_tail;
+	char	*tracker_token_tail;
 	char	*auth_failed;		/* NULL when both tokens work */
 	char	*conflict_policy;
 	char	*delete_policy;
 	int	 has_plugin, has_webhook;
-	long long gl_hook_id;		/* 0: no hook registered */
+	int	 has_hook;		/* the tracker's webhook */
 	long long links;
 	long long jobs_dead;
 	long long jobs_waiting;

@@ -7,31 +7,27 @@
 #include "store/store_int.h"
 
 #define COLUMNS \
-	"id, integration_id, feature_id, state, issue_project_id, issue_iid," \
-	" issue_id, issue_url, issue_title, issue_state, feature_url," \
-	" snap_name, snap_pb_desc, snap_gl_desc, snap_status, snap_state," \
+	"id, integration_id, feature_id, state, issue_id, issue_ref," \
+	" issue_key, issue_url, issue_title, issue_state, feature_url," \
+	" snap_name, snap_pb_desc, snap_tracker_desc, snap_status, snap_state," \
 	" pushed_by, created_at, last_sync_at, updated_at"
 
 static int
 read_row(sqlite3_stmt *st, struct store_link *l)
 {
-	char	**s1[] = { &l->feature_id, &l->state };
-	char	**s2[] = { &l->issue_url, &l->issue_title, &l->issue_state,
-		    &l->feature_url, &l->snap_name, &l->snap_pb_desc,
-		    &l->snap_gl_desc, &l->snap_status, &l->snap_state,
-		    &l->pushed_by };
+	/* The columns from 2 on, in the order of COLUMNS. */
+	char	**str[] = { &l->feature_id, &l->state, &l->issue_id,
+		    &l->issue_ref, &l->issue_key, &l->issue_url,
+		    &l->issue_title, &l->issue_state, &l->feature_url,
+		    &l->snap_name, &l->snap_pb_desc, &l->snap_tracker_desc,
+		    &l->snap_status, &l->snap_state, &l->pushed_by };
 	size_t	 i;
 	int	 err = 0;
 
 	l->id = sqlite3_column_int64(st, 0);
 	store_text_fixed(st, 1, l->integration_id, sizeof(l->integration_id));
-	for (i = 0; i < sizeof(s1) / sizeof(s1[0]); i++)
-		err |= store_text(st, 2 + (int)i, s1[i]);
-	l->issue_project_id = sqlite3_column_int64(st, 4);
-	l->issue_iid = sqlite3_column_int64(st, 5);
-	l->issue_id = sqlite3_column_int64(st, 6);
-	for (i = 0; i < sizeof(s2) / sizeof(s2[0]); i++)
-		err |= store_text(st, 7 + (int)i, s2[i]);
+	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
+		err |= store_text(st, 2 + (int)i, str[i]);
 	l->created_at = sqlite3_column_double(st, 17);
 	l->last_sync_at = sqlite3_column_double(st, 18);
 	l->updated_at = sqlite3_column_double(st, 19);
@@ -76,8 +72,8 @@ store_link_get(struct store *s, const char *iid, const char *fid,
 }
 
 int
-store_link_get_by_issue(struct store *s, const char *iid, long long issue_id,
-    struct store_link *l)
+store_link_get_by_issue(struct store *s, const char *iid,
+    const char *issue_id, struct store_link *l)
 {
 	static const char sql[] = "SELECT " COLUMNS " FROM link"
 	    " WHERE integration_id = ? AND issue_id = ?";
@@ -86,7 +82,7 @@ store_link_get_by_issue(struct store *s, const char *iid, long long issue_id,
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
 	store_bind_text(st, 1, iid);
-	sqlite3_bind_int64(st, 2, issue_id);
+	store_bind_text(st, 2, issue_id);
 	return get_one(s, st, l);
 }
 
@@ -131,16 +127,16 @@ static void
 bind_mutable(sqlite3_stmt *st, const struct store_link *l)
 {
 	sqlite3_bind_int64(st, 1, l->id);
-	sqlite3_bind_int64(st, 2, l->issue_project_id);
-	sqlite3_bind_int64(st, 3, l->issue_iid);
-	sqlite3_bind_int64(st, 4, l->issue_id);
+	store_bind_text(st, 2, l->issue_id);
+	store_bind_text(st, 3, l->issue_ref);
+	store_bind_text(st, 4, l->issue_key);
 	store_bind_text(st, 5, l->issue_url);
 	store_bind_text(st, 6, l->issue_title);
 	store_bind_text(st, 7, l->issue_state);
 	store_bind_text(st, 8, l->feature_url);
 	store_bind_text(st, 9, l->snap_name);
 	store_bind_text(st, 10, l->snap_pb_desc);
-	store_bind_text(st, 11, l->snap_gl_desc);
+	store_bind_text(st, 11, l->snap_tracker_desc);
 	store_bind_text(st, 12, l->snap_status);
 	store_bind_text(st, 13, l->snap_state);
 	sqlite3_bind_double(st, 14, util_now());
@@ -149,10 +145,10 @@ bind_mutable(sqlite3_stmt *st, const struct store_link *l)
 /* The columns a push or a sync writes; ?15 = 1 also marks it linked. */
 #define LINK_UPDATE_SQL "UPDATE link SET" \
 	" state = CASE WHEN ?15 THEN 'linked' ELSE state END," \
-	" issue_project_id = ?2, issue_iid = ?3, issue_id = ?4," \
+	" issue_id = ?2, issue_ref = ?3, issue_key = ?4," \
 	" issue_url = ?5, issue_title = ?6, issue_state = ?7," \
 	" feature_url = ?8, snap_name = ?9, snap_pb_desc = ?10," \
-	" snap_gl_desc = ?11, snap_status = ?12, snap_state = ?13," \
+	" snap_tracker_desc = ?11, snap_status = ?12, snap_state = ?13," \
 	" updated_at = ?14, last_sync_at = ?14 WHERE id = ?1"
 
 static int
@@ -254,13 +250,16 @@ store_link_release(struct store_link *l)
 {
 	free(l->feature_id);
 	free(l->state);
+	free(l->issue_id);
+	free(l->issue_ref);
+	free(l->issue_key);
 	free(l->issue_url);
 	free(l->issue_title);
 	free(l->issue_state);
 	free(l->feature_url);
 	free(l->snap_name);
 	free(l->snap_pb_desc);
-	free(l->snap_gl_desc);
+	free(l->snap_tracker_desc);
 	free(l->snap_status);
 	free(l->snap_state);
 	free(l->pushed_by);

@@ -10,11 +10,12 @@
 #include "store/store_int.h"
 
 #define ISUM_SELECT \
-	"SELECT i.id, i.name, i.column_label, i.gl_base_url," \
-	" i.gl_project_path, i.gl_project_url, i.pb_token_tail," \
-	" i.gl_token_tail, i.auth_failed, i.conflict_policy, i.delete_policy," \
+	"SELECT i.id, i.name, i.column_label, i.tracker_url," \
+	" i.tracker_project_name, i.tracker_project_url, i.pb_token_tail," \
+	" i.tracker_token_tail, i.auth_failed, i.conflict_policy," \
+	" i.delete_policy, i.tracker_kind," \
 	" i.pb_plugin_id IS NOT NULL, i.pb_webhook_id IS NOT NULL," \
-	" coalesce(i.gl_hook_id, 0)," \
+	" i.tracker_hook_id IS NOT NULL," \
 	" (SELECT count(*) FROM link l WHERE l.integration_id = i.id)," \
 	" (SELECT count(*) FROM job j WHERE j.integration_id = i.id" \
 	"  AND j.state = 'dead')," \
@@ -31,10 +32,10 @@
 static int
 read_isum(sqlite3_stmt *st, struct store_isum *o)
 {
-	char	**str[] = { &o->name, &o->column_label, &o->gl_base_url,
-		    &o->gl_project_path, &o->gl_project_url, &o->pb_token_tail,
-		    &o->gl_token_tail, &o->auth_failed, &o->conflict_policy,
-		    &o->delete_policy };
+	char	**str[] = { &o->name, &o->column_label, &o->tracker_url,
+		    &o->tracker_project_name, &o->tracker_project_url,
+		    &o->pb_token_tail, &o->tracker_token_tail, &o->auth_failed,
+		    &o->conflict_policy, &o->delete_policy, &o->tracker_kind };
 	size_t	 i;
 	int	 err = 0;
 
@@ -42,14 +43,14 @@ read_isum(sqlite3_stmt *st, struct store_isum *o)
 	store_text_fixed(st, 0, o->id, sizeof(o->id));
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, 1 + (int)i, str[i]);
-	o->has_plugin = sqlite3_column_int(st, 11);
-	o->has_webhook = sqlite3_column_int(st, 12);
-	o->gl_hook_id = sqlite3_column_int64(st, 13);
-	o->links = sqlite3_column_int64(st, 14);
-	o->jobs_dead = sqlite3_column_int64(st, 15);
-	o->jobs_waiting = sqlite3_column_int64(st, 16);
-	o->last_ok_at = sqlite3_column_double(st, 17);
-	o->created_at = sqlite3_column_double(st, 18);
+	o->has_plugin = sqlite3_column_int(st, 12);
+	o->has_webhook = sqlite3_column_int(st, 13);
+	o->has_hook = sqlite3_column_int(st, 14);
+	o->links = sqlite3_column_int64(st, 15);
+	o->jobs_dead = sqlite3_column_int64(st, 16);
+	o->jobs_waiting = sqlite3_column_int64(st, 17);
+	o->last_ok_at = sqlite3_column_double(st, 18);
+	o->created_at = sqlite3_column_double(st, 19);
 	if (err) {
 		store_isum_release(o);
 		return -1;
@@ -150,11 +151,12 @@ store_isum_release(struct store_isum *o)
 {
 	free(o->name);
 	free(o->column_label);
-	free(o->gl_base_url);
-	free(o->gl_project_path);
-	free(o->gl_project_url);
+	free(o->tracker_kind);
+	free(o->tracker_url);
+	free(o->tracker_project_name);
+	free(o->tracker_project_url);
 	free(o->pb_token_tail);
-	free(o->gl_token_tail);
+	free(o->tracker_token_tail);
 	free(o->auth_failed);
 	free(o->conflict_policy);
 	free(o->delete_policy);
@@ -177,7 +179,7 @@ read_link(sqlite3_stmt *st, void *p)
 	struct store_link *l = p;
 	char	**str[] = { &l->feature_id, &l->state, &l->issue_url,
 		    &l->issue_title, &l->issue_state, &l->feature_url,
-		    &l->snap_name };
+		    &l->snap_name, &l->issue_key, &l->issue_id };
 	size_t	 i;
 	int	 err = 0;
 
@@ -186,8 +188,6 @@ read_link(sqlite3_stmt *st, void *p)
 	store_text_fixed(st, 1, l->integration_id, sizeof(l->integration_id));
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, 2 + (int)i, str[i]);
-	l->issue_iid = sqlite3_column_int64(st, 9);
-	l->issue_id = sqlite3_column_int64(st, 10);
 	l->last_sync_at = sqlite3_column_double(st, 11);
 	l->created_at = sqlite3_column_double(st, 12);
 	if (err) {
@@ -209,7 +209,7 @@ store_link_page(struct store *s, const char *iid, long long before,
 {
 	static const char sql[] = "SELECT id, integration_id, feature_id,"
 	    " state, issue_url, issue_title, issue_state, feature_url,"
-	    " snap_name, coalesce(issue_iid, 0), coalesce(issue_id, 0),"
+	    " snap_name, issue_key, issue_id,"
 	    " coalesce(last_sync_at, 0), created_at FROM link"
 	    " WHERE integration_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
 	sqlite3_stmt	*st;

@@ -13,32 +13,30 @@
 
 #define MAX_TITLE	255
 #define MAX_DESC	(1u << 20)
+#define MAINTAINER	40
+#define REPORTER	20
 
-static enum http_err	create(struct tracker *, const char *, const char *,
-			    const char *, struct tracker_issue *);
-static enum http_err	get(struct tracker *, long long, long long,
-			    struct tracker_issue *);
-static enum http_err	edit(struct tracker *, long long, long long,
-			    const struct tracker_edit *, struct tracker_issue *);
-static enum http_err	find_marker(struct tracker *, const char *, long long,
-			    struct tracker_issue *);
-static enum http_err	hook_create(struct tracker *, const char *,
-			    const char *, long long *);
-static enum http_err	hook_delete(struct tracker *, long long);
-
-static const struct tracker_ops ops = {
-	"gitlab", create, get, edit, find_marker, hook_create, hook_delete,
-	MAX_DESC
-};
-
-int
-gitlab_open(struct tracker *t, struct app *a, const char *base_url,
-    const char *token, long long project_id)
+/*
+ * A ref is "<project id>/<iid>": GitLab finds an issue by both, and an
+ * issue that moved is in another project.
+ */
+static int
+ref_parse(const char *ref, long long *pid, long long *iid)
 {
-	memset(t, 0, sizeof(*t));
-	t->ops = &ops;
-	t->project_id = project_id;
-	if (asprintf(&t->base, "%s/api/v4", base_url) == -1) {
+	char	*end;
+
+	*pid = strtoll(ref != NULL ? ref : "", &end, 10);
+	if (*pid <= 0 || *end != '/')
+		return -1;
+	*iid = strtoll(end + 1, &end, 10);
+	return *iid > 0 && *end == '\0' ? 0 : -1;
+}
+
+static int
+open_gitlab(struct tracker *t, struct app *a, const char *url,
+    const char *token)
+{
+	if (asprintf(&t->base, "%s/api/v4", url) == -1) {
 		t->base = NULL;
 		return -1;
 	}
@@ -52,78 +50,43 @@ gitlab_open(struct tracker *t, struct app *a, const char *base_url,
 	return 0;
 }
 
-void
-gitlab_close(struct tracker *t)
-{
-	upstream_release(&t->up);
-	free(t->base);
-	t->base = NULL;
-}
-
-void
-tracker_issue_release(struct tracker_issue *i)
-{
-	size_t	 n;
-
-	free(i->title);
-	free(i->description);
-	free(i->state);
-	free(i->web_url);
-	for (n = 0; n < i->nlabels; n++)
-		free(i->labels[n]);
-	free(i->labels);
-	memset(i, 0, sizeof(*i));
-}
-
-int
-tracker_issue_has_label(const struct tracker_issue *i, const char *label)
-{
-	size_t	 n;
-
-	for (n = 0; n < i->nlabels; n++)
-		if (strcmp(i->labels[n], label) == 0)
-			return 1;
-	return 0;
-}
-
 /* Reads a REST issue object (gittab-api.md §3.2). */
 static int
 read_issue(const cJSON *j, struct tracker_issue *out)
 {
-	const cJSON	*labels, *it;
 	const char	*d, *t;
-	size_t		 n = 0;
+	long long	 iid, pid;
+	char		 ref[64], key[32];
 
 	memset(out, 0, sizeof(*out));
-	if (json_int(j, "id", 1, INT64_MAX, &out->id) == -1 ||
-	    json_int(j, "iid", 1, INT64_MAX, &out->iid) == -1 ||
-	    json_int(j, "project_id", 1, INT64_MAX, &out->project_id) == -1)
-		return -1;
-	json_int(j, "moved_to_id", 1, INT64_MAX, &out->moved_to_id);
-	json_int(j, "author.id", 1, INT64_MAX, &out->author_id);
+	if (json_int(j, "iid", 1, INT64_MAX, &iid) == -1 ||
+	    json_int(j, "project_id", 1, INT64_MAX, &pid) == -1 ||
+	    tracker_json_id(j, "id", &out->id) == -1)
+		goto fail;
+	snprintf(ref, sizeof(ref), "%lld/%lld", pid, iid);
+	/* GitLab's short reference: the project is the integration's. */
+	snprintf(key, sizeof(key), "#%lld", iid);
+	if ((out->ref = strdup(ref)) == NULL || (out->key = strdup(key)) == NULL)
+		goto fail;
+	tracker_json_id(j, "moved_to_id", &out->moved_to);
+	tracker_json_id(j, "author.id", &out->author);
 	d = cJSON_GetStringValue(cJSON_GetObjectItem(j, "description"));
 	out->title = md2html_title((t = json_str(j, "title", MAX_TITLE * 4)) ?
 	    t : "");
 	out->description = strdup(d != NULL ? d : "");
-	out->state = strdup((t = json_str(j, "state", 16)) ? t : "opened");
+	out->state = strdup((t = json_str(j, "state", 16)) != NULL &&
+	    strcmp(t, "closed") == 0 ? "closed" : "opened");
 	out->web_url = strdup((t = json_str(j, "web_url", 2048)) ? t : "");
 	if ((t = json_str(j, "updated_at", 64)) != NULL)
 		util_parse_time(t, &out->updated_at);
-	labels = cJSON_GetObjectItem(j, "labels");
-	out->labels = calloc((size_t)cJSON_GetArraySize(labels) + 1,
-	    sizeof(char *));
-	if (out->labels != NULL)
-		cJSON_ArrayForEach(it, labels)
-			if (cJSON_IsString(it) &&
-			    (out->labels[n] = strdup(it->valuestring)) != NULL)
-				n++;
-	out->nlabels = n;
 	if (out->title == NULL || out->description == NULL ||
-	    out->state == NULL || out->web_url == NULL || out->labels == NULL) {
-		tracker_issue_release(out);
-		return -1;
-	}
+	    out->state == NULL || out->web_url == NULL ||
+	    tracker_issue_labels(out, cJSON_GetObjectItem(j, "labels")) == -1)
+		goto fail;
 	return 0;
+fail:
+	tracker_issue_release(out);
+	return -1;
 }
 
 /*
@@ -136,7 +99,6 @@ add_title(cJSON *b, const char *title)
 {
 	char	*t;
 	int	 rc;
-
 	size_t	 i = 0, n, len, chars = 0;
 	uint32_t cp;
 
@@ -155,13 +117,30 @@ add_title(cJSON *b, const char *title)
 	return rc;
 }
 
-/* Builds "<base>/projects/<pid>/<fmt...>". */
+/* Builds "<base>/projects/<pid or the tracker's project><rest>". */
 static int
 project_url(struct tracker *t, struct buf *b, long long pid, const char *rest)
 {
 	buf_init(b, 8192);
-	return buf_printf(b, "%s/projects/%lld%s", t->base,
-	    pid > 0 ? pid : t->project_id, rest);
+	if (pid > 0)
+		return buf_printf(b, "%s/projects/%lld%s", t->base, pid, rest);
+	if (t->project == NULL)
+		return -1;
+	return buf_printf(b, "%s/projects/%s%s", t->base, t->project, rest);
+}
+
+/* The URL of the issue a ref names. */
+static int
+issue_url(struct tracker *t, struct buf *b, const char *ref)
+{
+	long long	 pid, iid;
+	char		 rest[64];
+
+	buf_init(b, 8192);
+	if (ref_parse(ref, &pid, &iid) == -1)
+		return -1;
+	snprintf(rest, sizeof(rest), "/issues/%lld", iid);
+	return project_url(t, b, pid, rest);
 }
 
 /* Calls url and, on success, reads an issue from the answer. */
@@ -192,12 +171,8 @@ create(struct tracker *t, const char *title, const char *description,
 	enum http_err	 e;
 
 	memset(out, 0, sizeof(*out));
-	if (b == NULL || project_url(t, &u, 0, "/issues") == -1) {
-		cJSON_Delete(b);
-		buf_release(&u);
-		return HTTP_EINTERNAL;
-	}
-	if (add_title(b, title) == -1) {
+	if (b == NULL || project_url(t, &u, 0, "/issues") == -1 ||
+	    add_title(b, title) == -1) {
 		cJSON_Delete(b);
 		buf_release(&u);
 		return HTTP_EINTERNAL;
@@ -211,14 +186,12 @@ create(struct tracker *t, const char *title, const char *description,
 }
 
 static enum http_err
-get(struct tracker *t, long long pid, long long iid, struct tracker_issue *out)
+get(struct tracker *t, const char *ref, struct tracker_issue *out)
 {
 	struct buf	 u;
-	char		 rest[64];
 
 	memset(out, 0, sizeof(*out));
-	snprintf(rest, sizeof(rest), "/issues/%lld", iid);
-	if (project_url(t, &u, pid, rest) == -1) {
+	if (issue_url(t, &u, ref) == -1) {
 		buf_release(&u);
 		return HTTP_EINTERNAL;
 	}
@@ -226,30 +199,25 @@ get(struct tracker *t, long long pid, long long iid, struct tracker_issue *out)
 }
 
 static enum http_err
-edit(struct tracker *t, long long pid, long long iid,
-    const struct tracker_edit *ed, struct tracker_issue *out)
+edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
+    struct tracker_issue *out)
 {
 	struct buf	 u;
-	char		 rest[64];
 	cJSON		*b = cJSON_CreateObject();
 	enum http_err	 e;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(rest, sizeof(rest), "/issues/%lld", iid);
-	if (b == NULL || project_url(t, &u, pid, rest) == -1) {
-		cJSON_Delete(b);
-		buf_release(&u);
-		return HTTP_EINTERNAL;
-	}
-	if (ed->title != NULL && add_title(b, ed->title) == -1) {
+	if (b == NULL || issue_url(t, &u, ref) == -1 ||
+	    (ed->title != NULL && add_title(b, ed->title) == -1)) {
 		cJSON_Delete(b);
 		buf_release(&u);
 		return HTTP_EINTERNAL;
 	}
 	if (ed->description != NULL)
 		cJSON_AddStringToObject(b, "description", ed->description);
-	if (ed->state_event != NULL)
-		cJSON_AddStringToObject(b, "state_event", ed->state_event);
+	if (ed->state != NULL)
+		cJSON_AddStringToObject(b, "state_event",
+		    strcmp(ed->state, "closed") == 0 ? "close" : "reopen");
 	if (ed->add_labels != NULL)
 		cJSON_AddStringToObject(b, "add_labels", ed->add_labels);
 	if (ed->remove_labels != NULL)
@@ -259,37 +227,8 @@ edit(struct tracker *t, long long pid, long long iid,
 	return e;
 }
 
-/* The id of the token's user (GET /user), asked once. */
 static enum http_err
-self_id(struct tracker *t, long long *id)
-{
-	struct buf	 u;
-	cJSON		*j = NULL;
-	enum http_err	 e;
-
-	if (t->self_id > 0) {
-		*id = t->self_id;
-		return HTTP_OK;
-	}
-	buf_init(&u, 8192);
-	if (buf_printf(&u, "%s/user", t->base) == -1) {
-		buf_release(&u);
-		return HTTP_EINTERNAL;
-	}
-	e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
-	buf_release(&u);
-	if (e == HTTP_OK && json_int(j, "id", 1, INT64_MAX, &t->self_id) == -1) {
-		snprintf(t->up.err, sizeof(t->up.err),
-		    "gitlab sent a user without id");
-		e = HTTP_ESERVER;
-	}
-	cJSON_Delete(j);
-	*id = t->self_id;
-	return e;
-}
-
-static enum http_err
-find_marker(struct tracker *t, const char *marker, long long moved_to,
+find_marker(struct tracker *t, const char *marker, const char *moved_to,
     struct tracker_issue *out)
 {
 	static const char params[] = "in=description&state=all"
@@ -297,14 +236,13 @@ find_marker(struct tracker *t, const char *marker, long long moved_to,
 	struct buf	 u;
 	cJSON		*j = NULL, *it;
 	struct tracker_issue iss;
-	long long	 me;
 	enum http_err	 e;
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((e = self_id(t, &me)) != HTTP_OK)
+	if ((e = tracker_self(t)) != HTTP_OK)
 		return e;
-	if (moved_to > 0) {
+	if (moved_to != NULL) {
 		buf_init(&u, 8192);
 		rc = buf_printf(&u, "%s/issues?scope=all&%s", t->base, params);
 	} else if ((rc = project_url(t, &u, 0, "/issues?")) == 0)
@@ -328,8 +266,9 @@ find_marker(struct tracker *t, const char *marker, long long moved_to,
 				break;
 			}
 			/* Ours, not a husk, and where GitLab says it went. */
-			if (iss.author_id == me && iss.moved_to_id == 0 &&
-			    (moved_to == 0 || iss.id == moved_to)) {
+			if (tracker_own(t, &iss) && iss.moved_to == NULL &&
+			    (moved_to == NULL ||
+			    strcmp(iss.id, moved_to) == 0)) {
 				*out = iss;
 				break;
 			}
@@ -340,19 +279,19 @@ find_marker(struct tracker *t, const char *marker, long long moved_to,
 }
 
 static enum http_err
-hook_create(struct tracker *t, const char *url, const char *token,
-    long long *id)
+hook_create(struct tracker *t, const char *url, const char *secret,
+    char **id)
 {
 	static const char *off[] = { "push_events", "note_events",
 	    "confidential_note_events", "tag_push_events",
 	    "merge_requests_events", "pipeline_events", "job_events",
 	    "wiki_page_events", "releases_events", "deployment_events" };
 	struct buf	 u;
-	cJSON		*b = cJSON_CreateObject(), *j = NULL;
+	cJSON		*b = cJSON_CreateObject();
 	enum http_err	 e;
 	size_t		 i;
 
-	*id = 0;
+	*id = NULL;
 	if (b == NULL || project_url(t, &u, 0, "/hooks") == -1) {
 		cJSON_Delete(b);
 		buf_release(&u);
@@ -360,7 +299,7 @@ hook_create(struct tracker *t, const char *url, const char *token,
 	}
 	cJSON_AddStringToObject(b, "url", url);
 	cJSON_AddStringToObject(b, "name", "pbsync");
-	cJSON_AddStringToObject(b, "token", token);
+	cJSON_AddStringToObject(b, "token", secret);
 	cJSON_AddBoolToObject(b, "enable_ssl_verification",
 	    strncmp(url, "https:", 6) == 0);
 	cJSON_AddTrueToObject(b, "issues_events");
@@ -368,38 +307,26 @@ hook_create(struct tracker *t, const char *url, const char *token,
 	/* push_events defaults to true in GitLab's schema: say no. */
 	for (i = 0; i < sizeof(off) / sizeof(off[0]); i++)
 		cJSON_AddFalseToObject(b, off[i]);
-	e = upstream_call(&t->up, "POST", buf_str(&u), b, &j);
+	e = tracker_call_id(t, "POST", buf_str(&u), b, id);
 	buf_release(&u);
 	cJSON_Delete(b);
-	if (e == HTTP_OK && json_int(j, "id", 1, INT64_MAX, id) == -1) {
-		snprintf(t->up.err, sizeof(t->up.err),
-		    "gitlab answered without a hook id");
-		e = HTTP_ESERVER;
-	}
-	cJSON_Delete(j);
 	return e;
 }
 
 static enum http_err
-hook_delete(struct tracker *t, long long id)
+hook_delete(struct tracker *t, const char *id)
 {
 	struct buf	 u;
-	char		 rest[64];
-	enum http_err	 e;
 
-	snprintf(rest, sizeof(rest), "/hooks/%lld", id);
-	if (project_url(t, &u, 0, rest) == -1) {
+	if (project_url(t, &u, 0, "/hooks/") == -1) {
 		buf_release(&u);
 		return HTTP_EINTERNAL;
 	}
-	e = upstream_call(&t->up, "DELETE", buf_str(&u), NULL, NULL);
-	buf_release(&u);
-	return e;
+	return tracker_delete_in(t, &u, id);
 }
 
-enum http_err
-gitlab_project(struct tracker *t, const char *id_or_path,
-    struct gitlab_project *p)
+static enum http_err
+project(struct tracker *t, const char *given, struct tracker_project *p)
 {
 	struct buf	 u;
 	cJSON		*j = NULL;
@@ -407,10 +334,9 @@ gitlab_project(struct tracker *t, const char *id_or_path,
 	const char	*s;
 	long long	 lvl = 0, glvl = 0;
 
-	memset(p, 0, sizeof(*p));
 	buf_init(&u, 4096);
 	if (buf_printf(&u, "%s/projects/", t->base) == -1 ||
-	    http_escape_segment(&u, id_or_path) == -1) {
+	    http_escape_segment(&u, given) == -1) {
 		buf_release(&u);
 		return HTTP_EINTERNAL;
 	}
@@ -418,60 +344,103 @@ gitlab_project(struct tracker *t, const char *id_or_path,
 	buf_release(&u);
 	if (e != HTTP_OK)
 		goto out;
-	if (json_int(j, "id", 1, INT64_MAX, &p->id) == -1 ||
+	if (tracker_json_id(j, "id", &p->id) == -1 ||
 	    (s = json_str(j, "path_with_namespace", 1024)) == NULL ||
-	    (p->path = strdup(s)) == NULL) {
+	    (p->name = strdup(s)) == NULL ||
+	    (p->web_url = strdup((s = json_str(j, "web_url", 2048)) ?
+	    s : "")) == NULL) {
 		snprintf(t->up.err, sizeof(t->up.err),
 		    "gitlab sent a project without id or path");
+		tracker_project_release(p);
 		e = HTTP_ESERVER;
 		goto out;
 	}
-	p->web_url = strdup((s = json_str(j, "web_url", 2048)) ? s : "");
 	json_int(j, "permissions.project_access.access_level", 0, 100, &lvl);
 	json_int(j, "permissions.group_access.access_level", 0, 100, &glvl);
-	p->access_level = (int)(lvl > glvl ? lvl : glvl);
+	if (glvl > lvl)
+		lvl = glvl;
+	p->can_write = lvl >= REPORTER;
+	p->can_hook = lvl >= MAINTAINER;
 out:
 	cJSON_Delete(j);
 	return e;
 }
 
-void
-gitlab_project_release(struct gitlab_project *p)
+static int
+relevant(const struct tracker_hook_in *in)
 {
-	free(p->path);
-	free(p->web_url);
-	memset(p, 0, sizeof(*p));
+	const char	*event = in->param(in->arg, "HTTP_X_GITLAB_EVENT");
+
+	return event != NULL && (strcmp(event, "Issue Hook") == 0 ||
+	    strcmp(event, "Confidential Issue Hook") == 0);
 }
 
-int
-gitlab_hook_decode(struct gitlab_hook *h, const char *body, size_t len)
+/* An Issue Hook or Confidential Issue Hook (gittab-api.md §5.2). */
+static int
+decode(const struct tracker_hook_in *in, struct tracker_delivery *d)
 {
 	cJSON		*j;
-	const char	*kind;
+	const char	*kind, *key;
+	long long	 id, iid, pid;
 
-	memset(h, 0, sizeof(*h));
-	if ((j = json_parse(body, len)) == NULL) {
-		h->error = "malformed JSON";
+	memset(d, 0, sizeof(*d));
+	if ((j = json_parse(in->body, in->len)) == NULL) {
+		d->error = "malformed JSON";
 		goto out;
 	}
 	if ((kind = json_str(j, "object_kind", 32)) == NULL) {
-		h->error = "object_kind missing";
+		d->error = "object_kind missing";
 		goto out;
 	}
 	if (strcmp(kind, "issue") != 0)
 		goto out;
-	if (json_int(j, "object_attributes.id", 1, INT64_MAX, &h->id) == -1 ||
-	    json_int(j, "object_attributes.iid", 1, INT64_MAX, &h->iid) == -1 ||
+	if (json_int(j, "object_attributes.id", 1, INT64_MAX, &id) == -1 ||
+	    json_int(j, "object_attributes.iid", 1, INT64_MAX, &iid) == -1 ||
 	    json_int(j, "object_attributes.project_id", 1, INT64_MAX,
-	    &h->project_id) == -1) {
-		h->error = "object_attributes incomplete";
+	    &pid) == -1) {
+		d->error = "object_attributes incomplete";
 		goto out;
 	}
-	/* Left 0 when null: the issue was not moved. */
-	json_int(j, "object_attributes.moved_to_id", 1, INT64_MAX,
-	    &h->moved_to_id);
-	h->is_issue = 1;
+	snprintf(d->id, sizeof(d->id), "%lld", id);
+	/* Left "" when null: the issue was not moved. */
+	if (json_int(j, "object_attributes.moved_to_id", 1, INT64_MAX,
+	    &id) == 0)
+		snprintf(d->moved_to, sizeof(d->moved_to), "%lld", id);
+	/* The key GitLab keeps across its resends; else the event's own. */
+	key = in->param(in->arg, "HTTP_IDEMPOTENCY_KEY");
+	if (key == NULL || *key == '\0')
+		key = in->param(in->arg, "HTTP_X_GITLAB_EVENT_UUID");
+	tracker_delivery_key(d, key);
+	d->relevant = 1;
 out:
 	cJSON_Delete(j);
-	return h->error != NULL ? -1 : 0;
+	return d->error != NULL ? -1 : 0;
 }
+
+const struct tracker_ops gitlab_ops = {
+	.kind = "gitlab",
+	.title = "GitLab",
+	.url_default = "https://gitlab.com",
+	.url_label = "GitLab URL",
+	.project_label = "Project (numeric id or group/project path)",
+	.token_label = "Access token (api scope, Maintainer on the project)",
+	.need_write = "The GitLab token cannot create issues (it needs the "
+	    "Reporter role or more) in",
+	.need_hook = "The GitLab token cannot create project hooks: it needs "
+	    "the Maintainer role on",
+	.open = open_gitlab,
+	.project = project,
+	.create = create,
+	.get = get,
+	.edit = edit,
+	.find_marker = find_marker,
+	.hook_create = hook_create,
+	.hook_delete = hook_delete,
+	.from_html = html2md_convert,
+	.to_html = md2html_convert,
+	.max_description = MAX_DESC,
+	.auth = TRACKER_AUTH_TOKEN,
+	.auth_header = "HTTP_X_GITLAB_TOKEN",
+	.relevant = relevant,
+	.decode = decode,
+};

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "convert/html2md.h"
 #include "trackers/marker.h"
 
 #define RULE		"\n\n---\n\n"
@@ -15,16 +16,25 @@ marker_name(const char *feature_id, char *out, size_t len)
 	snprintf(out, len, "pbsync:feature=%s", feature_id);
 }
 
-/* Appends s as Markdown link text: brackets and backslashes escaped. */
+/*
+ * Appends s as Markdown link text: brackets and backslashes escaped, and
+ * mentions and references broken as in descriptions (an escape alone does
+ * not stop every tracker from acting on them).
+ */
 static int
 put_link_text(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
+	int	 prev = 0, prev2 = 0;
+
+	for (; *s != '\0'; prev2 = prev, prev = (unsigned char)*s++) {
 		if (*s == '\n' || *s == '\r') {
 			if (buf_putc(b, ' ') == -1)
 				return -1;
 			continue;
 		}
+		if (html2md_ref_break(prev2, prev, (unsigned char)*s) &&
+		    buf_puts(b, HTML2MD_WJ) == -1)
+			return -1;
 		if (strchr("\\[]*_`<>#@~|!", *s) != NULL && buf_putc(b, '\\') == -1)
 			return -1;
 		if (buf_putc(b, *s) == -1)

@@ -1,25 +1,37 @@
 /*
  * tracker: the interface the flows use to talk to an issue tracker.
  *
- * GitLab (gitlab.c) is the one backend today; GitHub and Jira plug in by
- * providing another tracker_ops.  Issues are named by the tracker's global
- * id plus whatever the backend needs to address them (project and iid for
- * GitLab), carried in struct tracker_issue.
+ * One backend per file fills a struct tracker_ops, and one line of the
+ * registry (tracker.c) makes it known by its kind ("gitlab", "github").
+ * Everything of the vendor stays behind it: URLs and headers, state and
+ * label rules, the Markdown dialect and what must be neutralised in it,
+ * the marker search, the webhook and how its deliveries are checked,
+ * decoded and deduplicated.
+ *
+ * Issues are named by strings the backend makes: its stable id (what the
+ * tracker's deliveries name: GitLab's and GitHub's global id), its ref
+ * (where the backend finds it: GitLab "project id/iid", GitHub the
+ * number) and its key, for people ("grp/proj#12", "owner/repo#12").
+ * States are pbsync's own words, "opened" and "closed".
  */
 #ifndef PBSYNC_TRACKER_H
 #define PBSYNC_TRACKER_H
 
+#include "app/app.h"
+#include "base/buf.h"
 #include "base/http.h"
 #include "upstream/upstream.h"
 
+#define TRACKER_MAX_ID	64
+
 struct tracker_issue {
-	long long	 id;		/* global id */
-	long long	 project_id;
-	long long	 iid;		/* number shown to people: #iid */
-	long long	 moved_to_id;
-	long long	 author_id;	/* 0 when unknown */
+	char		*id;
+	char		*ref;
+	char		*key;
+	char		*moved_to;	/* id of the issue it moved to, or NULL */
+	char		*author;	/* the author's user id, or NULL */
 	char		*title;
-	char		*description;	/* Markdown, "" when none */
+	char		*description;	/* the tracker's Markdown, "" when none */
 	char		*state;		/* "opened" or "closed" */
 	char		*web_url;
 	char		**labels;
@@ -27,54 +39,151 @@ struct tracker_issue {
 	double		 updated_at;
 };
 
-/* What to change; NULL / 0 fields are left alone. */
+/* What to change; NULL fields are left alone. */
 struct tracker_edit {
 	const char	*title;
 	const char	*description;
-	const char	*state_event;	/* "close" or "reopen" */
+	const char	*state;		/* "opened" or "closed" */
 	const char	*add_labels;	/* comma-separated */
 	const char	*remove_labels;
+};
+
+/* A project or repository, as the admin named it and the token sees it. */
+struct tracker_project {
+	char		*id;		/* what the backend keeps: "1001" */
+	char		*name;		/* for people: "grp/proj" */
+	char		*web_url;
+	int		 can_write;	/* may create and edit issues */
+	int		 can_hook;	/* may manage webhooks */
+};
+
+/* An inbound delivery: its CGI parameters and its exact body bytes. */
+struct tracker_hook_in {
+	const char	*(*param)(const void *, const char *name);
+	const void	*arg;
+	const char	*body;
+	size_t		 len;
+};
+
+/* What a delivery says, decoded without the network or the database. */
+struct tracker_delivery {
+	int		 relevant;	/* 0: acknowledged and ignored */
+	int		 deleted;	/* the issue is gone for good */
+	char		 id[TRACKER_MAX_ID + 1];
+	char		 moved_to[TRACKER_MAX_ID + 1];	/* or "" */
+	char		 dedupe[129];	/* the sender's delivery id, or "" */
+	const char	*error;		/* why the body was refused */
+};
+
+/* How a delivery proves it comes from the hook pbsync registered. */
+enum tracker_auth {
+	/* auth_header holds the secret itself (checked from the headers) */
+	TRACKER_AUTH_TOKEN,
+	/* auth_header holds "sha256=" and the hex HMAC-SHA256 of the body */
+	TRACKER_AUTH_HMAC_SHA256
 };
 
 struct tracker;
 
 struct tracker_ops {
-	const char	*name;
+	const char	*kind;		/* stored with the integration */
+	const char	*title;		/* "GitLab", for people */
+	/* The admin form: defaults, labels and what a refusal means. */
+	const char	*url_default;
+	const char	*url_label;
+	const char	*project_label;
+	const char	*token_label;
+	/* The token cannot write issues, or manage the hook, "in/on" ... */
+	const char	*need_write;
+	const char	*need_hook;
+
+	int		(*open)(struct tracker *, struct app *, const char *url,
+			    const char *token);
+	/* Finds the project the admin named; the tracker then works in it. */
+	enum http_err	(*project)(struct tracker *, const char *given,
+			    struct tracker_project *);
 	enum http_err	(*create)(struct tracker *, const char *title,
 			    const char *description, const char *labels,
 			    struct tracker_issue *);
-	enum http_err	(*get)(struct tracker *, long long project_id,
-			    long long iid, struct tracker_issue *);
-	enum http_err	(*edit)(struct tracker *, long long project_id,
-			    long long iid, const struct tracker_edit *,
+	enum http_err	(*get)(struct tracker *, const char *ref,
 			    struct tracker_issue *);
+	enum http_err	(*edit)(struct tracker *, const char *ref,
+			    const struct tracker_edit *, struct tracker_issue *);
 	/*
 	 * Finds the issue pbsync made for a feature by the marker in its
 	 * description: one the token's own user wrote (anyone can copy a
-	 * marker), in the project, or, with moved_to, the issue of that
-	 * global id in any project the token sees (where GitLab says an
-	 * issue moved, and nowhere else).  HTTP_OK with out->id == 0 when
-	 * there is none.
+	 * marker), in the project, or, with moved_to, the issue of that id
+	 * (where the tracker says an issue moved, and nowhere else).
+	 * HTTP_OK with out->id NULL when there is none.
 	 */
 	enum http_err	(*find_marker)(struct tracker *, const char *marker,
-			    long long moved_to, struct tracker_issue *);
+			    const char *moved_to, struct tracker_issue *);
+	/* The webhook: created with secret, deleted by the id it got. */
 	enum http_err	(*hook_create)(struct tracker *, const char *url,
-			    const char *token, long long *id);
-	enum http_err	(*hook_delete)(struct tracker *, long long id);
+			    const char *secret, char **id);
+	enum http_err	(*hook_delete)(struct tracker *, const char *id);
+
+	/* Productboard's HTML to the tracker's text and back; 0 or -1. */
+	int		(*from_html)(const char *, size_t, struct buf *);
+	int		(*to_html)(const char *, size_t, struct buf *);
 	/* The characters a description may have, footer included. */
 	size_t		 max_description;
+
+	enum tracker_auth auth;
+	const char	*auth_header;	/* CGI name: "HTTP_X_GITLAB_TOKEN" */
+	/* 1 if the delivery's headers name an issue event, else 0. */
+	int		(*relevant)(const struct tracker_hook_in *);
+	/* 0 with out filled, or -1 with out->error set. */
+	int		(*decode)(const struct tracker_hook_in *,
+			    struct tracker_delivery *out);
 };
 
 struct tracker {
 	const struct tracker_ops *ops;
 	struct upstream	 up;
 	char		*base;		/* API base, e.g. https://host/api/v4 */
-	long long	 project_id;
-	long long	 self_id;	/* the token's user, 0 until asked */
+	char		*project;	/* the backend's project id */
+	char		*self_id;	/* the token's user, NULL until asked */
 };
+
+/* The backend of a kind, or NULL; tracker_kinds ends with NULL. */
+const struct tracker_ops *tracker_find(const char *kind);
+extern const struct tracker_ops *const tracker_kinds[];
+
+/*
+ * Opens a tracker of the kind on url with token, working in project (NULL
+ * until tracker_project has found it): 0, or -1 (unknown kind, memory).
+ */
+int	 tracker_open(struct tracker *, struct app *, const char *kind,
+	    const char *url, const char *token, const char *project);
+void	 tracker_close(struct tracker *);
+/* ops->project, and on success the tracker works in that project. */
+enum http_err tracker_project(struct tracker *, const char *given,
+	    struct tracker_project *);
+void	 tracker_project_release(struct tracker_project *);
 
 void	 tracker_issue_release(struct tracker_issue *);
 /* 1 if the issue carries the label. */
 int	 tracker_issue_has_label(const struct tracker_issue *, const char *);
+/* Copies labels from a JSON array of strings or of {"name": ...}: 0/-1. */
+int	 tracker_issue_labels(struct tracker_issue *, const cJSON *array);
+/* Sets *dst to a copy of s (NULL stays NULL): 0, or -1 out of memory. */
+int	 tracker_strdup(char **dst, const char *s);
+
+/* For the backends (tracker.c), what every REST tracker does alike. */
+/* A positive integer field as text in *out: 0, or -1 when absent. */
+int	 tracker_json_id(const cJSON *, const char *path, char **out);
+/* Calls url and reads the "id" of the answer into *id (heap text). */
+enum http_err tracker_call_id(struct tracker *, const char *method,
+	    const char *url, const cJSON *body, char **id);
+/* The token's user (GET <base>/user), asked once, in t->self_id. */
+enum http_err tracker_self(struct tracker *);
+/* DELETE of the URL in u (a prefix) with id added as a path segment. */
+enum http_err tracker_delete_in(struct tracker *, struct buf *u,
+	    const char *id);
+/* Keeps key as the delivery's dedupe key if it is short plain text. */
+void	 tracker_delivery_key(struct tracker_delivery *, const char *key);
+/* 1 if the token's user wrote the issue (tracker_self asked first). */
+int	 tracker_own(const struct tracker *, const struct tracker_issue *);
 
 #endif

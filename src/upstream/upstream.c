@@ -97,7 +97,13 @@ note_rate_limit(struct upstream *u)
 {
 	long	 s = u->resp.retry_after;
 
-	if (s < 0 && u->resp.ratelimit_reset > 0)
+	/*
+	 * The reset time only when the budget is used up: GitHub sends it
+	 * with every answer, and a secondary limit with calls left means
+	 * a minute (default_pause_s), not the end of the hour.
+	 */
+	if (s < 0 && u->resp.ratelimit_reset > 0 &&
+	    u->resp.ratelimit_remaining <= 0)
 		s = u->resp.ratelimit_reset - (long)util_now();
 	if (s < 0)
 		s = u->default_pause_s;
@@ -139,8 +145,9 @@ enum http_err
 upstream_call(struct upstream *u, const char *method, const char *url,
     const cJSON *body, cJSON **out)
 {
-	const char	*hdr[] = { u->auth, "Accept: application/json",
-			    "Content-Type: application/json", NULL };
+	const char	*hdr[] = { u->auth, u->accept != NULL ? u->accept :
+			    "Accept: application/json",
+			    "Content-Type: application/json", u->extra, NULL };
 	struct http_req	 rq;
 	char		*text = NULL;
 	enum http_err	 e;
@@ -165,6 +172,9 @@ upstream_call(struct upstream *u, const char *method, const char *url,
 	e = http_do(&u->app->http, &rq, &u->resp);
 	cJSON_free(text);
 	u->status = u->resp.status;
+	if (e != HTTP_OK && e != HTTP_ERATE && u->rate_limited != NULL &&
+	    u->rate_limited(&u->resp))
+		e = HTTP_ERATE;
 	if (e == HTTP_ERATE)
 		note_rate_limit(u);
 	if (e != HTTP_OK) {

@@ -29,6 +29,11 @@ struct upstream {
 	struct http_resp resp;		/* last response */
 	void		(*tick)(void *);
 	void		*tick_arg;
+	/* Set by a backend after upstream_init, when the API wants them. */
+	const char	*accept;	/* "Accept: ..." line; JSON by default */
+	const char	*extra;		/* one more header line, or NULL */
+	/* 1 if an answer other than 429 says a rate limit was hit. */
+	int		(*rate_limited)(const struct http_resp *);
 };
 
 /* header is "Authorization: Bearer " or "PRIVATE-TOKEN: ". */

@@ -391,8 +391,8 @@ class Double:
     # -- outbound --------------------------------------------------------
     def enqueue(self, kind, url, body, headers, timeout, retries=(),
                 on_result=None, fresh=(), meta=None):
-        """Queues an asynchronous POST (a webhook), applying the knobs
-        deliver, delivery_delay, duplicate_deliveries and
+        """Queues an asynchronous POST (a webhook; `body` as for call_out),
+        applying the knobs deliver, delivery_delay, duplicate_deliveries and
         reorder_deliveries.  `retries` are the waits before each retry
         on failure; `fresh` names headers that get a new UUID per send;
         on_result(item, record) runs under the lock after each send."""
@@ -473,13 +473,18 @@ class Double:
     def call_out(self, kind, method, url, headers, body=None, timeout=10,
                  gen=None, attempt=1, meta=None):
         """One outbound HTTP call, now, without the lock; recorded in the
-        delivery log.  Redirects are not followed, proxies not used,
-        `user:pass@` in the URL becomes Basic auth.  Returns the record
+        delivery log.  `body` is JSON-encoded, bytes are sent as they are.
+        Redirects are not followed, proxies not used, `user:pass@` in the
+        URL becomes Basic auth.  Returns the record
         (plus `response_headers`, lower-case)."""
         url, headers = split_userinfo(url, dict(headers))
         headers.setdefault("User-Agent", self.user_agent)
         data = None
-        if body is not None:
+        if isinstance(body, bytes):
+            # Sent as is (the caller signed these very bytes and set the
+            # Content-Type); logged parsed when it is JSON.
+            data, body = body, parse_logged(body)
+        elif body is not None:
             data = json.dumps(body).encode()
             headers.setdefault("Content-Type", "application/json")
         rec = {"seq": self.next_seq(), "ts": time.time(), "kind": kind,
@@ -669,6 +674,16 @@ class Double:
     def fault_reply(self, status, req):
         """The default answer of an injected fault with this status."""
         raise NotImplementedError
+
+
+def parse_logged(raw):
+    """A raw outbound body as the delivery log shows it: JSON parsed,
+    anything else as text."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def ok_status(status):

@@ -75,7 +75,10 @@ ERROR_IDS = itertools.count(int(time.time()))   # `req-<n>` occurrence ids
 
 def pb_error(status, code, detail, pointer=None, parameter=None,
              headers=None):
-    """The v2 error envelope of productboard-api-v2.md §2."""
+    """The v2 error envelope of productboard-api-v2.md §2 (the OpenAPI
+    ErrorResponse: `detail` at most 1000 characters)."""
+    if len(detail) > 1000:
+        detail = detail[:999] + "…"
     e = {"code": code, "title": TITLES.get(code, code), "detail": detail}
     if pointer or parameter:
         e["source"] = {"pointer": pointer} if pointer else \

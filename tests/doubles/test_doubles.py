@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The doubles' own tests (selftest.py) in TAP, for make check: each test
-method is one check, a skipped one is counted as a skip."""
+"""The doubles' own tests (selftest.py: Productboard and GitLab;
+selftest_github.py: GitHub) in TAP, for make check: each test method is
+one check, a skipped one is counted as a skip."""
 import os
 import sys
 import traceback
@@ -8,6 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import selftest  # noqa: E402
+import selftest_github  # noqa: E402
 
 
 class Tap(unittest.TestResult):
@@ -42,7 +44,9 @@ class Tap(unittest.TestResult):
         self.line(True, test, skip=reason)
 
 
-suite = unittest.defaultTestLoader.loadTestsFromModule(selftest)
+suite = unittest.TestSuite(
+    unittest.defaultTestLoader.loadTestsFromModule(m)
+    for m in (selftest, selftest_github))
 result = Tap()
 suite.run(result)
 print("1..%d" % result.n)

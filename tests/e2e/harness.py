@@ -22,6 +22,10 @@ TOP_SRC = os.environ.get("top_srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 TOP_BUILD = os.environ.get("top_builddir") or TOP_SRC
 PROGRAMS = ("admin", "plugin", "pbhook", "glhook")
+# The Productboard double's request and delivery logs, dumped at teardown
+# and checked against the OpenAPI descriptions by a python3 with jsonschema.
+PB_DUMP = "pb-traffic.json"
+CONTRACT_PYTHON = os.environ.get("PBSYNC_CONTRACT_PYTHON", "/usr/bin/python3")
 
 
 class Tap:
@@ -94,8 +98,18 @@ class Double:
         if "listening on" not in line:
             raise RuntimeError("%s did not start: %r" % (name, line))
         self.url = line.split("listening on", 1)[1].strip()
+        # The request and delivery logs as a suite clears them, and every
+        # fault it injected: for the contract check at teardown.
+        self.kept = {"requests": [], "deliveries": []}
+        self.faults = []
 
     def call(self, method, path, body=None, timeout=30):
+        if method == "POST" and path == "/_double/faults":
+            self.faults.append(body)
+        for log in self.kept:
+            if (method, path) in (("DELETE", "/_double/" + log),
+                                  ("POST", "/_double/reset")):
+                self.kept[log] += self.call("GET", "/_double/" + log) or []
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data,
                                      method=method)
@@ -118,6 +132,17 @@ class Double:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def masked(v):
+    """v with every "authorization" value (headers, callback settings)
+    replaced by as many '*': the logs must not carry secrets."""
+    if isinstance(v, list):
+        return [masked(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    return {k: "*" * len(x) if k.lower() == "authorization" and
+            isinstance(x, str) else masked(x) for k, x in v.items()}
 
 
 class AdminSession:
@@ -158,16 +183,18 @@ class Stack:
     """nginx + the four programs (+ the doubles) on a loopback port."""
 
     def __init__(self, doubles=True, env=None, children=2,
-                 inbound_rate="50r/s"):
+                 inbound_rate="50r/s", github=False):
         self.inbound_rate = inbound_rate
         self.dir = tempfile.mkdtemp(prefix="pbsync-e2e-")
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.procs = {}
-        self.pb = self.gl = None
+        self.pb = self.gl = self.gh = None
         if doubles:
             self.pb = Double("pbdouble.py", self.dir, "pbdouble")
             self.gl = Double("gldouble.py", self.dir, "gldouble")
+        if doubles and github:
+            self.gh = Double("ghdouble.py", self.dir, "ghdouble")
         self.env = dict(os.environ)
         self.env.update({
             "PBSYNC_CONFIG": os.path.join(self.dir, "pbsync.conf"),
@@ -307,7 +334,9 @@ class Stack:
                     p.wait(10)
                 except (ProcessLookupError, subprocess.TimeoutExpired):
                     pass
-        for d in (self.pb, self.gl):
+        if self.pb is not None:
+            self.check_pb_requests(tap)
+        for d in (self.pb, self.gl, self.gh):
             if d is not None:
                 d.stop()
         self.save_logs()
@@ -316,12 +345,47 @@ class Stack:
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def check_pb_requests(self, tap):
+        """Dumps the Productboard double's request and delivery logs
+        (authorization values masked) to PB_DUMP; with a Tap, holds
+        pbsync's requests, the double's callbacks and pbsync's answers to
+        them against the OpenAPI descriptions, in one TAP line
+        (tests/contract/check_pb_requests.py)."""
+        what = "Productboard traffic conforms to the v2 OpenAPI descriptions"
+        dump = {"public_url": self.base, "faults": self.pb.faults}
+        try:
+            for log in self.pb.kept:
+                dump[log] = masked(self.pb.kept[log] + (
+                    self.pb.call("GET", "/_double/" + log) or []))
+        except (OSError, ValueError) as e:
+            if tap is not None:
+                tap.ok(False, what, "the double's logs are unreadable: %s"
+                       % e)
+            return
+        path = os.path.join(self.dir, PB_DUMP)
+        with open(path, "w") as f:
+            json.dump(dump, f, indent=1)
+        if tap is None:
+            return
+        try:
+            r = subprocess.run([CONTRACT_PYTHON, os.path.join(
+                TOP_SRC, "tests", "contract", "check_pb_requests.py"), path],
+                capture_output=True, text=True, timeout=120)
+        except OSError as e:
+            return tap.skip(what, "%s: %s" % (CONTRACT_PYTHON, e))
+        out = r.stdout.strip().splitlines() or [r.stderr.strip()]
+        if r.returncode == 77:
+            return tap.skip(what, out[0])
+        tap.ok(r.returncode == 0, "%s (%s)" % (what, out[0]),
+               "\n".join(out[1:]) or r.stderr)
+
     def log_names(self):
-        """The stack's own log files: pbsync's, the programs' stderr and
-        nginx's (not the doubles', which are test equipment)."""
+        """The stack's own log files: pbsync's, the programs' stderr,
+        nginx's and pbsync's traffic with Productboard (PB_DUMP); not the
+        doubles' own logs, which are test equipment."""
         return sorted(f for f in os.listdir(self.dir) if f == "pbsync.log"
-                      or f.endswith(".stderr") or f.startswith("nginx-")
-                      and f.endswith(".log"))
+                      or f == PB_DUMP or f.endswith(".stderr") or
+                      f.startswith("nginx-") and f.endswith(".log"))
 
     def save_logs(self):
         """With PBSYNC_E2E_LOGDIR set, copies the stack's logs there, one
@@ -366,11 +430,13 @@ class Stack:
         h = lambda v: hashlib.blake2b(v.encode(), digest_size=32).hexdigest()
         now = time.time()
         self.sql("INSERT INTO integration (id, name, column_label, pb_token,"
-                 " pb_token_tail, gl_base_url, gl_token, gl_token_tail,"
-                 " gl_project_id, gl_project_path, plugin_secret,"
-                 " pb_hook_secret, gl_hook_secret, created_at, updated_at)"
-                 " VALUES (?, 'n', 'GitLab', 'v1.x', '', 'http://127.0.0.1:9',"
-                 " 'v1.x', '', 1, 'g/p', ?, ?, ?, ?, ?)", iid,
+                 " pb_token_tail, tracker_kind, tracker_url, tracker_token,"
+                 " tracker_token_tail, tracker_project, tracker_project_name,"
+                 " plugin_secret, pb_hook_secret, tracker_hook_secret,"
+                 " created_at, updated_at)"
+                 " VALUES (?, 'n', 'GitLab', 'v1.x', '', 'gitlab',"
+                 " 'http://127.0.0.1:9', 'v1.x', '', '1', 'g/p', ?, ?, ?, ?,"
+                 " ?)", iid,
                  h("Bearer " + secret), h("Bearer " + secret), h(secret),
                  now, now)
 

@@ -176,8 +176,8 @@ def requests(double, method, pattern):
 def create_form(a, name="Team A", pb=PB_TOKEN, gl=GL_TOKEN, op="save",
                 **extra):
     f = {"csrf": a.csrf("/admin/new"), "name": name, "pb_token": pb,
-         "column_label": "GitLab", "gl_base_url": s.gl.url, "gl_token": gl,
-         "gl_project": "grp/proj", "conflict_policy": "latest",
+         "column_label": "GitLab", "tracker_url": s.gl.url, "tracker_token": gl,
+         "tracker_project": "grp/proj", "conflict_policy": "latest",
          "delete_policy": "keep", "op": op}
     f.update(extra)
     return f
@@ -491,7 +491,7 @@ try:
          "the default maps Done to a closed issue")
     prog_i = [i for i in range(int(form["statuses"]))
               if form["st%d_name" % i] == "In Progress"][0]
-    form.update({"pb_token": "", "gl_token": "", "op": "save",
+    form.update({"pb_token": "", "tracker_token": "", "op": "save",
                  "st%d_state" % done_i: "closed",
                  "st%d_label" % prog_i: "status::doing",
                  "to_pb_closed": ids["Done"],
@@ -506,8 +506,8 @@ try:
          (r.status, r.headers, r.body[-900:]))
     iid = m.group(1) if m else ""
     row = s.sql("SELECT name, column_label, plugin_secret, pb_hook_secret,"
-                " gl_hook_secret, status_map, delete_policy, pb_plugin_id,"
-                " pb_webhook_id, gl_hook_id, pb_token, gl_token FROM"
+                " tracker_hook_secret, status_map, delete_policy, pb_plugin_id,"
+                " pb_webhook_id, tracker_hook_id, pb_token, tracker_token FROM"
                 " integration WHERE id = ?", iid)
     t.eq(len(row), 1, "one integration row")
     (name, label, psec, wsec, gsec, smap, dpol, pid, wid, hid, pbt,
@@ -517,7 +517,7 @@ try:
     t.ok(pbt.startswith("v1.") and glt.startswith("v1.") and
          PB_TOKEN not in pbt, "the tokens are stored sealed")
     smap = json.loads(smap or "{}")
-    t.eq(smap.get("to_gitlab", {}).get(ids["In Progress"]),
+    t.eq(smap.get("to_tracker", {}).get(ids["In Progress"]),
          {"state": "opened", "label": "status::doing"},
          "the status map holds the scoped label")
     t.eq(smap.get("to_productboard"), {"closed": ids["Done"],
@@ -556,7 +556,7 @@ try:
     t.ok(hook.get("token") and h(hook["token"]) == gsec,
          "GitLab hook token: its own secret")
     t.eq((pid, wid, hid), (pb_plugins()[0]["id"], pb_webhooks()[0]["id"],
-                           gl_hooks()[0]["id"]), "every upstream id stored")
+                           str(gl_hooks()[0]["id"])), "every upstream id stored")
 
     r = a.get("/admin/i/%s?done=created" % iid)
     t.ok(r.status == 200 and "The integration was created" in r.body,
@@ -617,7 +617,7 @@ try:
         " state = 'dead'", fid))
     t.ok(dead, "a sync job refused by GitLab is dead")
     jid = dead[0][0] if dead else 0
-    linked = s.sql("SELECT issue_iid FROM link WHERE feature_id = ?", fid)
+    linked = s.sql("SELECT CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?", fid)
     title = lambda: [i["title"] for i in fixtures.issues(s)
                      if linked and i["iid"] == linked[0][0]][0]
     t.ok(title() != renamed, "and the issue kept its title")
@@ -659,8 +659,8 @@ try:
          "In Progress" in r.body, "the edit form shows the saved mapping")
     form = page_form(r.body, "/admin/i/%s/edit" % iid)
     form.update({"name": "Team B", "column_label": "GL2",
-                 "conflict_policy": "gitlab", "delete_policy": "label",
-                 "pb_token": BAD_PB_TOKEN, "gl_token": "",
+                 "conflict_policy": "tracker", "delete_policy": "label",
+                 "pb_token": BAD_PB_TOKEN, "tracker_token": "",
                  "st%d_state" % done_i: "closed", "to_pb_closed": ids["Done"],
                  "to_pb_opened": ""})
     r = a.post("/admin/i/%s/edit" % iid, form)
@@ -679,7 +679,7 @@ try:
     t.ok(r.status == 303 and "done=saved" in r.headers.get("location", ""),
          "edit saves and redirects", r.body[-600:])
     t.eq(s.sql("SELECT name, column_label, conflict_policy, delete_policy"
-               " FROM integration")[0], ("Team B", "GL2", "gitlab", "label"),
+               " FROM integration")[0], ("Team B", "GL2", "tracker", "label"),
          "the row is updated")
     t.eq(pb_api("/v2/plugin-integrations/" + pid)["data"]["fields"]
          ["initialState"], {"label": "GL2"},
@@ -688,11 +688,11 @@ try:
     t.ok("opened" not in smap.get("to_productboard", {}),
          "the mapping was saved as edited")
     form["csrf"] = a.csrf("/admin/i/%s/edit" % iid)
-    form["gl_token"] = HUMAN_TOKEN
+    form["tracker_token"] = HUMAN_TOKEN
     r = a.post("/admin/i/%s/edit" % iid, form)
     t.ok(r.status == 422 and "Maintainer" in r.body,
          "a new GitLab token without Maintainer is refused")
-    form["gl_token"] = GL_TOKEN
+    form["tracker_token"] = GL_TOKEN
     form["name"] = XSS
     r = a.post("/admin/i/%s/edit" % iid, form)
     t.eq(r.status, 303, "a valid new GitLab token is accepted")
@@ -706,7 +706,7 @@ try:
     t.ok(iid in out, "pbsyncctl integration list lists it")
     out = s.ctl("integration", "show", iid).stdout
     t.ok("plugin_integration_id\t%s\n" % pid in out and
-         "gitlab_hook_id\t%d\n" % hid in out,
+         "tracker_hook_id\t%d\n" % hid in out,
          "pbsyncctl integration show prints the upstream ids", out)
     out = s.ctl("links", iid).stdout.splitlines()
     t.ok(len(out) == 2 and out[1].startswith(fid + "\t#1\t"),

@@ -284,9 +284,9 @@ try:
     t.eq(b.js("location.pathname"), "/admin/new", "the create form opens")
     b.type("#name", "Browser team")
     b.type("#pb_token", PB_TOKEN)
-    b.type("#gl_base_url", s.gl.url)
-    b.type("#gl_token", GL_TOKEN)
-    b.type("#gl_project", "grp/proj")
+    b.type("#tracker_url", s.gl.url)
+    b.type("#tracker_token", GL_TOKEN)
+    b.type("#tracker_project", "grp/proj")
     b.click("button[value=statuses]")
     txt = b.text()
     t.ok("Productboard accepted the token" in txt and "In Progress" in txt,

@@ -10,7 +10,7 @@ s = Stack(env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})
 
 
 def link_of(fid):
-    return s.sql("SELECT issue_iid, issue_project_id FROM link WHERE"
+    return s.sql("SELECT CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER), CAST(substr(issue_ref, 1, instr(issue_ref, '/') - 1) AS INTEGER) FROM link WHERE"
                  " feature_id = ?", fid)
 
 

@@ -96,15 +96,15 @@ def upstream_5xx(k):
 
 def refused(k):
     fk.clear(s)
-    real = s.sql("SELECT gl_base_url FROM integration WHERE id = ?",
+    real = s.sql("SELECT tracker_url FROM integration WHERE id = ?",
                  k.iid)[0][0]
-    s.sql("UPDATE integration SET gl_base_url = ? WHERE id = ?",
+    s.sql("UPDATE integration SET tracker_url = ? WHERE id = ?",
           "http://127.0.0.1:%d" % free_port(), k.iid)
     k.pb_edit(name="After refused connections")
     job = wait_for(lambda: [j for j in fk.jobs(s, "state = 'ready'")
                             if j["attempts"] >= 2], 30, 0.1)
     calls = len(fk.api(s.gl))
-    s.sql("UPDATE integration SET gl_base_url = ? WHERE id = ?", real, k.iid)
+    s.sql("UPDATE integration SET tracker_url = ? WHERE id = ?", real, k.iid)
     landed = renamed(k, "After refused connections")
     fk.settle(s)
     puts = fk.api(s.gl, "PUT", r"/issues/\d+$")
@@ -153,7 +153,7 @@ def hangs(k):
              30, 0.2)
     found = fk.issues_of(s, fid)
     posts = fk.api(s.gl, "POST", r"/issues$")
-    link = s.sql("SELECT state, issue_iid FROM link WHERE feature_id = ?",
+    link = s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
                  fid)
     log = s.sql("SELECT detail FROM sync_log WHERE feature_id = ? AND "
                 "result = 'error'", fid)

@@ -293,7 +293,7 @@ def killed_mid_sync(k):
 
 
 def link_of(fid):
-    return s.sql("SELECT state, issue_iid FROM link WHERE feature_id = ?",
+    return s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
                  fid)
 
 

@@ -31,7 +31,7 @@ def status_map():
     """Each Productboard status to a GitLab state and a scoped label."""
     st = {x["name"]: x["id"] for x in s.pb.call("GET", "/_double/state")
           ["statuses"]}
-    return {"to_gitlab": {
+    return {"to_tracker": {
         st["New"]: {"state": "opened", "label": "status::new"},
         st["Planned"]: {"state": "opened", "label": "status::planned"},
         st["In Progress"]: {"state": "opened", "label": "status::doing"},
@@ -93,7 +93,7 @@ class Link:
         r = fx.click(s, team.pid, self.fid)
         if r.get("connection", {}).get("state") != "connected":
             raise SystemExit("push of %r: %r" % (name, r))
-        self.n = s.sql("SELECT issue_iid FROM link WHERE integration_id = ?"
+        self.n = s.sql("SELECT CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER) FROM link WHERE integration_id = ?"
                        " AND feature_id = ?", team.id, self.fid)[0][0]
         self.issue_path = "/api/v4/projects/%d/issues/%d" % (team.project,
                                                              self.n)
@@ -198,10 +198,10 @@ try:
     pbwins = Team("PB", 1002, "grp/pbwins", (
         "--conflict", "productboard", "--on-delete", "label",
         "--status-map", json.dumps(status_map())))
-    glwins = Team("GL", 1003, "grp/glwins", ("--conflict", "gitlab"))
+    glwins = Team("GL", 1003, "grp/glwins", ("--conflict", "tracker"))
     t.eq([s.sql("SELECT conflict_policy, delete_policy FROM integration"
                 " WHERE id = ?", x.id)[0] for x in (latest, pbwins, glwins)],
-         [("latest", "keep"), ("productboard", "label"), ("gitlab", "keep")],
+         [("latest", "keep"), ("productboard", "label"), ("tracker", "keep")],
          "the policies given to pbsyncctl integration add are stored")
     a = Link(latest, "Latest feature")
     p = Link(pbwins, "Productboard wins")

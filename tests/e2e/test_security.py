@@ -62,8 +62,8 @@ def said(r):
 def create_form(b, gl_url, **extra):
     f = {"csrf": b.csrf("/admin/new"), "op": "save", "name": "Sec",
          "column_label": "GitLab", "pb_token": fx.PB_TOKEN,
-         "gl_base_url": gl_url, "gl_token": fx.GL_TOKEN,
-         "gl_project": "grp/proj", "conflict_policy": "latest",
+         "tracker_url": gl_url, "tracker_token": fx.GL_TOKEN,
+         "tracker_project": "grp/proj", "conflict_policy": "latest",
          "delete_policy": "keep"}
     f.update(extra)
     return f
@@ -177,7 +177,7 @@ try:
     edit = a.csrf("/admin/i/%s/edit" % iid)
     flows.append(a.post("/admin/i/%s/edit" % iid, {
         "csrf": edit, "name": "Sec", "column_label": "GitLab",
-        "gl_token": HUMAN_TOKEN, "pb_token": "", "conflict_policy": "latest",
+        "tracker_token": HUMAN_TOKEN, "pb_token": "", "conflict_policy": "latest",
         "delete_policy": "keep"}))
     w = wire.Browser(A.port)
     flows.append(w.login("root", PASSWORD + "!"))
@@ -234,7 +234,7 @@ try:
         ("create", "/admin/new", create_form(a, A.gl.url)),
         ("edit", "/admin/i/%s/edit" % iid, {
             "name": "Changed", "column_label": "GL", "pb_token": "",
-            "gl_token": "", "conflict_policy": "gitlab",
+            "tracker_token": "", "conflict_policy": "tracker",
             "delete_policy": "close"}),
         ("delete", "/admin/i/%s/delete" % iid, {}),
         ("retry", "/admin/i/%s/retry" % iid, {"job": jid}),
@@ -349,8 +349,9 @@ try:
 
     # -- stored tokens --------------------------------------------------------
     S = "stored tokens"
-    row = A.sql("SELECT pb_token, gl_token, pb_token_tail, gl_token_tail,"
-                " plugin_secret, pb_hook_secret, gl_hook_secret FROM"
+    row = A.sql("SELECT pb_token, tracker_token, pb_token_tail,"
+                " tracker_token_tail,"
+                " plugin_secret, pb_hook_secret, tracker_hook_secret FROM"
                 " integration WHERE id = ?", iid)[0]
     sealed = row[:2]
 
@@ -385,7 +386,7 @@ try:
         dst = sqlite3.connect(path)
         src.backup(dst)
         src.close()
-        dst.execute("UPDATE integration SET gl_base_url ="
+        dst.execute("UPDATE integration SET tracker_url ="
                     " 'http://127.0.0.1:9'")
         for u in updates:
             dst.execute(u)
@@ -404,7 +405,7 @@ try:
     shutil.copy(A.env["PBSYNC_KEY_FILE"], loose)
     os.chmod(loose, 0o644)
     swapped = db_copy("swapped.db", "UPDATE integration SET pb_token ="
-                      " gl_token, gl_token = pb_token")
+                      " tracker_token, tracker_token = pb_token")
     for case, key, db, why in (
             ("another key file", other_key, db_copy("k1.db"),
              "cannot decrypt its tokens"),

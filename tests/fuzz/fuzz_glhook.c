@@ -1,45 +1,66 @@
 /*
- * libFuzzer harness: the GitLab Issue Hook decoder, gitlab_hook_decode
- * (the body of POST /webhooks/gittab/{iid}).  Beyond not crashing: an
- * issue has positive ids and a moved_to_id of 0 or more, another object
- * kind carries none, a refusal gives a reason, and the same JSON spelled
- * another way decodes the same.
+ * libFuzzer harness: the tracker delivery decoders (the body of POST
+ * /webhooks/gittab/{iid}), GitLab's Issue Hook and GitHub's issues event,
+ * each input through both.  Beyond not crashing: an issue has a decimal
+ * id, another kind of body carries none, a refusal gives a reason, and
+ * the same JSON spelled another way decodes the same.
  */
 #include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fuzz.h"
+#include "trackers/github.h"
 #include "trackers/gitlab.h"
 
-static int
-decode(void *h, const char *body, size_t len)
+static const struct tracker_ops *ops;
+
+static const char *
+no_param(const void *arg, const char *name)
 {
-	return gitlab_hook_decode(h, body, len);
+	(void)arg;
+	(void)name;
+	return NULL;
+}
+
+static int
+decode(void *d, const char *body, size_t len)
+{
+	struct tracker_hook_in in = { no_param, NULL, body, len };
+
+	return ops->decode(&in, d);
 }
 
 static void
 check(const void *p)
 {
-	const struct gitlab_hook *h = p;
+	const struct tracker_delivery *d = p;
+	size_t	 n = strlen(d->id);
 
-	if (h->is_issue)
-		FUZZ_CHECK(h->id >= 1 && h->iid >= 1 && h->project_id >= 1 &&
-		    h->moved_to_id >= 0);
+	if (d->relevant)
+		FUZZ_CHECK(n > 0 && strspn(d->id, "0123456789") == n &&
+		    d->id[0] != '0');
 	else
-		FUZZ_CHECK(h->id == 0 && h->iid == 0 && h->project_id == 0 &&
-		    h->moved_to_id == 0);
+		FUZZ_CHECK(n == 0 && !d->deleted);
+	FUZZ_CHECK(d->dedupe[0] == '\0');	/* no headers came */
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct fuzz_decoder d = { decode,
-	    sizeof(struct gitlab_hook), offsetof(struct gitlab_hook, error),
-	    check };
-	struct gitlab_hook a, b;
+	static const struct fuzz_decoder dec = { decode,
+	    sizeof(struct tracker_delivery),
+	    offsetof(struct tracker_delivery, error), check };
+	static const struct tracker_ops *const all[] = { &gitlab_ops,
+	    &github_ops };
+	struct tracker_delivery a, b;
+	size_t	 i;
 
-	fuzz_decode(&d, &a, &b, data, size);
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		ops = all[i];
+		fuzz_decode(&dec, &a, &b, data, size);
+	}
 	return 0;
 }

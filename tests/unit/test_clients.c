@@ -103,7 +103,7 @@ main(void)
 	struct pb_feature f;
 	struct tracker_issue i;
 	char		 base[64], *id = NULL;
-	long long	 hook;
+	char		*hook;
 	cJSON		*conn;
 
 	log_open("test_clients", LOGL_ERR, NULL);
@@ -168,24 +168,26 @@ main(void)
 	    "\"web_url\":\"https://gl/g/p/-/issues/14\",\"updated_at\":"
 	    "\"2016-01-07T12:44:33.959Z\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
 	CHECK_INT(tr.ops->create(&tr, "T", "body", NULL, &i), HTTP_OK);
 	collect();
 	CHECK(strncmp(seen, "POST /api/v4/projects/4/issues HTTP", 35) == 0);
 	CHECK(strstr(seen, "\r\nPRIVATE-TOKEN: glpat-x\r\n") != NULL);
 	CHECK(strstr(seen, "{\"title\":\"T\",\"description\":\"body\"}") != NULL);
-	CHECK_INT(i.iid, 14);
+	CHECK_STR(i.ref, "4/14");
+	CHECK_STR(i.key, "#14");
+	CHECK_STR(i.id, "84");
 	CHECK_STR(i.description, "");
 	CHECK(tracker_issue_has_label(&i, "a"));
 	tracker_issue_release(&i);
-	gitlab_close(&tr);
+	tracker_close(&tr);
 
 	/* Titles: mentions broken on the way in, the joiners gone on the way
 	 * out (GitLab parses mentions in titles too). */
 	canned(reply(201, "{\"id\":86,\"iid\":16,\"project_id\":4,\"title\":"
 	    "\"Ping @\u2060ceo about #\u206012\",\"state\":\"opened\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
 	CHECK_INT(tr.ops->create(&tr, "Ping @ceo about #12", "b", NULL, &i),
 	    HTTP_OK);
 	collect();
@@ -193,55 +195,56 @@ main(void)
 	    "#\xe2\x81\xa0" "12\"") != NULL);
 	CHECK_STR(i.title, "Ping @ceo about #12");
 	tracker_issue_release(&i);
-	gitlab_close(&tr);
+	tracker_close(&tr);
 
 	/* With its joiners a title still fits GitLab's 255 characters. */
 	canned(reply(201, "{\"id\":87,\"iid\":17,\"project_id\":4,\"title\":"
 	    "\"x\",\"state\":\"opened\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
 	memset(long_title, 'x', 252);
 	memcpy(long_title + 252, " @b", 4);		/* 255 characters */
 	CHECK_INT(tr.ops->create(&tr, long_title, "b", NULL, &i), HTTP_OK);
 	collect();
 	CHECK(strstr(seen, "x @\xe2\x81\xa0\",") != NULL);	/* "b" cut */
 	tracker_issue_release(&i);
-	gitlab_close(&tr);
+	tracker_close(&tr);
 
 	/* The status label of the mapping goes with the create. */
 	canned(reply(201, "{\"id\":85,\"iid\":15,\"project_id\":4,\"title\":"
 	    "\"T\",\"state\":\"opened\",\"labels\":[\"status::new\"]}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
 	CHECK_INT(tr.ops->create(&tr, "T", "body", "status::new", &i), HTTP_OK);
 	collect();
 	CHECK(strstr(seen, "\"labels\":\"status::new\"") != NULL);
 	CHECK(tracker_issue_has_label(&i, "status::new"));
 	tracker_issue_release(&i);
-	gitlab_close(&tr);
+	tracker_close(&tr);
 
 	canned(reply(201, "{\"id\":7,\"url\":\"https://x/webhooks/gittab/1\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
 	CHECK_INT(tr.ops->hook_create(&tr, "https://x/webhooks/gittab/1", "tok",
 	    &hook), HTTP_OK);
 	collect();
-	CHECK_INT(hook, 7);
+	CHECK_STR(hook, "7");
+	free(hook);
 	CHECK(strstr(seen, "\"issues_events\":true") != NULL);
 	CHECK(strstr(seen, "\"confidential_issues_events\":true") != NULL);
 	CHECK(strstr(seen, "\"push_events\":false") != NULL);
 	CHECK(strstr(seen, "\"token\":\"tok\"") != NULL);
-	gitlab_close(&tr);
+	tracker_close(&tr);
 
 	canned("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
 	    "Content-Length: 11\r\nConnection: close\r\n\r\nRetry later");
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(gitlab_open(&tr, &a, base, "glpat-x", 4), 0);
-	CHECK_INT(tr.ops->get(&tr, 0, 14, &i), HTTP_ERATE);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
+	CHECK_INT(tr.ops->get(&tr, "4/14", &i), HTTP_ERATE);
 	collect();
 	CHECK_INT(tr.up.retry_after, 3);
 	CHECK(strncmp(seen, "GET /api/v4/projects/4/issues/14 ", 33) == 0);
-	gitlab_close(&tr);
+	tracker_close(&tr);
 	http_release(&a.http);
 	return t_done();
 }

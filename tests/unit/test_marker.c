@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "t.h"
+#include "convert/html2md.h"
 #include "trackers/marker.h"
 
 int
@@ -29,7 +30,8 @@ main(void)
 	buf_reset(&md);
 	CHECK_INT(marker_append(&md, "f-3", "@alice #1 ~x", "https://pb/f/3"),
 	    0);
-	CHECK(strstr(buf_str(&md), "[\\@alice \\#1 \\~x]") != NULL);
+	CHECK(strstr(buf_str(&md), "[\\@" HTML2MD_WJ "alice \\#" HTML2MD_WJ "1 "
+	    "\\~" HTML2MD_WJ "x]") != NULL);
 	/* A URL that would break out of <...> gives way to the app's. */
 	buf_reset(&md);
 	CHECK_INT(marker_append(&md, "f-4", "X", "https://pb/f/4>x"), 0);

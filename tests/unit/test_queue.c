@@ -48,9 +48,9 @@ main(void)
 	s = sync_default_status_map(st);
 	map = cJSON_Parse(s);
 	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-	    map, "to_gitlab"), "a"), "state")->valuestring, "opened");
+	    map, "to_tracker"), "a"), "state")->valuestring, "opened");
 	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-	    map, "to_gitlab"), "d"), "state")->valuestring, "closed");
+	    map, "to_tracker"), "d"), "state")->valuestring, "closed");
 	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(map,
 	    "to_productboard"), "opened")->valuestring, "b");
 	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(map,

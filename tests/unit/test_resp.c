@@ -50,7 +50,7 @@ main(void)
 	resp_release(&r);
 
 	/* Connection states respect Productboard's field limits. */
-	c = conn_connected(123, "A very long issue title that goes on and on "
+	c = conn_connected("#123", "A very long issue title that goes on and on "
 	    "beyond fifty characters", "closed", "https://gl/x/-/issues/123");
 	CHECK_STR(cJSON_GetObjectItem(c, "label")->valuestring, "Closed");
 	CHECK_STR(cJSON_GetObjectItem(c, "hoverLabel")->valuestring, "#123");
@@ -62,9 +62,14 @@ main(void)
 	    "\"connected\"", 50) == 0);
 	cJSON_free(s);
 	cJSON_Delete(j);
-	c = conn_connected(1, "ééééééééééééééééééééééééééééééééééééééééééééééééééééééé",
+	c = conn_connected("#1", "ééééééééééééééééééééééééééééééééééééééééééééééééééééééé",
 	    "opened", "u");
 	CHECK_INT(strlen(cJSON_GetObjectItem(c, "tooltip")->valuestring), 100);
+	cJSON_Delete(c);
+	/* A long repository name: the hover is cut as well. */
+	c = conn_connected("a-very-long-organisation/and-a-long-repository#12345",
+	    "T", "opened", "u");
+	CHECK_INT(strlen(cJSON_GetObjectItem(c, "hoverLabel")->valuestring), 50);
 	CHECK_STR(cJSON_GetObjectItem(c, "label")->valuestring, "Open");
 	cJSON_Delete(c);
 	j = conn_reply(conn_simple("initial"), 1);

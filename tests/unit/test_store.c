@@ -3,11 +3,104 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "base/log.h"
 #include "base/util.h"
 #include "store/store.h"
 #include "t.h"
+
+extern const char store_schema_sql[];
+
+/* A value of a one-row query on db, or "" (a static buffer). */
+static const char *
+one(sqlite3 *db, const char *sql)
+{
+	static char	 v[512];
+	sqlite3_stmt	*st;
+
+	v[0] = '\0';
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return "(bad query)";
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(v, sizeof(v), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Schema 4 makes the tracker side neutral: a database of schema 3 with a
+ * GitLab integration, a link, a delivery key and an unmark job opens with
+ * every value carried over under the new names.
+ */
+static void
+migration_4(void)
+{
+	static const char rows[] =
+	    "INSERT INTO integration (id, name, column_label, pb_token,"
+	    " pb_token_tail, gl_base_url, gl_token, gl_token_tail,"
+	    " gl_project_id, gl_project_path, gl_project_url, gl_hook_id,"
+	    " plugin_secret, pb_hook_secret, gl_hook_secret, status_map,"
+	    " conflict_policy, created_at, updated_at) VALUES"
+	    " ('0123456789abcdef0123456789abcdef', 'T', 'GitLab', 'p', 'abcd',"
+	    " 'https://gl.example', 'g', 'wxyz', 1001, 'grp/proj',"
+	    " 'https://gl.example/grp/proj', 7, 'h1', 'h2', 'h3',"
+	    " '{\"to_gitlab\":{\"s1\":{\"state\":\"closed\"}},"
+	    "\"to_productboard\":{}}', 'gitlab', 1, 1);"
+	    "INSERT INTO link (integration_id, feature_id, state,"
+	    " issue_project_id, issue_iid, issue_id, snap_gl_desc, created_at,"
+	    " updated_at) VALUES ('0123456789abcdef0123456789abcdef', 'f1',"
+	    " 'linked', 1001, 12, 5012, 'desc', 1, 1);"
+	    "INSERT INTO delivery VALUES ('0123456789abcdef0123456789abcdef',"
+	    " 'gitlab', 'key-1', 1);"
+	    "INSERT INTO job (integration_id, kind, key, payload, run_at,"
+	    " created_at, updated_at) VALUES"
+	    " ('0123456789abcdef0123456789abcdef', 'unmark', '5012',"
+	    " '{\"project_id\":1001,\"iid\":12}', 1, 1, 1);"
+	    "PRAGMA user_version = 3;";
+	char		 path[] = "/tmp/pbsync-test-store-XXXXXX";
+	const char	*v4 = strstr(store_schema_sql, "\n-- version 4");
+	struct store	 s;
+	sqlite3		*db;
+	char		*old;
+	int		 fd;
+
+	if ((fd = mkstemp(path)) == -1 || v4 == NULL)
+		return;
+	close(fd);
+	old = strndup(store_schema_sql, (size_t)(v4 - store_schema_sql));
+	sqlite3_open(path, &db);
+	CHECK_INT(sqlite3_exec(db, old, NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(old);
+	CHECK_INT(store_open(&s, path), 0);
+	CHECK_INT(store_schema_version(&s), store_latest_version());
+	store_close(&s);
+	sqlite3_open(path, &db);
+	CHECK_STR(one(db, "SELECT tracker_kind || ' ' || tracker_url || ' ' ||"
+	    " tracker_project || ' ' || tracker_project_name || ' ' ||"
+	    " tracker_hook_id || ' ' || tracker_hook_secret || ' ' ||"
+	    " tracker_token || ' ' || tracker_token_tail || ' ' ||"
+	    " conflict_policy FROM integration"),
+	    "gitlab https://gl.example 1001 grp/proj 7 h3 g wxyz tracker");
+	CHECK_STR(one(db, "SELECT status_map FROM integration"),
+	    "{\"to_productboard\":{},\"to_tracker\":{\"s1\":"
+	    "{\"state\":\"closed\"}}}");
+	CHECK_STR(one(db, "SELECT issue_id || ' ' || issue_ref || ' ' ||"
+	    " issue_key || ' ' || snap_tracker_desc || ' ' || typeof(issue_id)"
+	    " FROM link"), "5012 1001/12 #12 desc text");
+	CHECK_STR(one(db, "SELECT source || ' ' || key FROM delivery"),
+	    "tracker key-1");
+	CHECK_STR(one(db, "SELECT payload FROM job"), "{\"ref\":\"1001/12\"}");
+	CHECK_STR(one(db, "SELECT n FROM row_count WHERE name = 'link'"), "1");
+	CHECK_STR(one(db, "PRAGMA foreign_key_check"), "");
+	sqlite3_close(db);
+	unlink(path);
+	unlink(strcat(path, "-wal"));
+}
 
 static void
 fill(struct store_integration *in, const char *id)
@@ -18,14 +111,15 @@ fill(struct store_integration *in, const char *id)
 	in->column_label = "GitLab";
 	in->pb_token = "v1.sealed";
 	in->pb_token_tail = "abcd";
-	in->gl_base_url = "https://gitlab.com";
-	in->gl_token = "v1.sealed";
-	in->gl_token_tail = "wxyz";
-	in->gl_project_id = 42;
-	in->gl_project_path = "grp/proj";
+	in->tracker_kind = "gitlab";
+	in->tracker_url = "https://gitlab.com";
+	in->tracker_token = "v1.sealed";
+	in->tracker_token_tail = "wxyz";
+	in->tracker_project = "42";
+	in->tracker_project_name = "grp/proj";
 	in->plugin_secret = "h1";
 	in->pb_hook_secret = "h2";
-	in->gl_hook_secret = "h3";
+	in->tracker_hook_secret = "h3";
 }
 
 int
@@ -51,7 +145,8 @@ main(void)
 	CHECK_INT(store_integration_insert(&s, &in), STORE_EXISTS); /* CHECK */
 	CHECK_INT(store_integration_get(&s, id, &got), 0);
 	CHECK_STR(got.name, "Team A");
-	CHECK_INT(got.gl_project_id, 42);
+	CHECK_STR(got.tracker_project, "42");
+	CHECK_STR(got.tracker_kind, "gitlab");
 	CHECK_STR(got.conflict_policy, "latest");
 	CHECK_STR(got.delete_policy, "keep");
 	CHECK(got.pb_plugin_id == NULL);
@@ -74,19 +169,21 @@ main(void)
 	CHECK_INT(l2.id, l.id);
 	CHECK_STR(l2.pushed_by, "Jane");
 	store_link_release(&l2);
-	l.issue_project_id = 42;
-	l.issue_iid = 7;
-	l.issue_id = 1007;
+	l.issue_id = "1007";
+	l.issue_ref = "42/7";
+	l.issue_key = "#7";
 	l.issue_url = "https://gl/-/issues/7";
 	l.issue_title = "T";
 	l.issue_state = "opened";
 	l.snap_name = "T";
 	CHECK_INT(store_link_set_issue(&s, &l), 0);
 	l.issue_url = l.issue_title = l.issue_state = l.snap_name = NULL;
+	l.issue_id = l.issue_ref = l.issue_key = NULL;
 	store_link_release(&l);
-	CHECK_INT(store_link_get_by_issue(&s, id, 1007, &l), 0);
+	CHECK_INT(store_link_get_by_issue(&s, id, "1007", &l), 0);
 	CHECK_STR(l.state, "linked");
-	CHECK_INT(l.issue_iid, 7);
+	CHECK_STR(l.issue_ref, "42/7");
+	CHECK_STR(l.issue_key, "#7");
 	store_link_release(&l);
 
 	/* Jobs: coalescing, leasing, retry, death, revival. */
@@ -134,27 +231,27 @@ main(void)
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready + h.jobs_leased + h.jobs_dead, 0);
 
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 0);
-	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "k1", now), 0);
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 1);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "k1"), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "tracker", "k1", now), 0);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "k1"), 1);
 	CHECK_INT(store_delivery_known(&s, id, "productboard", "k1"), 0);
-	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "k1", now), STORE_EXISTS);
+	CHECK_INT(store_delivery_seen(&s, id, "tracker", "k1", now), STORE_EXISTS);
 	CHECK_INT(store_delivery_seen(&s, id, "productboard", "k1", now), 0);
 	/* Pruning: strictly older than the horizon, the oldest first. */
-	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "old1", now - 300), 0);
-	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "old2", now - 200), 0);
-	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "edge", now - 100), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "tracker", "old1", now - 300), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "tracker", "old2", now - 200), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "tracker", "edge", now - 100), 0);
 	CHECK_INT(store_delivery_prune(&s, now - 100, 1), 1);
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "old1"), 0);
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "old2"), 1);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "old1"), 0);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "old2"), 1);
 	CHECK_INT(store_delivery_prune(&s, now - 100, 5), 1);
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "old2"), 0);
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "edge"), 1);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "old2"), 0);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "edge"), 1);
 	CHECK_INT(store_delivery_prune(&s, now - 100, 5), 0);
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 1);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "k1"), 1);
 	CHECK_INT(store_delivery_prune(&s, now + 1, 5), 3);
-	CHECK_INT(store_delivery_known(&s, id, "gitlab", "k1"), 0);
-	CHECK_INT(store_delivery_seen(&s, id, "gitlab", "k1", now), 0);
+	CHECK_INT(store_delivery_known(&s, id, "tracker", "k1"), 0);
+	CHECK_INT(store_delivery_seen(&s, id, "tracker", "k1", now), 0);
 
 	CHECK_INT(store_pause_set(&s, "tokhash", now + 2), 0);
 	CHECK_INT(store_pause_set(&s, "tokhash", now + 1), 0);	/* keeps max */
@@ -168,5 +265,6 @@ main(void)
 	CHECK_INT(h.links + h.jobs_ready, 0);
 	CHECK_INT(store_integration_delete(&s, id), STORE_NOTFOUND);
 	store_close(&s);
+	migration_4();
 	return t_done();
 }

@@ -1,0 +1,181 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/util.h"
+#include "trackers/tracker.h"
+
+void
+tracker_close(struct tracker *t)
+{
+	if (t->ops != NULL)
+		upstream_release(&t->up);
+	free(t->base);
+	free(t->project);
+	free(t->self_id);
+	memset(t, 0, sizeof(*t));
+}
+
+enum http_err
+tracker_project(struct tracker *t, const char *given, struct tracker_project *p)
+{
+	enum http_err	 e;
+
+	memset(p, 0, sizeof(*p));
+	if ((e = t->ops->project(t, given, p)) != HTTP_OK)
+		return e;
+	free(t->project);
+	if ((t->project = strdup(p->id)) == NULL)
+		return HTTP_EINTERNAL;
+	return HTTP_OK;
+}
+
+void
+tracker_project_release(struct tracker_project *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->web_url);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+tracker_issue_release(struct tracker_issue *i)
+{
+	size_t	 n;
+
+	free(i->id);
+	free(i->ref);
+	free(i->key);
+	free(i->moved_to);
+	free(i->author);
+	free(i->title);
+	free(i->description);
+	free(i->state);
+	free(i->web_url);
+	for (n = 0; n < i->nlabels; n++)
+		free(i->labels[n]);
+	free(i->labels);
+	memset(i, 0, sizeof(*i));
+}
+
+int
+tracker_issue_has_label(const struct tracker_issue *i, const char *label)
+{
+	size_t	 n;
+
+	for (n = 0; n < i->nlabels; n++)
+		if (strcmp(i->labels[n], label) == 0)
+			return 1;
+	return 0;
+}
+
+int
+tracker_issue_labels(struct tracker_issue *i, const cJSON *array)
+{
+	const cJSON	*it;
+	const char	*name;
+	size_t		 n = 0;
+
+	i->labels = calloc((size_t)cJSON_GetArraySize(array) + 1,
+	    sizeof(char *));
+	if (i->labels == NULL)
+		return -1;
+	cJSON_ArrayForEach(it, array) {
+		name = cJSON_IsString(it) ? it->valuestring :
+		    cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
+		if (name == NULL)
+			continue;
+		if ((i->labels[n] = strdup(name)) == NULL)
+			return -1;
+		i->nlabels = ++n;
+	}
+	return 0;
+}
+
+int
+tracker_strdup(char **dst, const char *s)
+{
+	*dst = NULL;
+	return s != NULL && (*dst = strdup(s)) == NULL ? -1 : 0;
+}
+
+int
+tracker_json_id(const cJSON *j, const char *path, char **out)
+{
+	long long	 v;
+	char		 s[32];
+
+	*out = NULL;
+	if (json_int(j, path, 1, INT64_MAX, &v) == -1)
+		return -1;
+	snprintf(s, sizeof(s), "%lld", v);
+	return (*out = strdup(s)) != NULL ? 0 : -1;
+}
+
+enum http_err
+tracker_call_id(struct tracker *t, const char *method, const char *url,
+    const cJSON *body, char **id)
+{
+	cJSON		*j = NULL;
+	enum http_err	 e;
+
+	*id = NULL;
+	e = upstream_call(&t->up, method, url, body, &j);
+	if (e == HTTP_OK && tracker_json_id(j, "id", id) == -1) {
+		snprintf(t->up.err, sizeof(t->up.err), "%s answered without "
+		    "an id", t->ops->kind);
+		e = HTTP_ESERVER;
+	}
+	cJSON_Delete(j);
+	return e;
+}
+
+enum http_err
+tracker_self(struct tracker *t)
+{
+	struct buf	 u;
+	enum http_err	 e;
+
+	if (t->self_id != NULL)
+		return HTTP_OK;
+	buf_init(&u, 8192);
+	if (buf_printf(&u, "%s/user", t->base) == -1) {
+		buf_release(&u);
+		return HTTP_EINTERNAL;
+	}
+	e = tracker_call_id(t, "GET", buf_str(&u), NULL, &t->self_id);
+	buf_release(&u);
+	return e;
+}
+
+int
+tracker_own(const struct tracker *t, const struct tracker_issue *i)
+{
+	return i->author != NULL && t->self_id != NULL &&
+	    strcmp(i->author, t->self_id) == 0;
+}
+
+enum http_err
+tracker_delete_in(struct tracker *t, struct buf *u, const char *id)
+{
+	enum http_err	 e = HTTP_EINTERNAL;
+
+	if (http_escape_segment(u, id) == 0)
+		e = upstream_call(&t->up, "DELETE", buf_str(u), NULL, NULL);
+	buf_release(u);
+	return e;
+}
+
+void
+tracker_delivery_key(struct tracker_delivery *d, const char *key)
+{
+	size_t	 n = key != NULL ? strlen(key) : 0;
+
+	if (n > 0 && n < sizeof(d->dedupe) && util_text_ok(key, n))
+		memcpy(d->dedupe, key, n + 1);
+}

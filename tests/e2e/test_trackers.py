@@ -1,0 +1,272 @@
+"""Every tracker, the same test code: an integration made by pbsyncctl, a
+push (and a double click) answered within Productboard's 5 s, renames on
+both sides without echo, a close that moves the feature's status, text a
+tracker would act on neutralised, deliveries checked (token or signature)
+and deduplicated, an issue deleted in the tracker, an unlink, and the
+integration's removal.  The tracker side goes through tests/e2e/trackers.py,
+one adapter per tracker double; then the checks only one tracker has
+(GitHub: its signature over the exact bytes, the deleted event, the
+secondary rate limit)."""
+import json
+import re
+import time
+
+import fixtures as fx
+import reliability
+import trackers
+from harness import AdminSession, Stack, Tap, wait_for
+
+t = Tap()
+s = Stack(github=True, env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})
+WJ = "\u2060"
+
+
+def check(tr, case, expected, observed, cond):
+    return reliability.check(t, "Trackers: " + tr.title, case, expected,
+                             observed, cond)
+
+
+def idle(timeout=30):
+    """Every double delivered everything and no job is due."""
+    def quiet():
+        for d in (s.pb, s.gl, s.gh):
+            d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                             "timeout": 5})
+        return s.sql("SELECT count(*) FROM job WHERE state != 'dead' AND"
+                     " run_at <= ?", time.time() + 0.5)[0][0] == 0
+    ok = wait_for(quiet, timeout, 0.2)
+    time.sleep(0.3)
+    return ok and quiet()
+
+
+def feature(fid):
+    return s.pb.call("GET", "/_double/state")["features"][fid]
+
+
+def pb_patches(fid):
+    return [r for r in s.pb.requests("^/v2/entities/%s$" % fid)
+            if r["method"] == "PATCH"]
+
+
+def status_name(fid):
+    sid = feature(fid).get("status", {}).get("id")
+    for st in s.pb.call("GET", "/_double/state")["statuses"]:
+        if st["id"] == sid:
+            return st["name"]
+    return None
+
+
+def link_of(iid, fid):
+    rows = s.sql("SELECT issue_key, issue_id FROM link WHERE integration_id"
+                 " = ? AND feature_id = ?", iid, fid)
+    return rows[0] if rows else None
+
+
+def by_form(tr, admin):
+    """The admin page's way: the tracker's own form, then the creation."""
+    others = [c.title for c in trackers.ALL if c.kind != tr.kind]
+    st, page = admin.get("/admin/new?tracker=" + tr.kind)
+    csrf = re.search(r'name="csrf" value="([^"]*)"', page)
+    fields = "<legend>%s</legend>" % tr.title in page and not any(
+        "<legend>%s</legend>" % o in page or "%s URL" % o in page
+        for o in others)
+    st2, body = admin.req("POST", "/admin/new", {
+        "csrf": csrf.group(1) if csrf else "", "op": "save",
+        "name": "Form " + tr.title, "column_label": tr.title,
+        "pb_token": fx.PB_TOKEN, "tracker_kind": tr.kind,
+        "tracker_url": tr.url(), "tracker_token": tr.token,
+        "tracker_project": tr.project, "conflict_policy": "latest",
+        "delete_policy": "keep"})
+    row = s.sql("SELECT id, tracker_kind, tracker_project_name FROM"
+                " integration WHERE name = ?", "Form " + tr.title)
+    check(tr, "the admin creates the integration on its tracker's form",
+          "only that tracker's fields; 303; the row names the tracker",
+          "form %d (%s); create %d; row %s" % (
+              st, "its fields only" if fields else "other fields too", st2,
+              row[0][1:] if row else None),
+          st == 200 and fields and st2 == 303 and row and
+          row[0][1:] == (tr.kind, tr.project))
+    if row:
+        s.ctl("integration", "delete", row[0][0], check=False)
+
+
+def one_tracker(cls, admin):
+    tr = cls(s)
+    tr.seed()
+    by_form(tr, admin)
+    env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
+    r = s.ctl("integration", "add", "--name", "Team " + tr.title,
+              *tr.integration_args(), env=env, check=False)
+    iid = r.stdout.strip()
+    hooks = [h for h in tr.hooks() if iid and iid in json.dumps(h)]
+    check(tr, "pbsyncctl integration add --tracker %s" % tr.kind,
+          "the integration, and one webhook on the project with a secret",
+          "exit %d %s; %d hooks" % (r.returncode, r.stderr.strip()[-200:],
+                                    len(hooks)),
+          r.returncode == 0 and len(hooks) == 1 and
+          bool(tr.hook_secret_sent(hooks[0])))
+    if r.returncode != 0 or not hooks:
+        return
+    hook = hooks[0]
+    shown = s.ctl("integration", "show", iid).stdout
+    t.ok("tracker\t%s\n" % tr.kind in shown and
+         "tracker_project\t%s\n" % tr.project in shown,
+         "%s: pbsyncctl shows the tracker and its project" % tr.title, shown)
+    pid = fx.plugin_id(s, iid)
+
+    # -- push, within 5 s, one issue even on a double click --------------
+    fid = fx.feature(s, "Ping @ceo about #12", description="<p>Ask @ceo "
+                     "about #12 and GH-7 <b>today</b>.</p>")
+    t0 = time.monotonic()
+    c = fx.click(s, pid, fid)
+    took = time.monotonic() - t0
+    conn = (c or {}).get("connection", {})
+    again = fx.click(s, pid, fid).get("connection", {})
+    mine = [i for i in tr.issues() if i["title"].replace(WJ, "")
+            .startswith("Ping")]
+    check(tr, "push of a feature, then a second click",
+          "connected within 5 s; one issue", "%s in %.2f s, then %s; %d "
+          "issues" % (conn.get("state"), took, again.get("state"),
+                      len(mine)),
+          conn.get("state") == "connected" and took < 5 and
+          again.get("state") == "connected" and len(mine) == 1)
+    if len(mine) != 1:
+        return
+    n = mine[0]["number"]
+    key = link_of(iid, fid)
+    t.ok(key is not None and conn.get("hoverLabel") == key[0] and
+         str(n) in key[0], "%s: the column shows the issue as the tracker "
+         "names it (%s)" % (tr.title, key and key[0]), conn)
+    body = mine[0]["body"]
+    raw = [w for w in ("@ceo", "#12", "GH-7") if w in body]
+    check(tr, "description and title with @ceo, #12 and GH-7",
+          "nothing the tracker acts on: no mention, no reference",
+          "raw in the body: %s; marker %s" % (
+              raw or "none", "kept" if "pbsync" in body else "missing"),
+          not raw and "pbsync" in body)
+    idle()
+
+    # -- renames on both sides, no echo ------------------------------------
+    w0, p0 = len(tr.writes(n)), len(pb_patches(fid))
+    s.pb.call("PATCH", "/_double/features/" + fid,
+              {"name": "Renamed in Productboard"})
+    landed = wait_for(lambda: tr.issue(n)["title"] ==
+                      "Renamed in Productboard", 20)
+    idle()
+    w1, p1 = len(tr.writes(n)), len(pb_patches(fid))
+    check(tr, "a rename in Productboard", "one write to the tracker, "
+          "nothing back to Productboard", "landed %s; %d tracker writes, "
+          "%d Productboard patches" % (landed, w1 - w0, p1 - p0),
+          landed and w1 - w0 == 1 and p1 == p0)
+    tr.edit(n, title="Renamed in " + tr.title)
+    landed = wait_for(lambda: feature(fid)["name"] == "Renamed in " +
+                      tr.title, 20)
+    idle()
+    w2, p2 = len(tr.writes(n)), len(pb_patches(fid))
+    check(tr, "a rename in the tracker", "one patch to Productboard, no "
+          "write back to the tracker", "landed %s; %d Productboard patches,"
+          " %d tracker writes" % (landed, p2 - p1, w2 - w1),
+          landed and p2 - p1 == 1 and w2 == w1)
+
+    # -- close in the tracker: the feature's status follows ----------------
+    tr.edit(n, state="closed")
+    done = wait_for(lambda: status_name(fid) == "Done", 20)
+    idle()
+    check(tr, "the issue closed in the tracker", "the feature is Done",
+          status_name(fid), done)
+
+    # -- deliveries: checked, deduplicated ---------------------------------
+    path = "/webhooks/gittab/" + iid
+    issue_id = int(key[1])
+    payload = tr.delivery_body(issue_id, n)
+    bad = s.request("POST", path, payload.encode(),
+                    tr.signed(hook, payload, good=False))
+    tampered = s.request("POST", path, (payload + " ").encode(),
+                         tr.signed(hook, payload))
+    before = s.sql("SELECT count(*) FROM job")[0][0]
+    good = [s.request("POST", path, payload.encode(),
+                      tr.signed(hook, payload)).status for _ in range(3)]
+    jobs = s.sql("SELECT count(*) FROM job")[0][0] - before
+    check(tr, "deliveries: a wrong %s, a body changed after signing, then "
+          "the same good delivery three times" % tr.auth_header,
+          "401; %s; 200 three times, one job" % (
+              "401" if tr.kind == "github" else "200 (the token does not "
+              "cover the body)"),
+          "%d; %d; %s, %d job" % (bad.status, tampered.status, good, jobs),
+          bad.status == 401 and tampered.status == (
+              401 if tr.kind == "github" else 200) and
+          good == [200] * 3 and jobs <= 1)
+    idle()
+
+    # -- unlink keeps the issue and removes the link -----------------------
+    fid2 = fx.feature(s, "Unlink me")
+    fx.click(s, pid, fid2)
+    n2 = [i for i in tr.issues() if i["title"] == "Unlink me"]
+    u = fx.click(s, pid, fid2, trigger="button.unlink").get(
+        "connection", {})
+    idle()
+    kept = n2 and tr.issue(n2[0]["number"])
+    check(tr, "unlink from Productboard", "the link goes, the issue stays "
+          "without pbsync's footer", "%s; link %s; issue %s" % (
+              u.get("state"), link_of(iid, fid2), "kept" if kept else
+              "gone"), u.get("state") == "initial" and
+          link_of(iid, fid2) is None and kept and
+          "pbsync" not in kept["body"])
+
+    # -- the issue deleted in the tracker ----------------------------------
+    tr.delete(n)
+    if tr.kind != "github":
+        s.ctl("reconcile")     # GitLab sends nothing on a delete
+    gone = wait_for(lambda: link_of(iid, fid) is None, 20)
+    check(tr, "the issue deleted in the tracker", "the link is removed "
+          "and the column reset" + (" at the deleted event" if
+                                    tr.kind == "github" else
+                                    " by reconcile"),
+          "link %s, column %s" % ("removed" if gone else "kept",
+                                  fx.connection(s, pid, fid)["data"]
+                                  ["fields"]["connection"]["state"]),
+          gone)
+    idle()
+
+    # -- the integration deleted -------------------------------------------
+    r = s.ctl("integration", "delete", iid, check=False)
+    left = [h for h in tr.hooks() if iid in json.dumps(h)]
+    check(tr, "pbsyncctl integration delete", "the webhook is gone",
+          "exit %d, %d hooks left" % (r.returncode, len(left)),
+          r.returncode == 0 and not left)
+
+
+def github_only():
+    """Behaviour only GitHub has: its secondary rate limit."""
+    tr = trackers.GitHub(s)
+    env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
+    r = s.ctl("integration", "add", "--name", "Limits",
+              *tr.integration_args(), env=env, check=False)
+    iid = r.stdout.strip()
+    pid = fx.plugin_id(s, iid) if r.returncode == 0 else None
+    s.gh.call("POST", "/_double/faults", {
+        "match": r"^POST /repos/[^/]+/[^/]+/issues$", "status": 403,
+        "count": 1, "headers": {"retry-after": "2"}})
+    fid = fx.feature(s, "Held by a secondary limit")
+    first = fx.click(s, pid, fid).get("connection", {}).get("state")
+    landed = wait_for(lambda: [i for i in tr.issues() if i["title"] ==
+                               "Held by a secondary limit"], 30)
+    pause = [line for line in s.log().splitlines()
+             if "github rate limit: pausing calls for 2s" in line]
+    check(tr, "GitHub answers a create with its secondary limit (403, "
+          "retry-after: 2)", "progress, a pause of 2 s, then the issue",
+          "%s; paused %s; issue %s" % (first, bool(pause),
+                                       "created" if landed else "missing"),
+          first == "progress" and bool(pause) and bool(landed))
+
+
+try:
+    s.pb.call("POST", "/_double/tokens", {"token": fx.PB_TOKEN})
+    s.start_worker()
+    admin = AdminSession(s)
+    for cls in trackers.ALL:
+        one_tracker(cls, admin)
+    github_only()
+finally:
+    s.stop(t)
+t.done()
