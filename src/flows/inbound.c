@@ -20,11 +20,12 @@ static int
 signed_later(const struct req *rq, struct resp *rs,
     struct store_integration *in)
 {
-	if (!rq->auth_only)
-		return 0;
-	store_integration_release(in);
-	resp_empty(rs, 204);
-	return -1;
+	if (rq->auth_only) {
+		store_integration_release(in);
+		resp_empty(rs, 204);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -51,7 +52,7 @@ inbound_signed(struct app *a, const struct req *rq, struct resp *rs,
 		return 0;
 	log_info("refused %s: %s", rq->path, sig == NULL ? "no signature" :
 	    "wrong signature");
-	resp_error(rs, 401, "unauthorized");
+	resp_error(rs, 401, "unauthorized");	/* as a wrong secret */
 	return -1;
 }
 
