@@ -304,3 +304,14 @@ UPDATE job SET payload = json_object('ref',
 	json_extract(payload, '$.project_id') || '/' || json_extract(payload, '$.iid'))
 	WHERE kind = 'unmark' AND json_valid(payload)
 	AND json_extract(payload, '$.iid') IS NOT NULL;
+
+-- version 5
+
+-- Tokens of the JSON API (DESIGN §10), for scripts: made with pbsyncctl
+-- token add NAME --role admin|viewer, shown once, kept as their hash.
+CREATE TABLE api_token (
+	name			TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+	token_hash		TEXT NOT NULL UNIQUE,
+	role			TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+	created_at		REAL NOT NULL
+);

@@ -5,8 +5,10 @@
  *   pbsyncctl admin add NAME            add an admin (password on stdin)
  *   pbsyncctl admin passwd NAME         set a password (on stdin)
  *   pbsyncctl admin remove NAME         remove an admin and its sessions
+ *   pbsyncctl token add NAME --role R   a JSON API token (printed once)
+ *   pbsyncctl token remove NAME         revoke it
  *   pbsyncctl integration add OPTIONS   create an integration (tokens from
- *                                       PBSYNC_PB_TOKEN / PBSYNC_GL_TOKEN)
+ *                                       PBSYNC_PB_TOKEN, PBSYNC_TRACKER_TOKEN)
  *   pbsyncctl integration list          one line per integration
  *   pbsyncctl integration show|delete ID
  *   pbsyncctl links ID                  the integration's links, newest first
@@ -41,6 +43,8 @@ usage(void)
 	fprintf(stderr, "usage: pbsyncctl init\n"
 	    "       pbsyncctl admin add | passwd NAME   (password on stdin)\n"
 	    "       pbsyncctl admin remove NAME\n"
+	    "       pbsyncctl token add NAME --role admin|viewer | "
+	    "remove NAME\n"
 	    "       pbsyncctl integration add --name N [--tracker KIND] "
 	    "[--url U] --project P\n"
 	    "                 [--label L] "
@@ -120,6 +124,47 @@ cmd_admin(struct app *a, const char *verb, const char *name)
 		printf("admin \"%s\" %s\n", name, strcmp(verb, "add") == 0 ?
 		    "added" : strcmp(verb, "passwd") == 0 ?
 		    "has a new password (its sessions end)" : "removed");
+	return rc == 0 ? 0 : 1;
+}
+
+/* API tokens: the new one is printed once, only its hash is kept. */
+static int
+cmd_token(struct app *a, int argc, char *argv[])
+{
+	char	 tok[CRYPTO_SECRET_LEN + 8], h[CRYPTO_HASH_LEN + 1];
+	char	 raw[CRYPTO_SECRET_LEN + 1];
+	int	 rc;
+
+	if (!(argc == 4 && strcmp(argv[0], "add") == 0 &&
+	    strcmp(argv[2], "--role") == 0 && (strcmp(argv[3], "admin") == 0 ||
+	    strcmp(argv[3], "viewer") == 0)) &&
+	    !(argc == 2 && strcmp(argv[0], "remove") == 0))
+		return usage();
+	if (app_store(a) == -1)
+		return 1;
+	if (strcmp(argv[0], "remove") == 0) {
+		if ((rc = store_token_remove(&a->store, argv[1])) == 0)
+			printf("token \"%s\" removed\n", argv[1]);
+		else if (rc == STORE_NOTFOUND)
+			fprintf(stderr, "pbsyncctl: no token \"%s\"\n", argv[1]);
+		return rc == 0 ? 0 : 1;
+	}
+	if (*argv[1] == '\0' || strlen(argv[1]) > 64 ||
+	    !util_text_ok(argv[1], strlen(argv[1]))) {
+		fprintf(stderr, "pbsyncctl: a token name is 1 to 64 "
+		    "characters\n");
+		return 1;
+	}
+	crypto_random_secret(raw);
+	snprintf(tok, sizeof(tok), "pbs_%s", raw);
+	crypto_digest(tok, h);
+	rc = store_token_add(&a->store, argv[1], h, argv[3], util_now());
+	if (rc == STORE_EXISTS)
+		fprintf(stderr, "pbsyncctl: token \"%s\" exists\n", argv[1]);
+	else if (rc == 0)
+		printf("%s\n", tok);
+	crypto_wipe(raw, sizeof(raw));
+	crypto_wipe(tok, sizeof(tok));
 	return rc == 0 ? 0 : 1;
 }
 
@@ -467,6 +512,8 @@ main(int argc, char *argv[])
 	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "passwd") == 0 ||
 	    strcmp(argv[2], "remove") == 0))
 		rc = cmd_admin(&a, argv[2], argv[3]);
+	else if (strcmp(argv[1], "token") == 0)
+		rc = cmd_token(&a, argc - 2, argv + 2);
 	else if (strcmp(argv[1], "integration") == 0)
 		rc = cmd_integration(&a, argc - 2, argv + 2);
 	else if (argc == 3 && strcmp(argv[1], "links") == 0)

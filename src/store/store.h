@@ -243,6 +243,14 @@ int	 store_admin_passwd(struct store *, const char *name,
 	    const char *pw_hash);
 /* Deletes a user, its sessions and browsers: 0, STORE_NOTFOUND or -1. */
 int	 store_admin_remove(struct store *, const char *name);
+/* API tokens by name, kept as hashes: 0, STORE_EXISTS or -1. */
+int	 store_token_add(struct store *, const char *name,
+	    const char *token_hash, const char *role, double now);
+/* 0, STORE_NOTFOUND or -1. */
+int	 store_token_remove(struct store *, const char *name);
+/* The role ("admin", "viewer") of a token's hash: 0, STORE_NOTFOUND, -1. */
+int	 store_token_role(struct store *, const char *token_hash,
+	    char role[16]);
 /* The failures counted under key and when the last was (0, 0 if none). */
 int	 store_login_get(struct store *, const char *key, long long *failures,
 	    double *last);

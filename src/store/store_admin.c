@@ -287,3 +287,54 @@ store_job_revive_in(struct store *s, const char *iid, long long id,
 		return store_fail(s, "job revive check");
 	return store_job_revive(s, id, now);
 }
+
+int
+store_token_add(struct store *s, const char *name, const char *token_hash,
+    const char *role, double now)
+{
+	static const char sql[] = "INSERT INTO api_token (name, token_hash,"
+	    " role, created_at) VALUES (?, ?, ?, ?)";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, name);
+	store_bind_text(st, 2, token_hash);
+	store_bind_text(st, 3, role);
+	sqlite3_bind_double(st, 4, now);
+	return store_exec_stmt(s, st, "token add");
+}
+
+int
+store_token_remove(struct store *s, const char *name)
+{
+	static const char sql[] = "DELETE FROM api_token WHERE name = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, name);
+	if (store_exec_stmt(s, st, "token remove") != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_token_role(struct store *s, const char *token_hash, char role[16])
+{
+	static const char sql[] =
+	    "SELECT role FROM api_token WHERE token_hash = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	role[0] = '\0';
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, token_hash);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		store_text_fixed(st, 0, role, 16);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "token role");
+}

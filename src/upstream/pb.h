@@ -15,7 +15,7 @@
 #define PB_MAX_ID	64	/* entity ids are UUIDs; room to spare */
 #define PB_MAX_USER	200	/* triggeredByUser name or email, in bytes */
 /* A rich-text field's limit, in characters (productboard-api-v2.md §3.2). */
-#define PB_MAX_DESCRIPTION 1048576
+#define PB_MAX_DESCRIPTION 524288
 
 struct pb {
 	struct upstream	 up;

@@ -4,22 +4,35 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/crypto.h"
 #include "web/health.h"
 
-/* 1 if the client is this host: it may see the counts. */
+/*
+ * 1 if the client may see the counts: it is this host, or it shows an API
+ * token (pbsyncctl token add; any role may read).
+ */
 static int
-local_client(const struct req *rq)
+trusted_client(struct app *a, const struct req *rq)
 {
 	const char	*ip = req_param(rq, "REMOTE_ADDR");
+	const char	*auth = req_param(rq, "HTTP_AUTHORIZATION");
+	char		 h[CRYPTO_HASH_LEN + 1], role[16];
 
-	return ip != NULL && (strncmp(ip, "127.", 4) == 0 ||
-	    strcmp(ip, "::1") == 0 || strncmp(ip, "::ffff:127.", 11) == 0);
+	if (ip != NULL && (strncmp(ip, "127.", 4) == 0 ||
+	    strcmp(ip, "::1") == 0 || strncmp(ip, "::ffff:127.", 11) == 0))
+		return 1;
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
+	    strlen(auth + 7) > 256 || app_store(a) == -1)
+		return 0;
+	crypto_digest(auth + 7, h);
+	return store_token_role(&a->store, h, role) == 0;
 }
 
 /*
  * Everyone gets the status (and 200 or 503): a load balancer needs no
  * more.  The program, the database and key state, the schema version and
- * the queue and link counts go to clients on this host only.
+ * the queue and link counts go to clients on this host, or with an API
+ * token, only.
  */
 int
 health_handle(struct app *a, const struct req *rq, struct resp *rs)
@@ -41,7 +54,7 @@ health_handle(struct app *a, const struct req *rq, struct resp *rs)
 		return 1;
 	}
 	cJSON_AddStringToObject(j, "status", ok ? "ok" : "unavailable");
-	if (!local_client(rq)) {
+	if (!trusted_client(a, rq)) {
 		resp_json(rs, ok ? 200 : 503, j);
 		cJSON_Delete(j);
 		return 1;

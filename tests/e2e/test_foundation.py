@@ -94,11 +94,14 @@ try:
              "%s socket is not world-accessible (%o)" % (name, mode & 0o777))
 
     # /healthz: the status for anyone, the counts for this host only.
-    def health_from(addr):
-        st, _, body = wire.fcgi(os.path.join(s.dir, "glhook.sock"), {
-            "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/healthz",
-            "REQUEST_URI": "/healthz", "DOCUMENT_URI": "/healthz",
-            "REMOTE_ADDR": addr, "SERVER_PROTOCOL": "HTTP/1.1"}, b"")
+    def health_from(addr, token=None):
+        params = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/healthz",
+                  "REQUEST_URI": "/healthz", "DOCUMENT_URI": "/healthz",
+                  "REMOTE_ADDR": addr, "SERVER_PROTOCOL": "HTTP/1.1"}
+        if token is not None:
+            params["HTTP_AUTHORIZATION"] = "Bearer " + token
+        st, _, body = wire.fcgi(os.path.join(s.dir, "glhook.sock"), params,
+                                b"")
         return st, json.loads(body) if body else None
     got = health_from("203.0.113.7")
     reliability.check(t, "security", "/healthz asked from a remote address",
@@ -109,6 +112,32 @@ try:
     st, j = health_from("127.0.0.1")
     t.ok(st == 200 and "queue" in j and "links" in j,
          "a client on this host sees the counts", j)
+    # ... and a remote one with an API token, as long as it is not revoked.
+    r = s.ctl("token", "add", "monitor", "--role", "viewer")
+    tok = r.stdout.strip()
+    dup = s.ctl("token", "add", "monitor", "--role", "viewer", check=False)
+    bad = s.ctl("token", "add", "x", "--role", "root", check=False)
+    stored = s.sql("SELECT token_hash FROM api_token")
+    reliability.check(
+        t, "security", "pbsyncctl token add: a token for the JSON API",
+        "printed once, only its hash stored; a taken name and an unknown "
+        "role refused", "%s...; stored %s; again: exit %d; role root: exit "
+        "%d" % (tok[:4], "hash only" if stored and stored[0][0] != tok and
+                tok not in str(stored) else stored, dup.returncode,
+                bad.returncode),
+        tok.startswith("pbs_") and len(stored) == 1 and
+        tok not in str(stored) and dup.returncode == 1 and
+        bad.returncode == 2)
+    got = [health_from("203.0.113.7", tok), health_from("203.0.113.7",
+                                                        tok[::-1])]
+    s.ctl("token", "remove", "monitor")
+    got.append(health_from("203.0.113.7", tok))
+    reliability.check(
+        t, "security", "/healthz from a remote address with an API token, "
+        "a wrong one, the revoked one", "the counts; the status only; the "
+        "status only", "%s" % [sorted(j) for _, j in got],
+        "queue" in got[0][1] and got[1][1] == {"status": "ok"} and
+        got[2][1] == {"status": "ok"})
 
     # Owner-only files: the database (sealed tokens), its WAL and SHM, the
     # log.
