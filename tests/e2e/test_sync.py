@@ -2,7 +2,6 @@
 services) send webhooks for pbsync's own writes: every change lands on the
 other side, each with exactly one upstream write, and nothing echoes."""
 import os
-import random
 import signal
 import time
 
@@ -203,56 +202,8 @@ try:
     t.ok(any("name conflict, gitlab wins" in d for _, d in log),
          "the sync log records the conflict and the decision", log)
 
-    # -- randomised model test ----------------------------------------------
-    # Random edits on both sides, with GitLab deliveries duplicated,
-    # reordered or dropped; then a reconcile.  Both sides must end equal to
-    # the last edit made (or one of the last concurrent ones), and no write
-    # may be an echo.
-    rnd = random.Random(int(os.environ.get("PBSYNC_MODEL_SEED", "1234")))
-    runs = int(os.environ.get("PBSYNC_MODEL_RUNS", "12"))
-    bad = 0
-    for k in range(runs):
-        idle(30)
-        clear()
-        s.gl.call("POST", "/_double/config", {
-            "duplicate_deliveries": rnd.choice([0, 0, 1, 3]),
-            "reorder_deliveries": rnd.choice([False, True]),
-            "deliver": rnd.choice([True, True, True, False])})
-        edits, trace = rnd.randint(1, 4), []
-        for e in range(edits):
-            name = "model %d.%d" % (k, e)
-            side = "pb" if rnd.random() < 0.5 else "gl"
-            if side == "pb":
-                pb_edit(name=name)
-            else:
-                gl_edit(title=name)
-            pause = rnd.choice([0, 0.05, 0.3, 1.1])
-            trace.append((side, name, pause))
-            time.sleep(pause)
-        s.gl.call("POST", "/_double/config", {"deliver": True,
-                                              "duplicate_deliveries": 0,
-                                              "reorder_deliveries": False})
-        s.ctl("reconcile")
-        # Edits less than 0.3 s apart on both sides are concurrent: with no
-        # conditional writes in either API, either may win the conflict,
-        # but both sides must agree on one of them, never on a stale one.
-        latest = [trace[-1][1]]
-        for side, name, pause in reversed(trace[:-1]):
-            if pause >= 0.3:
-                break
-            latest.append(name)
-        settled = wait_for(lambda: feature_of(fid)["name"] in latest and
-                           issue()["title"] == feature_of(fid)["name"], 20)
-        idle(20)
-        gw, pw = writes()
-        # At most one write per real edit; an echo would add one more.
-        if not settled or gw + pw > edits:
-            bad += 1
-            print("# model run %d: settled=%s writes=%s trace=%s now pb=%r "
-                  "gl=%r" % (k, settled, (gw, pw), trace,
-                             feature_of(fid)["name"], issue()["title"]))
-    print("# model test: %d random sequences" % runs)
-    t.eq(bad, 0, "model test: %d sequences converge with no echo" % runs)
+    # The randomised model test runs for every tracker: test_trackers.py.
+
     # -- propagation latency: edit on one side, seen on the other ----------
     s.gl.call("POST", "/_double/config", {"duplicate_deliveries": 0,
                                           "reorder_deliveries": False,

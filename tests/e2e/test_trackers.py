@@ -8,6 +8,8 @@ one adapter per tracker double; then the checks only one tracker has
 (GitHub: its signature over the exact bytes, the deleted event, the
 secondary rate limit)."""
 import json
+import os
+import random
 import re
 import time
 
@@ -175,6 +177,8 @@ def one_tracker(cls, admin):
     check(tr, "the issue closed in the tracker", "the feature is Done",
           status_name(fid), done)
 
+    model(tr, pid)
+
     # -- deliveries: checked, deduplicated ---------------------------------
     path = "/webhooks/gittab/" + iid
     issue_id = int(key[1])
@@ -234,6 +238,64 @@ def one_tracker(cls, admin):
     check(tr, "pbsyncctl integration delete", "the webhook is gone",
           "exit %d, %d hooks left" % (r.returncode, len(left)),
           r.returncode == 0 and not left)
+
+
+def model(tr, pid):
+    """Random edits on both sides, the tracker's deliveries duplicated,
+    reordered or dropped; then a reconcile.  Both sides must end equal to
+    the last edit made (or one of the last concurrent ones), with at most
+    one write per edit: an echo would be one more."""
+    fid = fx.feature(s, "Model " + tr.title)
+    fx.click(s, pid, fid)
+    n = [i for i in tr.issues() if i["title"] == "Model " + tr.title]
+    n = n[0]["number"] if n else None
+    rnd = random.Random(int(os.environ.get("PBSYNC_MODEL_SEED", "1234")))
+    runs = int(os.environ.get("PBSYNC_MODEL_RUNS", "12"))
+    bad = []
+    for k in range(runs if n else 0):
+        idle()
+        w0, p0 = len(tr.writes(n)), len(pb_patches(fid))
+        tr.d.call("POST", "/_double/config", {
+            "duplicate_deliveries": rnd.choice([0, 0, 1, 3]),
+            "reorder_deliveries": rnd.choice([False, True]),
+            "deliver": rnd.choice([True, True, True, False])})
+        edits, trace = rnd.randint(1, 4), []
+        for e in range(edits):
+            name = "model %d.%d" % (k, e)
+            side = "pb" if rnd.random() < 0.5 else "tracker"
+            if side == "pb":
+                s.pb.call("PATCH", "/_double/features/" + fid,
+                          {"name": name})
+            else:
+                tr.edit(n, title=name)
+            pause = rnd.choice([0, 0.05, 0.3, 1.1])
+            trace.append((side, name, pause))
+            time.sleep(pause)
+        tr.d.call("POST", "/_double/config", {"deliver": True,
+                                              "duplicate_deliveries": 0,
+                                              "reorder_deliveries": False})
+        s.ctl("reconcile")
+        # Edits less than 0.3 s apart on both sides are concurrent: with
+        # no conditional writes in either API either may win, but both
+        # sides must agree on one of them, never on a stale one.
+        latest = [trace[-1][1]]
+        for side, name, pause in reversed(trace[:-1]):
+            if pause >= 0.3:
+                break
+            latest.append(name)
+        settled = wait_for(lambda: feature(fid)["name"] in latest and
+                           tr.issue(n)["title"] == feature(fid)["name"], 20)
+        idle()
+        w = len(tr.writes(n)) - w0 + len(pb_patches(fid)) - p0
+        if not settled or w > edits:
+            bad.append((k, settled, w, trace))
+            print("# model run %d (seed %s): settled=%s writes=%d trace=%s"
+                  % (k, os.environ.get("PBSYNC_MODEL_SEED", "1234"),
+                     settled, w, trace))
+    check(tr, "model test: %d random sequences of edits on both sides, "
+          "deliveries duplicated, reordered or dropped" % runs,
+          "every one converges, at most one write per edit",
+          "%d of %d failed" % (len(bad), runs), n is not None and not bad)
 
 
 def github_only():
