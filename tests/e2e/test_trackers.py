@@ -58,6 +58,23 @@ def status_name(fid):
     return None
 
 
+def status_ids():
+    return {x["name"]: x["id"] for x in
+            s.pb.call("GET", "/_double/state")["statuses"]}
+
+
+def status_map():
+    """Each Productboard status to an issue state and a label."""
+    st = status_ids()
+    return {"to_tracker": {
+        st["New"]: {"state": "opened", "label": "status::new"},
+        st["Planned"]: {"state": "opened", "label": "status::planned"},
+        st["In Progress"]: {"state": "opened", "label": "status::doing"},
+        st["Done"]: {"state": "closed", "label": "status::done"}},
+        "to_productboard": {"opened": st["In Progress"],
+                            "closed": st["Done"]}}
+
+
 def link_of(iid, fid):
     rows = s.sql("SELECT issue_key, issue_id FROM link WHERE integration_id"
                  " = ? AND feature_id = ?", iid, fid)
@@ -98,6 +115,7 @@ def one_tracker(cls, admin):
     by_form(tr, admin)
     env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
     r = s.ctl("integration", "add", "--name", "Team " + tr.title,
+              "--status-map", json.dumps(status_map()),
               *tr.integration_args(), env=env, check=False)
     iid = r.stdout.strip()
     hooks = [h for h in tr.hooks() if iid and iid in json.dumps(h)]
@@ -170,12 +188,29 @@ def one_tracker(cls, admin):
           " %d tracker writes" % (landed, p2 - p1, w2 - w1),
           landed and p2 - p1 == 1 and w2 == w1)
 
-    # -- close in the tracker: the feature's status follows ----------------
+    # -- status: labels follow it, a close moves the feature -------------
+    human_label = "needs-design"
+    tr.edit(n, labels=[human_label])
+    idle()
+    s.pb.call("PATCH", "/_double/features/" + fid,
+              {"status": {"id": status_ids()["Planned"]}})
+    planned = wait_for(lambda: "status::planned" in tr.issue(n)["labels"],
+                       20)
+    idle()
+    got = sorted(tr.issue(n)["labels"])
+    check(tr, "the feature set to Planned in Productboard", "the issue "
+          "gets status::planned; a label a person set stays",
+          "labels %s, state %s" % (got, tr.issue(n)["state"]),
+          planned and got == sorted([human_label, "status::planned"]) and
+          tr.issue(n)["state"] == "open")
     tr.edit(n, state="closed")
     done = wait_for(lambda: status_name(fid) == "Done", 20)
     idle()
-    check(tr, "the issue closed in the tracker", "the feature is Done",
-          status_name(fid), done)
+    got = sorted(tr.issue(n)["labels"])
+    check(tr, "the issue closed in the tracker", "the feature is Done, the "
+          "label follows: status::done instead of status::planned",
+          "%s; labels %s" % (status_name(fid), got),
+          done and got == sorted([human_label, "status::done"]))
 
     model(tr, pid)
 

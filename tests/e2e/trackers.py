@@ -67,12 +67,14 @@ class GitLab(Tracker):
                 for i in self.d.call("GET", "/_double/state")["issues"]
                 if i.get("project_id") == self.pid]
 
-    def edit(self, number, title=None, body=None, state=None):
+    def edit(self, number, title=None, body=None, state=None, labels=None):
         b = {"as_user": HUMAN}
         if title is not None:
             b["title"] = title
         if body is not None:
             b["description"] = body
+        if labels is not None:
+            b["labels"] = ",".join(labels)
         if state is not None:
             b["state_event"] = "close" if state == "closed" else "reopen"
         self.d.call("PUT", "/_double/projects/%d/issues/%d" % (
@@ -145,12 +147,14 @@ class GitHub(Tracker):
                 if i["repo_id"] == rid and not i.get("deleted") and
                 not i.get("pull_request")]
 
-    def edit(self, number, title=None, body=None, state=None):
+    def edit(self, number, title=None, body=None, state=None, labels=None):
         b = {"as_user": HUMAN}
         if title is not None:
             b["title"] = title
         if body is not None:
             b["body"] = body
+        if labels is not None:
+            b["labels"] = labels
         if state is not None:
             b["state"] = "closed" if state == "closed" else "open"
         self.d.call("PATCH", "/_double/repos/%s/issues/%d" % (
