@@ -82,7 +82,9 @@ def link_of(iid, fid):
 
 
 def by_form(tr, admin):
-    """The admin page's way: the tracker's own form, then the creation."""
+    """The admin page's way: the tracker's own form, then the creation,
+    on the tracker's self-hosted flavour (GitHub Enterprise Server's
+    /api/v3)."""
     others = [c.title for c in trackers.ALL if c.kind != tr.kind]
     st, page = admin.get("/admin/new?tracker=" + tr.kind)
     csrf = re.search(r'name="csrf" value="([^"]*)"', page)
@@ -93,12 +95,13 @@ def by_form(tr, admin):
         "csrf": csrf.group(1) if csrf else "", "op": "save",
         "name": "Form " + tr.title, "column_label": tr.title,
         "pb_token": fx.PB_TOKEN, "tracker_kind": tr.kind,
-        "tracker_url": tr.url(), "tracker_token": tr.token,
+        "tracker_url": tr.server_url(), "tracker_token": tr.token,
         "tracker_project": tr.project, "conflict_policy": "latest",
         "delete_policy": "keep"})
     row = s.sql("SELECT id, tracker_kind, tracker_project_name FROM"
                 " integration WHERE name = ?", "Form " + tr.title)
-    check(tr, "the admin creates the integration on its tracker's form",
+    check(tr, "the admin creates the integration on its tracker's form "
+          "(at %s)" % tr.server_url().replace(tr.url(), "<server>"),
           "only that tracker's fields; 303; the row names the tracker",
           "form %d (%s); create %d; row %s" % (
               st, "its fields only" if fields else "other fields too", st2,

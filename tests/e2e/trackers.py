@@ -24,6 +24,10 @@ class Tracker:
         return ("--tracker", self.kind, "--url", self.url(), "--project",
                 self.project)
 
+    def server_url(self):
+        """The URL of a self-hosted server of the same tracker."""
+        return self.url()
+
     def issue(self, number):
         for i in self.issues():
             if i["number"] == number:
@@ -129,6 +133,10 @@ class GitHub(Tracker):
 
     def url(self):
         return self.d.url
+
+    def server_url(self):
+        """GitHub Enterprise Server: the API under /api/v3."""
+        return self.d.url + "/api/v3"
 
     def _repo_id(self):
         for r in self.d.call("GET", "/_double/state")["repositories"]:
