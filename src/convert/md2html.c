@@ -29,6 +29,7 @@ struct md2html {
 	const struct mdext *x;		/* the Markdown that cmark parsed */
 	int		 prev, prev2;	/* the last two text bytes written */
 	int		 in_a;		/* inside <a>: links are text */
+	int		 hardbreaks;	/* a single newline is a <br/> */
 };
 
 static void
@@ -484,7 +485,10 @@ leaf(struct md2html *r, cmark_node *n, int tags)
 		md2html_text(r, s, strlen(s));
 		break;
 	case CMARK_NODE_SOFTBREAK:
-		md2html_text(r, " ", 1);
+		if (r->hardbreaks)
+			md2html_tag(r, "<br/>");
+		else
+			md2html_text(r, " ", 1);
 		break;
 	case CMARK_NODE_LINEBREAK:
 		md2html_tag(r, "<br/>");
@@ -561,7 +565,7 @@ render(struct md2html *r, cmark_node *n, int depth)
  * html2md would make of it.
  */
 static int
-convert(const char *md, size_t len, struct buf *html)
+convert(const char *md, size_t len, struct buf *html, int hardbreaks)
 {
 	struct md2html	 r;
 	struct mdext	 x;
@@ -571,6 +575,7 @@ convert(const char *md, size_t len, struct buf *html)
 	int		 rc = -1;
 
 	memset(&r, 0, sizeof(r));
+	r.hardbreaks = hardbreaks;
 	memset(&x, 0, sizeof(x));
 	buf_init(&c, len * 3 + 16);
 	buf_init(&src, len * 5 + 16);
@@ -601,18 +606,31 @@ out:
 	return rc;
 }
 
-int
-md2html_convert(const char *md, size_t len, struct buf *out)
+/* Appends what convert() made, or leaves out as it was. */
+static int
+convert_into(const char *md, size_t len, struct buf *out, int hardbreaks)
 {
 	struct buf	 html;
 	int		 rc = -1;
 
 	buf_init(&html, out->max);
-	if (convert(md, len, &html) == 0 &&
+	if (convert(md, len, &html, hardbreaks) == 0 &&
 	    buf_append(out, buf_str(&html), html.len) == 0)
 		rc = 0;
 	buf_release(&html);
 	return rc;
+}
+
+int
+md2html_convert(const char *md, size_t len, struct buf *out)
+{
+	return convert_into(md, len, out, 0);
+}
+
+int
+md2html_convert_breaks(const char *md, size_t len, struct buf *out)
+{
+	return convert_into(md, len, out, 1);
 }
 
 char *

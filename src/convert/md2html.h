@@ -38,6 +38,11 @@
  * out is then unchanged.
  */
 int	 md2html_convert(const char *md, size_t len, struct buf *out);
+/*
+ * The same where a single newline is a line break (GitHub's issues and
+ * comments), so what people see there is what Productboard shows.
+ */
+int	 md2html_convert_breaks(const char *md, size_t len, struct buf *out);
 
 /*
  * Appends HTML in the normal form the converters reach, html → md → html,

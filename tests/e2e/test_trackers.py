@@ -191,6 +191,15 @@ def one_tracker(cls, admin):
           " %d tracker writes" % (landed, p2 - p1, w2 - w1),
           landed and p2 - p1 == 1 and w2 == w1)
 
+    # -- a description typed in the tracker, as it shows there -----------
+    tr.edit(n, body="First line\nSecond line")
+    want = "<p>First line%sSecond line</p>" % tr.newline
+    seen = wait_for(lambda: feature(fid)["description"] == want, 20)
+    idle()
+    check(tr, "two lines typed in the issue's description", "Productboard "
+          "shows them as the tracker does: %s" % want,
+          feature(fid)["description"], seen)
+
     # -- status: labels follow it, a close moves the feature -------------
     human_label = "needs-design"
     tr.edit(n, labels=[human_label])

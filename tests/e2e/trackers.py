@@ -41,6 +41,7 @@ class GitLab(Tracker):
         "glpat-human-0123456789"
     project, pid = "grp/proj", 1001
     auth_header = "X-Gitlab-Token"
+    newline = " "          # a single newline is a soft break
 
     def __init__(self, stack):
         super().__init__(stack)
@@ -118,6 +119,7 @@ class GitHub(Tracker):
         "ghp_human_token_0123456789"
     project = "acme/widgets"
     auth_header = "X-Hub-Signature-256"
+    newline = "<br/>"      # issues show a single newline as a break
 
     def __init__(self, stack):
         super().__init__(stack)

@@ -252,6 +252,22 @@ cap(void)
 	buf_release(&b);
 }
 
+/* GitHub's dialect: a single newline is a line break, code stays as is. */
+static void
+breaks(void)
+{
+	static const char md[] = "one\ntwo\n\n```\na\nb\n```\n";
+	struct buf	 b;
+
+	buf_init(&b, 4096);
+	CHECK_INT(md2html_convert_breaks(md, strlen(md), &b), 0);
+	CHECK_STR(buf_str(&b), "<p>one<br/>two</p><pre><code>a\nb</code></pre>");
+	buf_reset(&b);
+	CHECK_INT(md2html_convert(md, strlen(md), &b), 0);
+	CHECK(strncmp(buf_str(&b), "<p>one two</p>", 14) == 0);
+	buf_release(&b);
+}
+
 /*
  * Text that GitLab would run as a quick action goes there escaped, and its
  * words come back to Productboard as they were.
@@ -373,6 +389,7 @@ main(void)
 	}
 	CHECK(ok);
 	cap();
+	breaks();
 	golden();
 	quick_actions();
 	many_images();
