@@ -31,8 +31,10 @@ import urllib.parse
 
 import jsonschema
 
-NODE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                    "node_modules", "@octokit")
+# PBSYNC_NODE_MODULES: where npm put them when this copy has none (make
+# distcheck tests an unpacked tarball, which carries no node_modules).
+NODE = os.path.join(os.environ.get("PBSYNC_NODE_MODULES") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "node_modules"), "@octokit")
 REST = os.path.join(NODE, "openapi", "generated", "api.github.com.deref.json")
 HOOKS = os.path.join(NODE, "openapi-webhooks", "generated",
                      "api.github.com.json")

@@ -114,8 +114,9 @@ def tearDownModule():
 def validator_missing():
     for f in ("openapi/generated/api.github.com.deref.json",
               "openapi-webhooks/generated/api.github.com.json"):
-        if not os.path.exists(os.path.join(CONTRACT, "node_modules",
-                                           "@octokit", f)):
+        if not os.path.exists(os.path.join(
+                os.environ.get("PBSYNC_NODE_MODULES") or
+                os.path.join(CONTRACT, "node_modules"), "@octokit", f)):
             return "no tests/contract/node_modules (npm ci --prefix " \
                 "tests/contract)"
     try:
