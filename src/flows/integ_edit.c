@@ -47,6 +47,14 @@ integ_status_map_ok(const char *json, char *err, size_t len)
 		snprintf(err, len, "The status mapping is not valid.");
 		goto out;
 	}
+	cJSON_ArrayForEach(it, j)
+		if (strcmp(it->string, "to_tracker") != 0 &&
+		    strcmp(it->string, "to_productboard") != 0) {
+			/* A misspelt key would leave the mapping off unseen. */
+			snprintf(err, len, "The status mapping has only "
+			    "to_tracker and to_productboard.");
+			goto out;
+		}
 	tg = cJSON_GetObjectItemCaseSensitive(j, "to_tracker");
 	tp = cJSON_GetObjectItemCaseSensitive(j, "to_productboard");
 	if ((tg != NULL && !cJSON_IsObject(tg)) ||

@@ -706,7 +706,7 @@ try:
     t.ok(iid in out, "pbsyncctl integration list lists it")
     out = s.ctl("integration", "show", iid).stdout
     t.ok("plugin_integration_id\t%s\n" % pid in out and
-         "tracker_hook_id\t%d\n" % hid in out,
+         "tracker_hook_id\t%s\n" % hid in out,
          "pbsyncctl integration show prints the upstream ids", out)
     out = s.ctl("links", iid).stdout.splitlines()
     t.ok(len(out) == 2 and out[1].startswith(fid + "\t#1\t"),

@@ -158,7 +158,7 @@ try:
            "plugin_auth": list(pst["plugin_integrations"].values())[0]
            ["authorization"],
            "pb_auth": list(pst["webhooks"].values())[0]["authorization"],
-           "tracker_token": s.gl.call("GET", "/_double/state")["hooks"][0]["token"],
+           "gl_token": s.gl.call("GET", "/_double/state")["hooks"][0]["token"],
            "session": sess, "csrf": csrf, "login_cookie": pre,
            "gl_url": s.gl.url}
     fx.idle(s)
@@ -213,7 +213,7 @@ try:
         ("GET", "/webhooks/productboard/%s?validationToken=alive" % iid,
          {"Authorization": ctx["pb_auth"]}, 200),
         ("POST", "/webhooks/gittab/" + iid,
-         {"X-Gitlab-Token": ctx["tracker_token"], "X-Gitlab-Event": "Push Hook",
+         {"X-Gitlab-Token": ctx["gl_token"], "X-Gitlab-Event": "Push Hook",
           "Content-Type": "application/json"}, 204),
         ("GET", "/admin/", {"Cookie": "pbsync_session=" + sess}, 200),
     )

@@ -394,7 +394,7 @@ try:
     now = time.time()
     db = sqlite3.connect(s.env["PBSYNC_DATABASE"], timeout=10)
     db.executemany("INSERT INTO delivery (integration_id, source, key,"
-                   " received_at) VALUES (?, 'gitlab', ?, ?)",
+                   " received_at) VALUES (?, 'tracker', ?, ?)",
                    [(IID, "old-%d" % i, now - 7 * DAY - 60 - i)
                     for i in range(6000)] +
                    [(IID, "recent", now - 7 * DAY + 3600),
@@ -417,7 +417,7 @@ try:
          "a resend of a forgotten key is queued, and its key recorded, again")
     finish_jobs()
     old = "INSERT INTO delivery (integration_id, source, key, received_at)" \
-        " VALUES (?, 'gitlab', ?, ?)"
+        " VALUES (?, 'tracker', ?, ?)"
     s.sql(old, IID, "old-w1", time.time() - 8 * DAY)
     s.start_worker()
     gone = wait_for(lambda: not s.sql("SELECT 1 FROM delivery WHERE"

@@ -60,7 +60,7 @@ migration_4(void)
 	    " ('0123456789abcdef0123456789abcdef', 'unmark', '5012',"
 	    " '{\"project_id\":1001,\"iid\":12}', 1, 1, 1);"
 	    "PRAGMA user_version = 3;";
-	char		 path[] = "/tmp/pbsync-test-store-XXXXXX";
+	char		 path[] = "/tmp/pbsync-test-store-XXXXXX", wal[64];
 	const char	*v4 = strstr(store_schema_sql, "\n-- version 4");
 	struct store	 s;
 	sqlite3		*db;
@@ -99,7 +99,8 @@ migration_4(void)
 	CHECK_STR(one(db, "PRAGMA foreign_key_check"), "");
 	sqlite3_close(db);
 	unlink(path);
-	unlink(strcat(path, "-wal"));
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	unlink(wal);
 }
 
 static void
