@@ -169,6 +169,28 @@ def one_tracker(cls, admin):
           not raw and "pbsync" in body)
     idle()
 
+    # -- a slow tracker: the click answers in time, the push finishes -----
+    tr.d.call("POST", "/_double/faults", {"match": tr.create_match,
+                                          "delay": 4, "count": 1})
+    slow = fx.feature(s, "Slow create " + tr.title)
+    t0 = time.monotonic()
+    first = fx.click(s, pid, slow).get("connection", {}).get("state")
+    took = time.monotonic() - t0
+    again = fx.click(s, pid, slow).get("connection", {}).get("state")
+    later = wait_for(lambda: fx.connection(s, pid, slow)["data"]["fields"]
+                     ["connection"]["state"] == "connected", 30)
+    made = [i for i in tr.issues() if i["title"] == "Slow create " +
+            tr.title]
+    tr.d.call("DELETE", "/_double/faults")
+    check(tr, "the tracker takes 4 s to create the issue; a second click "
+          "meanwhile", "progress within 5 s, then connected; one issue",
+          "%s in %.1f s, then %s; later %s; %d issues" % (
+              first, took, again, "connected" if later else "not",
+              len(made)),
+          first in ("progress", "connected") and took < 5 and later and
+          len(made) == 1)
+    idle()
+
     # -- renames on both sides, no echo ------------------------------------
     w0, p0 = len(tr.writes(n)), len(pb_patches(fid))
     s.pb.call("PATCH", "/_double/features/" + fid,

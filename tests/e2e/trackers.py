@@ -42,6 +42,7 @@ class GitLab(Tracker):
     project, pid = "grp/proj", 1001
     auth_header = "X-Gitlab-Token"
     newline = " "          # a single newline is a soft break
+    create_match = r"^POST /api/v4/projects/[^/]+/issues$"
 
     def __init__(self, stack):
         super().__init__(stack)
@@ -120,6 +121,7 @@ class GitHub(Tracker):
     project = "acme/widgets"
     auth_header = "X-Hub-Signature-256"
     newline = "<br/>"      # issues show a single newline as a break
+    create_match = r"^POST /repos/[^/]+/[^/]+/issues$"
 
     def __init__(self, stack):
         super().__init__(stack)
