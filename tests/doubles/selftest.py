@@ -47,6 +47,17 @@ class Resp:
             self.json = None
 
 
+def jsonschema_missing(python):
+    """Why python cannot run the contract validators, or None."""
+    try:
+        r = subprocess.run([python, "-c", "import jsonschema"],
+                           capture_output=True, timeout=30)
+    except OSError as e:
+        return "%s: %s" % (python, e)
+    return None if r.returncode == 0 else \
+        "%s lacks jsonschema (install python3-jsonschema)" % python
+
+
 def call(url, method="GET", body=None, headers=None, timeout=15):
     h = dict(headers or {})
     data = None

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from selftest import PAYLOADS, Proc, call  # noqa: E402
+from selftest import PAYLOADS, Proc, call, jsonschema_missing  # noqa: E402
 
 CONTRACT = os.path.join(HERE, "..", "contract")
 VALIDATOR = os.path.join(CONTRACT, "github_schema.py")
@@ -119,13 +119,7 @@ def validator_missing():
                 os.path.join(CONTRACT, "node_modules"), "@octokit", f)):
             return "no tests/contract/node_modules (npm ci --prefix " \
                 "tests/contract)"
-    try:
-        r = subprocess.run([CONTRACT_PYTHON, "-c", "import jsonschema"],
-                           capture_output=True, timeout=30)
-    except OSError as e:
-        return "%s: %s" % (CONTRACT_PYTHON, e)
-    return None if r.returncode == 0 else \
-        "%s lacks jsonschema (install python3-jsonschema)" % CONTRACT_PYTHON
+    return jsonschema_missing(CONTRACT_PYTHON)
 
 
 class GitHubTest(unittest.TestCase):

@@ -24,7 +24,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from selftest import Proc, Receiver, call  # noqa: E402
+from selftest import Proc, Receiver, call, jsonschema_missing  # noqa: E402
 
 CONTRACT = os.path.join(HERE, "..", "contract")
 SPECS = sorted(glob.glob(os.path.join(CONTRACT, "productboard",
@@ -43,13 +43,7 @@ SEED = {"tokens": [TOKEN], "features": [
 
 
 def validator_missing():
-    try:
-        r = subprocess.run([VALIDATOR, "-c", "import jsonschema"],
-                           capture_output=True, timeout=30)
-    except OSError as e:
-        return "%s: %s" % (VALIDATOR, e)
-    return None if r.returncode == 0 else \
-        "%s lacks jsonschema (install python3-jsonschema)" % VALIDATOR
+    return jsonschema_missing(VALIDATOR)
 
 
 class Run:

@@ -33,6 +33,25 @@ def create_integration(s, name="Team", extra=(), env=None):
     return r.returncode, r.stdout.strip(), r.stderr
 
 
+def status_ids(s):
+    """Productboard's statuses by name: {name: id}."""
+    return {x["name"]: x["id"] for x in
+            s.pb.call("GET", "/_double/state")["statuses"]}
+
+
+def status_map(s):
+    """Each Productboard status to an issue state and a label, and the
+    issue states back to a status."""
+    st = status_ids(s)
+    return {"to_tracker": {
+        st["New"]: {"state": "opened", "label": "status::new"},
+        st["Planned"]: {"state": "opened", "label": "status::planned"},
+        st["In Progress"]: {"state": "opened", "label": "status::doing"},
+        st["Done"]: {"state": "closed", "label": "status::done"}},
+        "to_productboard": {"opened": st["In Progress"],
+                            "closed": st["Done"]}}
+
+
 def plugin_id(s, iid):
     return s.sql("SELECT pb_plugin_id FROM integration WHERE id = ?", iid)[0][0]
 

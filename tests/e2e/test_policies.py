@@ -27,19 +27,6 @@ s = Stack(env={"PBSYNC_JOB_BUDGET_MS": "0",
                "PBSYNC_RECONCILE_INTERVAL_S": "3600"})
 
 
-def status_map():
-    """Each Productboard status to a GitLab state and a scoped label."""
-    st = {x["name"]: x["id"] for x in s.pb.call("GET", "/_double/state")
-          ["statuses"]}
-    return {"to_tracker": {
-        st["New"]: {"state": "opened", "label": "status::new"},
-        st["Planned"]: {"state": "opened", "label": "status::planned"},
-        st["In Progress"]: {"state": "opened", "label": "status::doing"},
-        st["Done"]: {"state": "closed", "label": "status::done"}},
-        "to_productboard": {"opened": st["In Progress"],
-                            "closed": st["Done"]}}
-
-
 def due():
     """Jobs that a drain would run now."""
     return s.sql("SELECT count(*) FROM job WHERE state = 'ready' AND"
@@ -197,7 +184,7 @@ try:
     latest = Team("Latest", fx.PROJECT, "grp/proj")
     pbwins = Team("PB", 1002, "grp/pbwins", (
         "--conflict", "productboard", "--on-delete", "label",
-        "--status-map", json.dumps(status_map())))
+        "--status-map", json.dumps(fx.status_map(s))))
     glwins = Team("GL", 1003, "grp/glwins", ("--conflict", "tracker"))
     t.eq([s.sql("SELECT conflict_policy, delete_policy FROM integration"
                 " WHERE id = ?", x.id)[0] for x in (latest, pbwins, glwins)],

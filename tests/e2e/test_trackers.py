@@ -58,23 +58,6 @@ def status_name(fid):
     return None
 
 
-def status_ids():
-    return {x["name"]: x["id"] for x in
-            s.pb.call("GET", "/_double/state")["statuses"]}
-
-
-def status_map():
-    """Each Productboard status to an issue state and a label."""
-    st = status_ids()
-    return {"to_tracker": {
-        st["New"]: {"state": "opened", "label": "status::new"},
-        st["Planned"]: {"state": "opened", "label": "status::planned"},
-        st["In Progress"]: {"state": "opened", "label": "status::doing"},
-        st["Done"]: {"state": "closed", "label": "status::done"}},
-        "to_productboard": {"opened": st["In Progress"],
-                            "closed": st["Done"]}}
-
-
 def link_of(iid, fid):
     rows = s.sql("SELECT issue_key, issue_id FROM link WHERE integration_id"
                  " = ? AND feature_id = ?", iid, fid)
@@ -118,7 +101,7 @@ def one_tracker(cls, admin):
     by_form(tr, admin)
     env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
     r = s.ctl("integration", "add", "--name", "Team " + tr.title,
-              "--status-map", json.dumps(status_map()),
+              "--status-map", json.dumps(fx.status_map(s)),
               *tr.integration_args(), env=env, check=False)
     iid = r.stdout.strip()
     hooks = [h for h in tr.hooks() if iid and iid in json.dumps(h)]
@@ -227,7 +210,7 @@ def one_tracker(cls, admin):
     tr.edit(n, labels=[human_label])
     idle()
     s.pb.call("PATCH", "/_double/features/" + fid,
-              {"status": {"id": status_ids()["Planned"]}})
+              {"status": {"id": fx.status_ids(s)["Planned"]}})
     planned = wait_for(lambda: "status::planned" in tr.issue(n)["labels"],
                        20)
     idle()
