@@ -176,9 +176,17 @@ def sanitizer_runtime(binary):
 
 
 def settle(s, timeout=30):
-    """Waits until no job is ready or leased (dead ones stay)."""
-    return wait_for(lambda: not s.sql(
-        "SELECT 1 FROM job WHERE state != 'dead' LIMIT 1"), timeout, 0.2)
+    """Waits until the doubles delivered everything and no job is ready or
+    leased (dead ones stay).  The deliveries first: the webhook of the
+    last write, still on its way, would otherwise make a job just after
+    the queue looked empty."""
+    def quiet():
+        for d in (s.pb, s.gl, s.gh):
+            if d is not None:
+                d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                                 "timeout": 5})
+        return not s.sql("SELECT 1 FROM job WHERE state != 'dead' LIMIT 1")
+    return wait_for(lambda: quiet() and quiet(), timeout, 0.2)
 
 
 def since(t0):
