@@ -111,7 +111,7 @@ static const uint16_t cp1252[32] = {
 
 /* The attributes the tree keeps, as read from one start tag. */
 struct attrs {
-	struct buf	 href, cls, start, type, dchecked, dtype;
+	struct buf	 href, cls, start, type, dchecked, dtype, src, alt;
 	int		 checked;
 	int		 selfclose;
 };
@@ -471,6 +471,8 @@ attrs_init(struct attrs *a)
 	buf_init(&a->type, 32);
 	buf_init(&a->dchecked, 32);
 	buf_init(&a->dtype, 32);
+	buf_init(&a->src, MAX_ATTR);
+	buf_init(&a->alt, MAX_ATTR);
 }
 
 static void
@@ -482,6 +484,8 @@ attrs_release(struct attrs *a)
 	buf_release(&a->type);
 	buf_release(&a->dchecked);
 	buf_release(&a->dtype);
+	buf_release(&a->src);
+	buf_release(&a->alt);
 }
 
 /* The buffer that keeps attribute name, or NULL if it is not kept. */
@@ -500,6 +504,10 @@ attr_slot(struct attrs *a, const char *name)
 		return &a->dchecked;
 	if (strcmp(name, "data-type") == 0)
 		return &a->dtype;
+	if (strcmp(name, "src") == 0)
+		return &a->src;
+	if (strcmp(name, "alt") == 0)
+		return &a->alt;
 	return NULL;
 }
 
@@ -738,6 +746,47 @@ table_open(struct parser *ps)
 	return 0;
 }
 
+/* 1 if a link is open above the current node (at most HTML_MAX_DEPTH). */
+static int
+in_link(const struct parser *ps)
+{
+	const struct html_node *n;
+
+	for (n = ps->cur; n != ps->root; n = n->parent)
+		if (n->tag == HTML_A)
+			return 1;
+	return 0;
+}
+
+/*
+ * An image as md2html renders a Markdown one, since Productboard holds
+ * none: a link to its address with the alt text (else the address) as
+ * text, or that text alone where the address may not be a link
+ * (html_href_ok) or where no link can go (in a link, in a table's rows).
+ */
+static void
+image(struct parser *ps, struct attrs *a)
+{
+	struct html_node *n = NULL, *up = ps->cur;
+	const struct buf *t = a->alt.len > 0 ? &a->alt : &a->src;
+
+	if (a->src.len > 0 && html_href_ok(buf_str(&a->src)) &&
+	    !in_link(ps) && !in_table_context(ps->cur) &&
+	    (n = open(ps, HTML_A, 1)) != NULL) {
+		if ((n->href = strdup(buf_str(&a->src))) == NULL) {
+			ps->err = 1;
+			return;
+		}
+		ps->cur = n;
+	}
+	buf_reset(&ps->text);
+	if (buf_append(&ps->text, buf_str(t), t->len) == -1)
+		ps->err = 1;
+	else
+		add_text(ps);
+	ps->cur = up;
+}
+
 static void
 start_tag(struct parser *ps, const char *name, struct attrs *a)
 {
@@ -751,6 +800,10 @@ start_tag(struct parser *ps, const char *name, struct attrs *a)
 	}
 	if (d->flags & F_IGNORE)
 		return;
+	if (d->tag == HTML_IMG) {
+		image(ps, a);
+		return;
+	}
 	if (is_table_part(d->tag) ? !table_open(ps) :
 	    in_table_context(ps->cur))
 		return;			/* the tag goes, its text stays */

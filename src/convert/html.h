@@ -9,7 +9,9 @@
  * table but outside a cell moves before the table.  Entities are decoded,
  * text is valid UTF-8 without NUL or other control bytes (invalid bytes
  * become U+FFFD), CR LF becomes LF.  Comments, <script>, <style> and the
- * like are dropped with their content.  Elements nested deeper than
+ * like are dropped with their content.  An <img> becomes a link to its
+ * src with its alt text (or the src) as text, or that text alone where
+ * no link may go, as md2html renders a Markdown image.  Elements nested deeper than
  * HTML_MAX_DEPTH are dropped and their text kept (flattened); inline
  * content in a block container counts one level more, for the paragraph
  * Markdown puts around it.

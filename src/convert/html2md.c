@@ -22,6 +22,9 @@
 #define M_S_CLOSE	'\x06'
 #define M_BLOCK		'\x07'	/* a block boundary inside inline content */
 #define M_BR		'\x08'	/* <br> */
+/* Blanks at the end of a code line, which tidy() must not drop. */
+#define M_SP		'\x0e'
+#define M_TAB		'\x0f'
 
 /* Where inline content ends up: line breaks and escapes differ. */
 enum where {
@@ -35,6 +38,7 @@ struct cv {
 	size_t		 max;		/* the cap of every buffer */
 	int		 err;		/* an append failed */
 	int		 in_link;	/* links cannot nest */
+	unsigned	 marks;		/* open b, i, s, u: mark_bit() */
 	enum where	 where;
 };
 
@@ -229,10 +233,10 @@ longest_run(const char *s, size_t n, char c)
 }
 
 static void
-fence(struct cv *cv, struct buf *b, size_t n)
+fence(struct cv *cv, struct buf *b, char c, size_t n)
 {
 	while (n-- > 0)
-		putc_(cv, b, '`');
+		putc_(cv, b, c);
 }
 
 /*
@@ -257,7 +261,7 @@ code_span(struct cv *cv, const struct html_node *n, struct buf *b)
 		pad = t.data[0] == '`' || t.data[t.len - 1] == '`' ||
 		    (t.data[0] == ' ' && t.data[t.len - 1] == ' ' &&
 		    strspn(t.data, " ") < t.len);
-		fence(cv, b, k);
+		fence(cv, b, '`', k);
 		if (pad)
 			putc_(cv, b, ' ');
 		for (i = 0; i < t.len; i++) {
@@ -267,7 +271,7 @@ code_span(struct cv *cv, const struct html_node *n, struct buf *b)
 		}
 		if (pad)
 			putc_(cv, b, ' ');
-		fence(cv, b, k);
+		fence(cv, b, '`', k);
 	}
 	buf_release(&t);
 }
@@ -405,14 +409,48 @@ same_run(const struct html_node *n, const struct html_node *stop)
 	return n;
 }
 
+/* The bit of b, i, s or u in struct cv's marks. */
+static unsigned
+mark_bit(enum html_tag t)
+{
+	return t == HTML_B ? 1 : t == HTML_I ? 2 : t == HTML_S ? 4 : 8;
+}
+
+/*
+ * Renders the b, i, s or u elements c..e (siblings, merged).  Inside its
+ * own kind a mark shows nothing more (html_write() drops it too), and
+ * "*_x_*" would read back as "**x**", bold.
+ */
+static void
+mark(struct cv *cv, struct buf *b, const struct html_node *c,
+    const struct html_node *e)
+{
+	static const char b_on[] = { M_B_OPEN, 0 }, b_off[] = { M_B_CLOSE, 0 };
+	static const char i_on[] = { M_I_OPEN, 0 }, i_off[] = { M_I_CLOSE, 0 };
+	static const char s_on[] = { M_S_OPEN, 0 }, s_off[] = { M_S_CLOSE, 0 };
+	unsigned	 marks = cv->marks;
+
+	if (marks & mark_bit(c->tag)) {
+		for (;; c = c->next) {
+			inlines(cv, c->first, NULL, b);
+			if (c == e)
+				return;
+		}
+	}
+	cv->marks |= mark_bit(c->tag);
+	wrap(cv, b, c, e,
+	    c->tag == HTML_B ? b_on : c->tag == HTML_I ? i_on :
+	    c->tag == HTML_S ? s_on : "<ins>",
+	    c->tag == HTML_B ? b_off : c->tag == HTML_I ? i_off :
+	    c->tag == HTML_S ? s_off : "</ins>");
+	cv->marks = marks;
+}
+
 /* Renders siblings first..stop (excluded) as inline content. */
 static void
 inlines(struct cv *cv, const struct html_node *c,
     const struct html_node *stop, struct buf *b)
 {
-	static const char b_on[] = { M_B_OPEN, 0 }, b_off[] = { M_B_CLOSE, 0 };
-	static const char i_on[] = { M_I_OPEN, 0 }, i_off[] = { M_I_CLOSE, 0 };
-	static const char s_on[] = { M_S_OPEN, 0 }, s_off[] = { M_S_CLOSE, 0 };
 	const struct html_node *e;
 
 	for (; c != NULL && c != stop; c = c->next) {
@@ -422,11 +460,7 @@ inlines(struct cv *cv, const struct html_node *c,
 			break;
 		case HTML_B: case HTML_I: case HTML_S: case HTML_U:
 			e = same_run(c, stop);
-			wrap(cv, b, c, e,
-			    c->tag == HTML_B ? b_on : c->tag == HTML_I ? i_on :
-			    c->tag == HTML_S ? s_on : "<ins>",
-			    c->tag == HTML_B ? b_off : c->tag == HTML_I ? i_off :
-			    c->tag == HTML_S ? s_off : "</ins>");
+			mark(cv, b, c, e);
 			c = e;
 			break;
 		case HTML_CODE:
@@ -780,18 +814,26 @@ slash_line(const char *s, size_t n)
 	return 0;
 }
 
-/* An indented code block (CommonMark §4.4): four spaces before each line. */
+/*
+ * Appends the lines of code s (n bytes), each after prefix, with the
+ * blanks that end a line as M_SP and M_TAB, which tidy() keeps.
+ */
 static void
-indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
+code_lines(struct cv *cv, struct buf *out, const char *s, size_t n,
+    const char *prefix)
 {
-	size_t	 i = 0, e;
+	size_t	 i = 0, e, t;
 
 	while (i < n) {
 		for (e = i; e < n && s[e] != '\n'; e++)
 			;
+		for (t = e; t > i && (s[t - 1] == ' ' || s[t - 1] == '\t'); t--)
+			;
 		if (e > i)
-			puts_(cv, out, "    ");
-		put(cv, out, s + i, e - i);
+			puts_(cv, out, prefix);
+		put(cv, out, s + i, t - i);
+		for (; t < e; t++)
+			putc_(cv, out, s[t] == ' ' ? M_SP : M_TAB);
 		if (e < n)
 			putc_(cv, out, '\n');
 		i = e + 1;
@@ -799,16 +841,15 @@ indented_code(struct cv *cv, struct buf *out, const char *s, size_t n)
 }
 
 /*
- * A fenced code block (CommonMark §4.5) with a fence longer than any
- * backtick run inside; the language of <pre class="language-x"> or
+ * A fenced code block (CommonMark §4.5) with a fence longer than any run
+ * of its character inside; the language of <pre class="language-x"> or
  * <pre><code class="language-x"> goes in the info string.  GitLab skips
  * quick actions only between a line starting "```" and the next line of
- * exactly "```": code holding a run of three backticks would end that
- * region early and put the lines after it, in this block or in the next
- * ones, outside, and so can a code span that starts a line.  So code
- * holding such a run, or a line starting with '/', becomes an indented
- * block (no language), whose lines start with spaces: then no line of
- * the output starts with '/' unescaped, whatever GitLab pairs.
+ * exactly "```", which code holding such a run would throw off.  So code
+ * with a line starting with '/' becomes an indented block (no language),
+ * whose lines start with spaces, and code holding "```" gets a "~~~"
+ * fence: then no line of the output starts with '/' unescaped, whatever
+ * GitLab pairs.  White space is kept, but for the final newlines.
  */
 static void
 code_block(struct cv *cv, const struct html_node *n, struct buf *out)
@@ -816,6 +857,7 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	struct buf	 t;
 	const char	*lang = n->lang, *s;
 	size_t		 len, k;
+	char		 fc;
 
 	if (lang == NULL && n->first != NULL && n->first->tag == HTML_CODE)
 		lang = n->first->lang;
@@ -827,24 +869,25 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	if (len > 0 && s[0] == '\n' && n->first != NULL &&
 	    n->first->tag == HTML_TEXT)
 		s++, len--;
-	while (len > 0 && strchr(" \t\n", s[len - 1]) != NULL)
+	while (len > 0 && s[len - 1] == '\n')
 		len--;
-	k = longest_run(s, len, '`') + 1;
-	if (k > 3 || slash_line(s, len)) {
-		indented_code(cv, out, s, len);
+	if (slash_line(s, len)) {
+		code_lines(cv, out, s, len, "    ");
 		buf_release(&t);
 		return;
 	}
-	fence(cv, out, k < 3 ? 3 : k);
+	fc = longest_run(s, len, '`') >= 3 ? '~' : '`';
+	k = longest_run(s, len, fc) + 1;
+	fence(cv, out, fc, k < 3 ? 3 : k);
 	if (lang != NULL)
 		put(cv, out, lang, strspn(lang, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+#.-"));
 	putc_(cv, out, '\n');
 	if (len > 0) {
-		put(cv, out, s, len);
+		code_lines(cv, out, s, len, "");
 		putc_(cv, out, '\n');
 	}
-	fence(cv, out, k < 3 ? 3 : k);
+	fence(cv, out, fc, k < 3 ? 3 : k);
 	buf_release(&t);
 }
 
@@ -1186,7 +1229,10 @@ blocks(struct cv *cv, const struct html_node *c, const struct html_node *stop,
 	}
 }
 
-/* Drops white space at line ends and blank lines at both ends. */
+/*
+ * Drops white space at line ends and blank lines at both ends; the
+ * blanks code_lines() kept become themselves again.
+ */
 static void
 tidy(struct buf *b)
 {
@@ -1203,6 +1249,9 @@ tidy(struct buf *b)
 		w--;
 	while (s < w && b->data[s] == '\n')
 		s++;
+	for (r = s; r < w; r++)
+		if (b->data[r] == M_SP || b->data[r] == M_TAB)
+			b->data[r] = b->data[r] == M_SP ? ' ' : '\t';
 	if (b->data != NULL) {
 		memmove(b->data, b->data + s, w - s);
 		b->data[w - s] = '\0';

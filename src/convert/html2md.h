@@ -26,8 +26,13 @@
  * same.  md2html drops the joiner again, so html → md → html gives back
  * the same HTML, and both sides reach a fixed point after one round.
  *
+ *  - code blocks keep their white space (but for final newlines) in a
+ *    "```" fence, "~~~" when the code holds "```", indented when a line
+ *    starts with '/' (GitLab's quick actions).
+ *  - images are links to their src with the alt text (html.h).
+ *
  * The output is normalised: blocks separated by one blank line, no
- * trailing white space (also in code blocks), one final newline; empty
+ * trailing white space outside code blocks, one final newline; empty
  * input gives empty output.
  */
 #ifndef PBSYNC_HTML2MD_H

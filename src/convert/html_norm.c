@@ -161,6 +161,7 @@ struct wr {
 	struct buf	*b;
 	int		 err;
 	int		 heading;	/* <br> is a space in headings */
+	unsigned	 marks;		/* open b, i, u, s: mark_bit() */
 	/* The content of the inline run being written, for its breaks. */
 	const struct html_node *first, *last;
 	int		 started, ended;
@@ -271,6 +272,14 @@ write_tag(struct wr *w, const struct html_node *n, int close)
 	wput(w, ">");
 }
 
+/* The bit of b, i, u or s in struct wr's marks; 0 for other tags. */
+static unsigned
+mark_bit(enum html_tag t)
+{
+	return t == HTML_B ? 1 : t == HTML_I ? 2 : t == HTML_U ? 4 :
+	    t == HTML_S ? 8 : 0;
+}
+
 /* Writes element or text n; siblings up to 'end' share its tag. */
 static void
 write_node(struct wr *w, const struct html_node *n,
@@ -278,6 +287,7 @@ write_node(struct wr *w, const struct html_node *n,
 {
 	const struct html_node *c;
 	int		 tag, heading = w->heading;
+	unsigned	 marks = w->marks;
 
 	switch (n->tag) {
 	case HTML_TEXT:
@@ -320,6 +330,10 @@ write_node(struct wr *w, const struct html_node *n,
 			return;
 		tag = 0;
 	}
+	/* Inside its own kind (<i><i>) a mark shows nothing more. */
+	if (w->marks & mark_bit(n->tag))
+		tag = 0;
+	w->marks |= mark_bit(n->tag);
 	if (tag)
 		write_tag(w, n, 0);
 	w->heading |= html_heading_level(n->tag) > 0;
@@ -336,6 +350,7 @@ write_node(struct wr *w, const struct html_node *n,
 			w->ended = 1;
 	}
 	w->heading = heading;
+	w->marks = marks;
 	if (tag)
 		write_tag(w, n, 1);
 }

@@ -13,10 +13,12 @@
 /*
  * Line 'line' of paragraph p without its container prefix: the first
  * line starts at p's column, the others lose the spaces and '>' of the
- * quotes and list items around p, up to that column.  Trimmed.
+ * quotes and list items around p, up to that column.  Trimmed; *indent
+ * is how far the text stood in from there (a tab counts as four).
  */
 static const char *
-para_line(const struct mdext *r, cmark_node *p, int line, size_t *n)
+para_line(const struct mdext *r, cmark_node *p, int line, size_t *n,
+    size_t *indent)
 {
 	const char	*s;
 	size_t		 col = (size_t)cmark_node_get_start_column(p) - 1, k = 0;
@@ -30,8 +32,8 @@ para_line(const struct mdext *r, cmark_node *p, int line, size_t *n)
 			k++;
 	s += k;
 	*n -= k;
-	while (*n > 0 && (*s == ' ' || *s == '\t'))
-		s++, (*n)--;
+	for (*indent = 0; *n > 0 && (*s == ' ' || *s == '\t'); s++, (*n)--)
+		*indent += *s == '\t' ? 4 : 1;
 	while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
 		(*n)--;
 	return s;
@@ -180,7 +182,7 @@ table(const struct mdext *r, cmark_node *p)
 	struct buf	 b, src;
 	const char	*s;
 	cmark_node	*doc = NULL, *para, *tab = NULL, *part;
-	size_t		 n, cols, k;
+	size_t		 n, cols, k, in;
 	int		 line, first = cmark_node_get_start_line(p);
 	int		 last = cmark_node_get_end_line(p), rc = 0;
 
@@ -188,16 +190,17 @@ table(const struct mdext *r, cmark_node *p)
 		return 0;
 	buf_init(&b, r->len + 16);
 	buf_init(&src, (r->len + 16) * 4);
-	if ((s = para_line(r, p, first + 1, &n)) == NULL ||
+	/* Four columns in, the delimiter row would be code (as cmark-gfm). */
+	if ((s = para_line(r, p, first + 1, &n, &in)) == NULL || in >= 4 ||
 	    !delimiter_row(&b, cols = split(s, n, &b)) ||
-	    (s = para_line(r, p, first, &n)) == NULL ||
+	    (s = para_line(r, p, first, &n, &in)) == NULL ||
 	    (k = split(s, n, &b)) != cols)
 		goto out;
 	rc = -1;
 	if (cells_source(&src, &b, k, cols) == -1)
 		goto out;
 	for (line = first + 2; line <= last; line++) {
-		s = para_line(r, p, line, &n);
+		s = para_line(r, p, line, &n, &in);
 		k = split(s != NULL ? s : "", s != NULL ? n : 0, &b);
 		if (cells_source(&src, &b, k, cols) == -1)
 			goto out;

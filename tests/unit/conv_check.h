@@ -8,8 +8,9 @@
  * only the attributes md2html writes, quoted, and text without a raw
  * '<', '>' or a stray '&'.
  *
- * conv_md_ok: Markdown is normalised: no white space at line ends, one
- * final newline (none when empty), no blank line at either end, no NUL.
+ * conv_md_ok: Markdown is normalised: no white space at line ends but
+ * inside code blocks (as cmark reads them), which keep theirs, one final
+ * newline (none when empty), no blank line at either end, no NUL.
  *
  * conv_md_no_command: no line GitLab could run as a quick action: none
  * starts with '/' and a letter, whatever GitLab takes for a code region
@@ -20,7 +21,10 @@
 #define PBSYNC_CONV_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <cmark.h>
 
 #define CONV_DEPTH	64
 
@@ -129,20 +133,59 @@ conv_html_ok(const char *html, size_t len, char *why, size_t wl)
 	return 1;
 }
 
+/* Marks in code (lines + 1 bytes) the lines of md in cmark's code blocks. */
+static inline int
+conv_code_lines(const char *md, size_t len, unsigned char *code, size_t lines)
+{
+	cmark_node	*doc, *n;
+	cmark_iter	*it;
+	int		 l;
+
+	if ((doc = cmark_parse_document(md, len, CMARK_OPT_DEFAULT)) == NULL)
+		return -1;
+	if ((it = cmark_iter_new(doc)) == NULL) {
+		cmark_node_free(doc);
+		return -1;
+	}
+	while (cmark_iter_next(it) != CMARK_EVENT_DONE)
+		if (cmark_node_get_type(n = cmark_iter_get_node(it)) ==
+		    CMARK_NODE_CODE_BLOCK)
+			for (l = cmark_node_get_start_line(n);
+			    l <= cmark_node_get_end_line(n) && l > 0 &&
+			    (size_t)l <= lines; l++)
+				code[l] = 1;
+	cmark_iter_free(it);
+	cmark_node_free(doc);
+	return 0;
+}
+
 static inline int
 conv_md_ok(const char *md, size_t len)
 {
-	size_t	 i;
+	unsigned char	*code;
+	size_t		 i, lines = 1, line = 1;
+	int		 ok = 1;
 
 	if (len == 0)
 		return 1;
 	if (md[0] == '\n' || md[len - 1] != '\n' ||
-	    (len > 1 && md[len - 2] == '\n'))
+	    (len > 1 && md[len - 2] == '\n') || memchr(md, '\0', len) != NULL)
 		return 0;
-	for (i = 0; i + 1 < len; i++)
-		if ((md[i] == ' ' || md[i] == '\t') && md[i + 1] == '\n')
-			return 0;
-	return memchr(md, '\0', len) == NULL;
+	for (i = 0; i < len; i++)
+		lines += md[i] == '\n';
+	if ((code = calloc(lines + 1, 1)) == NULL ||
+	    conv_code_lines(md, len, code, lines) == -1) {
+		free(code);
+		return 0;
+	}
+	for (i = 0; i + 1 < len && ok; i++) {
+		if ((md[i] == ' ' || md[i] == '\t') && md[i + 1] == '\n' &&
+		    !code[line])
+			ok = 0;
+		line += md[i] == '\n';
+	}
+	free(code);
+	return ok;
 }
 
 static inline int

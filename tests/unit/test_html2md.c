@@ -55,7 +55,7 @@ static const struct {
 	    "    x\n    /close\n    ```\n", 0 },
 	/* Nor may it end GitLab's code region before a later block's. */
 	{ __LINE__, "<pre>x ```</pre><pre>/close</pre>",
-	    "    x ```\n\n    /close\n", 0 },
+	    "~~~\nx ```\n~~~\n\n    /close\n", 0 },
 	{ __LINE__, "<p><code>a```b</code></p><pre>/close</pre>",
 	    "````a```b````\n\n    /close\n", 0 },
 	/* Escapes: inline syntax anywhere, block syntax at line starts. */
@@ -134,7 +134,26 @@ static const struct {
 	    "- a\n\n  b\n\n- c\n", 0 },
 	{ __LINE__, "<ol><li>a<ol start=\"2\"><li>b</li></ol></li></ol>",
 	    "1. a\n\n   2. b\n", 0 },
-	{ __LINE__, "<pre>a\n\tb  \n</pre>", "```\na\n\tb\n```\n", 0 },
+	/* Code keeps its white space, but for the final newlines. */
+	{ __LINE__, "<pre>a\n\tb  \n</pre>", "```\na\n\tb  \n```\n", 0 },
+	{ __LINE__, "<pre><code>\n\n  \nx \n\n</code></pre>",
+	    "```\n\n\n  \nx \n```\n", 0 },
+	{ __LINE__, "<blockquote><pre>a \n \n~~~ ```</pre></blockquote>",
+	    "> ~~~~\n> a \n>  \n> ~~~ ```\n> ~~~~\n", 0 },
+	{ __LINE__, "<ul><li><pre>/a  </pre></li></ul>", "-     /a  \n", 0 },
+	/* A mark inside its own kind shows nothing more: "*_w_*" is bold. */
+	{ __LINE__, "<p><i><i>w</i></i> <b>a <b>b</b></b> <s><s>c</s></s></p>",
+	    "*w* **a b** ~~c~~\n", 0 },
+	{ __LINE__, "<p><i>a <b>b <i>c</i></b></i></p>", "*a **b c***\n", 0 },
+	/* Images: a link with the alt text, or their text. */
+	{ __LINE__, "<p><img src=\"https://e.com/i.png\" alt=\"A *b*\"></p>",
+	    "[A \\*b\\*](https://e.com/i.png)\n", 0 },
+	{ __LINE__, "<p><img src=\"https://e.com/i.png\"><img src=\"i.png\" "
+	    "alt=\"rel\"><img src=\"javascript:x\"></p>",
+	    "<https://e.com/i.png>reljavascript:x\n", 0 },
+	{ __LINE__, "<p><a href=\"https://x.com\">see <img alt=\"A\" "
+	    "src=\"https://e.com/i.png\"></a></p>", "[see A](https://x.com)\n",
+	    0 },
 	{ __LINE__, "<blockquote><p>a</p><p>b</p></blockquote>",
 	    "> a\n>\n> b\n", 0 },
 	/* Hostile input. */

@@ -28,6 +28,15 @@ static const struct {
 	{ __LINE__, "a\r\nb\rc", "<p>a b c</p>", 0 },
 	{ __LINE__, "*i* _i_ **b** __b__ ***bi***",
 	    "<p><i>i</i> <i>i</i> <b>b</b> <b>b</b> <i><b>bi</b></i></p>", 0 },
+	/* A mark inside its own kind shows nothing more (CommonMark ex. 460). */
+	{ __LINE__, "*_foo_* _*foo*_ __**b**__ *a **b *c* d** e*",
+	    "<p><i>foo</i> <i>foo</i> <b>b</b> <i>a <b>b c d</b> e</i></p>", 0 },
+	{ __LINE__, "    foo  \n\n```\n\n  \n```",
+	    "<pre><code>foo  </code></pre><pre><code>\n  </code></pre>", 0 },
+	/* Four columns in, the second line is no delimiter row (ex. 87). */
+	{ __LINE__, "Foo\n    ---", "<p>Foo ---</p>", 0 },
+	{ __LINE__, "- a\n  | --- |", "<ul><li><table><thead><tr><th>a</th>"
+	    "</tr></thead></table></li></ul>", 0 },
 	{ __LINE__, "~~s~~ ~s~ ~~~t~~~ a~~b~~c ~~ x~~",
 	    "<p><s>s</s> ~s~ ~~~t~~~ a<s>b</s>c ~~ x~~</p>", 0 },
 	{ __LINE__, "`~~x~~` ~~a `b` c~~",
