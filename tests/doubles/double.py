@@ -676,6 +676,78 @@ class Double:
         raise NotImplementedError
 
 
+class Inbox:
+    """What the receiving doubles (Slack, Discord, a signed-webhook
+    receiver) share, mixed into a Double: hooks by `hook_key`, the
+    messages accepted and the requests refused (with the reason), and
+    the control routes POST /_double/hooks (create, or update the hook
+    with that key), DELETE /_double/hooks/{key}, GET|DELETE
+    /_double/messages[?hook=KEY]; seed key `hooks`.  The subclass
+    implements make_hook(spec, old) (ValueError refuses the spec) and
+    hook_view(hook)."""
+
+    hook_key = "id"
+
+    def reset_inbox(self):
+        self.hooks, self.messages, self.rejected = {}, [], []
+
+    def inbox_state(self):
+        return {"hooks": [self.hook_view(h) for h in self.hooks.values()],
+                "messages": self.messages, "rejected": self.rejected}
+
+    def add_hook(self, spec):
+        with self.lock:
+            old = self.hooks.get(spec.get(self.hook_key))
+            h = self.make_hook(dict(spec), old)
+            self.hooks[h[self.hook_key]] = h
+            return h
+
+    def seed_hooks(self, data):
+        for h in data.get("hooks") or []:
+            self.add_hook(h)
+
+    def keep(self, hook, **record):
+        """Records an accepted message; returns the record."""
+        rec = dict({"seq": self.next_seq(), "ts": time.time(),
+                    "hook": hook}, **record)
+        with self.lock:
+            self.messages.append(rec)
+        return rec
+
+    def refusal(self, hook, status, error, detail=""):
+        with self.lock:
+            self.rejected.append({"seq": self.next_seq(), "ts": time.time(),
+                                  "hook": hook, "status": status,
+                                  "error": error, "detail": detail})
+
+    def add_inbox_control(self, r):
+        r.add("POST", r"/_double/hooks", self.c_hook)
+        r.add("DELETE", r"/_double/hooks/([^/]+)", self.c_hook_delete)
+        r.add("GET", r"/_double/messages", self.c_messages)
+        r.add("DELETE", r"/_double/messages", self.c_clear("messages"))
+
+    def c_hook(self, req):
+        with self.lock:
+            existed = req.obj().get(self.hook_key) in self.hooks
+            try:
+                h = self.add_hook(req.obj())
+            except ValueError as e:
+                return Reply(400, {"error": str(e)})
+            return Reply(200 if existed else 201, self.hook_view(h))
+
+    def c_hook_delete(self, req, key):
+        with self.lock:
+            if self.hooks.pop(key, None) is None:
+                return Reply(404, {"error": "no hook " + key})
+        return Reply(204)
+
+    def c_messages(self, req):
+        hook = req.q("hook")
+        with self.lock:
+            return Reply(200, [m for m in self.messages
+                               if hook is None or m["hook"] == hook])
+
+
 def parse_logged(raw):
     """A raw outbound body as the delivery log shows it: JSON parsed,
     anything else as text."""

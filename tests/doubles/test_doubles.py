@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The doubles' own tests (selftest.py: Productboard and GitLab;
-selftest_github.py: GitHub) in TAP, for make check: each test method is
+selftest_github.py: GitHub; selftest_notify.py: the Slack, Discord and
+signed-webhook receivers) in TAP, for make check: each test method is
 one check, a skipped one is counted as a skip."""
 import os
 import sys
@@ -10,6 +11,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import selftest  # noqa: E402
 import selftest_github  # noqa: E402
+import selftest_notify  # noqa: E402
 
 
 class Tap(unittest.TestResult):
@@ -46,7 +48,7 @@ class Tap(unittest.TestResult):
 
 suite = unittest.TestSuite(
     unittest.defaultTestLoader.loadTestsFromModule(m)
-    for m in (selftest, selftest_github))
+    for m in (selftest, selftest_github, selftest_notify))
 result = Tap()
 suite.run(result)
 print("1..%d" % result.n)
