@@ -746,6 +746,27 @@ table_open(struct parser *ps)
 	return 0;
 }
 
+/* Here, not with the writer: the parser needs it for images. */
+int
+html_href_ok(const char *href)
+{
+	static const char *ok[] = { "http://", "https://", "mailto:",
+	    "urn:pb:node:" };
+	char		 scheme[16];
+	size_t		 i, k = 0;
+
+	while (*href != '\0' && (unsigned char)*href <= ' ')
+		href++;
+	for (; *href != '\0' && k < sizeof(scheme) - 1; href++)
+		if (*href != '\t' && *href != '\n' && *href != '\r')
+			scheme[k++] = (char)tolower((unsigned char)*href);
+	scheme[k] = '\0';
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strncmp(scheme, ok[i], strlen(ok[i])) == 0)
+			return 1;
+	return 0;
+}
+
 /* 1 if a link is open above the current node (at most HTML_MAX_DEPTH). */
 static int
 in_link(const struct parser *ps)

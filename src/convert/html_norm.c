@@ -78,26 +78,6 @@ html_collapse_space(struct html_node *root)
 }
 
 int
-html_href_ok(const char *href)
-{
-	static const char *ok[] = { "http://", "https://", "mailto:",
-	    "urn:pb:node:" };
-	char		 scheme[16];
-	size_t		 i, k = 0;
-
-	while (*href != '\0' && (unsigned char)*href <= ' ')
-		href++;
-	for (; *href != '\0' && k < sizeof(scheme) - 1; href++)
-		if (*href != '\t' && *href != '\n' && *href != '\r')
-			scheme[k++] = (char)tolower((unsigned char)*href);
-	scheme[k] = '\0';
-	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strncmp(scheme, ok[i], strlen(ok[i])) == 0)
-			return 1;
-	return 0;
-}
-
-int
 html_put_href(struct buf *b, const char *href)
 {
 	const char	*e;
