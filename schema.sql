@@ -315,3 +315,55 @@ CREATE TABLE api_token (
 	role			TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
 	created_at		REAL NOT NULL
 );
+
+-- version 6
+
+-- Notification channels (DESIGN §9): at most one of each type per
+-- integration.  The URL is a credential, sealed like the tokens (bound to
+-- "<integration>:channel_<type>"), with its last 4 characters for pages.
+-- A channel turned off by a permanent refusal (a removed Slack hook, an
+-- unknown Discord webhook, a 410) gets no events until it is connected
+-- again; failures counts its dead deliveries in a row.
+CREATE TABLE channel (
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	type			TEXT NOT NULL CHECK (type IN ('slack', 'discord', 'webhook')),
+	url			TEXT NOT NULL,
+	url_tail		TEXT NOT NULL,
+	secret			TEXT,		-- webhook: the sealed whsec_ secret
+	old_secret		TEXT,		-- the one it replaced, while rotating
+	old_secret_until	REAL,
+	events			TEXT NOT NULL DEFAULT '*',	-- '*' or a comma list
+	active			INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+	failures		INTEGER NOT NULL DEFAULT 0,
+	last_error		TEXT,
+	last_sent_at		REAL,
+	created_at		REAL NOT NULL,
+	updated_at		REAL NOT NULL,
+	PRIMARY KEY (integration_id, type)
+) WITHOUT ROWID;
+
+-- Notifications are delivered as jobs of their own kind.
+CREATE TABLE job_v6 (
+	id			INTEGER PRIMARY KEY,
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	kind			TEXT NOT NULL CHECK (kind IN
+				    ('push', 'sync', 'feature_deleted', 'issue_event', 'unmark',
+				     'reconcile', 'notify')),
+	key			TEXT NOT NULL,
+	payload			TEXT NOT NULL DEFAULT '{}',
+	state			TEXT NOT NULL DEFAULT 'ready'
+				    CHECK (state IN ('ready', 'leased', 'dead')),
+	attempts		INTEGER NOT NULL DEFAULT 0,
+	run_at			REAL NOT NULL,
+	lease_until		REAL,
+	last_error		TEXT,
+	created_at		REAL NOT NULL,
+	updated_at		REAL NOT NULL
+);
+INSERT INTO job_v6 SELECT id, integration_id, kind, key, payload, state,
+	attempts, run_at, lease_until, last_error, created_at, updated_at FROM job;
+DROP TABLE job;
+ALTER TABLE job_v6 RENAME TO job;
+CREATE UNIQUE INDEX job_coalesce ON job (integration_id, kind, key) WHERE state = 'ready';
+CREATE INDEX job_due ON job (state, run_at);
+CREATE INDEX job_integration ON job (integration_id, state);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/api.h"
 #include "admin/forms.h"
 #include "admin/pages.h"
 #include "admin/view.h"
@@ -270,7 +271,9 @@ admin_handle(struct app *a, struct req *rq, struct resp *rs,
 	ad.rs = rs;
 	ad.rd = rd;
 	view_headers(rs);
-	if (strncmp(rq->path, "/admin", 6) != 0 ||
+	if (strncmp(rq->path, "/api/v1/", 8) == 0)
+		api_handle(a, rq, rs, rd);
+	else if (strncmp(rq->path, "/admin", 6) != 0 ||
 	    (rq->path[6] != '\0' && rq->path[6] != '/'))
 		view_message(&ad, 404, "Not found", "There is no such page.");
 	else if (app_store(a) == -1)

@@ -70,15 +70,43 @@ void
 crypto_hmac_sha256_hex(const char *key, const void *data, size_t len,
     char out[2 * CRYPTO_MAC_LEN + 1])
 {
-	crypto_auth_hmacsha256_state st;
 	unsigned char	 mac[CRYPTO_MAC_LEN];
 
-	crypto_auth_hmacsha256_init(&st, (const unsigned char *)key,
-	    strlen(key));
-	crypto_auth_hmacsha256_update(&st, data, len);
-	crypto_auth_hmacsha256_final(&st, mac);
+	crypto_hmac_sha256(key, strlen(key), data, len, mac);
 	sodium_bin2hex(out, 2 * CRYPTO_MAC_LEN + 1, mac, sizeof(mac));
+}
+
+void
+crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[CRYPTO_MAC_LEN])
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, key, keylen);
+	crypto_auth_hmacsha256_update(&st, data, len);
+	crypto_auth_hmacsha256_final(&st, out);
 	sodium_memzero(&st, sizeof(st));
+}
+
+int
+crypto_base64(const void *bin, size_t n, char *out, size_t outlen)
+{
+	if (outlen < sodium_base64_ENCODED_LEN(n,
+	    sodium_base64_VARIANT_ORIGINAL))
+		return -1;
+	sodium_bin2base64(out, outlen, bin, n, sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+long
+crypto_base64_decode(const char *s, void *out, size_t outlen)
+{
+	size_t	 n;
+
+	if (sodium_base642bin(out, outlen, s, strlen(s), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	return (long)n;
 }
 
 int

@@ -33,6 +33,13 @@ int	 crypto_equal(const void *, const void *, size_t);
 /* The lower-case hex HMAC-SHA256 of len bytes of data under key. */
 void	 crypto_hmac_sha256_hex(const char *key, const void *data, size_t len,
 	    char out[2 * CRYPTO_MAC_LEN + 1]);
+/* HMAC-SHA256 under a key of keylen bytes. */
+void	 crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
+	    size_t len, unsigned char out[CRYPTO_MAC_LEN]);
+/* Standard base64 with padding, NUL-terminated: 0, or -1 if out is short. */
+int	 crypto_base64(const void *, size_t, char *out, size_t outlen);
+/* Decodes standard base64: the byte count, or -1 (bad input, too long). */
+long	 crypto_base64_decode(const char *, void *out, size_t outlen);
 void	 crypto_wipe(void *, size_t);
 
 /* Creates a new key file (mode 0600, refusing to overwrite): 0 or -1. */

@@ -96,14 +96,17 @@ stop_children(pid_t *kids, int n)
  * told to stop too: left running, it would carry on beside the children
  * of the supervisor started in its place.
  */
+int	 proc_slot;
+
 static int
-run_child(pid_t parent, int (*child)(void *), void *arg)
+run_child(pid_t parent, int (*child)(void *), void *arg, int slot)
 {
 #ifdef __linux__
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
 	if (getppid() != parent)
 		return 0;	/* it died before the line above */
+	proc_slot = slot;
 	return child(arg);
 }
 
@@ -126,7 +129,7 @@ proc_supervise(int n, int (*child)(void *), void *arg)
 				break;
 			}
 			if (pid == 0)
-				_exit(run_child(parent, child, arg));
+				_exit(run_child(parent, child, arg, i));
 			kids[i] = pid;
 		}
 		/*

@@ -29,6 +29,8 @@ void	 proc_catch_stop(void (*on_stop)(void));
  * is its exit status.  Returns 0 after the children are gone.
  */
 int	 proc_supervise(int n, int (*child)(void *), void *arg);
+/* In a child of proc_supervise: its place, 0 to n-1 (kept on restarts). */
+extern int	 proc_slot;
 /*
  * From now on this process may use seconds more of CPU time; past that it
  * logs to stderr and exits with PROC_EXIT_CPU.  0 lifts the budget.

@@ -11,6 +11,8 @@
  *                                       PBSYNC_PB_TOKEN, PBSYNC_TRACKER_TOKEN)
  *   pbsyncctl integration list          one line per integration
  *   pbsyncctl integration show|delete ID
+ *   pbsyncctl channel connect|list|disconnect|test|rotate ...
+ *                                       its notification channels
  *   pbsyncctl links ID                  the integration's links, newest first
  *   pbsyncctl jobs ID                   its failed (dead) jobs
  *   pbsyncctl retry ID JOB              run a failed job again
@@ -35,6 +37,7 @@
 #include "base/util.h"
 #include "flows/integ.h"
 #include "flows/jobs.h"
+#include "notify/notify.h"
 #include "trackers/tracker.h"
 
 static int
@@ -54,9 +57,65 @@ usage(void)
 	    "                 (tokens in PBSYNC_PB_TOKEN, "
 	    "PBSYNC_TRACKER_TOKEN)\n"
 	    "       pbsyncctl integration list | show ID | delete ID\n"
+	    "       pbsyncctl channel connect ID TYPE URL [EVENTS]\n"
+	    "       pbsyncctl channel list ID | disconnect ID TYPE | "
+	    "test ID TYPE\n"
+	    "       pbsyncctl channel rotate ID webhook\n"
+	    "                 (TYPE slack|discord|webhook; EVENTS * or a "
+	    "comma list)\n"
 	    "       pbsyncctl links ID | jobs ID | retry ID JOB\n"
 	    "       pbsyncctl worker | drain | reconcile\n");
 	return 2;
+}
+
+/* Notification channels (DESIGN §9): what the API and the page do. */
+static int
+cmd_channel(struct app *a, int argc, char *argv[])
+{
+	struct store_channel	*ch;
+	char			 msg[512], secret[NOTIFY_SECRET_MAX];
+	size_t			 n, i;
+	enum notify_rc		 rc;
+
+	if (argc == 2 && strcmp(argv[0], "list") == 0) {
+		if (app_store(a) == -1 ||
+		    store_channel_list(&a->store, argv[1], &ch, &n) != 0)
+			return 1;
+		for (i = 0; i < n; i++)
+			printf("%s	...%s	%s	%s	failures %lld%s%s\n",
+			    ch[i].type, ch[i].url_tail, ch[i].events,
+			    ch[i].active ? "on" : "off", ch[i].failures,
+			    ch[i].last_error != NULL ? "\t" : "",
+			    ch[i].last_error != NULL ? ch[i].last_error : "");
+		store_channels_free(ch, n);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[0], "test") == 0) {
+		i = notify_test(a, argv[1], argv[2], msg, sizeof(msg)) ==
+		    NOTIFY_SENT;
+		printf("%s %s\n", i ? "sent:" : "not sent:", msg);
+		return i ? 0 : 1;
+	}
+	if ((argc == 4 || argc == 5) && strcmp(argv[0], "connect") == 0)
+		rc = notify_connect(a, argv[1], argv[2], argv[3], argc == 5 ?
+		    argv[4] : NULL, secret, msg, sizeof(msg));
+	else if (argc == 3 && strcmp(argv[0], "disconnect") == 0)
+		rc = notify_disconnect(a, argv[1], argv[2], msg, sizeof(msg));
+	else if (argc == 3 && strcmp(argv[0], "rotate") == 0)
+		rc = notify_rotate(a, argv[1], argv[2], 86400, secret, msg,
+		    sizeof(msg));
+	else
+		return usage();
+	if (rc != NOTIFY_OK) {
+		fprintf(stderr, "pbsyncctl: %s\n", msg);
+		return 1;
+	}
+	printf("%s\n", msg);
+	/* Shown once: only its sealed form is kept. */
+	if (strcmp(argv[0], "disconnect") != 0 && secret[0] != '\0')
+		printf("signing secret (shown once): %s\n", secret);
+	crypto_wipe(secret, sizeof(secret));
+	return 0;
 }
 
 static int
@@ -455,7 +514,7 @@ prune_deliveries(struct app *a)
  * prune the delivery keys first, the worker again every PRUNE_EVERY_MS.
  */
 static int
-cmd_jobs(struct app *a, int forever)
+cmd_jobs(struct app *a, int forever, enum jobs_lane lane)
 {
 	int64_t	 started = util_mono_ms(), next_reconcile = started;
 	int64_t	 next_prune = started;
@@ -463,12 +522,13 @@ cmd_jobs(struct app *a, int forever)
 
 	proc_catch_stop(NULL);
 	while (!proc_stopping) {
-		if (util_mono_ms() >= next_prune) {
+		if (lane != JOBS_NOTIFY && util_mono_ms() >= next_prune) {
 			prune_deliveries(a);
 			next_prune = forever ? util_mono_ms() + PRUNE_EVERY_MS :
 			    INT64_MAX;
 		}
-		if (forever && util_mono_ms() >= next_reconcile) {
+		if (forever && lane != JOBS_NOTIFY &&
+		    util_mono_ms() >= next_reconcile) {
 			enqueue_reconcile(a);
 			if (next_reconcile == started)
 				log_info("worker started, reconcile every "
@@ -476,7 +536,7 @@ cmd_jobs(struct app *a, int forever)
 			next_reconcile = util_mono_ms() +
 			    a->conf.reconcile_interval_s * 1000;
 		}
-		if ((rc = jobs_run_one(a)) == 1)
+		if ((rc = jobs_run_lane(a, lane)) == 1)
 			continue;
 		if (!forever)
 			return rc == 0 ? 0 : 1;
@@ -486,13 +546,15 @@ cmd_jobs(struct app *a, int forever)
 }
 
 /*
- * The worker's loop runs in a child that is started again if it dies: a
- * job over its CPU budget ends the process that runs it.
+ * The worker's loops run in children that are started again if they die:
+ * a job over its CPU budget ends the process that runs it.  One runs the
+ * sync's jobs, the other the notifications, so a receiver that hangs for
+ * its 10 s never holds up a sync.
  */
 static int
 worker_child(void *arg)
 {
-	return cmd_jobs(arg, 1);
+	return cmd_jobs(arg, 1, proc_slot == 0 ? JOBS_SYNC : JOBS_NOTIFY);
 }
 
 int
@@ -514,6 +576,8 @@ main(int argc, char *argv[])
 		rc = cmd_admin(&a, argv[2], argv[3]);
 	else if (strcmp(argv[1], "token") == 0)
 		rc = cmd_token(&a, argc - 2, argv + 2);
+	else if (strcmp(argv[1], "channel") == 0)
+		rc = cmd_channel(&a, argc - 2, argv + 2);
 	else if (strcmp(argv[1], "integration") == 0)
 		rc = cmd_integration(&a, argc - 2, argv + 2);
 	else if (argc == 3 && strcmp(argv[1], "links") == 0)
@@ -523,11 +587,11 @@ main(int argc, char *argv[])
 	else if (argc == 4 && strcmp(argv[1], "retry") == 0)
 		rc = app_store(&a) == 0 ? cmd_retry(&a, argv[2], argv[3]) : 1;
 	else if (strcmp(argv[1], "worker") == 0 && argc == 2)
-		rc = proc_supervise(1, worker_child, &a);
+		rc = proc_supervise(2, worker_child, &a);
 	else if (strcmp(argv[1], "drain") == 0 && argc == 2)
-		rc = cmd_jobs(&a, 0);
+		rc = cmd_jobs(&a, 0, JOBS_ALL);
 	else if (strcmp(argv[1], "reconcile") == 0 && argc == 2)
-		rc = enqueue_reconcile(&a) == 0 ? cmd_jobs(&a, 0) : 1;
+		rc = enqueue_reconcile(&a) == 0 ? cmd_jobs(&a, 0, JOBS_ALL) : 1;
 	else
 		rc = usage();
 	app_close(&a);

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/ctx.h"
+#include "notify/notify.h"
 
 char *
 ctx_open_sealed(struct app *a, const char *id, const char *column,
@@ -90,6 +91,7 @@ ctx_close(struct ctx *c)
 int
 ctx_auth_check(struct ctx *c)
 {
+	struct notify_event ev;
 	char	 what[96], when[32];
 
 	if (c->pb.up.status != 401 && c->tr.up.status != 401)
@@ -99,6 +101,15 @@ ctx_auth_check(struct ctx *c)
 	    c->pb.up.status == 401 ? "Productboard" : c->tr.ops->title, when);
 	log_warn("integration %s: %s", c->in.id, what);
 	store_integration_set_auth_failed(&c->app->store, c->in.id, what);
+	if (c->in.auth_failed == NULL) {
+		memset(&ev, 0, sizeof(ev));
+		ev.event = "integration.unhealthy";
+		ev.integration_id = c->in.id;
+		ev.integration_name = c->in.name;
+		ev.actor = "pbsync";
+		ev.detail = what;
+		notify_emit(c->app, &ev);
+	}
 	return 1;
 }
 

@@ -9,9 +9,18 @@
 
 #include "app/app.h"
 
+/* What a runner takes: every job, the sync's, or the notifications. */
+enum jobs_lane {
+	JOBS_ALL,
+	JOBS_SYNC,
+	JOBS_NOTIFY
+};
+
 /* Runs one due job: 1 if one ran, 0 if none was due, -1 on error. */
 int	 jobs_run_one(struct app *);
-/* serve_prog.after: runs due jobs for conf.job_budget_ms. */
+/* The same for the jobs of one lane. */
+int	 jobs_run_lane(struct app *, enum jobs_lane);
+/* serve_prog.after: runs due sync jobs for conf.job_budget_ms. */
 void	 jobs_run_after(struct app *);
 
 #endif

@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "flows/conn.h"
 #include "flows/push.h"
+#include "flows/tell.h"
 #include "trackers/marker.h"
 
 #define MAX_TITLE	255
@@ -122,6 +123,9 @@ link_issue(struct ctx *c, struct store_link *l, const struct pb_feature *f,
 	l->snap_status = f->status_id;
 	l->snap_state = iss->state;
 	rc = store_link_set_issue(&c->app->store, l);
+	if (rc == 0)
+		tell_link(c, "feature.pushed", l->pushed_by, l, NULL, NULL,
+		    NULL);
 	free(tr_desc);
 	/* The strings belong to f and iss: forget them. */
 	l->issue_id = l->issue_ref = l->issue_key = NULL;
@@ -402,6 +406,8 @@ push_unlink(struct ctx *c, const char *fid, const char *actor,
 		return conn_error("pbsync is busy, please try again");
 	}
 	ctx_log(c, actor, trigger, fid, l.issue_key, "ok", "link removed");
+	tell_link(c, "feature.unlinked", actor, &l, NULL, NULL,
+	    "The issue stays in the tracker.");
 	store_link_release(&l);
 	return conn_simple("initial");
 }

@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "flows/ctx.h"
 #include "flows/queue.h"
+#include "notify/notify.h"
 
 #define BACKOFF_BASE_S	2.0
 #define BACKOFF_CAP_S	3600.0
@@ -53,14 +54,13 @@ lookup(const struct queue_kind *kinds, const char *kind)
 
 /* Runs the job's work for its integration. */
 static void
-dispatch(struct app *a, const struct queue_kind *kinds,
-    const struct store_job *j, struct queue_result *r)
+dispatch(struct app *a, const struct queue_kind *k, const struct store_job *j,
+    struct queue_result *r)
 {
-	const struct queue_kind	*k;
 	struct ctx		 c;
 	int			 rc;
 
-	if ((k = lookup(kinds, j->kind)) == NULL) {
+	if (k == NULL) {
 		queue_fail(r, HTTP_ECLIENT, -1, "unknown job kind");
 		return;
 	}
@@ -79,14 +79,46 @@ dispatch(struct app *a, const struct queue_kind *kinds,
 	 * flagged for the admin.
 	 */
 	if (ctx_auth_check(&c) == 0 && r->status == QUEUE_DONE &&
-	    c.in.auth_failed != NULL)
+	    c.in.auth_failed != NULL && (c.pb.up.status != 0 ||
+	    c.tr.up.status != 0))
 		store_integration_set_auth_failed(&a->store, c.in.id, NULL);
 	ctx_close(&c);
 }
 
 /* Applies the result: done, retry later, or dead after the last attempt. */
+static int
+max_attempts(struct app *a, const struct queue_kind *k)
+{
+	return k != NULL && k->max_attempts > 0 ? k->max_attempts :
+	    (int)a->conf.job_max_attempts;
+}
+
+/* A job of the sync gave up: the integration's channels hear of it. */
 static void
-settle(struct app *a, const struct store_job *j, const struct queue_result *r)
+tell_dead(struct app *a, const struct queue_kind *k, const struct store_job *j,
+    const char *error)
+{
+	struct store_integration in;
+	struct notify_event ev;
+
+	if (k != NULL && !k->tell_dead)
+		return;
+	if (store_integration_get(&a->store, j->integration_id, &in) != 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "sync.failed";
+	ev.integration_id = in.id;
+	ev.integration_name = in.name;
+	ev.feature_id = strcmp(j->kind, "issue_event") == 0 ? NULL : j->key;
+	ev.actor = "pbsync";
+	ev.detail = error;
+	notify_emit(a, &ev);
+	store_integration_release(&in);
+}
+
+static void
+settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
+    const struct queue_result *r)
 {
 	double	 when;
 
@@ -103,7 +135,7 @@ settle(struct app *a, const struct store_job *j, const struct queue_result *r)
 		    r->error);
 		return;
 	case QUEUE_RETRY:
-		if (j->attempts < a->conf.job_max_attempts) {
+		if (j->attempts < max_attempts(a, k)) {
 			when = r->retry_in >= 0 ? (double)r->retry_in :
 			    queue_backoff(j->attempts);
 			log_info("job %lld (%s %s) retry in %.1fs: %s", j->id,
@@ -117,13 +149,16 @@ settle(struct app *a, const struct store_job *j, const struct queue_result *r)
 		log_warn("job %lld (%s %s) dead after %lld attempts: %s",
 		    j->id, j->kind, j->key, j->attempts, r->error);
 		store_job_bury(&a->store, j->id, r->error);
+		tell_dead(a, k, j, r->error);
 		return;
 	}
 }
 
 int
-queue_run_one(struct app *a, const struct queue_kind *kinds)
+queue_run_one(struct app *a, const struct queue_kind *kinds,
+    const struct queue_lane *lane)
 {
+	const struct queue_kind	*k;
 	struct store_job	 j;
 	struct queue_result	 r;
 	int			 rc;
@@ -131,7 +166,8 @@ queue_run_one(struct app *a, const struct queue_kind *kinds)
 	if (app_store(a) == -1)
 		return -1;
 	rc = store_job_lease(&a->store, util_now(),
-	    (double)a->conf.job_lease_s, &j);
+	    (double)a->conf.job_lease_s, lane != NULL ? lane->kind : NULL,
+	    lane != NULL && lane->only, &j);
 	if (rc == STORE_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -139,7 +175,8 @@ queue_run_one(struct app *a, const struct queue_kind *kinds)
 	memset(&r, 0, sizeof(r));
 	r.status = QUEUE_DONE;
 	r.retry_in = -1;
-	if (j.attempts > a->conf.job_max_attempts) {
+	k = lookup(kinds, j.kind);
+	if (j.attempts > max_attempts(a, k)) {
 		/*
 		 * Each lease counts an attempt, so every process that held
 		 * the job before died on it: do not feed it another.
@@ -152,22 +189,23 @@ queue_run_one(struct app *a, const struct queue_kind *kinds)
 		/* The job's calls end with its lease, its CPU with the budget. */
 		http_set_deadline(util_mono_ms() + a->conf.job_lease_s * 1000);
 		proc_cpu_budget(a->conf.cpu_budget_s);
-		dispatch(a, kinds, &j, &r);
+		dispatch(a, k, &j, &r);
 		proc_cpu_budget(0);
 		http_set_deadline(0);
 	}
-	settle(a, &j, &r);
+	settle(a, k, &j, &r);
 	store_job_release(&j);
 	return 1;
 }
 
 int
-queue_run(struct app *a, const struct queue_kind *kinds, long budget_ms)
+queue_run(struct app *a, const struct queue_kind *kinds,
+    const struct queue_lane *lane, long budget_ms)
 {
 	int64_t	 until = util_mono_ms() + budget_ms;
 	int	 n = 0, rc;
 
-	while (util_mono_ms() < until && (rc = queue_run_one(a, kinds)) == 1)
+	while (util_mono_ms() < until && (rc = queue_run_one(a, kinds, lane)) == 1)
 		n++;
 	return n;
 }

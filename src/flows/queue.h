@@ -36,15 +36,30 @@ struct queue_kind {
 	const char	*kind;
 	void		(*run)(struct ctx *, const struct store_job *,
 			    struct queue_result *);
+	int		 max_attempts;	/* 0: job_max_attempts */
+	int		 tell_dead;	/* a dead job is a sync.failed event */
 };
 
 /*
- * Runs one due job with the handler kinds names for it (a kind the table
- * lacks makes the job dead): 1 if one ran, 0 if none was due, -1 on error.
+ * The jobs a runner takes: of every kind (kind NULL), of one kind only
+ * (only), or of all kinds but one.  A slow receiver of notifications thus
+ * holds up only the runner of their lane, never a sync.
  */
-int	 queue_run_one(struct app *, const struct queue_kind *kinds);
-/* Runs due jobs until none is left or budget_ms has passed. */
-int	 queue_run(struct app *, const struct queue_kind *, long budget_ms);
+struct queue_lane {
+	const char	*kind;
+	int		 only;
+};
+
+/*
+ * Runs one due job of the lane (NULL: any) with the handler kinds names
+ * for it (a kind the table lacks makes the job dead): 1 if one ran, 0 if
+ * none was due, -1 on error.
+ */
+int	 queue_run_one(struct app *, const struct queue_kind *kinds,
+	    const struct queue_lane *);
+/* Runs due jobs of the lane until none is left or budget_ms has passed. */
+int	 queue_run(struct app *, const struct queue_kind *,
+	    const struct queue_lane *, long budget_ms);
 /* Seconds before attempt n+1: capped exponential with jitter. */
 double	 queue_backoff(long long attempts);
 /* Fills r from an upstream failure: retryable or dead. */

@@ -13,6 +13,7 @@
 #include "flows/conn.h"
 #include "flows/push.h"
 #include "flows/sync.h"
+#include "flows/tell.h"
 #include "trackers/marker.h"
 
 #define MAX_DOC		(8u << 20)	/* 1M characters, escaped */
@@ -354,6 +355,30 @@ drop_link(struct ctx *c, struct store_link *l, const char *what,
 	ctx_log(c, "pbsync", strcmp(what, "issue") == 0 ? "issue deleted" :
 	    "feature deleted", l->feature_id, l->issue_key, "info",
 	    "link removed");
+	tell_link(c, "feature.unlinked", "pbsync", l, NULL, NULL,
+	    strcmp(what, "issue") == 0 ? "The issue was deleted in the "
+	    "tracker." : "The feature was deleted in Productboard.");
+}
+
+/*
+ * The events of a round, from the link as it was (l) and the sides as
+ * they are now: a state or status that moved, and conflicts.
+ */
+static void
+tell_round(struct ctx *c, const struct store_link *l, const struct sides *s,
+    const struct plan *p)
+{
+	if (p->conflicts)
+		tell_link(c, "sync.conflict", "pbsync", l, NULL, NULL, p->log);
+	if (l->issue_state != NULL && !same(s->i.state, l->issue_state))
+		tell_link(c, "issue.state_changed", p->tr_state != NULL ?
+		    "pbsync" : NULL, l, l->issue_state, s->i.state, NULL);
+	/* The status's name is known when a person set it in Productboard. */
+	if (l->snap_status != NULL && !same(s->f.status_id, l->snap_status))
+		tell_link(c, "feature.status_changed", p->pb_status != NULL ?
+		    "pbsync" : NULL, l, NULL, p->pb_status != NULL ? NULL :
+		    s->f.status_name, p->pb_status != NULL ? "Set by pbsync "
+		    "after the issue's state changed." : NULL);
 }
 
 /* Applies the deletion policy to the issue of a deleted feature. */
@@ -479,6 +504,7 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	if (p.log[0] != '\0')
 		ctx_log(c, "pbsync", "sync", l->feature_id, s.i.key,
 		    p.conflicts ? "conflict" : "ok", p.log);
+	tell_round(c, l, &s, &p);
 	state_changed |= p.tr_state != NULL || p.tr_title != NULL;
 	if (state_changed && (conn = conn_from_issue(&s.i)) != NULL) {
 		if ((e = push_put_connection(c, l->feature_id, conn)) != HTTP_OK

@@ -26,7 +26,7 @@ struct store {
 	struct store_cache {
 		const char		*sql;
 		struct sqlite3_stmt	*stmt;
-	}		 cache[96];
+	}		 cache[128];
 };
 
 struct store_integration {
@@ -163,9 +163,12 @@ void	 store_link_release(struct store_link *);
 /* Enqueues or, when one is already waiting, coalesces into it. */
 int	 store_job_enqueue(struct store *, const char *iid, const char *kind,
 	    const char *key, const char *payload, double run_at);
-/* Leases the oldest due job until now + lease_s: 0, STORE_NOTFOUND, -1. */
+/*
+ * Leases the oldest due job until now + lease_s: 0, STORE_NOTFOUND, -1.
+ * With kind, only a job of that kind (only) or of any other (!only).
+ */
 int	 store_job_lease(struct store *, double now, double lease_s,
-	    struct store_job *);
+	    const char *kind, int only, struct store_job *);
 int	 store_job_done(struct store *, long long id);
 int	 store_job_retry(struct store *, long long id, double run_at,
 	    const char *error);
@@ -177,6 +180,48 @@ int	 store_job_revive(struct store *, long long id, double now);
 int	 store_job_cancel(struct store *, const char *iid, const char *kind,
 	    const char *key);
 void	 store_job_release(struct store_job *);
+
+/*
+ * Notification channels (store_channel.c): url and secrets sealed by the
+ * caller; events is "*" or a comma list of event names.
+ */
+struct store_channel {
+	char	 integration_id[33];
+	char	 type[16];		/* "slack", "discord", "webhook" */
+	char	*url;			/* sealed */
+	char	 url_tail[8];
+	char	*secret;		/* webhook: sealed "whsec_..." */
+	char	*old_secret;		/* while rotating, until then */
+	double	 old_secret_until;
+	char	*events;
+	int	 active;
+	long long failures;		/* dead deliveries in a row */
+	char	*last_error;
+	double	 last_sent_at;
+	double	 created_at;
+	double	 updated_at;
+};
+
+int	 store_channel_get(struct store *, const char *iid, const char *type,
+	    struct store_channel *);
+int	 store_channel_list(struct store *, const char *iid,
+	    struct store_channel **, size_t *n);
+/* Creates, or replaces URL and events and turns it back on. */
+int	 store_channel_put(struct store *, const struct store_channel *,
+	    double now);
+/* A new sealed secret; the old one stays valid until old_until. */
+int	 store_channel_rotate(struct store *, const char *iid,
+	    const char *type, const char *sealed, double old_until, double now);
+int	 store_channel_delete(struct store *, const char *iid,
+	    const char *type);
+/*
+ * After a delivery: error NULL for a success (failures back to 0), else
+ * counted; turn_off for a receiver that refused for good.
+ */
+int	 store_channel_outcome(struct store *, const char *iid,
+	    const char *type, const char *error, int turn_off, double now);
+void	 store_channel_release(struct store_channel *);
+void	 store_channels_free(struct store_channel *, size_t n);
 
 /*
  * Admin pages: users, sessions (store_admin.c) and the read-only views the

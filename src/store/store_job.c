@@ -37,7 +37,7 @@ store_job_enqueue(struct store *s, const char *iid, const char *kind,
 
 int
 store_job_lease(struct store *s, double now, double lease_s,
-    struct store_job *j)
+    const char *kind, int only, struct store_job *j)
 {
 	/*
 	 * An expired lease means its holder died: the job is taken again.
@@ -50,10 +50,12 @@ store_job_lease(struct store *s, double now, double lease_s,
 	    " lease_until = ?2, attempts = attempts + 1, updated_at = ?1"
 	    " WHERE id = (SELECT id FROM"
 	    " (SELECT * FROM (SELECT id, run_at FROM job"
-	    " WHERE state = 'ready' AND run_at <= ?1 ORDER BY run_at, id"
+	    " WHERE state = 'ready' AND run_at <= ?1"
+	    " AND (?3 IS NULL OR (kind = ?3) = ?4) ORDER BY run_at, id"
 	    " LIMIT 1) UNION ALL"
 	    " SELECT * FROM (SELECT id, run_at FROM job"
-	    " WHERE state = 'leased' AND lease_until < ?1 ORDER BY run_at, id"
+	    " WHERE state = 'leased' AND lease_until < ?1"
+	    " AND (?3 IS NULL OR (kind = ?3) = ?4) ORDER BY run_at, id"
 	    " LIMIT 1)) ORDER BY run_at, id LIMIT 1)"
 	    " RETURNING id, integration_id, kind, key, payload, attempts,"
 	    " last_error, run_at, state";
@@ -65,6 +67,8 @@ store_job_lease(struct store *s, double now, double lease_s,
 		return -1;
 	sqlite3_bind_double(st, 1, now);
 	sqlite3_bind_double(st, 2, now + lease_s);
+	store_bind_text(st, 3, kind);
+	sqlite3_bind_int(st, 4, only != 0);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		j->id = sqlite3_column_int64(st, 0);
 		store_text_fixed(st, 1, j->integration_id,

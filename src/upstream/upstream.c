@@ -22,8 +22,8 @@ upstream_init(struct upstream *u, struct app *a, const char *name,
 	u->rate_per_s = rate_per_s;
 	u->default_pause_s = 60;
 	if (token == NULL || strpbrk(token, "\r\n") != NULL ||
-	    (size_t)snprintf(u->auth, sizeof(u->auth), "%s%s", header, token) >=
-	    sizeof(u->auth))
+	    (header != NULL && (size_t)snprintf(u->auth, sizeof(u->auth),
+	    "%s%s", header, token) >= sizeof(u->auth)))
 		return -1;
 	crypto_digest(token, u->token_hash);
 	http_resp_init(&u->resp, MAX_RESPONSE);
@@ -113,6 +113,24 @@ note_rate_limit(struct upstream *u)
 		store_pause_set(&u->app->store, u->token_hash, util_now() + s);
 }
 
+/* 1 for a short answer of one plain word or phrase, shown as it is. */
+static int
+plain_word(const struct buf *b)
+{
+	size_t	 i;
+
+	if (b->len == 0 || b->len > 80)
+		return 0;
+	for (i = 0; i < b->len; i++)
+		if (!((b->data[i] >= 'a' && b->data[i] <= 'z') ||
+		    (b->data[i] >= 'A' && b->data[i] <= 'Z') ||
+		    (b->data[i] >= '0' && b->data[i] <= '9') ||
+		    b->data[i] == '_' || b->data[i] == ' ' ||
+		    b->data[i] == '-' || b->data[i] == '.'))
+			return 0;
+	return 1;
+}
+
 /* Extracts a readable message from any of the error shapes we know. */
 static void
 describe(struct upstream *u, enum http_err e)
@@ -127,6 +145,8 @@ describe(struct upstream *u, enum http_err e)
 		return;
 	}
 	j = json_parse(buf_str(&u->resp.body), u->resp.body.len);
+	if (j == NULL && plain_word(&u->resp.body))
+		m = buf_str(&u->resp.body);	/* Slack's "no_service" */
 	if (j != NULL) {
 		v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0);
 		if ((m = json_str(v, "detail", 400)) == NULL &&
@@ -142,35 +162,38 @@ describe(struct upstream *u, enum http_err e)
 }
 
 enum http_err
-upstream_call(struct upstream *u, const char *method, const char *url,
-    const cJSON *body, cJSON **out)
+upstream_send(struct upstream *u, const char *method, const char *url,
+    const char *body, size_t len, const char *const *more)
 {
-	const char	*hdr[] = { u->auth, u->accept != NULL ? u->accept :
-			    "Accept: application/json",
-			    "Content-Type: application/json", u->extra, NULL };
+	const char	*hdr[16];
 	struct http_req	 rq;
-	char		*text = NULL;
 	enum http_err	 e;
+	size_t		 n = 0;
 
-	if (out != NULL)
-		*out = NULL;
 	u->status = 0;
 	u->err[0] = '\0';
 	if (paused(u))
 		return HTTP_ERATE;
-	if (body != NULL && (text = json_print(body)) == NULL)
-		return HTTP_EINTERNAL;
+	if (u->auth[0] != '\0')
+		hdr[n++] = u->auth;
+	hdr[n++] = u->accept != NULL ? u->accept : "Accept: application/json";
+	hdr[n++] = "Content-Type: application/json";
+	if (u->extra != NULL)
+		hdr[n++] = u->extra;
+	for (; more != NULL && *more != NULL && n < 15; more++)
+		hdr[n++] = *more;
+	hdr[n] = NULL;
 	memset(&rq, 0, sizeof(rq));
 	rq.method = method;
 	rq.url = url;
 	rq.headers = hdr;
-	rq.body = text;
-	rq.bodylen = text != NULL ? strlen(text) : 0;
+	rq.body = body;
+	rq.bodylen = len;
+	rq.timeout_ms = u->timeout_ms;
 	rq.tick = u->tick;
 	rq.tick_arg = u->tick_arg;
 	pace(u);
 	e = http_do(&u->app->http, &rq, &u->resp);
-	cJSON_free(text);
 	u->status = u->resp.status;
 	if (e != HTTP_OK && e != HTTP_ERATE && u->rate_limited != NULL &&
 	    u->rate_limited(&u->resp))
@@ -180,8 +203,26 @@ upstream_call(struct upstream *u, const char *method, const char *url,
 	if (e != HTTP_OK) {
 		describe(u, e);
 		log_warn("%s %s: %s", method, u->name, u->err);
-		return e;
 	}
+	return e;
+}
+
+enum http_err
+upstream_call(struct upstream *u, const char *method, const char *url,
+    const cJSON *body, cJSON **out)
+{
+	char		*text = NULL;
+	enum http_err	 e;
+
+	if (out != NULL)
+		*out = NULL;
+	if (body != NULL && (text = json_print(body)) == NULL)
+		return HTTP_EINTERNAL;
+	e = upstream_send(u, method, url, text, text != NULL ? strlen(text) : 0,
+	    NULL);
+	cJSON_free(text);
+	if (e != HTTP_OK)
+		return e;
 	if (out != NULL && u->resp.body.len > 0 &&
 	    (*out = json_parse(buf_str(&u->resp.body),
 	    u->resp.body.len)) == NULL) {

@@ -34,9 +34,14 @@ struct upstream {
 	const char	*extra;		/* one more header line, or NULL */
 	/* 1 if an answer other than 429 says a rate limit was hit. */
 	int		(*rate_limited)(const struct http_resp *);
+	long		 timeout_ms;	/* 0: the client's default */
 };
 
-/* header is "Authorization: Bearer " or "PRIVATE-TOKEN: ". */
+/*
+ * header is "Authorization: Bearer " or "PRIVATE-TOKEN: "; NULL for a
+ * receiver whose URL is its credential (token is then the URL, which only
+ * keys the pacing and the shared pause).
+ */
 int	 upstream_init(struct upstream *, struct app *, const char *name,
 	    const char *header, const char *token, double rate_per_s);
 void	 upstream_release(struct upstream *);
@@ -47,5 +52,12 @@ void	 upstream_release(struct upstream *);
  */
 enum http_err upstream_call(struct upstream *, const char *method,
 	    const char *url, const cJSON *body, cJSON **out);
+/*
+ * Sends a body already serialised as JSON, with more header lines
+ * (NULL-terminated, or NULL); the answer stays in u->resp.
+ */
+enum http_err upstream_send(struct upstream *, const char *method,
+	    const char *url, const char *body, size_t len,
+	    const char *const *more);
 
 #endif

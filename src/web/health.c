@@ -6,6 +6,7 @@
 
 #include "base/crypto.h"
 #include "web/health.h"
+#include "web/session.h"
 
 /*
  * 1 if the client may see the counts: it is this host, or it shows an API
@@ -15,17 +16,12 @@ static int
 trusted_client(struct app *a, const struct req *rq)
 {
 	const char	*ip = req_param(rq, "REMOTE_ADDR");
-	const char	*auth = req_param(rq, "HTTP_AUTHORIZATION");
-	char		 h[CRYPTO_HASH_LEN + 1], role[16];
+	char		 role[16];
 
 	if (ip != NULL && (strncmp(ip, "127.", 4) == 0 ||
 	    strcmp(ip, "::1") == 0 || strncmp(ip, "::ffff:127.", 11) == 0))
 		return 1;
-	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
-	    strlen(auth + 7) > 256 || app_store(a) == -1)
-		return 0;
-	crypto_digest(auth + 7, h);
-	return store_token_role(&a->store, h, role) == 0;
+	return session_bearer_role(a, rq, role) == 0;
 }
 
 /*

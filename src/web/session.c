@@ -325,3 +325,17 @@ session_device_cookie(const struct app *a, struct resp *rs,
 	return cookie_header(a, rs, SESSION_DEVICE_COOKIE, value,
 	    SESSION_DEVICE_S);
 }
+
+int
+session_bearer_role(struct app *a, const struct req *rq, char role[16])
+{
+	const char	*auth = req_param(rq, "HTTP_AUTHORIZATION");
+	char		 h[CRYPTO_HASH_LEN + 1];
+
+	role[0] = '\0';
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
+	    strlen(auth + 7) > 256 || app_store(a) == -1)
+		return -1;
+	crypto_digest(auth + 7, h);
+	return store_token_role(&a->store, h, role) == 0 ? 0 : -1;
+}

@@ -101,4 +101,10 @@ int	 session_cookie(const struct app *, struct resp *, const char *name,
 int	 session_device_cookie(const struct app *, struct resp *,
 	    const char *value);
 
+/*
+ * The role ("admin", "viewer") of the API token in the request's
+ * "Authorization: Bearer" header: 0, or -1 for none or an unknown one.
+ */
+int	 session_bearer_role(struct app *, const struct req *, char role[16]);
+
 #endif

@@ -193,11 +193,11 @@ main(void)
 	    now + 10), 0);
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready, 1);				/* coalesced */
-	CHECK_INT(store_job_lease(&s, now + 1, 60, &j), 0);
+	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j), 0);
 	CHECK_STR(j.payload, "{\"n\":2}");
 	CHECK_INT(j.attempts, 1);
 	{ struct store_job j2;
-	CHECK_INT(store_job_lease(&s, now + 1, 60, &j2),
+	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j2),
 	    STORE_NOTFOUND); }	/* leased: nobody else gets it */
 	/* A new event while leased makes a fresh ready job. */
 	CHECK_INT(store_job_enqueue(&s, id, "sync", "feat-1", "{}", now), 0);
@@ -207,7 +207,7 @@ main(void)
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready + h.jobs_leased, 1);	/* redundant one dropped */
 	store_job_release(&j);
-	CHECK_INT(store_job_lease(&s, now + 1, 60, &j), 0);
+	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j), 0);
 	CHECK_INT(store_job_bury(&s, j.id, "gave up"), 0);
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_dead, 1);
@@ -215,22 +215,35 @@ main(void)
 	CHECK_INT(store_job_revive(&s, j.id, now), STORE_NOTFOUND);
 	store_job_release(&j);
 	/* Waiting (link busy) gives the lease's attempt back. */
-	CHECK_INT(store_job_lease(&s, now + 1, 60, &j), 0);
+	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j), 0);
 	CHECK_INT(j.attempts, 1);
 	CHECK_INT(store_job_wait(&s, j.id, now + 1, "link busy"), 0);
 	store_job_release(&j);
-	CHECK_INT(store_job_lease(&s, now + 1, 60, &j), 0);
+	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j), 0);
 	CHECK_INT(j.attempts, 1);
 	CHECK_INT(store_job_wait(&s, j.id, now + 1, "link busy"), 0);
 	store_job_release(&j);
 	/* An expired lease is taken again (its holder died). */
-	CHECK_INT(store_job_lease(&s, now + 1, 1, &j), 0);
+	CHECK_INT(store_job_lease(&s, now + 1, 1, NULL, 0, &j), 0);
 	store_job_release(&j);
-	CHECK_INT(store_job_lease(&s, now + 3, 60, &j), 0);
+	CHECK_INT(store_job_lease(&s, now + 3, 60, NULL, 0, &j), 0);
 	CHECK_INT(store_job_done(&s, j.id), 0);
 	store_job_release(&j);
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready + h.jobs_leased + h.jobs_dead, 0);
+	/* Lanes: a runner of one kind, and a runner of all the others. */
+	CHECK_INT(store_job_enqueue(&s, id, "notify", "slack:m1", "{}", now), 0);
+	CHECK_INT(store_job_enqueue(&s, id, "sync", "feat-2", "{}", now + 1), 0);
+	CHECK_INT(store_job_lease(&s, now + 2, 60, "notify", 0, &j), 0);
+	CHECK_STR(j.kind, "sync");		/* the older notify is not its */
+	CHECK_INT(store_job_done(&s, j.id), 0);
+	store_job_release(&j);
+	CHECK_INT(store_job_lease(&s, now + 2, 60, "notify", 0, &j),
+	    STORE_NOTFOUND);
+	CHECK_INT(store_job_lease(&s, now + 2, 60, "notify", 1, &j), 0);
+	CHECK_STR(j.kind, "notify");
+	CHECK_INT(store_job_done(&s, j.id), 0);
+	store_job_release(&j);
 
 	CHECK_INT(store_delivery_known(&s, id, "tracker", "k1"), 0);
 	CHECK_INT(store_delivery_seen(&s, id, "tracker", "k1", now), 0);
