@@ -10,6 +10,9 @@
  *   GET  /admin/i/ID/edit, POST       edit form, save
  *   GET  /admin/i/ID/delete, POST     confirm page, delete and report
  *   POST /admin/i/ID/retry            retry a failed job
+ *   POST /admin/i/ID/channels         connect a notification channel
+ *   POST /admin/i/ID/channels/T/test  send it a test
+ *   POST /admin/i/ID/channels/T/delete  disconnect it
  *   GET  /admin/static/admin.css      the style sheet
  * Every answer carries the security headers; every page but the login
  * needs a session, and every POST a CSRF token.
@@ -22,6 +25,7 @@
 
 #include "admin/admin.h"
 #include "admin/api.h"
+#include "admin/channels.h"
 #include "admin/forms.h"
 #include "admin/pages.h"
 #include "admin/view.h"
@@ -196,10 +200,29 @@ integration_path(struct view *ad)
 	return p + 32;
 }
 
+/* Splits "/channels/<type>/test" or ".../delete": 0, or -1. */
+static int
+channel_action(const char *rest, char type[16], int *test)
+{
+	size_t	 n;
+
+	if (strncmp(rest, "/channels/", 10) != 0)
+		return -1;
+	rest += 10;
+	if ((n = strcspn(rest, "/")) == 0 || n >= 16)
+		return -1;
+	memcpy(type, rest, n);
+	type[n] = '\0';
+	*test = strcmp(rest + n, "/test") == 0;
+	return *test || strcmp(rest + n, "/delete") == 0 ? 0 : -1;
+}
+
 static void
 route(struct view *ad)
 {
 	const char	*path = ad->rq->path, *rest;
+	char		 type[16];
+	int		 test;
 
 	if (strcmp(path, "/admin/static/admin.css") == 0) {
 		if (method(ad, 1, 0))
@@ -250,6 +273,14 @@ route(struct view *ad)
 		} else if (strcmp(rest, "/retry") == 0) {
 			if (method(ad, 0, 1))
 				pages_retry(ad);
+		} else if (strcmp(rest, "/channels") == 0) {
+			if (method(ad, 0, 1))
+				channels_connect(ad);
+		} else if (channel_action(rest, type, &test) == 0) {
+			if (method(ad, 0, 1) && test)
+				channels_test(ad, type);
+			else if (ad->rq->method == REQ_POST)
+				channels_disconnect(ad, type);
 		} else
 			view_message(ad, 404, "Not found",
 			    "There is no such page.");

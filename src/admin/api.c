@@ -105,11 +105,6 @@ channels(struct app *a, struct resp *rs, const char *iid)
 	answer(rs, 200, 1, NULL, o);
 }
 
-static const int rc_status[] = {
-	[NOTIFY_OK] = 200, [NOTIFY_EINVAL] = 422, [NOTIFY_ENOTYPE] = 422,
-	[NOTIFY_ENOTFOUND] = 404, [NOTIFY_EFAIL] = 503
-};
-
 /* The events as a comma list, from a JSON array (absent: all). */
 static int
 events_of(const cJSON *v, char *out, size_t len)
@@ -176,7 +171,7 @@ put_channel(struct app *a, struct req *rq, struct resp *rs,
 		cJSON_AddStringToObject(out, "secret", secret);
 		crypto_wipe(secret, sizeof(secret));
 	}
-	answer(rs, rc_status[rc], rc == NOTIFY_OK, msg, out);
+	answer(rs, notify_http_status(rc), rc == NOTIFY_OK, msg, out);
 }
 
 /* Splits "ID/channels[/TYPE[/test]]" after the integrations' prefix. */
@@ -265,7 +260,7 @@ api_handle(struct app *a, struct req *rq, struct resp *rs,
 			return;
 		if ((rc = notify_check(a, iid, test ? type : NULL, msg,
 		    sizeof(msg))) != NOTIFY_OK)
-			answer(rs, rc_status[rc], 0, msg, NULL);
+			answer(rs, notify_http_status(rc), 0, msg, NULL);
 		else if (!test)
 			channels(a, rs, iid);
 		else {
@@ -278,6 +273,6 @@ api_handle(struct app *a, struct req *rq, struct resp *rs,
 		put_channel(a, rq, rs, rd, iid, type);
 	else if (allowed(rs, m == REQ_DELETE, "PUT, DELETE")) {
 		rc = notify_disconnect(a, iid, type, msg, sizeof(msg));
-		answer(rs, rc_status[rc], rc == NOTIFY_OK, msg, NULL);
+		answer(rs, notify_http_status(rc), rc == NOTIFY_OK, msg, NULL);
 	}
 }

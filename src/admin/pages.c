@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/integ.h"
+#include "notify/notify.h"
 #include "trackers/tracker.h"
 
 #define LINKS_PER_PAGE	50
@@ -262,6 +263,46 @@ jobs_section(struct view *ad, struct tmpl_vars *v)
 	store_jobs_free(j, n);
 }
 
+/*
+ * The notification channels: each by the end of its URL, its events and
+ * whether it works; a channel whose deliveries keep failing, or that its
+ * receiver refused for good, is flagged.
+ */
+static void
+channels_section(struct view *ad, struct tmpl_vars *v)
+{
+	struct store_channel *c;
+	struct tmpl_vars *row;
+	size_t		 n, i;
+	char		 t[32];
+
+	tmpl_list(v, "channel_rows");
+	tmpl_list(v, "event_boxes");
+	for (i = 0; notify_events[i] != NULL; i++)
+		tmpl_set(tmpl_row(v, "event_boxes"), "event", notify_events[i]);
+	tmpl_set_flag(v, "has_channels", 0);
+	if (store_channel_list(&ad->app->store, ad->id, &c, &n) == -1)
+		return;
+	tmpl_set_flag(v, "has_channels", n > 0);
+	for (i = 0; i < n; i++) {
+		row = tmpl_row(v, "channel_rows");
+		tmpl_set(row, "type", c[i].type);
+		tmpl_set(row, "url_tail", c[i].url_tail);
+		tmpl_set(row, "events", strcmp(c[i].events, "*") == 0 ?
+		    "all" : c[i].events);
+		view_time(c[i].last_sent_at, t);
+		tmpl_set(row, "last_sent", t);
+		tmpl_set_flag(row, "flagged", !c[i].active ||
+		    c[i].failures > 0);
+		tmpl_set(row, "channel_state", !c[i].active ? "off: the "
+		    "receiver refused for good; connect it again" :
+		    c[i].failures > 0 ? "failing" : "on");
+		tmpl_set(row, "channel_error", c[i].last_error != NULL ?
+		    c[i].last_error : "");
+	}
+	store_channels_free(c, n);
+}
+
 void
 pages_integration(struct view *ad)
 {
@@ -282,6 +323,7 @@ pages_integration(struct view *ad)
 	links_section(ad, v, query_id(ad, "links_before"));
 	log_section(ad, v, query_id(ad, "log_before"));
 	jobs_section(ad, v);
+	channels_section(ad, v);
 	view_page(ad, 200, "integration.html", v);
 }
 

@@ -84,6 +84,7 @@ view_message(struct view *ad, int status, const char *title,
 	struct tmpl_vars *v = view_vars(ad, title);
 
 	tmpl_set(v, "message", message);
+	tmpl_set(v, "back_url", "");
 	view_page(ad, status, "message.html", v);
 }
 

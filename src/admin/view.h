@@ -4,9 +4,9 @@
  * messages, redirects, reading a form with its CSRF token, the audit log.
  *
  * admin.c routes and holds the login; pages.c the lists, the integration
- * page, delete and retry; forms.c the create and edit forms.  Those three
- * share only this module, so they call one way: admin.c into the pages and
- * forms, all of them into view.
+ * page, delete and retry; forms.c the create and edit forms; channels.c
+ * the actions on notification channels.  Those share only this module, so
+ * they call one way: admin.c into the others, all of them into view.
  */
 #ifndef PBSYNC_VIEW_H
 #define PBSYNC_VIEW_H

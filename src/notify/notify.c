@@ -214,6 +214,18 @@ integration_known(struct app *a, const char *iid, char *msg, size_t msglen)
 	return NOTIFY_OK;
 }
 
+int
+notify_http_status(enum notify_rc rc)
+{
+	static const int status[] = {
+		[NOTIFY_OK] = 200, [NOTIFY_EINVAL] = 422,
+		[NOTIFY_ENOTYPE] = 422, [NOTIFY_ENOTFOUND] = 404,
+		[NOTIFY_EFAIL] = 503
+	};
+
+	return status[rc];
+}
+
 enum notify_rc
 notify_check(struct app *a, const char *iid, const char *type, char *msg,
     size_t msglen)

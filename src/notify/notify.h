@@ -83,6 +83,8 @@ enum notify_rc notify_connect(struct app *, const char *iid,
  */
 enum notify_rc notify_check(struct app *, const char *iid, const char *type,
 	    char *msg, size_t msglen);
+/* The HTTP status that says rc: 200, 404, 422 or 503. */
+int	 notify_http_status(enum notify_rc);
 /* Deletes a channel for good. */
 enum notify_rc notify_disconnect(struct app *, const char *iid,
 	    const char *type, char *msg, size_t msglen);

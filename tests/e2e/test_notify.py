@@ -8,7 +8,7 @@ import re
 import subprocess
 import time
 
-from harness import Double, Stack, Tap, free_port, wait_for
+from harness import AdminSession, Double, Stack, Tap, free_port, wait_for
 import fixtures as fx
 
 t = Tap()
@@ -71,6 +71,7 @@ try:
     pid = fx.plugin_id(s, iid)
     s.start_worker()
     admin_tok = s.ctl("token", "add", "ops", "--role", "admin").stdout.strip()
+    page = AdminSession(s)
     viewer_tok = s.ctl("token", "add", "dash", "--role",
                        "viewer").stdout.strip()
 
@@ -247,6 +248,13 @@ try:
          "a receiver answering 500: three attempts with the same id and "
          "growing gaps, then dead; the channel counts the failure",
          [gaps, ch, dead])
+    st, html = page.get("/admin/i/%s" % iid)
+    row = re.search(r"<td>webhook</td>.*?</tr>", html, re.S)
+    t.ok(st == 200 and row and "failing" in row.group(0) and
+         "500" in row.group(0) and "<code>...team</code>" in row.group(0)
+         and "/webhooks/team" not in html,
+         "the integration page flags the failing channel with its error, "
+         "and shows URLs only by their end", row and row.group(0))
     wh.call("POST", "/_double/hooks", {"name": "team", "status": 204})
     discord.call("POST", "/_double/faults", {"match": "", "delay": 30})
     fid4 = fx.feature(s, "Gadgets")
@@ -356,6 +364,36 @@ try:
          not s.sql("SELECT 1 FROM channel WHERE type = 'discord'"),
          "disconnect deletes the channel for good; a second time is 404",
          [d1.body, d2.body])
+
+    # -- the same from the integration page ----------------------------------
+    def csrf(html):
+        return re.search(r'name="csrf" value="([^"]*)"', html).group(1)
+
+    st, html = page.get("/admin/i/%s" % iid)
+    form = {"csrf": csrf(html), "type": "discord", "url": DISCORD_URL,
+            "feature.pushed": "on", "sync.failed": "on"}
+    c_st, c_html = page.req("POST", "/admin/i/%s/channels" % iid, form)
+    seq[discord] = last_seq(discord)
+    t_st, t_html = page.req("POST", "/admin/i/%s/channels/discord/test" %
+                            iid, {"csrf": csrf(html)})
+    got_d = messages(discord, seq[discord])
+    bad_st, bad_html = page.req("POST", "/admin/i/%s/channels" % iid,
+                                dict(form, url="ftp://example.com/x"))
+    st2, html2 = page.get("/admin/i/%s" % iid)
+    x_st, x_html = page.req("POST", "/admin/i/%s/channels/discord/delete" %
+                            iid, {"csrf": "forged"})
+    t.ok(c_st == 200 and "connected" in c_html and t_st == 200 and
+         "Test sent" in t_html and "Mobile team" in texts(got_d[0]) and
+         bad_st == 422 and "https://" in bad_html and
+         s.sql("SELECT events FROM channel WHERE type = 'discord'") ==
+         [("feature.pushed,sync.failed",)] and
+         DISCORD_TOKEN not in html2 and "..." + DISCORD_TOKEN[-4:] in html2
+         and x_st == 403 and
+         s.sql("SELECT count(*) FROM channel WHERE type = 'discord'") ==
+         [(1,)],
+         "integration page: connect with the events ticked, Send test, a "
+         "refused URL said, a forged form refused",
+         [c_st, t_st, bad_st, x_st, got_d and texts(got_d[0])[:200]])
 
     # -- secrets out of logs and pages --------------------------------------
     logs = "".join(s.log(n) for n in s.log_names())
