@@ -301,6 +301,8 @@ envelope(const char *event, double at, const cJSON *d)
 	char	 when[32];
 
 	util_format_time(at, when);
+	/* Fields are only ever added within a version; 2 would change one. */
+	cJSON_AddNumberToObject(o, "version", 1);
 	cJSON_AddStringToObject(o, "type", event);
 	cJSON_AddStringToObject(o, "timestamp", when);
 	cJSON_AddItemToObject(o, "data", cJSON_Duplicate(d, 1));

@@ -120,6 +120,22 @@ try:
          "API: each documented error code, a message, nothing stored",
          {k: (v.status, v.body[:80]) for k, v in bad.items()})
 
+    # -- URLs pbsync does not call -----------------------------------------
+    strict = {"PBSYNC_ALLOW_PRIVATE_UPSTREAMS": "false"}
+    refused = {u: s.ctl("channel", "connect", iid, "slack", u, env=strict,
+                        check=False)
+               for u in ("http://hooks.example.com/services/x",
+                         "https://127.0.0.1/hook", "https://10.1.2.3/hook",
+                         "https://[::1]/hook", "https://localhost/hook",
+                         "ftp://hooks.example.com/x")}
+    t.ok(all(r.returncode == 1 and ("https://" in r.stderr or
+                                    "private" in r.stderr)
+             for r in refused.values()) and
+         not s.sql("SELECT 1 FROM channel"),
+         "plain http, loopback, private and other schemes refused as "
+         "channel URLs (without allow_private_upstreams)",
+         {u: (r.returncode, r.stderr.strip()) for u, r in refused.items()})
+
     # -- connect ---------------------------------------------------------
     rs = api("PUT", channel_path("slack"), {"url": SLACK_URL, "events":
                                             ["feature.pushed"]},
@@ -203,6 +219,7 @@ try:
     issue_url = [i for i in fx.issues(s)][-1].get("web_url", "")
     t.ok(len(got_s) == 1 and len(got_d) == 1 and len(got_w) == 1 and
          got_w[0]["body"]["type"] == "feature.pushed" and
+         got_w[0]["body"]["version"] == 1 and
          got_w[0]["body"]["data"]["feature_id"] == fid and
          got_w[0]["body"]["data"]["actor"].startswith("Jane PM") and
          issue_url and issue_url in texts(got_s[0]) and
@@ -256,7 +273,10 @@ try:
          "the integration page flags the failing channel with its error, "
          "and shows URLs only by their end", row and row.group(0))
     wh.call("POST", "/_double/hooks", {"name": "team", "status": 204})
+    # Two receivers hang: the notifications' runner is busy, the sync's
+    # is not.
     discord.call("POST", "/_double/faults", {"match": "", "delay": 30})
+    wh.call("POST", "/_double/faults", {"match": "", "delay": 30})
     fid4 = fx.feature(s, "Gadgets")
     t0 = time.monotonic()
     r = fx.click(s, pid, fid4)
@@ -274,6 +294,38 @@ try:
          "a rename syncs at once (notifications have their own runner)",
          [r, round(push_took, 2), bool(hanging), round(sync_took, 2)])
     discord.call("DELETE", "/_double/faults")
+    wh.call("DELETE", "/_double/faults")
+    settled(60)
+
+    # -- the sync's events -------------------------------------------------
+    def events_since(n):
+        return [(m["body"]["type"], m["body"]["data"].get("from"),
+                 m["body"]["data"].get("to")) for m in messages(wh, n)]
+
+    n = last_seq(wh)
+    gl_iid = [i for i in fx.issues(s) if i["title"] == "Gadgets 2"][0]["iid"]
+    s.gl.call("PUT", "/_double/projects/%d/issues/%d" % (fx.PROJECT, gl_iid),
+              {"state_event": "close", "as_user": "alice"})
+    wait_for(lambda: len(events_since(n)) >= 2, 20, 0.2)
+    got = events_since(n)
+    t.ok(("issue.state_changed", "opened", "closed") in got and
+         [e for e in got if e[0] == "feature.status_changed" and
+          e[2] is None] and len(got) == 2,
+         "closing the issue: issue.state_changed (opened to closed) and "
+         "feature.status_changed (set by pbsync), once each", got)
+    n = last_seq(wh)
+    s.gl.call("POST", "/_double/faults", {"match": "PUT .*/issues/",
+                                          "status": 401, "count": 1})
+    s.pb.call("PATCH", "/_double/features/" + fid4, {"name": "Gadgets 3"})
+    wait_for(lambda: len(events_since(n)) >= 2, 20, 0.2)
+    got = events_since(n)
+    health = api("GET", "/integrations", token=viewer_tok).json()
+    t.ok(sorted(e[0] for e in got) == ["integration.unhealthy",
+                                       "sync.failed"] and
+         health["integrations"][0]["healthy"] is False,
+         "GitLab refuses the token: sync.failed and integration.unhealthy, "
+         "and the API says the integration is unhealthy", [got, health])
+    s.gl.call("DELETE", "/_double/faults")
 
     # -- gone for good -----------------------------------------------------
     slack.call("POST", "/_double/hooks", {"bot": "B0001", "state":
