@@ -235,8 +235,12 @@ notify_test(struct app *a, const char *iid, const char *type, char *why,
 		for (tries = 0; tries < 3; tries++) {
 			rc = notify_deliver(a, &c, msg_id, util_now(), ev.event,
 			    data, why, whylen, &wait);
-			/* A person waits for this answer: a short pace only. */
-			if (rc != NOTIFY_PACED || wait > 2)
+			/*
+			 * A person waits for this answer: a short pace, ours
+			 * or the receiver's (a 429), is waited out.
+			 */
+			if ((rc != NOTIFY_PACED && rc != NOTIFY_LATER) ||
+			    wait < 0 || wait > 2)
 				break;
 			sleep((unsigned)wait);
 		}

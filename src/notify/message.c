@@ -185,6 +185,7 @@ body_lines(struct buf *b, const struct lines *l, const cJSON *d)
 {
 	const char	*name = field(d, "feature_name");
 	const char	*ref = field(d, "issue_ref");
+	size_t		 start = b->len;
 
 	if (name != NULL || field(d, "feature_id") != NULL)
 		l->link(b, field(d, "feature_url"), name != NULL ? name :
@@ -194,7 +195,8 @@ body_lines(struct buf *b, const struct lines *l, const cJSON *d)
 		l->link(b, field(d, "issue_url"), ref, 200);
 	}
 	if (field(d, "from") != NULL || field(d, "to") != NULL) {
-		buf_puts(b, "\n");
+		if (b->len > start)
+			buf_puts(b, "\n");
 		put(b, field(d, "from") != NULL ? field(d, "from") : "(none)",
 		    100, l->esc);
 		buf_puts(b, l->arrow);
@@ -202,7 +204,8 @@ body_lines(struct buf *b, const struct lines *l, const cJSON *d)
 		    l->esc);
 	}
 	if (field(d, "detail") != NULL) {
-		buf_puts(b, "\n");
+		if (b->len > start)
+			buf_puts(b, "\n");
 		put(b, field(d, "detail"), 1000, l->esc);
 	}
 }

@@ -445,7 +445,8 @@ try:
          [(1,)],
          "integration page: connect with the events ticked, Send test, a "
          "refused URL said, a forged form refused",
-         [c_st, t_st, bad_st, x_st, got_d and texts(got_d[0])[:200]])
+         [c_st, t_st, bad_st, x_st, got_d and texts(got_d[0])[:200],
+          re.findall(r'<p class="message">(.*?)</p>', t_html)])
 
     # -- secrets out of logs and pages --------------------------------------
     logs = "".join(s.log(n) for n in s.log_names())
