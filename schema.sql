@@ -367,3 +367,10 @@ ALTER TABLE job_v6 RENAME TO job;
 CREATE UNIQUE INDEX job_coalesce ON job (integration_id, kind, key) WHERE state = 'ready';
 CREATE INDEX job_due ON job (state, run_at);
 CREATE INDEX job_integration ON job (integration_id, state);
+
+-- version 7
+
+-- The snapshot a sync round will save if its writes land, recorded before
+-- them: a round cut short after a write took effect (a crash, an answer
+-- lost) tells the next one which values pbsync wrote.
+ALTER TABLE link ADD COLUMN pending TEXT;

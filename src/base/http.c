@@ -355,11 +355,22 @@ classify(CURLcode cc, const struct xfer *x)
 }
 
 static int64_t	 deadline_ms;
+static enum http_err (*transport)(void *, const struct http_req *,
+    struct http_resp *);
+static void	*transport_arg;
 
 void
 http_set_deadline(int64_t mono_ms)
 {
 	deadline_ms = mono_ms;
+}
+
+void
+http_set_transport(enum http_err (*fn)(void *, const struct http_req *,
+    struct http_resp *), void *arg)
+{
+	transport = fn;
+	transport_arg = arg;
 }
 
 enum http_err
@@ -392,6 +403,12 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 		}
 		if (left < timeout)
 			timeout = (long)left;
+	}
+	if (transport != NULL) {
+		e = transport(transport_arg, rq, rs);
+		if (e == HTTP_OK)
+			e = classify(CURLE_OK, &x);
+		goto out;
 	}
 	for (i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++) {
 		if ((tmp = curl_slist_append(hl, rq->headers[i])) == NULL) {
@@ -440,6 +457,7 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	curl_slist_free_all(hl);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	e = classify(cc, &x);
+out:
 	if (e != HTTP_OK)
 		snprintf(rs->error, sizeof(rs->error), "%s",
 		    errbuf[0] != '\0' ? errbuf : http_strerror(e));

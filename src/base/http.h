@@ -78,6 +78,16 @@ int	 http_init(struct http *, int allow_private, long timeout_ms);
  */
 void	 http_set_deadline(int64_t mono_ms);
 void	 http_release(struct http *);
+/*
+ * For in-process tests: from now on http_do hands every call that passes
+ * the URL policy and the deadline to fn instead of libcurl (NULL: libcurl
+ * again).  fn fills rs (status, headers it parsed, body) and returns
+ * HTTP_OK when an answer came, or the transport failure; http_do then
+ * classifies the status as it does libcurl's answers, so the callers run
+ * unchanged against doubles held in memory.
+ */
+void	 http_set_transport(enum http_err (*fn)(void *,
+	    const struct http_req *, struct http_resp *), void *arg);
 void	 http_resp_init(struct http_resp *, size_t max);
 void	 http_resp_release(struct http_resp *);
 enum http_err http_do(struct http *, const struct http_req *,

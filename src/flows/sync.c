@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "convert/html2md.h"
@@ -22,6 +23,8 @@
 struct sides {
 	struct pb_feature	 f;
 	struct tracker_issue	 i;
+	/* i before a write replaced it: the plan may point into it. */
+	struct tracker_issue	 prev;
 	char			*tr_desc;	/* issue description, no footer */
 	char			*pb_as_md;	/* f.description converted */
 	char			*tr_as_html;	/* tr_desc converted */
@@ -64,6 +67,7 @@ sides_release(struct sides *s)
 {
 	pb_feature_release(&s->f);
 	tracker_issue_release(&s->i);
+	tracker_issue_release(&s->prev);
 	free(s->tr_desc);
 	free(s->pb_as_md);
 	free(s->tr_as_html);
@@ -301,7 +305,8 @@ write_tracker(struct ctx *c, struct sides *s, const struct plan *p)
 	e = c->tr.ops->edit(&c->tr, s->i.ref, &ed, &out);
 	buf_release(&md);
 	if (e == HTTP_OK) {
-		tracker_issue_release(&s->i);
+		tracker_issue_release(&s->prev);
+		s->prev = s->i;
 		s->i = out;
 		free(s->tr_desc);
 		s->tr_desc = md_norm(s->i.description,
@@ -454,6 +459,151 @@ tr_planned(const struct plan *p)
 	    p->remove_labels[0] != '\0';
 }
 
+/*
+ * Before a round writes, records on the link what its snapshot will be
+ * for each field it writes, with the side written: a round cut short
+ * after a write took effect (a crash, a lost answer) would otherwise
+ * leave pbsync's own write looking like a person's edit to the next one.
+ * 0, or -1 when it cannot be recorded (then nothing is written).
+ */
+static int
+note_pending(struct ctx *c, const struct store_link *l, const struct sides *s,
+    const struct plan *p)
+{
+	cJSON	*o, *f;
+	char	*text, *md = NULL;
+	int	 rc = -1;
+
+	if (!tr_planned(p) && p->pb_name == NULL && p->pb_desc == NULL &&
+	    p->pb_status == NULL)
+		return 0;
+	if ((o = cJSON_CreateObject()) == NULL)
+		return -1;
+	if (p->tr_title != NULL || p->pb_name != NULL) {
+		f = cJSON_AddObjectToObject(o, "name");
+		cJSON_AddStringToObject(f, "on", p->tr_title != NULL ?
+		    "tracker" : "productboard");
+		cJSON_AddStringToObject(f, "v", p->tr_title != NULL ?
+		    p->tr_title : p->pb_name);
+	}
+	if (p->tr_desc != NULL || p->pb_desc != NULL) {
+		/* As fetch() will read it back: normalised, no footer. */
+		if (p->tr_desc != NULL &&
+		    (md = md_norm(p->tr_desc, strlen(p->tr_desc))) == NULL)
+			goto out;
+		f = cJSON_AddObjectToObject(o, "desc");
+		cJSON_AddStringToObject(f, "on", md != NULL ? "tracker" :
+		    "productboard");
+		cJSON_AddStringToObject(f, "pb", md != NULL ?
+		    s->f.description : p->pb_desc);
+		cJSON_AddStringToObject(f, "tr", md != NULL ? md : s->tr_desc);
+	}
+	if (p->tr_state != NULL || p->pb_status != NULL) {
+		f = cJSON_AddObjectToObject(o, "status");
+		cJSON_AddStringToObject(f, "on", p->tr_state != NULL ?
+		    "tracker" : "productboard");
+		cJSON_AddStringToObject(f, "status", p->pb_status != NULL ?
+		    p->pb_status : s->f.status_id);
+		cJSON_AddStringToObject(f, "state", p->tr_state != NULL ?
+		    p->tr_state : s->i.state);
+	}
+	if ((text = json_print(o)) != NULL) {
+		rc = store_link_set_pending(&c->app->store, l->id, text);
+		cJSON_free(text);
+	}
+out:
+	free(md);
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* Replaces *slot with a copy of v: 0 or -1. */
+static int
+take(char **slot, const char *v)
+{
+	char	*d;
+
+	if (v == NULL || (d = strdup(v)) == NULL)
+		return -1;
+	free(*slot);
+	*slot = d;
+	return 0;
+}
+
+/*
+ * A round before this one was cut short after recording its writes: each
+ * field whose written side holds the value written was pbsync's, so it
+ * counts as agreed in the snapshot this round starts from.
+ */
+static void
+adopt_pending(struct store_link *l, const struct sides *s)
+{
+	cJSON		*o;
+	const cJSON	*f;
+	const char	*on, *v;
+
+	if (l->pending == NULL ||
+	    (o = json_parse(l->pending, strlen(l->pending))) == NULL)
+		return;
+	if ((f = json_get(o, "name")) != NULL &&
+	    (on = json_str(f, "on", 16)) != NULL &&
+	    (v = json_str_or_empty(f, "v", MAX_DOC)) != NULL &&
+	    same(strcmp(on, "tracker") == 0 ? s->i.title : s->f.name, v))
+		take(&l->snap_name, v);
+	if ((f = json_get(o, "desc")) != NULL &&
+	    (on = json_str(f, "on", 16)) != NULL &&
+	    json_str_or_empty(f, "pb", MAX_DOC) != NULL &&
+	    json_str_or_empty(f, "tr", MAX_DOC) != NULL &&
+	    same(strcmp(on, "tracker") == 0 ? s->tr_desc : s->f.description,
+	    json_str_or_empty(f, strcmp(on, "tracker") == 0 ? "tr" : "pb",
+	    MAX_DOC))) {
+		take(&l->snap_pb_desc, json_str_or_empty(f, "pb", MAX_DOC));
+		take(&l->snap_tracker_desc, json_str_or_empty(f, "tr",
+		    MAX_DOC));
+	}
+	if ((f = json_get(o, "status")) != NULL &&
+	    (on = json_str(f, "on", 16)) != NULL &&
+	    (v = json_str(f, "status", 80)) != NULL &&
+	    json_str(f, "state", 16) != NULL &&
+	    (strcmp(on, "tracker") == 0 ? same(s->i.state, json_str(f,
+	    "state", 16)) : same(s->f.status_id, v))) {
+		take(&l->snap_status, v);
+		take(&l->snap_state, json_str(f, "state", 16));
+	}
+	cJSON_Delete(o);
+}
+
+/*
+ * The tracker took the plan's writes but Productboard moved meanwhile:
+ * what was just written is agreed, so the next round must not take
+ * pbsync's own write for a person's edit.  Saves those fields of the
+ * snapshot and reloads the link: 0 or -1.
+ */
+static int
+save_written(struct ctx *c, struct store_link *l, const struct sides *s,
+    const struct plan *p)
+{
+	struct store_link n = *l, fresh;
+
+	if (p->tr_title != NULL)
+		n.snap_name = s->f.name;
+	if (p->tr_desc != NULL) {
+		n.snap_pb_desc = s->f.description;
+		n.snap_tracker_desc = s->tr_desc;
+	}
+	if (p->tr_state != NULL) {
+		n.snap_status = s->f.status_id;
+		n.snap_state = s->i.state;
+	}
+	if (store_link_set_snapshot(&c->app->store, &n) == -1 ||
+	    store_link_get_by_id(&c->app->store, l->id, &fresh) != 0)
+		return -1;
+	store_link_release(l);
+	*l = fresh;
+	return 0;
+}
+
+
 /* One round of fetch, plan, write, save: 1 when it must run again. */
 static int
 sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
@@ -479,9 +629,14 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	}
 	state_changed = !same(s.i.state, l->issue_state) ||
 	    !same(s.i.title, l->issue_title);
+	adopt_pending(l, &s);
 	plan_fields(c, l, &s, &p);
 	if (tr_planned(&p) && moved(c, &s, 1)) {
 		again = 1;
+		goto out;
+	}
+	if (note_pending(c, l, &s, &p) == -1) {
+		queue_fail(r, HTTP_EINTERNAL, -1, "cannot record the writes");
 		goto out;
 	}
 	if ((e = write_tracker(c, &s, &p)) != HTTP_OK) {
@@ -490,7 +645,11 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	}
 	if ((p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL) &&
 	    moved(c, &s, 0)) {
-		again = 1;	/* the tracker holds the agreed values already */
+		if (tr_planned(&p) && save_written(c, l, &s, &p) == -1)
+			queue_fail(r, HTTP_EINTERNAL, -1, "cannot save the "
+			    "snapshot");
+		else
+			again = 1;
 		goto out;
 	}
 	if ((e = write_pb(c, &s, &p)) != HTTP_OK) {

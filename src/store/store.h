@@ -74,6 +74,12 @@ struct store_link {
 	char	*snap_status;
 	char	*snap_state;
 	char	*pushed_by;
+	/*
+	 * The snapshot a sync round will save if its writes land, written
+	 * before them (JSON, or NULL): a round cut short after a write took
+	 * effect leaves it, so the next round knows that write for pbsync's.
+	 */
+	char	*pending;
 	double	 created_at;
 	double	 last_sync_at;
 	double	 updated_at;	/* a push in flight started then; 0: none */
@@ -148,6 +154,9 @@ int	 store_link_get_by_id(struct store *, long long id, struct store_link *);
 /* Records the issue and the first snapshot and marks the link linked. */
 int	 store_link_set_issue(struct store *, const struct store_link *);
 int	 store_link_set_snapshot(struct store *, const struct store_link *);
+/* Records a round's intended snapshot; saving a snapshot clears it. */
+int	 store_link_set_pending(struct store *, long long id,
+	    const char *pending);
 int	 store_link_delete(struct store *, long long id);
 int	 store_link_touch(struct store *, long long id, double t);
 /*

@@ -10,7 +10,7 @@
 	"id, integration_id, feature_id, state, issue_id, issue_ref," \
 	" issue_key, issue_url, issue_title, issue_state, feature_url," \
 	" snap_name, snap_pb_desc, snap_tracker_desc, snap_status, snap_state," \
-	" pushed_by, created_at, last_sync_at, updated_at"
+	" pushed_by, created_at, last_sync_at, updated_at, pending"
 
 static int
 read_row(sqlite3_stmt *st, struct store_link *l)
@@ -31,6 +31,7 @@ read_row(sqlite3_stmt *st, struct store_link *l)
 	l->created_at = sqlite3_column_double(st, 17);
 	l->last_sync_at = sqlite3_column_double(st, 18);
 	l->updated_at = sqlite3_column_double(st, 19);
+	err |= store_text(st, 20, &l->pending);
 	if (err) {
 		store_link_release(l);
 		return -1;
@@ -149,7 +150,7 @@ bind_mutable(sqlite3_stmt *st, const struct store_link *l)
 	" issue_url = ?5, issue_title = ?6, issue_state = ?7," \
 	" feature_url = ?8, snap_name = ?9, snap_pb_desc = ?10," \
 	" snap_tracker_desc = ?11, snap_status = ?12, snap_state = ?13," \
-	" updated_at = ?14, last_sync_at = ?14 WHERE id = ?1"
+	" pending = NULL, updated_at = ?14, last_sync_at = ?14 WHERE id = ?1"
 
 static int
 link_update(struct store *s, const struct store_link *l, int linked)
@@ -263,5 +264,19 @@ store_link_release(struct store_link *l)
 	free(l->snap_status);
 	free(l->snap_state);
 	free(l->pushed_by);
+	free(l->pending);
 	memset(l, 0, sizeof(*l));
+}
+
+int
+store_link_set_pending(struct store *s, long long id, const char *pending)
+{
+	static const char sql[] = "UPDATE link SET pending = ? WHERE id = ?";
+	sqlite3_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, pending);
+	sqlite3_bind_int64(st, 2, id);
+	return store_exec_stmt(s, st, "link set pending");
 }
