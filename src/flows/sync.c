@@ -586,7 +586,7 @@ save_written(struct ctx *c, struct store_link *l, const struct sides *s,
 	struct store_link n = *l, fresh;
 
 	if (p->tr_title != NULL)
-		n.snap_name = s->f.name;
+		n.snap_name = s->i.title;	/* as written */
 	if (p->tr_desc != NULL) {
 		n.snap_pb_desc = s->f.description;
 		n.snap_tracker_desc = s->tr_desc;
