@@ -322,6 +322,34 @@ try:
                  "wrong secret: the same 401, byte for byte (Date aside)" % (
                      method, route), ["wrong secret: %r" % (first,)] + differ)
 
+    # The same straight to each program, as FastCGI without this nginx
+    # configuration (or CGI) serves it: the programs' own 401 is the answer.
+    for route, good in zip(ROUTES, values):
+        prog = {"/plugin/": "plugin", "/webhooks/productboard/": "pbhook",
+                "/webhooks/gittab/": "glhook"}[route]
+        answers = []
+        for what, iid, value in (
+                ("wrong secret", IID2, bad),
+                ("unknown id, wrong secret", "d" * 32, bad),
+                ("unknown id, a secret valid elsewhere", "d" * 32, good),
+                ("malformed id", "not-an-integration", good)):
+            params = {"REQUEST_METHOD": "POST", "DOCUMENT_URI": route + iid,
+                      "REQUEST_URI": route + iid, "QUERY_STRING": "",
+                      "CONTENT_TYPE": "application/json",
+                      "CONTENT_LENGTH": str(len(event)),
+                      "REMOTE_ADDR": "127.0.0.1",
+                      "SERVER_PROTOCOL": "HTTP/1.1"}
+            for k, v in secret_header(route, value).items():
+                params["HTTP_" + k.upper().replace("-", "_")] = v
+            st, _, body = wire.fcgi(os.path.join(s.dir, prog + ".sock"),
+                                    params, event)
+            answers.append((what, st, body))
+        differ = [a for a in answers if a[1:] != answers[0][1:]]
+        t.ok(answers[0][1] == 401 and not differ,
+             "%s{iid} straight to pbsync-%s (no nginx in front): unknown, "
+             "malformed or known id, wrong secret: the same 401 and body" % (
+                 route, prog), answers)
+
     # -- the secret is checked before the body is read or parsed -----------
     before = state()
     for route in ROUTES:
