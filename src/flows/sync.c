@@ -507,7 +507,10 @@ note_pending(struct ctx *c, const struct store_link *l, const struct sides *s,
 		cJSON_AddStringToObject(f, "state", p->tr_state != NULL ?
 		    p->tr_state : s->i.state);
 	}
-	if ((text = json_print(o)) != NULL) {
+	/* Labels alone change no field of the snapshot: nothing to record. */
+	if (cJSON_GetArraySize(o) == 0)
+		rc = 0;
+	else if ((text = json_print(o)) != NULL) {
 		rc = store_link_set_pending(&c->app->store, l->id, text);
 		cJSON_free(text);
 	}
@@ -535,40 +538,47 @@ take(char **slot, const char *v)
  * field whose written side holds the value written was pbsync's, so it
  * counts as agreed in the snapshot this round starts from.
  */
+/* 1 if pending field f was written on the tracker, 0 on Productboard, -1. */
+static int
+written_on_tracker(const cJSON *f)
+{
+	const char	*on = json_str(f, "on", 16);
+
+	return on == NULL ? -1 : strcmp(on, "tracker") == 0 ? 1 :
+	    strcmp(on, "productboard") == 0 ? 0 : -1;
+}
+
 static void
 adopt_pending(struct store_link *l, const struct sides *s)
 {
 	cJSON		*o;
 	const cJSON	*f;
-	const char	*on, *v;
+	const char	*v, *pb, *tr;
+	int		 on_tr;
 
 	if (l->pending == NULL ||
 	    (o = json_parse(l->pending, strlen(l->pending))) == NULL)
 		return;
-	if ((f = json_get(o, "name")) != NULL &&
-	    (on = json_str(f, "on", 16)) != NULL &&
-	    (v = json_str_or_empty(f, "v", MAX_DOC)) != NULL &&
-	    same(strcmp(on, "tracker") == 0 ? s->i.title : s->f.name, v))
+	f = json_get(o, "name");
+	v = json_str_or_empty(f, "v", MAX_DOC);
+	if ((on_tr = written_on_tracker(f)) != -1 && v != NULL &&
+	    same(on_tr ? s->i.title : s->f.name, v))
 		take(&l->snap_name, v);
-	if ((f = json_get(o, "desc")) != NULL &&
-	    (on = json_str(f, "on", 16)) != NULL &&
-	    json_str_or_empty(f, "pb", MAX_DOC) != NULL &&
-	    json_str_or_empty(f, "tr", MAX_DOC) != NULL &&
-	    same(strcmp(on, "tracker") == 0 ? s->tr_desc : s->f.description,
-	    json_str_or_empty(f, strcmp(on, "tracker") == 0 ? "tr" : "pb",
-	    MAX_DOC))) {
-		take(&l->snap_pb_desc, json_str_or_empty(f, "pb", MAX_DOC));
-		take(&l->snap_tracker_desc, json_str_or_empty(f, "tr",
-		    MAX_DOC));
+	f = json_get(o, "desc");
+	pb = json_str_or_empty(f, "pb", MAX_DOC);
+	tr = json_str_or_empty(f, "tr", MAX_DOC);
+	if ((on_tr = written_on_tracker(f)) != -1 && pb != NULL && tr != NULL &&
+	    same(on_tr ? s->tr_desc : s->f.description, on_tr ? tr : pb)) {
+		take(&l->snap_pb_desc, pb);
+		take(&l->snap_tracker_desc, tr);
 	}
-	if ((f = json_get(o, "status")) != NULL &&
-	    (on = json_str(f, "on", 16)) != NULL &&
-	    (v = json_str(f, "status", 80)) != NULL &&
-	    json_str(f, "state", 16) != NULL &&
-	    (strcmp(on, "tracker") == 0 ? same(s->i.state, json_str(f,
-	    "state", 16)) : same(s->f.status_id, v))) {
+	f = json_get(o, "status");
+	v = json_str(f, "status", 80);
+	tr = json_str(f, "state", 16);
+	if ((on_tr = written_on_tracker(f)) != -1 && v != NULL && tr != NULL &&
+	    (on_tr ? same(s->i.state, tr) : same(s->f.status_id, v))) {
 		take(&l->snap_status, v);
-		take(&l->snap_state, json_str(f, "state", 16));
+		take(&l->snap_state, tr);
 	}
 	cJSON_Delete(o);
 }

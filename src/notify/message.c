@@ -84,13 +84,14 @@ static void
 put(struct buf *b, const char *s, size_t max,
     const char *(*esc)(const char *c, size_t n, char tmp[8]))
 {
-	size_t	 start = b->len, n;
+	size_t	 start = b->len, left = s != NULL ? strlen(s) : 0, n;
 	uint32_t cp;
 	const char *out;
 	char	 tmp[8];
 
-	for (; s != NULL && *s != '\0'; s += n) {
-		if ((n = util_utf8_decode(s, strlen(s), &cp)) == 0)
+	/* Linear: the length left is counted down, never measured again. */
+	for (; left > 0; s += n, left -= n) {
+		if ((n = util_utf8_decode(s, left, &cp)) == 0)
 			n = 1, cp = 0xfffd;
 		out = cp == 0xfffd ? "\xef\xbf\xbd" : esc(s, n, tmp);
 		if (b->len - start + strlen(out) + 3 > max) {
