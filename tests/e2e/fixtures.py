@@ -10,27 +10,15 @@ PROJECT = 1001
 
 
 def seed(s):
-    """A Productboard token and a GitLab maintainer on project grp/proj."""
+    """A Productboard token, and the tracker's bot and human (GitLab:
+    a maintainer and a developer on project grp/proj)."""
     s.pb.call("POST", "/_double/tokens", {"token": PB_TOKEN})
-    s.gl.call("POST", "/_double/projects",
-              {"id": PROJECT, "path_with_namespace": "grp/proj",
-               "name": "proj"})
-    s.gl.call("POST", "/_double/users",
-              {"token": GL_TOKEN, "id": 77, "username": "pbsync-bot",
-               "name": "pbsync bot", "projects": {str(PROJECT): "maintainer"}})
-    s.gl.call("POST", "/_double/users",
-              {"token": "glpat-human-0123456789", "id": 5,
-               "username": "alice", "name": "Alice",
-               "projects": {str(PROJECT): "developer"}})
+    s.tr.seed()
 
 
 def create_integration(s, name="Team", extra=(), env=None):
     """Runs pbsyncctl integration add; returns (returncode, id, stderr)."""
-    e = {"PBSYNC_PB_TOKEN": PB_TOKEN, "PBSYNC_GL_TOKEN": GL_TOKEN}
-    e.update(env or {})
-    r = s.ctl("integration", "add", "--name", name, "--gitlab-url",
-              s.gl.url, "--project", "grp/proj", *extra, env=e, check=False)
-    return r.returncode, r.stdout.strip(), r.stderr
+    return s.tr.create_integration(name, extra, env)
 
 
 def status_ids(s):
@@ -93,7 +81,7 @@ def idle(s, timeout=20, settled=False):
     with settled, until no job is waiting at all (one put off by a busy
     link would otherwise run after the caller's next step)."""
     def quiet():
-        for d in (s.pb, s.gl):
+        for d in (s.pb, s.td):
             d.call("POST", "/_double/wait", {"deliveries_idle": True,
                                              "timeout": 5})
         # The time comes from here: unixepoch('subsec') needs SQLite 3.42.

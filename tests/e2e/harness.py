@@ -34,12 +34,15 @@ class Tap:
     def __init__(self):
         self.n = 0
         self.failed = 0
+        # The tracker a parametrised suite runs against, before each check.
+        self.prefix = ""
 
     def ok(self, cond, what, detail=None):
         self.n += 1
         if not cond:
             self.failed += 1
-        print("%sok %d - %s" % ("" if cond else "not ", self.n, what))
+        print("%sok %d - %s%s" % ("" if cond else "not ", self.n,
+                                  self.prefix, what))
         if not cond and detail is not None:
             for line in str(detail).splitlines()[:20]:
                 print("#   " + line)
@@ -51,7 +54,7 @@ class Tap:
 
     def skip(self, what, reason):
         self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, what, reason))
+        print("ok %d - %s%s # SKIP %s" % (self.n, self.prefix, what, reason))
         sys.stdout.flush()
 
     def done(self):
@@ -183,7 +186,11 @@ class Stack:
     """nginx + the four programs (+ the doubles) on a loopback port."""
 
     def __init__(self, doubles=True, env=None, children=2,
-                 inbound_rate="50r/s", github=False):
+                 inbound_rate="50r/s", github=False, tracker="gitlab"):
+        """tracker names the tracker the suite runs against (its double
+        is self.td, its adapter from tests/e2e/trackers.py self.tr);
+        github=True starts GitHub's double as well."""
+        import trackers
         self.inbound_rate = inbound_rate
         self.dir = tempfile.mkdtemp(prefix="pbsync-e2e-")
         self.port = free_port()
@@ -192,9 +199,12 @@ class Stack:
         self.pb = self.gl = self.gh = None
         if doubles:
             self.pb = Double("pbdouble.py", self.dir, "pbdouble")
+        if doubles and (tracker == "gitlab" or github):
             self.gl = Double("gldouble.py", self.dir, "gldouble")
-        if doubles and github:
+        if doubles and (tracker == "github" or github):
             self.gh = Double("ghdouble.py", self.dir, "ghdouble")
+        self.tr = trackers.by_kind(tracker)(self)
+        self.td = self.tr.d
         self.env = dict(os.environ)
         self.env.update({
             "PBSYNC_CONFIG": os.path.join(self.dir, "pbsync.conf"),

@@ -30,8 +30,12 @@ def check(tap, area, case, expected, observed, cond, command=None):
     """A TAP check that is also a row of the table.  observed is what the
     run saw, in words or numbers (not a restatement of expected)."""
     ok = bool(tap.ok(cond, "%s: %s" % (area, case), observed))
+    env = ""
+    if tap.prefix:
+        area = "%s (%s)" % (area, tap.prefix.rstrip(": "))
+        env = "PBSYNC_E2E_TRACKERS=%s " % tap.prefix.rstrip(": ").lower()
     _append({"suite": _SUITE, "area": area, "case": case,
              "expected": expected, "observed": str(observed), "ok": ok,
              "command": command or
-             "make check TESTS=tests/e2e/%s.py" % _SUITE})
+             "%smake check TESTS=tests/e2e/%s.py" % (env, _SUITE)})
     return ok

@@ -1,65 +1,50 @@
 """Two-way sync through nginx with the doubles, which (like the real
 services) send webhooks for pbsync's own writes: every change lands on the
-other side, each with exactly one upstream write, and nothing echoes."""
+other side, each with exactly one upstream write, and nothing echoes.
+Runs once per tracker (tests/e2e/trackers.py)."""
 import os
 import signal
 import time
 
-from harness import Stack, Tap, wait_for
+from harness import Tap, wait_for
 import fixtures as fx
+import trackers
 
 t = Tap()
-# Only the worker runs jobs here, so killing it mid-job is meaningful.
-s = Stack(env={"PBSYNC_JOB_LEASE_S": "4", "PBSYNC_JOB_BUDGET_MS": "0",
-               "PBSYNC_RECONCILE_INTERVAL_S": "3600"})
 
 
-def idle(timeout=20):
-    return fx.idle(s, timeout)
+def suite(s, tr):
+    def idle(timeout=20):
+        return fx.idle(s, timeout)
 
+    def writes():
+        """(tracker issue edits, Productboard feature patches) so far."""
+        pb = [r for r in s.pb.requests() if r["method"] == "PATCH" and
+              "/v2/entities/" in r["path"]]
+        return len(tr.all_writes()), len(pb)
 
-def writes():
-    """(GitLab issue edits, Productboard feature patches) so far."""
-    gl = [r for r in s.gl.requests() if r["method"] == "PUT" and
-          "/issues/" in r["path"] and "/_double" not in r["path"]]
-    pb = [r for r in s.pb.requests() if r["method"] == "PATCH" and
-          "/v2/entities/" in r["path"]]
-    return len(gl), len(pb)
+    def clear():
+        s.pb.call("DELETE", "/_double/requests")
+        tr.clear()
 
+    def feature_of(fid):
+        return s.pb.call("GET", "/_double/state")["features"][fid]
 
-def clear():
-    s.pb.call("DELETE", "/_double/requests")
-    s.gl.call("DELETE", "/_double/requests")
+    def issue():
+        return tr.issue(number)
 
+    def pb_edit(**kw):
+        s.pb.call("PATCH", "/_double/features/" + fid, kw)
 
-def feature_of(fid):
-    return s.pb.call("GET", "/_double/state")["features"][fid]
-
-
-def issue():
-    return [i for i in fx.issues(s) if i["iid"] == iid_n][0]
-
-
-def gl_edit(**kw):
-    kw.setdefault("as_user", "alice")
-    s.gl.call("PUT", "/_double/projects/%d/issues/%d" % (fx.PROJECT, iid_n), kw)
-
-
-def pb_edit(**kw):
-    s.pb.call("PATCH", "/_double/features/" + fid, kw)
-
-
-try:
-    fx.seed(s)
     rc, iid, err = fx.create_integration(s)
     if rc != 0:
-        raise SystemExit(err)
+        raise RuntimeError(err)
     pid = fx.plugin_id(s, iid)
     s.start_worker()
     fid = fx.feature(s, "Sync me", "<p>First version.</p>", "New")
     r = fx.click(s, pid, fid)
     t.eq(r.get("connection", {}).get("state"), "connected", "pushed")
-    iid_n = fx.issues(s)[0]["iid"]
+    number = tr.issues()[0]["number"]
     idle()
     clear()
 
@@ -67,22 +52,23 @@ try:
     t0 = time.monotonic()
     pb_edit(name="Renamed in Productboard")
     t.ok(wait_for(lambda: issue()["title"] == "Renamed in Productboard", 15),
-         "a rename in Productboard reaches GitLab")
+         "a rename in Productboard reaches %s" % tr.title)
     lat = [time.monotonic() - t0]
     t.ok(idle(), "the system goes quiet")
-    t.eq(writes(), (1, 0), "one GitLab write, no Productboard echo")
+    t.eq(writes(), (1, 0), "one %s write, no Productboard echo" % tr.title)
     clear()
 
     t0 = time.monotonic()
-    gl_edit(title="Renamed in GitLab")
-    t.ok(wait_for(lambda: feature_of(fid)["name"] == "Renamed in GitLab", 15),
-         "a rename in GitLab reaches Productboard")
+    tr.edit(number, title="Renamed in " + tr.title)
+    t.ok(wait_for(lambda: feature_of(fid)["name"] == "Renamed in " +
+                  tr.title, 15),
+         "a rename in %s reaches Productboard" % tr.title)
     lat.append(time.monotonic() - t0)
     t.ok(idle(), "the system goes quiet")
-    t.eq(writes(), (0, 1), "one Productboard write, no GitLab echo")
+    t.eq(writes(), (0, 1), "one Productboard write, no %s echo" % tr.title)
     clear()
 
-    gl_edit(state_event="close")
+    tr.edit(number, state="closed")
     t.ok(wait_for(lambda: feature_of(fid)["status"]["name"] == "Done", 15),
          "closing the issue sets the feature to Done")
     t.ok(wait_for(lambda: fx.connection(s, pid, fid)["data"]["fields"]
@@ -91,8 +77,9 @@ try:
     idle()
     t.eq(writes(), (0, 1), "close: one Productboard write, no echo")
     clear()
-    gl_edit(state_event="reopen")
-    t.ok(wait_for(lambda: feature_of(fid)["status"]["name"] == "In Progress", 15),
+    tr.edit(number, state="open")
+    t.ok(wait_for(lambda: feature_of(fid)["status"]["name"] ==
+                  "In Progress", 15),
          "reopening sets the feature to In Progress")
     idle()
     t.eq(writes(), (0, 1), "reopen: one write, no echo")
@@ -101,22 +88,23 @@ try:
     t.ok(wait_for(lambda: issue()["state"] == "closed", 15),
          "setting the feature to Done closes the issue")
     idle()
-    t.eq(writes(), (1, 0), "status: one GitLab write, no echo")
+    t.eq(writes(), (1, 0), "status: one %s write, no echo" % tr.title)
     clear()
 
     pb_edit(description="<p>Now with <b>bold</b> and a list:</p>"
             "<ul><li>alpha</li><li>beta</li></ul>")
-    t.ok(wait_for(lambda: "**bold**" in issue()["description"] and
-                  "- beta" in issue()["description"], 15),
-         "a description edit in Productboard reaches GitLab as Markdown")
+    t.ok(wait_for(lambda: "**bold**" in issue()["body"] and
+                  "- beta" in issue()["body"], 15),
+         "a description edit in Productboard reaches %s as Markdown" %
+         tr.title)
     idle()
     t.eq(writes(), (1, 0), "description: one write, no echo")
-    t.ok("pbsync:feature=" in issue()["description"],
+    t.ok("pbsync:feature=" in issue()["body"],
          "the marker survives a description sync")
     clear()
-    gl_edit(description=issue()["description"].replace("alpha", "ALPHA"))
+    tr.edit(number, body=issue()["body"].replace("alpha", "ALPHA"))
     t.ok(wait_for(lambda: "ALPHA" in feature_of(fid)["description"], 15),
-         "a description edit in GitLab reaches Productboard as HTML")
+         "a description edit in %s reaches Productboard as HTML" % tr.title)
     t.ok("pbsync:feature" not in feature_of(fid)["description"],
          "without the footer")
     idle()
@@ -124,26 +112,27 @@ try:
     clear()
 
     # -- duplicated deliveries ----------------------------------------------
-    s.gl.call("POST", "/_double/config", {"duplicate_deliveries": 9})
-    gl_edit(title="Ten deliveries")
+    s.td.call("POST", "/_double/config", {"duplicate_deliveries": 9})
+    tr.edit(number, title="Ten deliveries")
     t.ok(wait_for(lambda: feature_of(fid)["name"] == "Ten deliveries", 15),
          "the edit lands")
     idle()
     t.eq(writes(), (0, 1), "the same delivery ten times: one write")
-    s.gl.call("POST", "/_double/config", {"duplicate_deliveries": 0})
+    s.td.call("POST", "/_double/config", {"duplicate_deliveries": 0})
     clear()
 
     # -- upstream failing for a while -----------------------------------------
-    s.gl.call("POST", "/_double/faults", {"match": "PUT /api/v4/projects/.*/issues/.*",
+    s.td.call("POST", "/_double/faults", {"match": tr.update_fault,
                                           "status": 500, "count": 2})
-    pb_edit(name="Lands after GitLab recovers")
-    t.ok(wait_for(lambda: issue()["title"] == "Lands after GitLab recovers", 40),
-         "GitLab 500 for a while: the change lands after recovery")
+    pb_edit(name="Lands after %s recovers" % tr.title)
+    t.ok(wait_for(lambda: issue()["title"] == "Lands after %s recovers" %
+                  tr.title, 40),
+         "%s 500 for a while: the change lands after recovery" % tr.title)
     idle(40)
     clear()
     s.pb.call("POST", "/_double/faults", {"match": "PATCH /v2/entities/.*",
                                           "status": 500, "count": 2})
-    gl_edit(title="Lands after Productboard recovers")
+    tr.edit(number, title="Lands after Productboard recovers")
     t.ok(wait_for(lambda: feature_of(fid)["name"] ==
                   "Lands after Productboard recovers", 40),
          "Productboard 500 for a while: the change lands after recovery")
@@ -154,31 +143,31 @@ try:
     s.pb.call("POST", "/_double/faults", {"match": "GET /v2/entities/.*",
                                           "status": 429, "count": 1,
                                           "headers": {"Retry-After": "2"}})
-    gl_edit(title="After a rate limit")
-    t.ok(wait_for(lambda: feature_of(fid)["name"] == "After a rate limit", 30),
-         "after a 429 the change lands")
+    tr.edit(number, title="After a rate limit")
+    t.ok(wait_for(lambda: feature_of(fid)["name"] == "After a rate limit",
+                  30), "after a 429 the change lands")
     reqs = [r for r in s.pb.requests() if "/_double" not in r["path"]]
     first429 = [r for r in reqs if r["status"] == 429]
     after = [r for r in reqs if first429 and r["ts"] > first429[0]["ts"]]
     t.ok(first429 and after and after[0]["ts"] - first429[0]["ts"] >= 1.9,
          "no call inside the Retry-After window (%.2f s)" %
-         ((after[0]["ts"] - first429[0]["ts"]) if first429 and after else -1))
+         ((after[0]["ts"] - first429[0]["ts"]) if first429 and after
+          else -1))
     t.ok("rate limit" in s.log(), "the pause is in the log")
     idle(30)
     clear()
 
     # -- kill -9 of the worker mid-job ----------------------------------------
-    s.gl.call("POST", "/_double/faults", {"match": "GET /api/v4/projects/.*/issues/.*",
+    s.td.call("POST", "/_double/faults", {"match": tr.read_fault,
                                           "delay": 3, "count": 1})
     pb_edit(name="Survives kill -9")
-    # The kill must land inside the job: GitLab holds its read (no answer
-    # yet) and the job row is leased.
-    held = wait_for(lambda: [r for r in s.gl.requests()
-                             if r["method"] == "GET" and "/issues/" in
-                             r["path"] and r["status"] is None], 20, 0.05)
+    # The kill must land inside the job: the tracker holds its read (no
+    # answer yet) and the job row is leased.
+    held = wait_for(lambda: [r for r in tr.api("GET", "/issues/")
+                             if r["status"] is None], 20, 0.05)
     leased = s.sql("SELECT count(*) FROM job WHERE state = 'leased'")[0][0]
-    t.ok(held and leased == 1, "kill -9 lands mid-job: GitLab holds %d read, "
-         "%d job leased" % (len(held or []), leased))
+    t.ok(held and leased == 1, "kill -9 lands mid-job: %s holds %d read, "
+         "%d job leased" % (tr.title, len(held or []), leased))
     s.procs["worker"].send_signal(signal.SIGKILL)
     s.procs["worker"].wait()
     s.start_worker()
@@ -191,21 +180,24 @@ try:
     time.sleep(0.5)
     pb_edit(name="Productboard's version")
     time.sleep(1.1)
-    gl_edit(title="GitLab's later version")
+    later = "%s's later version" % tr.title
+    tr.edit(number, title=later)
     time.sleep(0.5)
     s.start_worker()
-    t.ok(wait_for(lambda: feature_of(fid)["name"] == "GitLab's later version"
-                  and issue()["title"] == "GitLab's later version", 20),
-         "conflict: the later edit (GitLab) wins on both sides")
+    t.ok(wait_for(lambda: feature_of(fid)["name"] == later and
+                  issue()["title"] == later, 20),
+         "conflict: the later edit (%s) wins on both sides" % tr.title)
     idle(20)
-    log = s.sql("SELECT result, detail FROM sync_log WHERE result = 'conflict'")
-    t.ok(any("name conflict, gitlab wins" in d for _, d in log),
+    log = s.sql("SELECT result, detail FROM sync_log WHERE result ="
+                " 'conflict'")
+    t.ok(any("name conflict, %s wins" % tr.kind in d for _, d in log),
          "the sync log records the conflict and the decision", log)
 
-    # The randomised model test runs for every tracker: test_trackers.py.
+    # The randomised model test runs for every tracker: test_trackers.py
+    # through nginx, tests/model in-process.
 
     # -- propagation latency: edit on one side, seen on the other ----------
-    s.gl.call("POST", "/_double/config", {"duplicate_deliveries": 0,
+    s.td.call("POST", "/_double/config", {"duplicate_deliveries": 0,
                                           "reorder_deliveries": False,
                                           "deliver": True})
     runs = int(os.environ.get("PBSYNC_LATENCY_RUNS", "40"))
@@ -214,8 +206,9 @@ try:
         name = "latency %d" % k
         t0 = time.monotonic()
         if k % 2:
-            gl_edit(title=name)
-            seen = wait_for(lambda: feature_of(fid)["name"] == name, 15, 0.01)
+            tr.edit(number, title=name)
+            seen = wait_for(lambda: feature_of(fid)["name"] == name, 15,
+                            0.01)
         else:
             pb_edit(name=name)
             seen = wait_for(lambda: issue()["title"] == name, 15, 0.01)
@@ -223,11 +216,14 @@ try:
             lat.append(time.monotonic() - t0)
     lat.sort()
     t.eq(len(lat), runs + 2, "every edit of the latency runs propagated")
-    print("# propagation latency over %d edits (worker only): median %.0f ms,"
-          " p99 %.0f ms, worst %.0f ms" % (
-              len(lat), lat[len(lat) // 2] * 1000,
+    print("# %s: propagation latency over %d edits (worker only): median "
+          "%.0f ms, p99 %.0f ms, worst %.0f ms" % (
+              tr.title, len(lat), lat[len(lat) // 2] * 1000,
               lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
               lat[-1] * 1000))
-finally:
-    s.stop(t)
-t.done()
+
+
+# Only the worker runs jobs here, so killing it mid-job is meaningful.
+trackers.each(t, suite, env={"PBSYNC_JOB_LEASE_S": "4",
+                             "PBSYNC_JOB_BUDGET_MS": "0",
+                             "PBSYNC_RECONCILE_INTERVAL_S": "3600"})

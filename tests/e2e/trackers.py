@@ -9,6 +9,9 @@ and reads and edits issues as a person in the tracker's web UI does."""
 import hmac
 import hashlib
 import json
+import os
+import re
+import traceback
 
 BOT, HUMAN = "pbsync-bot", "alice"
 
@@ -34,6 +37,43 @@ class Tracker:
                 return i
         return None
 
+    def create_integration(self, name="Team", extra=(), env=None,
+                           token=None):
+        """pbsyncctl integration add, as an admin runs it: returns
+        (returncode, integration id, stderr)."""
+        from fixtures import PB_TOKEN
+        e = {"PBSYNC_PB_TOKEN": PB_TOKEN,
+             "PBSYNC_TRACKER_TOKEN": token or self.token}
+        e.update(env or {})
+        r = self.s.ctl("integration", "add", "--name", name,
+                       *self.integration_args(), *extra, env=e, check=False)
+        return r.returncode, r.stdout.strip(), r.stderr
+
+    def issues_of(self, fid):
+        """The issues carrying the feature's marker."""
+        mark = "pbsync:feature=%s " % fid
+        return [i for i in self.issues() if mark in i["body"]]
+
+    def api(self, method=None, pattern=""):
+        """The API requests the double received (its control calls
+        excluded), by method and a regular expression on the path."""
+        return [r for r in self.d.requests() if not r["path"].startswith(
+            "/_double") and (method is None or r["method"] == method) and
+            re.search(pattern, r["path"])]
+
+    def all_writes(self):
+        """pbsync's writes to existing issues, whichever issue."""
+        return [r for r in self.api() if r["method"] != "GET" and
+                re.search(self.write_match, r["method"] + " " + r["path"])]
+
+    def clear(self):
+        self.d.call("DELETE", "/_double/requests")
+
+    def hook_of(self, iid):
+        """The webhook pbsync registered for an integration (or None)."""
+        hooks = [h for h in self.hooks() if iid in json.dumps(h)]
+        return hooks[0] if hooks else None
+
 
 class GitLab(Tracker):
     kind, title = "gitlab", "GitLab"
@@ -43,6 +83,10 @@ class GitLab(Tracker):
     auth_header = "X-Gitlab-Token"
     newline = " "          # a single newline is a soft break
     create_match = r"^POST /api/v4/projects/[^/]+/issues$"
+    write_match = r"^PUT /api/v4/projects/[^/]+/issues/\d+$"
+    # Fault patterns ("METHOD path") for the double's /_double/faults.
+    update_fault = "PUT /api/v4/projects/.*/issues/.*"
+    read_fault = "GET /api/v4/projects/.*/issues/.*"
 
     def __init__(self, stack):
         super().__init__(stack)
@@ -122,6 +166,10 @@ class GitHub(Tracker):
     auth_header = "X-Hub-Signature-256"
     newline = "<br/>"      # issues show a single newline as a break
     create_match = r"^POST /repos/[^/]+/[^/]+/issues$"
+    write_match = r"^(PATCH|POST|PUT|DELETE) /repos/[^/]+/[^/]+/issues/\d+" \
+        r"(/labels.*)?$"
+    update_fault = "PATCH /repos/.*/issues/.*"
+    read_fault = "GET /repos/[^/]+/[^/]+/issues/\\d+$"
 
     def __init__(self, stack):
         super().__init__(stack)
@@ -206,3 +254,39 @@ class GitHub(Tracker):
 
 
 ALL = (GitLab, GitHub)
+
+
+def by_kind(kind):
+    return [c for c in ALL if c.kind == kind][0]
+
+
+def chosen():
+    """The trackers a parametrised suite runs against: all of them, or
+    those PBSYNC_E2E_TRACKERS names (\"gitlab github\")."""
+    want = os.environ.get("PBSYNC_E2E_TRACKERS", "").replace(",", " ")
+    return [c for c in ALL if not want.split() or c.kind in want.split()]
+
+
+def each(tap, suite, **stack_kw):
+    """Runs suite(s, tr) once per chosen tracker, each time on a fresh
+    Stack(tracker=..., **stack_kw) whose Productboard token and tracker
+    users are seeded, the tracker's title in front of every check; then
+    ends the TAP stream.  A suite that raises fails one check and the
+    next tracker still runs."""
+    from harness import Stack
+    from fixtures import PB_TOKEN
+    for cls in chosen():
+        tap.prefix = cls.title + ": "
+        s = None
+        try:
+            s = Stack(tracker=cls.kind, **stack_kw)
+            s.pb.call("POST", "/_double/tokens", {"token": PB_TOKEN})
+            s.tr.seed()
+            suite(s, s.tr)
+        except Exception:
+            tap.ok(False, "the suite ran to its end", traceback.format_exc())
+        finally:
+            if s is not None:
+                s.stop(tap)
+    tap.prefix = ""
+    tap.done()
