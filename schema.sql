@@ -374,3 +374,34 @@ CREATE INDEX job_integration ON job (integration_id, state);
 -- them: a round cut short after a write took effect (a crash, an answer
 -- lost) tells the next one which values pbsync wrote.
 ALTER TABLE link ADD COLUMN pending TEXT;
+
+-- version 8
+
+-- Metrics (GET /metrics): the counters every process adds its counts to,
+-- in batches (at most about once a second per process), so a scrape of any
+-- program sees the sums of all processes and hosts sharing the database.
+-- A row is one sample: its name (a counter's, or a histogram's _bucket,
+-- _sum or _count) and its label set as exposed, label values escaped
+-- (route="plugin",code="200"); the label values come from fixed sets in
+-- the code, so the table stays small.  Gauges are not stored: a scrape
+-- computes them from the tables they describe.
+CREATE TABLE metric (
+	name			TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+	labels			TEXT NOT NULL CHECK (length(labels) < 192),
+	value			REAL NOT NULL,
+	PRIMARY KEY (name, labels)
+) WITHOUT ROWID;
+
+-- The request id of what queued a job (a webhook, a click, another job):
+-- the worker logs it on the job's lines, so one id ties a delivery to the
+-- writes it caused.  NULL for jobs queued before this version.
+ALTER TABLE job ADD COLUMN request_id TEXT;
+
+-- version 9
+
+-- The settings a tracker's backend asks the admin for besides URL, token
+-- and project (tracker_ops.options; Jira: the account's e-mail and the
+-- issue type), as a JSON object of strings.  No secret: tokens stay in
+-- tracker_token, sealed.
+ALTER TABLE integration ADD COLUMN tracker_options TEXT NOT NULL DEFAULT '{}'
+	CHECK (length(tracker_options) <= 4096);

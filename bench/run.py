@@ -3,7 +3,7 @@
 run (B0 nginx alone, B1 a minimal libfcgi responder, B2 write+fdatasync),
 printed as Markdown.
 
-    bench/run.py [--quick] [--build DIR] [--only routes,drain,growth]
+    bench/run.py [--quick] [--build DIR] [--only routes,drain,growth,metrics]
     bench/run.py --report DIR/bench-results.json
 
 Builds an optimised pbsync in DIR (default build/bench, or
@@ -22,7 +22,13 @@ DIR/bench-results.json.
   their rate limits on.
 - growth: GitTab ingest, one sync job (in-process, bench/storebench.c) and
   /healthz with 1,000 and with 1,000,000 links, and the query plans of the
-  statements the hot paths prepare."""
+  statements the hot paths prepare.
+- metrics: what the counters of /metrics cost: in process
+  (bench/metricbench.c: counting one request, its request id, one flush
+  into the database) against a B1 request of the same run, and peak req/s
+  of the probe and of GitTab ingest with metrics on and off: pairs of
+  adjacent runs, the order alternating, each pair's on/off ratio, with
+  B1's own (it counts nothing) as the noise floor."""
 import argparse
 import http.client
 import json
@@ -42,7 +48,7 @@ ap.add_argument("--quick", action="store_true",
 ap.add_argument("--build", default=os.environ.get(
     "PBSYNC_BENCH_BUILD", os.path.join(TOP, "build", "bench")),
     help="build directory (default build/bench or $PBSYNC_BENCH_BUILD)")
-ap.add_argument("--only", default="routes,drain,growth",
+ap.add_argument("--only", default="routes,drain,growth,metrics",
                 help="comma-separated parts to run")
 ap.add_argument("--report", metavar="JSON",
                 help="print the tables of a saved bench-results.json")
@@ -67,7 +73,9 @@ EXPECTED_RATE = 100                     # deliveries/s the burst is 10x of
 PB_LIMIT, GL_LIMIT = 50.0, 2000 / 60.0  # calls/s the doubles enforce
 WRK_T, WRK_C = 2, 32
 OPENLOOP_MAX = 20000                    # req/s openloop.c sends on time here
-TOOLS = ("hello_fcgi", "fsync_loop", "openloop", "storebench")
+TOOLS = ("hello_fcgi", "fsync_loop", "openloop", "storebench", "metricbench")
+METRIC_PAIRS = 4 if QUICK else 8        # on/off pairs, order alternating
+METRIC_DUR = 2 if QUICK else 3          # s of wrk per route and mode
 ENV = {"PBSYNC_JOB_BUDGET_MS": "0", "PBSYNC_LOG_LEVEL": "warning"}
 results = {}
 
@@ -105,10 +113,10 @@ def build():
     cc = ["cc", "-O2", "-Wall", "-Wextra"]
     for name in TOOLS:
         src = os.path.join(TOP, "bench", name + ".c")
-        extra = {"hello_fcgi": ["-lfcgi"],
-                 "storebench": ["-I" + os.path.join(TOP, "src"), "-I" + BUILD,
-                                os.path.join(BUILD, "src", "libpbsync.a")] +
-                 make_libs()}.get(name, [])
+        lib = ["-I" + os.path.join(TOP, "src"), "-I" + BUILD,
+               os.path.join(BUILD, "src", "libpbsync.a")] + make_libs()
+        extra = {"hello_fcgi": ["-lfcgi"], "storebench": lib,
+                 "metricbench": lib}.get(name, [])
         sh(*cc, "-o", tool(name), src, *extra)
 
 
@@ -496,6 +504,86 @@ def bench_drain_growth():
         s.stop()
 
 
+# -- metrics --------------------------------------------------------------
+def set_metrics(s, on):
+    """Restarts the four programs with metrics on or off."""
+    s.env["PBSYNC_METRICS"] = "true" if on else "false"
+    for p in harness.PROGRAMS:
+        s.stop_program(p)
+        os.unlink(os.path.join(s.dir, p + ".sock"))
+        s.start_program(p, 2)
+
+
+def bench_metrics():
+    s = harness.Stack(doubles=False, env=ENV, children=2,
+                      inbound_rate="1000000r/s")
+    hello = None
+    try:
+        hello, p0, p1 = baselines(s)
+        iid, secret = "d" * 32, "bench-secret-0123456789"
+        s.add_integration(iid, secret)
+        routes = [
+            Route("B1 libfcgi hello", "hello", p1, "/"),
+            Route("probe", "plugin", s.port,
+                  "/plugin/%s?validationToken=t0123456789" % iid,
+                  headers={"Authorization": "Bearer " + secret}),
+            gitlab_hook(s.port, iid, secret)]
+        micro = json.loads(subprocess.run(
+            [tool("metricbench"), "1000000"], env=dict(
+                s.env, PBSYNC_LOG_LEVEL="error"), capture_output=True,
+            text=True, check=True).stdout)
+        runs = {rt.name: {"on": [], "off": []} for rt in routes}
+        for rnd in range(METRIC_PAIRS):
+            for mode in (("on", "off") if rnd % 2 == 0 else ("off", "on")):
+                set_metrics(s, mode == "on")
+                for rt in routes:
+                    s.sql("DELETE FROM job")
+                    runs[rt.name][mode].append(
+                        wrk(rt, duration=METRIC_DUR, tag="m")["rps"])
+        results["metrics"] = {
+            "micro": micro, "runs": runs,
+            "metric_rows": s.sql("SELECT count(*) FROM metric")[0][0]}
+    finally:
+        if hello is not None:
+            os.killpg(hello.pid, 15)
+        s.stop()
+
+
+def pair_ratios(v):
+    """Each pair's on/off ratio of peak req/s."""
+    return sorted(a / b for a, b in zip(v["on"], v["off"]))
+
+
+def report_metrics(r):
+    mi, runs = r["micro"], r["runs"]
+    med = {k: {m: statistics.median(v[m]) for m in ("on", "off")}
+           for k, v in runs.items()}
+    b1 = med["B1 libfcgi hello"]["on"]
+    print("\nMetrics: peak req/s (wrk -t%d -c%d, %d s) with metrics on and "
+          "off in %d pairs of adjacent runs, the order alternating; on/off "
+          "is the median of the pairs' ratios (and their range); B1 counts "
+          "nothing: its on/off is the noise floor:\n" % (
+              WRK_T, WRK_C, METRIC_DUR, len(runs["B1 libfcgi hello"]["on"])))
+    print("| route | on req/s | off req/s | on / off | range | on × B1 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, m in med.items():
+        pr = pair_ratios(runs[name])
+        print("| %s | %.0f | %.0f | %.3f | %.2f–%.2f | %.2f |" % (
+            name, m["on"], m["off"], statistics.median(pr), pr[0], pr[-1],
+            m["on"] / b1))
+    per_req = 1e9 / b1
+    print("\nIn process (bench/metricbench.c): counting a request %.0f ns "
+          "(%.0f ns with a busy program's %d samples pending) = %.2f %% of "
+          "one B1 request (%.0f ns at %.0f req/s); a request id made when "
+          "nginx sends none %.0f ns; one flush of %d samples into the "
+          "database %.2f ms, at most once a second per process (%.2f %% "
+          "of a second); %d metric rows after the run." % (
+              mi["count_ns"], mi["count_full_ns"], mi["flush_samples"],
+              100.0 * mi["count_full_ns"] / per_req, per_req, b1,
+              mi["id_ns"], mi["flush_samples"], mi["flush_ms"],
+              mi["flush_ms"] / 10.0, r["metric_rows"]))
+
+
 # -- report ---------------------------------------------------------------
 def ms(v):
     return "%.2f" % v if v is not None else ""
@@ -638,6 +726,19 @@ def report_targets():
         row("ingest at 1M links within 1.5 × 1k", "%.2f" % x, x <= 1.5)
         x = lg["sync_ms"] / sm["sync_ms"]
         row("one sync at 1M links within 1.5 × 1k", "%.2f" % x, x <= 1.5)
+    m = results.get("metrics")
+    if m:
+        runs = m["runs"]
+        med = {k: {x: statistics.median(v[x]) for x in ("on", "off")}
+               for k, v in runs.items()}
+        b1 = med["B1 libfcgi hello"]["on"]
+        share = m["micro"]["count_full_ns"] * b1 / 1e9
+        row("counting a request ≤ 1 % of a B1 request", "%.2f %%" %
+            (100 * share), share <= 0.01)
+        for name in ("probe", "GitTab webhook ingest"):
+            x = statistics.median(pair_ratios(runs[name]))
+            row("%s with metrics ≥ 0.95 × without (median of pairs)" %
+                name, "%.3f" % x, x >= 0.95)
     print("\n| target | measured | |\n|---|---:|---|")
     print("\n".join(rows))
 
@@ -652,7 +753,8 @@ def main():
     build()
     load0 = os.getloadavg()
     for part, run in (("routes", bench_routes),
-                      ("drain_growth", bench_drain_growth)):
+                      ("drain_growth", bench_drain_growth),
+                      ("metrics", bench_metrics)):
         if part in PARTS or (part == "drain_growth" and
                              PARTS & {"drain", "growth"}):
             run()
@@ -676,6 +778,8 @@ def report():
         report_routes(results["routes"])
     if "drain_growth" in results:
         report_drain_growth(results["drain_growth"])
+    if "metrics" in results:
+        report_metrics(results["metrics"])
     report_targets()
 
 

@@ -25,6 +25,7 @@
 #include "upstream/pb.h"
 
 #define MAX_STATUSES	50
+#define MAX_OPTIONS	4	/* a backend's settings the form can hold */
 #define NBASE		(sizeof(base) / sizeof(base[0]))
 
 struct strow {
@@ -48,6 +49,7 @@ struct fvals {
 	const char	*kind;		/* the tracker's */
 	const char	*url;
 	const char	*project;
+	const char	*opt[MAX_OPTIONS];	/* tracker_ops.options, in order */
 	const char	*conflict;
 	const char	*delete;
 };
@@ -62,6 +64,10 @@ static const struct form_field base[] = {
 	{ "tracker_url", FORM_LINE, 1024, 0, 0 },
 	{ "tracker_token", FORM_SECRET, 1024, 0, 0 },
 	{ "tracker_project", FORM_LINE, 255, 0, 0 },
+	{ "tracker_opt0", FORM_LINE, TRACKER_MAX_OPTION, 0, 0 },
+	{ "tracker_opt1", FORM_LINE, TRACKER_MAX_OPTION, 0, 0 },
+	{ "tracker_opt2", FORM_LINE, TRACKER_MAX_OPTION, 0, 0 },
+	{ "tracker_opt3", FORM_LINE, TRACKER_MAX_OPTION, 0, 0 },
 	{ "conflict_policy", FORM_LINE, 16, 0, 0 },
 	{ "delete_policy", FORM_LINE, 16, 0, 0 },
 	{ "pb_token_sealed", FORM_LINE, 8192, 0, 0 },
@@ -80,6 +86,10 @@ static const struct {
 	{ "tracker_kind", "Tracker" }, { "tracker_url", "Tracker URL" },
 	{ "tracker_token", "Tracker access token" },
 	{ "tracker_project", "Tracker project" },
+	{ "tracker_opt0", "A tracker setting" },
+	{ "tracker_opt1", "A tracker setting" },
+	{ "tracker_opt2", "A tracker setting" },
+	{ "tracker_opt3", "A tracker setting" },
 	{ "conflict_policy", "Conflicts" }, { "delete_policy", "Deleted features" },
 	{ "to_pb_opened", "Status for reopened issues" },
 	{ "to_pb_closed", "Status for closed issues" },
@@ -248,7 +258,7 @@ mapping_json(const struct mapping *m, char *err, size_t len)
 		cJSON_AddStringToObject(tp, "closed", m->to_closed);
 	if ((out = json_print(j)) == NULL)
 		snprintf(err, len, "Out of memory.");
-	else if (integ_status_map_ok(out, err, len) == -1) {
+	else if (integ_status_map_ok(out, NULL, err, len) == -1) {
 		free(out);
 		out = NULL;
 	}
@@ -333,6 +343,47 @@ tracker_vars(struct tmpl_vars *v, const struct tracker_ops *ops)
 	}
 }
 
+/* The backend's own settings, as fields named by their place. */
+static void
+option_vars(struct tmpl_vars *v, const struct tracker_ops *ops,
+    const struct fvals *f)
+{
+	const struct tracker_option *o;
+	struct tmpl_vars *r;
+	char		 n[16];
+	size_t		 i;
+
+	tmpl_list(v, "options");
+	for (i = 0, o = ops->options; o != NULL && o->name != NULL &&
+	    i < MAX_OPTIONS; i++, o++) {
+		r = tmpl_row(v, "options");
+		snprintf(n, sizeof(n), "tracker_opt%zu", i);
+		tmpl_set(r, "field", n);
+		tmpl_set(r, "label", o->label);
+		tmpl_set(r, "value", f->opt[i] != NULL && *f->opt[i] != '\0' ?
+		    f->opt[i] : o->def != NULL ? o->def : "");
+		tmpl_set_flag(r, "required", o->def == NULL);
+	}
+}
+
+/* The settings the admin typed, as the JSON object integ_create takes. */
+static char *
+options_json(const struct tracker_ops *ops, const struct fvals *f)
+{
+	const struct tracker_option *o;
+	cJSON		*j = cJSON_CreateObject();
+	char		*out;
+	size_t		 i;
+
+	for (i = 0, o = ops->options; j != NULL && o != NULL &&
+	    o->name != NULL && i < MAX_OPTIONS; i++, o++)
+		if (f->opt[i] != NULL && *f->opt[i] != '\0')
+			cJSON_AddStringToObject(j, o->name, f->opt[i]);
+	out = j != NULL ? json_print(j) : NULL;
+	cJSON_Delete(j);
+	return out;
+}
+
 static void
 value_vars(struct tmpl_vars *v, const struct fvals *f)
 {
@@ -341,6 +392,7 @@ value_vars(struct tmpl_vars *v, const struct fvals *f)
 	tmpl_set(v, "tracker_url", f->url);
 	tmpl_set(v, "tracker_project", f->project);
 	tracker_vars(v, form_ops(f->kind));
+	option_vars(v, form_ops(f->kind), f);
 	tmpl_set_const(v, "conflict_latest", strcmp(f->conflict,
 	    "productboard") != 0 && strcmp(f->conflict, "tracker") != 0 ?
 	    "checked" : "");
@@ -365,6 +417,10 @@ typed_values(struct view *ad, struct fvals *f)
 	f->kind = form_ops(str(ad, "tracker_kind"))->kind;
 	f->url = str(ad, "tracker_url");
 	f->project = str(ad, "tracker_project");
+	f->opt[0] = str(ad, "tracker_opt0");
+	f->opt[1] = str(ad, "tracker_opt1");
+	f->opt[2] = str(ad, "tracker_opt2");
+	f->opt[3] = str(ad, "tracker_opt3");
 	f->conflict = str(ad, "conflict_policy");
 	f->delete = str(ad, "delete_policy");
 }
@@ -541,7 +597,7 @@ forms_create(struct view *ad)
 	struct mapping	*m;
 	struct buf	 kind;
 	char		 err[1024], id[33], *pbt = NULL, *trt = NULL;
-	char		*map = NULL, to[96];
+	char		*map = NULL, *opts = NULL, to[96];
 
 	memset(&p, 0, sizeof(p));
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
@@ -596,6 +652,7 @@ forms_create(struct view *ad)
 	f.tracker_url = fv.url;
 	f.tracker_token = trt;
 	f.tracker_project = fv.project;
+	f.tracker_options = opts = options_json(form_ops(fv.kind), &fv);
 	f.conflict_policy = *fv.conflict != '\0' ? fv.conflict : "latest";
 	f.delete_policy = *fv.delete != '\0' ? fv.delete : "keep";
 	f.status_map = map;
@@ -614,6 +671,7 @@ out:
 	crypto_free_secret(pbt);
 	crypto_free_secret(trt);
 	free(map);
+	free(opts);
 	free(m);
 }
 
@@ -657,6 +715,7 @@ edit_get(struct view *ad, const struct store_isum *s, struct mapping *m)
 	char		 notice[800] = "";
 	enum http_err	 e;
 
+	memset(&fv, 0, sizeof(fv));
 	fv.name = s->name;
 	fv.label = s->column_label;
 	fv.kind = s->tracker_kind;

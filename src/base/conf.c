@@ -38,10 +38,11 @@ struct key {
 static const struct key keys[] = {
 	S(database), S(key_file), S(public_url), S(productboard_api_url),
 	S(templates), S(log_file), S(action_reply), S(http_proxy),
+	S(log_target), S(syslog_socket),
 	{ "log_level", K_LEVEL, offsetof(struct conf, log_level), 0, 0 },
-	B(allow_private_upstreams),
+	B(allow_private_upstreams), B(metrics),
 	L(max_body, 1024, 64L << 20),
-	L(gitlab_max_body, 1024, 64L << 20),
+	L(tracker_max_body, 1024, 64L << 20),
 	L(http_timeout_ms, 100, 120000),
 	L(push_budget_ms, 100, 4500),
 	L(job_budget_ms, 0, 60000),
@@ -50,6 +51,11 @@ static const struct key keys[] = {
 	L(cpu_budget_s, 1, 3600),
 	L(reconcile_interval_s, 10, 86400),
 	L(delivery_retention_s, 3600, 366L * 86400),
+};
+
+/* Keys renamed since a release: the old name is still read. */
+static const struct { const char *old, *name; } renamed[] = {
+	{ "gitlab_max_body", "tracker_max_body" },	/* before GitHub */
 };
 
 const char *
@@ -102,6 +108,10 @@ find(const char *name, size_t len)
 		if (strlen(keys[i].name) == len &&
 		    strncasecmp(keys[i].name, name, len) == 0)
 			return &keys[i];
+	for (i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (strlen(renamed[i].old) == len &&
+		    strncasecmp(renamed[i].old, name, len) == 0)
+			return find(renamed[i].name, strlen(renamed[i].name));
 	return NULL;
 }
 
@@ -115,12 +125,16 @@ defaults(struct conf *c)
 		{ "productboard_api_url", "https://api.productboard.com" },
 		{ "templates", PBSYNC_DATADIR "/templates" },
 		{ "log_file", "" },
+		/* "": a file when log_file names one, else stderr. */
+		{ "log_target", "" },
+		{ "syslog_socket", "/dev/log" },
+		{ "metrics", "true" },
 		{ "action_reply", "v2" },
 		{ "log_level", "info" },
 		{ "allow_private_upstreams", "false" },
 		{ "http_proxy", "" },
 		{ "max_body", "1048576" },
-		{ "gitlab_max_body", "8388608" },
+		{ "tracker_max_body", "8388608" },
 		{ "http_timeout_ms", "20000" },
 		{ "push_budget_ms", "2500" },
 		{ "job_budget_ms", "2000" },
@@ -201,18 +215,52 @@ load_file(struct conf *c, const char *path, int must_exist)
 }
 
 static int
-load_env(struct conf *c)
+env_key(struct conf *c, const char *key, const struct key *k)
 {
 	char		 name[64];
 	const char	*v;
-	size_t		 i, j;
+	size_t		 j;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		snprintf(name, sizeof(name), "PBSYNC_%s", keys[i].name);
-		for (j = 7; name[j] != '\0'; j++)
-			name[j] = (char)toupper((unsigned char)name[j]);
-		if ((v = getenv(name)) != NULL && set(c, &keys[i], v, name) == -1)
+	snprintf(name, sizeof(name), "PBSYNC_%s", key);
+	for (j = 7; name[j] != '\0'; j++)
+		name[j] = (char)toupper((unsigned char)name[j]);
+	if ((v = getenv(name)) != NULL && set(c, k, v, name) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+load_env(struct conf *c)
+{
+	size_t		 i;
+
+	/* The old names first: the new name's variable wins. */
+	for (i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (env_key(c, renamed[i].old, find(renamed[i].name,
+		    strlen(renamed[i].name))) == -1)
 			return -1;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (env_key(c, keys[i].name, &keys[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* Where the lines go: log_target, or by default log_file's choice. */
+static int
+resolve_log_target(struct conf *c)
+{
+	if (*c->log_target == '\0') {
+		c->log_to = *c->log_file != '\0' ? LOGT_FILE : LOGT_STDERR;
+		return 0;
+	}
+	if (log_target_parse(c->log_target, &c->log_to) == -1) {
+		log_err("invalid value for \"log_target\": stderr, file or "
+		    "syslog");
+		return -1;
+	}
+	if (c->log_to == LOGT_FILE && *c->log_file == '\0') {
+		log_err("log_target is file but log_file names none");
+		return -1;
 	}
 	return 0;
 }
@@ -230,6 +278,10 @@ conf_load(struct conf *c)
 	}
 	util_strip_trailing(c->public_url, '/');
 	util_strip_trailing(c->productboard_api_url, '/');
+	if (resolve_log_target(c) == -1) {
+		conf_release(c);
+		return -1;
+	}
 	return 0;
 }
 

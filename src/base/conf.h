@@ -19,10 +19,14 @@ struct conf {
 	char		*productboard_api_url;
 	char		*templates;		/* template directory */
 	char		*log_file;		/* "" = stderr */
+	char		*log_target;		/* "", stderr, file, syslog */
+	char		*syslog_socket;
+	enum log_target	 log_to;		/* log_target resolved */
 	enum log_level	 log_level;
+	int		 metrics;		/* count, flush and serve them */
 	int		 allow_private_upstreams;
 	long		 max_body;		/* bytes, inbound JSON bodies */
-	long		 gitlab_max_body;	/* bytes, GitLab deliveries */
+	long		 tracker_max_body;	/* bytes, tracker deliveries */
 	long		 http_timeout_ms;	/* total per upstream call */
 	long		 push_budget_ms;	/* synchronous part of a push */
 	long		 job_budget_ms;		/* jobs run after a response */

@@ -300,6 +300,9 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		    "%s", v);
 	else if (IS("X-Next-Page") && strlen(v) < sizeof(x->rs->next_page))
 		memcpy(x->rs->next_page, v, strlen(v) + 1);
+	else if (IS("RateLimit-Reason") &&
+	    strlen(v) < sizeof(x->rs->ratelimit_reason))
+		memcpy(x->rs->ratelimit_reason, v, strlen(v) + 1);
 	else if ((IS("RateLimit-Reset") || IS("X-RateLimit-Reset")) &&
 	    util_parse_long(v, 0, 1L << 40, &l) == 0)
 		x->rs->ratelimit_reset = l;
@@ -390,6 +393,7 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	rs->status = 0;
 	rs->retry_after = rs->ratelimit_reset = rs->ratelimit_remaining = -1;
 	rs->content_type[0] = rs->next_page[0] = rs->error[0] = '\0';
+	rs->ratelimit_reason[0] = '\0';
 	if (http_url_allowed(rq->url, h->allow_private) == -1) {
 		snprintf(rs->error, sizeof(rs->error), "url refused by policy");
 		return HTTP_EPOLICY;

@@ -67,6 +67,7 @@ struct http_resp {
 	long		 ratelimit_remaining; /* calls left; -1 when not sent */
 	char		 content_type[128];
 	char		 next_page[32];	/* GitLab x-next-page */
+	char		 ratelimit_reason[48]; /* Jira: which limit answered */
 	char		 error[256];	/* curl's message, for logs */
 };
 

@@ -1,24 +1,10 @@
 /*
  * pbsyncctl: the admin's shell tool.
  *
- *   pbsyncctl init                      create the key file and database
- *   pbsyncctl admin add NAME            add an admin (password on stdin)
- *   pbsyncctl admin passwd NAME         set a password (on stdin)
- *   pbsyncctl admin remove NAME         remove an admin and its sessions
- *   pbsyncctl token add NAME --role R   a JSON API token (printed once)
- *   pbsyncctl token remove NAME         revoke it
- *   pbsyncctl integration add OPTIONS   create an integration (tokens from
- *                                       PBSYNC_PB_TOKEN, PBSYNC_TRACKER_TOKEN)
- *   pbsyncctl integration list          one line per integration
- *   pbsyncctl integration show|delete ID
- *   pbsyncctl channel connect|list|disconnect|test|rotate ...
- *                                       its notification channels
- *   pbsyncctl links ID                  the integration's links, newest first
- *   pbsyncctl jobs ID                   its failed (dead) jobs
- *   pbsyncctl retry ID JOB              run a failed job again
- *   pbsyncctl worker                    run jobs forever
- *   pbsyncctl drain                     run jobs until none is due (cron)
- *   pbsyncctl reconcile                 re-check every link now
+ * Its commands are the rows of commands[] at the end of this file: each
+ * row names what runs and carries the help that "pbsyncctl --help" and
+ * "pbsyncctl help COMMAND" print (ctl.c), which pbsyncctl(8) matches.
+ * The handlers parse nothing but their own options and call the flows.
  */
 #include "config.h"
 
@@ -35,91 +21,98 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "base/util.h"
+#include "cli/ctl.h"
+#include "cli/doctor.h"
 #include "flows/integ.h"
 #include "flows/jobs.h"
 #include "notify/notify.h"
 #include "trackers/tracker.h"
 
-static int
-usage(void)
-{
-	fprintf(stderr, "usage: pbsyncctl init\n"
-	    "       pbsyncctl admin add | passwd NAME   (password on stdin)\n"
-	    "       pbsyncctl admin remove NAME\n"
-	    "       pbsyncctl token add NAME --role admin|viewer | "
-	    "remove NAME\n"
-	    "       pbsyncctl integration add --name N [--tracker KIND] "
-	    "[--url U] --project P\n"
-	    "                 [--label L] "
-	    "[--conflict latest|productboard|tracker]\n"
-	    "                 [--on-delete keep|close|label] "
-	    "[--status-map JSON]\n"
-	    "                 (tokens in PBSYNC_PB_TOKEN, "
-	    "PBSYNC_TRACKER_TOKEN)\n"
-	    "       pbsyncctl integration list | show ID | delete ID\n"
-	    "       pbsyncctl channel connect ID TYPE URL [EVENTS]\n"
-	    "       pbsyncctl channel list ID | disconnect ID TYPE | "
-	    "test ID TYPE\n"
-	    "       pbsyncctl channel rotate ID webhook\n"
-	    "                 (TYPE slack|discord|webhook; EVENTS * or a "
-	    "comma list)\n"
-	    "       pbsyncctl links ID | jobs ID | retry ID JOB\n"
-	    "       pbsyncctl worker | drain | reconcile\n");
-	return 2;
-}
+/* -- notification channels (DESIGN §9): what the API and the page do -- */
 
-/* Notification channels (DESIGN §9): what the API and the page do. */
 static int
-cmd_channel(struct app *a, int argc, char *argv[])
+channel_list(struct app *a, char *argv[])
 {
 	struct store_channel	*ch;
-	char			 msg[512], secret[NOTIFY_SECRET_MAX];
 	size_t			 n, i;
-	enum notify_rc		 rc;
 
-	if (argc == 2 && strcmp(argv[0], "list") == 0) {
-		if (app_store(a) == -1 ||
-		    store_channel_list(&a->store, argv[1], &ch, &n) != 0)
-			return 1;
-		for (i = 0; i < n; i++)
-			printf("%s	...%s	%s	%s	failures %lld%s%s\n",
-			    ch[i].type, ch[i].url_tail, ch[i].events,
-			    ch[i].active ? "on" : "off", ch[i].failures,
-			    ch[i].last_error != NULL ? "\t" : "",
-			    ch[i].last_error != NULL ? ch[i].last_error : "");
-		store_channels_free(ch, n);
-		return 0;
-	}
-	if (argc == 3 && strcmp(argv[0], "test") == 0) {
-		i = notify_test(a, argv[1], argv[2], msg, sizeof(msg)) ==
-		    NOTIFY_SENT;
-		printf("%s %s\n", i ? "sent:" : "not sent:", msg);
-		return i ? 0 : 1;
-	}
-	if ((argc == 4 || argc == 5) && strcmp(argv[0], "connect") == 0)
-		rc = notify_connect(a, argv[1], argv[2], argv[3], argc == 5 ?
-		    argv[4] : NULL, secret, msg, sizeof(msg));
-	else if (argc == 3 && strcmp(argv[0], "disconnect") == 0)
-		rc = notify_disconnect(a, argv[1], argv[2], msg, sizeof(msg));
-	else if (argc == 3 && strcmp(argv[0], "rotate") == 0)
-		rc = notify_rotate(a, argv[1], argv[2], 86400, secret, msg,
-		    sizeof(msg));
-	else
-		return usage();
-	if (rc != NOTIFY_OK) {
-		fprintf(stderr, "pbsyncctl: %s\n", msg);
+	if (app_store(a) == -1 ||
+	    store_channel_list(&a->store, argv[0], &ch, &n) != 0)
 		return 1;
-	}
-	printf("%s\n", msg);
-	/* Shown once: only its sealed form is kept. */
-	if (strcmp(argv[0], "disconnect") != 0 && secret[0] != '\0')
-		printf("signing secret (shown once): %s\n", secret);
-	crypto_wipe(secret, sizeof(secret));
+	for (i = 0; i < n; i++)
+		printf("%s	...%s	%s	%s	failures %lld%s%s\n",
+		    ch[i].type, ch[i].url_tail, ch[i].events,
+		    ch[i].active ? "on" : "off", ch[i].failures,
+		    ch[i].last_error != NULL ? "\t" : "",
+		    ch[i].last_error != NULL ? ch[i].last_error : "");
+	store_channels_free(ch, n);
 	return 0;
 }
 
 static int
-cmd_init(struct app *a)
+channel_test(struct app *a, char *argv[])
+{
+	char	 msg[512];
+	int	 sent;
+
+	sent = notify_test(a, argv[0], argv[1], msg, sizeof(msg)) ==
+	    NOTIFY_SENT;
+	printf("%s %s\n", sent ? "sent:" : "not sent:", msg);
+	return sent ? 0 : 1;
+}
+
+/* What a change of a channel says, and a new signing secret. */
+struct channel_out {
+	char	 msg[512];
+	char	 secret[NOTIFY_SECRET_MAX];
+};
+
+/*
+ * Says how a change of a channel went and shows a new signing secret
+ * once: only its sealed form is kept.
+ */
+static int
+channel_changed(enum notify_rc rc, struct channel_out *o)
+{
+	if (rc != NOTIFY_OK)
+		fprintf(stderr, "pbsyncctl: %s\n", o->msg);
+	else
+		printf("%s\n", o->msg);
+	if (rc == NOTIFY_OK && o->secret[0] != '\0')
+		printf("signing secret (shown once): %s\n", o->secret);
+	crypto_wipe(o->secret, sizeof(o->secret));
+	return rc == NOTIFY_OK ? 0 : 1;
+}
+
+static int
+channel_connect(struct app *a, char *argv[])
+{
+	struct channel_out o = { "", "" };
+
+	return channel_changed(notify_connect(a, argv[0], argv[1], argv[2],
+	    argv[3], o.secret, o.msg, sizeof(o.msg)), &o);
+}
+
+static int
+channel_disconnect(struct app *a, char *argv[])
+{
+	struct channel_out o = { "", "" };
+
+	return channel_changed(notify_disconnect(a, argv[0], argv[1], o.msg,
+	    sizeof(o.msg)), &o);
+}
+
+static int
+channel_rotate(struct app *a, char *argv[])
+{
+	struct channel_out o = { "", "" };
+
+	return channel_changed(notify_rotate(a, argv[0], argv[1], 86400,
+	    o.secret, o.msg, sizeof(o.msg)), &o);
+}
+
+static int
+run_init(struct app *a, char *argv[])
 {
 	if (access(a->conf.key_file, F_OK) == 0)
 		printf("key file %s exists, kept\n", a->conf.key_file);
@@ -186,30 +179,40 @@ cmd_admin(struct app *a, const char *verb, const char *name)
 	return rc == 0 ? 0 : 1;
 }
 
-/* API tokens: the new one is printed once, only its hash is kept. */
 static int
-cmd_token(struct app *a, int argc, char *argv[])
+admin_add(struct app *a, char *argv[])
+{
+	return cmd_admin(a, "add", argv[0]);
+}
+
+static int
+admin_passwd(struct app *a, char *argv[])
+{
+	return cmd_admin(a, "passwd", argv[0]);
+}
+
+static int
+admin_remove(struct app *a, char *argv[])
+{
+	return cmd_admin(a, "remove", argv[0]);
+}
+
+/* token add NAME --role R: the new token is printed once, only its hash
+ * is kept. */
+static int
+token_add(struct app *a, char *argv[])
 {
 	char	 tok[CRYPTO_SECRET_LEN + 8], h[CRYPTO_HASH_LEN + 1];
 	char	 raw[CRYPTO_SECRET_LEN + 1];
 	int	 rc;
 
-	if (!(argc == 4 && strcmp(argv[0], "add") == 0 &&
-	    strcmp(argv[2], "--role") == 0 && (strcmp(argv[3], "admin") == 0 ||
-	    strcmp(argv[3], "viewer") == 0)) &&
-	    !(argc == 2 && strcmp(argv[0], "remove") == 0))
-		return usage();
+	if (strcmp(argv[1], "--role") != 0 || (strcmp(argv[2], "admin") != 0 &&
+	    strcmp(argv[2], "viewer") != 0))
+		return CTL_USAGE;
 	if (app_store(a) == -1)
 		return 1;
-	if (strcmp(argv[0], "remove") == 0) {
-		if ((rc = store_token_remove(&a->store, argv[1])) == 0)
-			printf("token \"%s\" removed\n", argv[1]);
-		else if (rc == STORE_NOTFOUND)
-			fprintf(stderr, "pbsyncctl: no token \"%s\"\n", argv[1]);
-		return rc == 0 ? 0 : 1;
-	}
-	if (*argv[1] == '\0' || strlen(argv[1]) > 64 ||
-	    !util_text_ok(argv[1], strlen(argv[1]))) {
+	if (*argv[0] == '\0' || strlen(argv[0]) > 64 ||
+	    !util_text_ok(argv[0], strlen(argv[0]))) {
 		fprintf(stderr, "pbsyncctl: a token name is 1 to 64 "
 		    "characters\n");
 		return 1;
@@ -217,9 +220,9 @@ cmd_token(struct app *a, int argc, char *argv[])
 	crypto_random_secret(raw);
 	snprintf(tok, sizeof(tok), "pbs_%s", raw);
 	crypto_digest(tok, h);
-	rc = store_token_add(&a->store, argv[1], h, argv[3], util_now());
+	rc = store_token_add(&a->store, argv[0], h, argv[2], util_now());
 	if (rc == STORE_EXISTS)
-		fprintf(stderr, "pbsyncctl: token \"%s\" exists\n", argv[1]);
+		fprintf(stderr, "pbsyncctl: token \"%s\" exists\n", argv[0]);
 	else if (rc == 0)
 		printf("%s\n", tok);
 	crypto_wipe(raw, sizeof(raw));
@@ -228,18 +231,42 @@ cmd_token(struct app *a, int argc, char *argv[])
 }
 
 static int
-cmd_integration_add(struct app *a, int argc, char *argv[])
+token_remove(struct app *a, char *argv[])
+{
+	int	 rc;
+
+	if (app_store(a) == -1)
+		return 1;
+	if ((rc = store_token_remove(&a->store, argv[0])) == 0)
+		printf("token \"%s\" removed\n", argv[0]);
+	else if (rc == STORE_NOTFOUND)
+		fprintf(stderr, "pbsyncctl: no token \"%s\"\n", argv[0]);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+integration_add(struct app *a, char *argv[])
 {
 	const struct tracker_ops *ops;
 	struct integ_form f;
-	char		 id[33], err[512];
-	int		 i;
+	cJSON		*opts = cJSON_CreateObject();
+	char		 id[33], err[512], *opt = NULL;
+	const char	*eq;
+	int		 i, rc = CTL_USAGE;
 
 	memset(&f, 0, sizeof(f));
-	for (i = 0; i + 1 < argc; i += 2) {
+	for (i = 0; argv[i] != NULL && argv[i + 1] != NULL; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 
-		if (strcmp(k, "--name") == 0)
+		if (strcmp(k, "--option") == 0 && (eq = strchr(v, '=')) !=
+		    NULL && eq > v) {
+			/* NAME=VALUE: one of the tracker's settings. */
+			char name[64];
+
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - v), v);
+			cJSON_DeleteItemFromObjectCaseSensitive(opts, name);
+			cJSON_AddStringToObject(opts, name, eq + 1);
+		} else if (strcmp(k, "--name") == 0)
 			f.name = v;
 		else if (strcmp(k, "--label") == 0)
 			f.column_label = v;
@@ -258,10 +285,12 @@ cmd_integration_add(struct app *a, int argc, char *argv[])
 		else if (strcmp(k, "--status-map") == 0)
 			f.status_map = v;
 		else
-			return usage();
+			goto out;
 	}
-	if (i != argc)
-		return usage();
+	if (argv[i] != NULL || opts == NULL ||
+	    (f.tracker_options = opt = cJSON_PrintUnformatted(opts)) == NULL)
+		goto out;
+	rc = 1;
 	ops = f.tracker_kind != NULL ? tracker_find(f.tracker_kind) :
 	    tracker_kinds[0];
 	if (ops == NULL) {
@@ -271,7 +300,7 @@ cmd_integration_add(struct app *a, int argc, char *argv[])
 			fprintf(stderr, "%s%s", i > 0 ? ", " : "",
 			    tracker_kinds[i]->kind);
 		fprintf(stderr, ")\n");
-		return 1;
+		goto out;
 	}
 	if (f.column_label == NULL)
 		f.column_label = ops->title;
@@ -281,10 +310,14 @@ cmd_integration_add(struct app *a, int argc, char *argv[])
 		f.tracker_token = getenv("PBSYNC_GL_TOKEN");
 	if (integ_create(a, &f, id, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pbsyncctl: %s\n", err);
-		return 1;
+		goto out;
 	}
 	printf("%s\n", id);
-	return 0;
+	rc = 0;
+out:
+	cJSON_Delete(opts);
+	cJSON_free(opt);
+	return rc;
 }
 
 /* 0 if integration id exists, else 1 with a message. */
@@ -309,7 +342,7 @@ cmd_integration_show(struct app *a, const char *id)
 	struct store_isum s;
 	char		 t[32];
 
-	if (known(a, id, &in) != 0)
+	if (app_store(a) == -1 || known(a, id, &in) != 0)
 		return 1;
 	if (store_isum_get(&a->store, id, &s) != 0) {
 		store_integration_release(&in);
@@ -349,7 +382,7 @@ cmd_links(struct app *a, const char *id)
 	size_t		 n, i;
 	char		 t[32];
 
-	if (known(a, id, &in) != 0)
+	if (app_store(a) == -1 || known(a, id, &in) != 0)
 		return 1;
 	store_integration_release(&in);
 	printf("feature\tissue\tstate\tlast_sync\turl\n");
@@ -379,7 +412,7 @@ cmd_dead_jobs(struct app *a, const char *id)
 	struct store_job *v;
 	size_t		 n, i;
 
-	if (known(a, id, &in) != 0)
+	if (app_store(a) == -1 || known(a, id, &in) != 0)
 		return 1;
 	store_integration_release(&in);
 	if (store_job_dead_list(&a->store, id, 1000, &v, &n) == -1)
@@ -399,6 +432,8 @@ cmd_retry(struct app *a, const char *id, const char *job)
 	long		 jid;
 	int		 rc;
 
+	if (app_store(a) == -1)
+		return 1;
 	if (util_parse_long(job, 1, LONG_MAX, &jid) == -1) {
 		fprintf(stderr, "pbsyncctl: %s is not a job number\n", job);
 		return 1;
@@ -414,43 +449,65 @@ cmd_retry(struct app *a, const char *id, const char *job)
 }
 
 static int
-cmd_integration(struct app *a, int argc, char *argv[])
+integration_list(struct app *a, char *argv[])
 {
-	struct buf	 report;
+	struct store_integration in;
 	char		**ids;
 	size_t		 n, i;
+
+	if (app_store(a) == -1 ||
+	    store_integration_ids(&a->store, &ids, &n) == -1)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (store_integration_get(&a->store, ids[i], &in) == 0) {
+			printf("%s\t%s\t%s\t%s\n", in.id, in.name,
+			    in.tracker_kind, in.tracker_project_name);
+			store_integration_release(&in);
+		}
+		free(ids[i]);
+	}
+	free(ids);
+	return 0;
+}
+
+static int
+integration_delete(struct app *a, char *argv[])
+{
+	struct buf	 report;
 	int		 rc;
 
-	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		return cmd_integration_add(a, argc - 1, argv + 1);
 	if (app_store(a) == -1)
 		return 1;
-	if (argc == 1 && strcmp(argv[0], "list") == 0) {
-		if (store_integration_ids(&a->store, &ids, &n) == -1)
-			return 1;
-		for (i = 0; i < n; i++) {
-			struct store_integration in;
+	buf_init(&report, 65536);
+	rc = integ_delete(a, argv[0], &report);
+	fputs(buf_str(&report), rc == 0 ? stdout : stderr);
+	buf_release(&report);
+	return rc == 0 ? 0 : 1;
+}
 
-			if (store_integration_get(&a->store, ids[i], &in) == 0) {
-				printf("%s\t%s\t%s\t%s\n", in.id, in.name,
-				    in.tracker_kind, in.tracker_project_name);
-				store_integration_release(&in);
-			}
-			free(ids[i]);
-		}
-		free(ids);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[0], "show") == 0)
-		return cmd_integration_show(a, argv[1]);
-	if (argc == 2 && strcmp(argv[0], "delete") == 0) {
-		buf_init(&report, 65536);
-		rc = integ_delete(a, argv[1], &report);
-		fputs(buf_str(&report), rc == 0 ? stdout : stderr);
-		buf_release(&report);
-		return rc == 0 ? 0 : 1;
-	}
-	return usage();
+/* The handlers of the commands that take an integration id and more. */
+static int
+integration_show(struct app *a, char *argv[])
+{
+	return cmd_integration_show(a, argv[0]);
+}
+
+static int
+run_links(struct app *a, char *argv[])
+{
+	return cmd_links(a, argv[0]);
+}
+
+static int
+run_jobs_dead(struct app *a, char *argv[])
+{
+	return cmd_dead_jobs(a, argv[0]);
+}
+
+static int
+run_retry(struct app *a, char *argv[])
+{
+	return cmd_retry(a, argv[0], argv[1]);
 }
 
 /* Enqueues a reconcile job for every integration. */
@@ -557,43 +614,163 @@ worker_child(void *arg)
 	return cmd_jobs(arg, 1, proc_slot == 0 ? JOBS_SYNC : JOBS_NOTIFY);
 }
 
+static int
+run_worker(struct app *a, char *argv[])
+{
+	return proc_supervise(2, worker_child, a);
+}
+
+static int
+run_drain(struct app *a, char *argv[])
+{
+	return cmd_jobs(a, 0, JOBS_ALL);
+}
+
+static int
+run_reconcile(struct app *a, char *argv[])
+{
+	return enqueue_reconcile(a) == 0 ? cmd_jobs(a, 0, JOBS_ALL) : 1;
+}
+
+/* doctor [ID]: it opens the configuration and store itself, step by step. */
+static int
+run_doctor(struct app *a, char *argv[])
+{
+	return doctor_run(argv[0]);
+}
+
+/* -- the commands ------------------------------------------------------ */
+
+static const struct ctl_opt token_add_opts[] = {
+	{ "--role admin | viewer", "what the token may do through the API:\n"
+	    "admin reads and writes, viewer only reads" },
+	{ NULL, NULL }
+};
+
+static const struct ctl_opt integration_add_opts[] = {
+	{ "--name NAME", "the integration's name, 1 to 200 characters" },
+	{ "--tracker KIND", "gitlab (the default), github or jira" },
+	{ "--url URL", "the tracker's API: https://gitlab.com or\n"
+	    "https://api.github.com by default;\n"
+	    "GitHub Enterprise Server: https://HOST/api/v3" },
+	{ "--gitlab-url URL", "the same as --url, by its older name" },
+	{ "--project PROJECT", "the GitLab project (group/project),\n"
+	    "GitHub repository (owner/repo) or Jira\nproject key" },
+	{ "--option NAME=VALUE", "a setting of the tracker; Jira:\n"
+	    "email=the account's e-mail (required),\n"
+	    "issue_type=the type of new issues (Task)" },
+	{ "--label LABEL", "the column label in Productboard, 1 to 10\n"
+	    "characters; by default the tracker's name" },
+	{ "--conflict latest | productboard | tracker",
+	    "which side wins when both changed a field:\n"
+	    "the later change (the default) or always one" },
+	{ "--on-delete keep | close | label", "what a deleted feature's issue "
+	    "gets: nothing\n(the default), closed, or the label\n"
+	    "productboard::deleted" },
+	{ "--status-map JSON", "the status mapping (see pbsyncctl(8)); by\n"
+	    "default done-like statuses close the issue" },
+	{ NULL, NULL }
+};
+
+static const struct ctl_opt help_opts[] = {
+	{ "--help", "after a command: that command's help" },
+	{ "-h", "alone, as --help alone: the list of commands" },
+	{ NULL, NULL }
+};
+
+/*
+ * Every command: its words, its arguments as pbsyncctl(8) writes them,
+ * its help, its argument counts, whether it opens the configuration and
+ * store first, and its handler.  tests/ops/test_ops.py holds the help to
+ * the manual page.
+ */
+static const struct ctl_cmd commands[] = {
+	{ "init", "", "create the key file and the database, or\n"
+	    "bring its schema up to date", NULL, NULL, 0, 0, 1, run_init },
+	{ "admin add", "NAME", "add an admin user; its password (10 or more\n"
+	    "characters) is a line on standard input", NULL, NULL, 1, 1, 1,
+	    admin_add },
+	{ "admin passwd", "NAME", "set an admin's password from standard\n"
+	    "input; its sessions end", NULL, NULL, 1, 1, 1, admin_passwd },
+	{ "admin remove", "NAME", "remove an admin user and end its sessions",
+	    NULL, NULL, 1, 1, 1, admin_remove },
+	{ "token add", "NAME --role admin | viewer", "create an API token and "
+	    "print it once;\nonly its hash is kept", NULL, token_add_opts, 3,
+	    3, 1, token_add },
+	{ "token remove", "NAME", "revoke an API token", NULL, NULL, 1, 1, 1,
+	    token_remove },
+	{ "integration add", "--name NAME [--tracker KIND] [--url URL] "
+	    "--project PROJECT [OPTION ...]", "create an integration and "
+	    "print its id",
+	    "It checks both tokens, creates the Productboard plugin column "
+	    "and webhook\nand the tracker's webhook, and undoes the earlier "
+	    "steps if one fails.\nThe Productboard token is read from "
+	    "PBSYNC_PB_TOKEN, the tracker's from\nPBSYNC_TRACKER_TOKEN "
+	    "(or PBSYNC_GL_TOKEN).", integration_add_opts, 0, -1, 1,
+	    integration_add },
+	{ "integration list", "", "one line per integration: id, name,\n"
+	    "tracker, project", NULL, NULL, 0, 0, 1, integration_list },
+	{ "integration show", "ID", "an integration's settings, token tails,\n"
+	    "upstream ids and health", NULL, NULL, 1, 1, 1,
+	    integration_show },
+	{ "integration delete", "ID", "remove the plugin column and both\n"
+	    "webhooks upstream, then the integration", NULL, NULL, 1, 1, 1,
+	    integration_delete },
+	{ "channel connect", "ID TYPE URL [EVENTS]", "connect a notification "
+	    "channel: TYPE\nslack, discord or webhook; EVENTS * or a\n"
+	    "comma list", NULL, NULL, 3, 4, 1, channel_connect },
+	{ "channel list", "ID", "the integration's notification channels",
+	    NULL, NULL, 1, 1, 1, channel_list },
+	{ "channel disconnect", "ID TYPE", "delete a notification channel",
+	    NULL, NULL, 2, 2, 1, channel_disconnect },
+	{ "channel test", "ID TYPE", "send a sample and say what the "
+	    "receiver\nanswered", NULL, NULL, 2, 2, 1, channel_test },
+	{ "channel rotate", "ID webhook", "a new signing secret, printed "
+	    "once; the\nold one stays valid for a day", NULL, NULL, 2, 2, 1,
+	    channel_rotate },
+	{ "links", "ID", "the integration's links, newest first", NULL, NULL,
+	    1, 1, 1, run_links },
+	{ "jobs", "ID", "the integration's failed jobs and their\nerrors",
+	    NULL, NULL, 1, 1, 1, run_jobs_dead },
+	{ "retry", "ID JOB", "queue a failed job again", NULL, NULL, 2, 2, 1,
+	    run_retry },
+	{ "worker", "", "run jobs until stopped (SIGTERM, SIGINT)", NULL,
+	    NULL, 0, 0, 1, run_worker },
+	{ "drain", "", "run jobs until none is due, then exit\n(cron)", NULL,
+	    NULL, 0, 0, 1, run_drain },
+	{ "reconcile", "", "re-check every link now", NULL, NULL, 0, 0, 1,
+	    run_reconcile },
+	{ "doctor", "[ID]", "check the configuration, the key file, the\n"
+	    "database and every integration (or one)",
+	    "One line per check, \"ok\", \"warn\" or \"FAIL\", with what to "
+	    "do about a\nwarning or a failure. Exit status 0 when no check "
+	    "failed, 1 otherwise.", NULL, 0, 1, 0, run_doctor },
+	/* Answered by ctl_help before any row runs. */
+	{ "help", "[COMMAND]", "the list of commands, or a command's\n"
+	    "synopsis and options", NULL, help_opts, 0, -1, 0, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL }
+};
+
 int
 main(int argc, char *argv[])
 {
+	const struct ctl_cmd *c;
 	struct app	 a;
-	int		 rc;
+	int		 n, rc;
 
-	if (argc < 2)
-		return usage();
 	signal(SIGPIPE, SIG_IGN);
-	if (app_open(&a, "pbsyncctl") == -1)
+	if ((rc = ctl_help(commands, argc - 1, argv + 1)) != CTL_NOHELP)
+		return rc;
+	c = ctl_find(commands, argc - 1, argv + 1, &n);
+	if (c == NULL || c->run == NULL || !ctl_arity_ok(c, argc - 1 - n))
+		return ctl_usage(commands, argc - 1, argv + 1);
+	if (!c->app)
+		rc = c->run(NULL, argv + 1 + n);
+	else if (app_open(&a, "pbsyncctl") == -1)
 		return 1;
-	if (strcmp(argv[1], "init") == 0 && argc == 2)
-		rc = cmd_init(&a);
-	else if (strcmp(argv[1], "admin") == 0 && argc == 4 &&
-	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "passwd") == 0 ||
-	    strcmp(argv[2], "remove") == 0))
-		rc = cmd_admin(&a, argv[2], argv[3]);
-	else if (strcmp(argv[1], "token") == 0)
-		rc = cmd_token(&a, argc - 2, argv + 2);
-	else if (strcmp(argv[1], "channel") == 0)
-		rc = cmd_channel(&a, argc - 2, argv + 2);
-	else if (strcmp(argv[1], "integration") == 0)
-		rc = cmd_integration(&a, argc - 2, argv + 2);
-	else if (argc == 3 && strcmp(argv[1], "links") == 0)
-		rc = app_store(&a) == 0 ? cmd_links(&a, argv[2]) : 1;
-	else if (argc == 3 && strcmp(argv[1], "jobs") == 0)
-		rc = app_store(&a) == 0 ? cmd_dead_jobs(&a, argv[2]) : 1;
-	else if (argc == 4 && strcmp(argv[1], "retry") == 0)
-		rc = app_store(&a) == 0 ? cmd_retry(&a, argv[2], argv[3]) : 1;
-	else if (strcmp(argv[1], "worker") == 0 && argc == 2)
-		rc = proc_supervise(2, worker_child, &a);
-	else if (strcmp(argv[1], "drain") == 0 && argc == 2)
-		rc = cmd_jobs(&a, 0, JOBS_ALL);
-	else if (strcmp(argv[1], "reconcile") == 0 && argc == 2)
-		rc = enqueue_reconcile(&a) == 0 ? cmd_jobs(&a, 0, JOBS_ALL) : 1;
-	else
-		rc = usage();
-	app_close(&a);
-	return rc;
+	else {
+		rc = c->run(&a, argv + 1 + n);
+		app_close(&a);
+	}
+	return rc == CTL_USAGE ? ctl_usage(commands, argc - 1, argv + 1) : rc;
 }

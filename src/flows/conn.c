@@ -43,17 +43,25 @@ add_cut(cJSON *c, const char *key, const char *s, size_t max,
 
 cJSON *
 conn_connected(const char *key, const char *title, const char *state,
-    const char *url)
+    const char *cls, const char *url)
 {
 	cJSON	*c = cJSON_CreateObject();
-	int	 closed = state != NULL && strcmp(state, "closed") == 0;
+	int	 closed, word;
 
 	if (c == NULL)
 		return NULL;
+	if (state == NULL)
+		state = "opened";
+	closed = strcmp(cls != NULL ? cls : state, "closed") == 0;
+	word = strcmp(state, "opened") != 0 && strcmp(state, "closed") != 0;
 	if (key == NULL || *key == '\0')
 		key = "issue";
 	cJSON_AddStringToObject(c, "state", "connected");
-	cJSON_AddStringToObject(c, "label", closed ? "Closed" : "Open");
+	if (word)
+		add_cut(c, "label", state, MAX_LABEL, "Open");
+	else
+		cJSON_AddStringToObject(c, "label", closed ? "Closed" :
+		    "Open");
 	add_cut(c, "hoverLabel", key, MAX_TOOLTIP, "issue");
 	add_cut(c, "tooltip", title, MAX_TOOLTIP, key);
 	cJSON_AddStringToObject(c, "color", closed ? "green" : "blue");
@@ -65,7 +73,8 @@ conn_connected(const char *key, const char *title, const char *state,
 cJSON *
 conn_from_issue(const struct tracker_issue *i)
 {
-	return conn_connected(i->key, i->title, i->state, i->web_url);
+	return conn_connected(i->key, i->title, i->state,
+	    tracker_issue_class(i), i->web_url);
 }
 
 cJSON *

@@ -11,9 +11,13 @@
 
 /* "connected": label = state, hover = key, tooltip = title, colour. */
 cJSON	*conn_from_issue(const struct tracker_issue *);
-/* The same from what a link row remembers of its issue. */
+/*
+ * The same from what a link row remembers of its issue.  The label is
+ * "Open" or "Closed", or a workflow's own status name ("In Review");
+ * cls, "opened" or "closed", colours it (NULL: state says it).
+ */
 cJSON	*conn_connected(const char *key, const char *title, const char *state,
-	    const char *url);
+	    const char *cls, const char *url);
 cJSON	*conn_error(const char *message);
 cJSON	*conn_simple(const char *state);	/* "progress", "initial" */
 /*

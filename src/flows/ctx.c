@@ -47,7 +47,7 @@ ctx_open(struct ctx *c, struct app *a, struct store_integration *in)
 	if (pb_init(&c->pb, a, pbt) == -1)
 		goto out;
 	if (tracker_open(&c->tr, a, c->in.tracker_kind, c->in.tracker_url, trt,
-	    c->in.tracker_project) == -1) {
+	    c->in.tracker_project, c->in.tracker_options) == -1) {
 		log_err("integration %s: cannot open its tracker (kind \"%s\")",
 		    c->in.id, c->in.tracker_kind);
 		pb_release(&c->pb);

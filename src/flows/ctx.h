@@ -16,6 +16,8 @@ struct ctx {
 	struct pb		 pb;
 	struct tracker		 tr;
 	int			 ready;
+	/* When the delivery behind the job in hand came (0: none). */
+	double			 arrived_at;
 };
 
 /*

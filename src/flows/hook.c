@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/metrics.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/hook.h"
@@ -19,7 +20,16 @@ static int
 duplicate(const char *who, const char *dedupe, int ok)
 {
 	log_info("duplicate %s delivery %s ignored", who, dedupe);
+	metrics_delivery(who, "duplicate");
 	return ok;
+}
+
+/* A delivery that will not be retried into a job: counted, then answered. */
+static int
+unavailable(const char *who)
+{
+	metrics_delivery(who, "unavailable");
+	return 503;
 }
 
 /*
@@ -40,9 +50,9 @@ persist(struct app *a, const char *iid, const char *source, const char *who,
 
 	if (dedupe != NULL &&
 	    (rc = store_delivery_known(s, iid, source, dedupe)) != 0)
-		return rc == -1 ? 503 : duplicate(who, dedupe, ok);
+		return rc == -1 ? unavailable(who) : duplicate(who, dedupe, ok);
 	if (store_begin(s) == -1)
-		return 503;
+		return unavailable(who);
 	if (dedupe != NULL) {
 		rc = store_delivery_seen(s, iid, source, dedupe, now);
 		if (rc == STORE_EXISTS) {
@@ -55,11 +65,29 @@ persist(struct app *a, const char *iid, const char *source, const char *who,
 	if (store_job_enqueue(s, iid, kind, key, payload, now) != 0)
 		goto fail;
 	if (store_commit(s) == -1)
-		return 503;
+		return unavailable(who);
+	log_info("%s delivery queued: %s job for %s", who, kind, key);
+	metrics_delivery(who, "queued");
 	return ok;
 fail:
 	store_rollback(s);
-	return 503;
+	return unavailable(who);
+}
+
+/* Refuses a delivery whose body is not one we can take. */
+static void
+invalid(const struct req *rq, struct resp *rs, const char *who,
+    const char *why)
+{
+	metrics_delivery(who, "invalid");
+	inbound_refuse(rq, rs, why);
+}
+
+static void
+ignored(struct resp *rs, const char *who)
+{
+	metrics_delivery(who, "ignored");
+	resp_empty(rs, 204);
 }
 
 static void
@@ -86,15 +114,17 @@ hook_pb_handle(struct app *a, struct req *rq, struct resp *rs,
 		inbound_probe(rq, rs);
 		goto out;
 	}
-	if (inbound_body(rq, rs, (size_t)a->conf.max_body, rd) == -1)
+	if (inbound_body(rq, rs, (size_t)a->conf.max_body, rd) == -1) {
+		metrics_delivery("productboard", "invalid");
 		goto out;
+	}
 	if (pb_event_decode(&ev, buf_str(&rq->body), rq->body.len) == -1) {
-		inbound_refuse(rq, rs, ev.error);
+		invalid(rq, rs, "productboard", ev.error);
 		goto out;
 	}
 	if (ev.kind == PB_EVENT_OTHER) {
 		log_debug("ignored productboard event %s", ev.type);
-		resp_empty(rs, 204);
+		ignored(rs, "productboard");
 		goto out;
 	}
 	answer(rs, persist(a, in.id, "productboard", "productboard", NULL,
@@ -130,26 +160,28 @@ hook_tracker_handle(struct app *a, struct req *rq, struct resp *rs,
 	hin.arg = rq;
 	hmac = ops->auth == TRACKER_AUTH_HMAC_SHA256;
 	/* A signed body is checked before anything else is believed. */
-	if (hmac && (inbound_body(rq, rs, (size_t)a->conf.gitlab_max_body,
-	    rd) == -1 || inbound_signed(a, rq, rs, &in) == -1))
+	if (hmac && inbound_signed(a, rq, rs, &in,
+	    (size_t)a->conf.tracker_max_body, rd) == -1)
 		goto out;
 	if (!ops->relevant(&hin)) {
 		/* Accepted, so the tracker does not count it as a failure. */
 		log_debug("ignored %s event", ops->kind);
-		resp_empty(rs, 204);
+		ignored(rs, ops->kind);
 		goto out;
 	}
-	if (!hmac && inbound_body(rq, rs, (size_t)a->conf.gitlab_max_body,
-	    rd) == -1)
+	if (!hmac && inbound_body(rq, rs, (size_t)a->conf.tracker_max_body,
+	    rd) == -1) {
+		metrics_delivery(ops->kind, "invalid");
 		goto out;
+	}
 	hin.body = buf_str(&rq->body);
 	hin.len = rq->body.len;
 	if (ops->decode(&hin, &d) == -1) {
-		inbound_refuse(rq, rs, d.error);
+		invalid(rq, rs, ops->kind, d.error);
 		goto out;
 	}
 	if (!d.relevant) {
-		resp_empty(rs, 204);
+		ignored(rs, ops->kind);
 		goto out;
 	}
 	/* The job re-reads the issue: the payload only says what came. */
@@ -159,6 +191,7 @@ hook_tracker_handle(struct app *a, struct req *rq, struct resp *rs,
 	    cJSON_AddStringToObject(p, "moved_to", d.moved_to) == NULL) ||
 	    (d.deleted && cJSON_AddTrueToObject(p, "deleted") == NULL) ||
 	    (payload = cJSON_PrintUnformatted(p)) == NULL) {
+		unavailable(ops->kind);
 		resp_unavailable(rs, "out of memory");
 		goto out;
 	}

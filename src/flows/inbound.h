@@ -30,12 +30,15 @@ enum inbound_kind {
 int	 inbound_auth(struct app *, const struct req *, struct resp *,
 	    const char *prefix, enum inbound_kind, struct store_integration *);
 /*
- * For a tracker that signs its deliveries: 0 if the body read into rq
- * carries the HMAC-SHA256 of the integration's secret, else -1 with the
- * same 401 as a wrong secret.
+ * For a tracker that signs its deliveries: reads the body (at most max
+ * bytes) and returns 0 if it carries the HMAC-SHA256 of the
+ * integration's secret and is JSON, else -1 with the answer set: the
+ * same 401 as a wrong secret for anything unsigned (a body too large
+ * to check included), 415 only once the signature holds.
  */
-int	 inbound_signed(struct app *, const struct req *, struct resp *,
-	    const struct store_integration *);
+int	 inbound_signed(struct app *, struct req *, struct resp *,
+	    const struct store_integration *, size_t max,
+	    const struct req_reader *);
 /* Answers Productboard's probe: 200 text/plain echoing validationToken. */
 void	 inbound_probe(const struct req *, struct resp *);
 /*

@@ -89,8 +89,8 @@ check_form(const struct app *a, const struct integ_form *f,
 	    (!a->conf.allow_private_upstreams && http_url_local(url)))
 		snprintf(err, len, "The %s URL must be an https:// URL of a "
 		    "public host.", ops->title);
-	else
-		return integ_choices_ok(f, err, len);
+	else if (tracker_options_ok(ops, f->tracker_options, err, len) == 0)
+		return integ_choices_ok(f, ops->states, err, len);
 	return -1;
 }
 
@@ -129,7 +129,7 @@ check_upstreams(struct app *a, const struct integ_form *f,
 	}
 	pb_release(&pb);
 	if (tracker_open(&tr, a, ops->kind, form_url(f, ops), f->tracker_token,
-	    NULL) == -1) {
+	    NULL, f->tracker_options) == -1) {
 		snprintf(err, len, "The %s token is not valid.", who);
 		return -1;
 	}
@@ -139,6 +139,8 @@ check_upstreams(struct app *a, const struct integ_form *f,
 	else if (e == HTTP_ECLIENT && tr.up.status == 404)
 		snprintf(err, len, "%s project \"%s\" does not exist or the "
 		    "token cannot see it.", who, f->tracker_project);
+	else if (e == HTTP_ECLIENT && tr.up.status == 422)
+		snprintf(err, len, "%s.", tr.up.err);	/* the backend's words */
 	else if (e != HTTP_OK)
 		snprintf(err, len, "%s could not be reached (%s); try again.",
 		    who, http_strerror(e));
@@ -191,6 +193,8 @@ make_row(struct app *a, const struct integ_form *f, const char *map,
 	in->tracker_project = strdup(tp->id);
 	in->tracker_project_name = strdup(tp->name);
 	in->tracker_project_url = strdup(tp->web_url);
+	in->tracker_options = strdup(f->tracker_options != NULL &&
+	    *f->tracker_options != '\0' ? f->tracker_options : "{}");
 	in->status_map = strdup(map != NULL ? map : f->status_map != NULL &&
 	    *f->status_map != '\0' ? f->status_map : "{}");
 	in->conflict_policy = strdup(f->conflict_policy ?
@@ -204,7 +208,7 @@ make_row(struct app *a, const struct integ_form *f, const char *map,
 	    in->column_label == NULL || in->tracker_kind == NULL ||
 	    in->tracker_url == NULL || in->tracker_project == NULL ||
 	    in->tracker_project_name == NULL ||
-	    in->tracker_project_url == NULL ||
+	    in->tracker_project_url == NULL || in->tracker_options == NULL ||
 	    in->status_map == NULL || in->conflict_policy == NULL ||
 	    in->delete_policy == NULL) {
 		log_err("cannot build integration row (key file loaded: %d)",
@@ -221,12 +225,14 @@ register_upstream(struct ctx *c, const struct secrets *sec, char *err,
     size_t len)
 {
 	const char	*pub = c->app->conf.public_url;
-	char		 url[1200], name[300];
+	char		 url[1200], name[300], type[64];
 	enum http_err	 e;
 
 	snprintf(url, sizeof(url), "%s/plugin/%s", pub, c->in.id);
-	e = pb_plugin_create(&c->pb, c->in.name, c->in.column_label, url,
-	    sec->plugin, &c->in.pb_plugin_id);
+	/* One plugin type per tracker: a workspace tells the columns apart. */
+	snprintf(type, sizeof(type), "com.pbsync.%s", c->in.tracker_kind);
+	e = pb_plugin_create(&c->pb, type, c->in.name, c->in.column_label,
+	    url, sec->plugin, &c->in.pb_plugin_id);
 	if (e != HTTP_OK) {
 		snprintf(err, len, "Productboard refused the plugin column: %s",
 		    c->pb.up.err);

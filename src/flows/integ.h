@@ -21,6 +21,7 @@ struct integ_form {
 	const char	*tracker_url;	/* "" or NULL: the backend's default */
 	const char	*tracker_token;
 	const char	*tracker_project; /* as the backend takes it */
+	const char	*tracker_options; /* JSON: the backend's settings */
 	const char	*conflict_policy;
 	const char	*delete_policy;
 	const char	*status_map;	/* JSON */
@@ -48,13 +49,19 @@ int	 integ_delete(struct app *, const char *id, struct buf *report);
  */
 int	 integ_update(struct app *, const char *id, const struct integ_form *,
 	    char *err, size_t errlen);
-/* Checks a status map (sync.h) an admin submitted: 0, or -1 with err. */
-int	 integ_status_map_ok(const char *json, char *err, size_t errlen);
+/*
+ * Checks a status map (sync.h) an admin submitted against the tracker's
+ * fixed states (tracker_ops.states; NULL: any status name of a
+ * workflow): 0, or -1 with err.
+ */
+int	 integ_status_map_ok(const char *json, const char *const *states,
+	    char *err, size_t errlen);
 /*
  * Checks the policies and the status map of f, where set (NULL keeps or
  * defaults them), before create or update makes a call: 0, or -1 with a
  * message in err.
  */
-int	 integ_choices_ok(const struct integ_form *, char *err, size_t errlen);
+int	 integ_choices_ok(const struct integ_form *, const char *const *states,
+	    char *err, size_t errlen);
 
 #endif

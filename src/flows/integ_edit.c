@@ -25,6 +25,21 @@ one_of(const char *s, const char *a, const char *b, const char *c)
 	    strcmp(s, c) == 0);
 }
 
+/* A state the tracker has: one of its fixed states, or a status name. */
+static int
+state_ok(const char *s, const char *const *states)
+{
+	size_t	 n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > MAX_LABEL ||
+	    !util_text_ok(s, n))
+		return 0;
+	for (; states != NULL && *states != NULL; states++)
+		if (strcmp(s, *states) == 0)
+			return 1;
+	return states == NULL;
+}
+
 /* A tracker label we may add and remove: text without commas. */
 static int
 label_ok(const char *l)
@@ -35,7 +50,8 @@ label_ok(const char *l)
 }
 
 int
-integ_status_map_ok(const char *json, char *err, size_t len)
+integ_status_map_ok(const char *json, const char *const *states, char *err,
+    size_t len)
 {
 	cJSON		*j;
 	const cJSON	*tg, *tp, *it, *v;
@@ -66,9 +82,11 @@ integ_status_map_ok(const char *json, char *err, size_t len)
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(it, "state"));
 		v = cJSON_GetObjectItem(it, "label");
 		if (!cJSON_IsObject(it) || strlen(it->string) > 64 ||
-		    !one_of(s, "opened", "closed", "opened")) {
-			snprintf(err, len, "Each Productboard status must map "
-			    "to open or closed.");
+		    !state_ok(s, states)) {
+			snprintf(err, len, states != NULL ? "Each Productboard "
+			    "status must map to open or closed." : "Each "
+			    "Productboard status must map to a status of the "
+			    "workflow.");
 			goto out;
 		}
 		if (v != NULL && (!cJSON_IsString(v) ||
@@ -80,7 +98,7 @@ integ_status_map_ok(const char *json, char *err, size_t len)
 		}
 	}
 	cJSON_ArrayForEach(it, tp)
-		if (!one_of(it->string, "opened", "closed", "opened") ||
+		if (!state_ok(it->string, states) ||
 		    !cJSON_IsString(it) || strlen(it->valuestring) > 64) {
 			snprintf(err, len, "The status mapping is not valid.");
 			goto out;
@@ -123,11 +141,12 @@ check_fields(const struct integ_form *f, char *err, size_t len)
 		snprintf(err, len, "The tracker token is too long.");
 		return -1;
 	}
-	return integ_choices_ok(f, err, len);
+	return integ_choices_ok(f, NULL, err, len);
 }
 
 int
-integ_choices_ok(const struct integ_form *f, char *err, size_t len)
+integ_choices_ok(const struct integ_form *f, const char *const *states,
+    char *err, size_t len)
 {
 	if (f->conflict_policy != NULL && !one_of(f->conflict_policy,
 	    "latest", "productboard", "tracker")) {
@@ -141,7 +160,7 @@ integ_choices_ok(const struct integ_form *f, char *err, size_t len)
 		return -1;
 	}
 	if (f->status_map != NULL && *f->status_map != '\0')
-		return integ_status_map_ok(f->status_map, err, len);
+		return integ_status_map_ok(f->status_map, states, err, len);
 	return 0;
 }
 
@@ -262,6 +281,10 @@ integ_update(struct app *a, const char *id, const struct integ_form *f,
 		    "loaded (wrong key file?): see the log.");
 		return -1;
 	}
+	if (f->status_map != NULL && *f->status_map != '\0' &&
+	    integ_status_map_ok(f->status_map, c.tr.ops->states, err,
+	    len) == -1)
+		goto out;
 	pb = &c.pb;
 	if (pbt != NULL) {
 		if (pb_init(&npb, a, pbt) == -1) {
@@ -276,7 +299,7 @@ integ_update(struct app *a, const char *id, const struct integ_form *f,
 	}
 	if (trt != NULL) {
 		if (tracker_open(&ntr, a, c.in.tracker_kind, c.in.tracker_url,
-		    trt, NULL) == -1) {
+		    trt, NULL, c.in.tracker_options) == -1) {
 			snprintf(err, len, "The new %s token is not valid.",
 			    c.tr.ops->title);
 			goto out;

@@ -69,7 +69,7 @@ pm_message(const struct ctx *c, const struct upstream *u, enum http_err e,
 }
 
 /*
- * Title, Markdown description with footer, for a feature.  A description
+ * Title, description with footer in the tracker's text, for a feature.  A description
  * longer than the tracker takes (max characters) is not sent: a line says
  * where it is, and the sync log of the link's first sync says nothing more
  * is copied until it fits.
@@ -85,12 +85,15 @@ issue_text(const struct tracker_ops *ops, const struct pb_feature *f,
 	    strlen(f->description), md) == -1 ||
 	    util_utf8_chars(buf_str(md)) + MARKER_MAX >
 	    ops->max_description)) {
+		static const char too_long[] = "<p><i>The description is "
+		    "longer than the tracker takes; it is kept in "
+		    "Productboard.</i></p>";
+
 		buf_reset(md);
-		buf_puts(md, "*The description is longer than the tracker "
-		    "takes; it is kept in Productboard.*\n");
+		ops->from_html(too_long, sizeof(too_long) - 1, md);
 	}
 	if (*title == NULL ||
-	    marker_append(md, f->id, f->name, f->html_url) == -1) {
+	    ops->footer_append(md, f->id, f->name, f->html_url) == -1) {
 		free(*title);
 		*title = NULL;
 		buf_release(md);
@@ -107,8 +110,8 @@ link_issue(struct ctx *c, struct store_link *l, const struct pb_feature *f,
 	char	*tr_desc;
 	int	 rc;
 
-	if ((tr_desc = strndup(iss->description,
-	    marker_strip_len(iss->description))) == NULL)
+	if ((tr_desc = tracker_footer_cut(&c->tr, iss->description,
+	    NULL)) == NULL)
 		return -1;
 	l->issue_id = iss->id;
 	l->issue_ref = iss->ref;
@@ -252,7 +255,7 @@ await_other(struct ctx *c, const char *fid, struct store_link *l,
 	}
 	if (strcmp(l->state, "linked") == 0)
 		return conn_connected(l->issue_key, l->issue_title,
-		    l->issue_state, l->issue_url);
+		    l->issue_state, NULL, l->issue_url);
 	/* The first click or the job PUTs the final state. */
 	return conn_simple("progress");
 }
@@ -329,7 +332,7 @@ push_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 	}
 	if (strcmp(l.state, "linked") == 0) {
 		conn = conn_connected(l.issue_key, l.issue_title,
-		    l.issue_state, l.issue_url);
+		    l.issue_state, NULL, l.issue_url);
 		e = push_put_connection(c, j->key, conn);
 		cJSON_Delete(conn);
 		if (e != HTTP_OK)
@@ -421,6 +424,7 @@ push_unmark_job(struct ctx *c, const struct store_job *j,
 	cJSON		*p = cJSON_Parse(j->payload);
 	char		*desc, *ref;
 	enum http_err	 e;
+	int		 had = 0;
 
 	ref = cJSON_GetStringValue(cJSON_GetObjectItem(p, "ref"));
 	if (ref == NULL || *ref == '\0') {
@@ -435,9 +439,8 @@ push_unmark_job(struct ctx *c, const struct store_job *j,
 			queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		return;		/* a deleted issue has no footer left */
 	}
-	if (marker_strip_len(iss.description) != strlen(iss.description) &&
-	    (desc = strndup(iss.description,
-	    marker_strip_len(iss.description))) != NULL) {
+	if ((desc = tracker_footer_cut(&c->tr, iss.description, &had)) !=
+	    NULL && had) {
 		memset(&ed, 0, sizeof(ed));
 		ed.description = desc;
 		e = c->tr.ops->edit(&c->tr, ref, &ed, &out);
@@ -445,8 +448,8 @@ push_unmark_job(struct ctx *c, const struct store_job *j,
 			tracker_issue_release(&out);
 		else
 			queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
-		free(desc);
 	}
+	free(desc);
 	tracker_issue_release(&iss);
 	cJSON_Delete(p);
 }

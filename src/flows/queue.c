@@ -6,6 +6,8 @@
 
 #include <sodium.h>
 
+#include "app/metrics.h"
+#include "base/crypto.h"
 #include "base/log.h"
 #include "base/proc.h"
 #include "base/util.h"
@@ -125,8 +127,11 @@ settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
 	switch (r->status) {
 	case QUEUE_DONE:
 		store_job_done(&a->store, j->id);
+		log_debug("job %lld (%s %s) done", j->id, j->kind, j->key);
+		metrics_job(j->kind, "done");
 		return;
 	case QUEUE_WAIT:
+		metrics_job(j->kind, "wait");
 		/*
 		 * A lock left by a killed worker lasts a lease: waiting it
 		 * out must not use up the attempts and bury the job.
@@ -140,6 +145,7 @@ settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
 			    queue_backoff(j->attempts);
 			log_info("job %lld (%s %s) retry in %.1fs: %s", j->id,
 			    j->kind, j->key, when, r->error);
+			metrics_job(j->kind, "retry");
 			store_job_retry(&a->store, j->id, util_now() + when,
 			    r->error);
 			return;
@@ -148,6 +154,7 @@ settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
 	case QUEUE_DEAD:
 		log_warn("job %lld (%s %s) dead after %lld attempts: %s",
 		    j->id, j->kind, j->key, j->attempts, r->error);
+		metrics_job(j->kind, "dead");
 		store_job_bury(&a->store, j->id, r->error);
 		tell_dead(a, k, j, r->error);
 		return;
@@ -161,6 +168,7 @@ queue_run_one(struct app *a, const struct queue_kind *kinds,
 	const struct queue_kind	*k;
 	struct store_job	 j;
 	struct queue_result	 r;
+	char			 outer[LOG_ID_MAX + 1] = "", id[LOG_ID_MAX + 1];
 	int			 rc;
 
 	if (app_store(a) == -1)
@@ -168,10 +176,25 @@ queue_run_one(struct app *a, const struct queue_kind *kinds,
 	rc = store_job_lease(&a->store, util_now(),
 	    (double)a->conf.job_lease_s, lane != NULL ? lane->kind : NULL,
 	    lane != NULL && lane->only, &j);
-	if (rc == STORE_NOTFOUND)
+	if (rc == STORE_NOTFOUND) {
+		metrics_flush(a, 0);	/* an idle worker's counts */
 		return 0;
+	}
 	if (rc != 0)
 		return -1;
+	/*
+	 * The job's lines carry the id of the request that queued it (a
+	 * job of its own, a fresh one), and so do the jobs it queues.
+	 */
+	if (log_request() != NULL)
+		snprintf(outer, sizeof(outer), "%s", log_request());
+	if (j.request_id != NULL && log_id_ok(j.request_id))
+		snprintf(id, sizeof(id), "%s", j.request_id);
+	else
+		crypto_random_id(id);
+	log_set_request(id);
+	log_debug("job %lld (%s %s) started, attempt %lld", j.id, j.kind,
+	    j.key, j.attempts);
 	memset(&r, 0, sizeof(r));
 	r.status = QUEUE_DONE;
 	r.retry_in = -1;
@@ -195,6 +218,8 @@ queue_run_one(struct app *a, const struct queue_kind *kinds,
 	}
 	settle(a, k, &j, &r);
 	store_job_release(&j);
+	log_set_request(outer[0] != '\0' ? outer : NULL);
+	metrics_flush(a, 0);
 	return 1;
 }
 

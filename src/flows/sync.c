@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app/metrics.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -34,6 +35,7 @@ struct sides {
 struct plan {
 	const char	*pb_name, *pb_desc, *pb_status;
 	char		 status_id[80];	/* pb_status points here */
+	char		 state[256];	/* tr_state points here */
 	const char	*tr_title, *tr_desc, *tr_state;
 	char		 add_labels[512], remove_labels[512];
 	int		 conflicts;
@@ -161,6 +163,27 @@ plan_labels(const cJSON *map, const struct tracker_issue *iss,
 	}
 }
 
+/*
+ * The Productboard status for the issue's state: the map names the state
+ * itself, or its group (Jira's status category), or its class.
+ */
+static const char *
+map_to_productboard(const cJSON *map, const struct tracker_issue *i)
+{
+	const cJSON	*tp = cJSON_GetObjectItemCaseSensitive(map,
+			    "to_productboard");
+	const char	*key[3] = { i->state, i->state_group,
+			    tracker_issue_class(i) };
+	const char	*id = NULL;
+	size_t		 k;
+
+	for (k = 0; k < 3 && id == NULL; k++)
+		if (key[k] != NULL)
+			id = cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(tp, key[k]));
+	return id;
+}
+
 /* Status ⇄ state: the one field whose two sides have different shapes. */
 static void
 plan_status(const struct ctx *c, const struct store_link *l,
@@ -171,22 +194,32 @@ plan_status(const struct ctx *c, const struct store_link *l,
 			    cJSON_GetObjectItem(m, "state"));
 	const char	*want_label = cJSON_GetStringValue(
 			    cJSON_GetObjectItem(m, "label"));
-	const char	*pb_for_state = cJSON_GetStringValue(
-			    cJSON_GetObjectItemCaseSensitive(
-			    cJSON_GetObjectItemCaseSensitive(map,
-			    "to_productboard"), s->i.state));
+	const char	*pb_for_state = map_to_productboard(map, &s->i);
 	int		 pbc = !same(s->f.status_id, l->snap_status);
 	int		 trc = !same(s->i.state, l->snap_state);
-	int		 agree = want_state == NULL || same(want_state, s->i.state);
+	/* The issue is where the status wants it (a class by any state). */
+	int		 tr_ok = want_state == NULL ||
+			    same(want_state, s->i.state) ||
+			    same(want_state, tracker_issue_class(&s->i));
+	/* The status is the one the issue's state maps to. */
+	int		 pb_ok = pb_for_state == NULL ||
+			    same(pb_for_state, s->f.status_id);
 	int		 d;
 
-	d = decide(c, s, p, "status", pbc, trc, agree);
+	/*
+	 * Agreement looks the way the change went: a workflow can move an
+	 * issue between two states of one class ("In Progress", "In
+	 * Review") that map to different statuses.
+	 */
+	d = decide(c, s, p, "status", pbc, trc, trc && !pbc ? pb_ok :
+	    pbc && !trc ? tr_ok : tr_ok || pb_ok);
 	if (d == 0 && pbc && m != NULL)
 		plan_labels(map, &s->i, want_label, p);
 	if (d == 1 && m != NULL) {
-		if (want_state != NULL && !same(want_state, s->i.state))
-			p->tr_state = strcmp(want_state, "closed") == 0 ?
-			    "closed" : "opened";
+		/* The map dies with this sync's parse: keep a copy. */
+		if (!tr_ok && snprintf(p->state, sizeof(p->state), "%s",
+		    want_state) < (int)sizeof(p->state))
+			p->tr_state = p->state;
 		plan_labels(map, &s->i, want_label, p);
 	} else if (d == -1 && pb_for_state != NULL &&
 	    !same(pb_for_state, s->f.status_id)) {
@@ -241,6 +274,19 @@ plan_fields(const struct ctx *c, const struct store_link *l,
 	cJSON_Delete(map);
 }
 
+/* The issue's description as the person wrote it: no footer, no end. */
+static char *
+own_text(const struct ctx *c, const struct tracker_issue *i)
+{
+	char	*cut = tracker_footer_cut(&c->tr, i->description, NULL), *s;
+
+	if (cut == NULL)
+		return NULL;
+	s = md_norm(cut, strlen(cut));
+	free(cut);
+	return s;
+}
+
 /* Fetches both sides: HTTP_OK, or the failure with *gone set for a 404. */
 static enum http_err
 fetch(struct ctx *c, const struct store_link *l, struct sides *s,
@@ -263,8 +309,7 @@ fetch(struct ctx *c, const struct store_link *l, struct sides *s,
 			*gone = "issue";
 		return e;
 	}
-	s->tr_desc = md_norm(s->i.description,
-	    marker_strip_len(s->i.description));
+	s->tr_desc = own_text(c, &s->i);
 	s->pb_as_md = convert(c->tr.ops->from_html, s->f.description);
 	s->tr_as_html = convert(c->tr.ops->to_html, s->tr_desc);
 	if (s->tr_desc == NULL || s->pb_as_md == NULL || s->tr_as_html == NULL)
@@ -290,7 +335,8 @@ write_tracker(struct ctx *c, struct sides *s, const struct plan *p)
 	if (p->tr_desc != NULL) {
 		/* Keep the footer: it finds the issue again after a crash. */
 		if (buf_puts(&md, p->tr_desc) == -1 ||
-		    marker_append(&md, s->f.id, s->f.name, s->f.html_url) == -1) {
+		    c->tr.ops->footer_append(&md, s->f.id, s->f.name,
+		    s->f.html_url) == -1) {
 			buf_release(&md);
 			return HTTP_EINTERNAL;
 		}
@@ -309,8 +355,7 @@ write_tracker(struct ctx *c, struct sides *s, const struct plan *p)
 		s->prev = s->i;
 		s->i = out;
 		free(s->tr_desc);
-		s->tr_desc = md_norm(s->i.description,
-		    marker_strip_len(s->i.description));
+		s->tr_desc = own_text(c, &s->i);
 		if (s->tr_desc == NULL)
 			e = HTTP_EINTERNAL;
 	}
@@ -427,6 +472,22 @@ save(struct ctx *c, struct store_link *l, const struct sides *s)
 }
 
 /*
+ * 1 if issue i, read again, is not the one was fetched: a later
+ * updated_at, or other values of the fields a round writes.  GitHub's
+ * updated_at has whole seconds: an edit in the second of the last one
+ * leaves it as it was.
+ */
+static int
+issue_moved(const struct tracker_issue *i, const struct tracker_issue *was)
+{
+	int	 fields = !same(i->title, was->title) ||
+		    !same(i->description, was->description) ||
+		    !same(i->state, was->state);
+
+	return i->updated_at != was->updated_at || fields;
+}
+
+/*
  * Neither API has conditional writes, so re-read the side about to be
  * written and give up this round when it moved since the fetch: an edit
  * made meanwhile must not be overwritten by a decision taken without it.
@@ -441,7 +502,7 @@ moved(struct ctx *c, const struct sides *s, int tracker)
 	if (tracker) {
 		if (c->tr.ops->get(&c->tr, s->i.ref, &i) ==
 		    HTTP_OK) {
-			m = i.updated_at != s->i.updated_at;
+			m = issue_moved(&i, &s->i);
 			tracker_issue_release(&i);
 		}
 	} else if (pb_feature_get(&c->pb, s->f.id, &f) == HTTP_OK) {
@@ -574,11 +635,13 @@ adopt_pending(struct store_link *l, const struct sides *s)
 	}
 	f = json_get(o, "status");
 	v = json_str(f, "status", 80);
-	tr = json_str(f, "state", 16);
+	tr = json_str(f, "state", 255);
+	/* A class written ("closed") is met by the state the issue took. */
 	if ((on_tr = written_on_tracker(f)) != -1 && v != NULL && tr != NULL &&
-	    (on_tr ? same(s->i.state, tr) : same(s->f.status_id, v))) {
+	    (on_tr ? same(s->i.state, tr) || same(tracker_issue_class(&s->i),
+	    tr) : same(s->f.status_id, v))) {
 		take(&l->snap_status, v);
-		take(&l->snap_state, tr);
+		take(&l->snap_state, on_tr ? s->i.state : tr);
 	}
 	cJSON_Delete(o);
 }
@@ -613,6 +676,18 @@ save_written(struct ctx *c, struct store_link *l, const struct sides *s,
 	return 0;
 }
 
+
+/*
+ * A write of a round on side: the time from the arrival of the delivery
+ * behind the job (none for reconcile and push jobs) goes to the latency
+ * histogram.
+ */
+static void
+observe(const struct ctx *c, const char *side)
+{
+	if (c->arrived_at > 0)
+		metrics_sync_latency(side, util_now() - c->arrived_at);
+}
 
 /* One round of fetch, plan, write, save: 1 when it must run again. */
 static int
@@ -653,6 +728,8 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
 		goto out;
 	}
+	if (tr_planned(&p))
+		observe(c, "tracker");
 	if ((p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL) &&
 	    moved(c, &s, 0)) {
 		if (tr_planned(&p) && save_written(c, l, &s, &p) == -1)
@@ -666,13 +743,20 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 		queue_fail(r, e, c->pb.up.retry_after, c->pb.up.err);
 		goto out;
 	}
+	if (p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL)
+		observe(c, "productboard");
 	if (save(c, l, &s) == -1) {
 		queue_fail(r, HTTP_EINTERNAL, -1, "cannot save the snapshot");
 		goto out;
 	}
-	if (p.log[0] != '\0')
+	if (p.log[0] != '\0') {
 		ctx_log(c, "pbsync", "sync", l->feature_id, s.i.key,
 		    p.conflicts ? "conflict" : "ok", p.log);
+		log_info("integration %s: feature %s synced: %s", c->in.id,
+		    l->feature_id, p.log);
+	}
+	if (p.conflicts)
+		metrics_conflict();
 	tell_round(c, l, &s, &p);
 	state_changed |= p.tr_state != NULL || p.tr_title != NULL;
 	if (state_changed && (conn = conn_from_issue(&s.i)) != NULL) {
@@ -842,6 +926,9 @@ sync_job(struct ctx *c, const struct store_job *j, struct queue_result *r)
 		reconcile(c, r);
 		return;
 	}
+	/* A delivery's job: it was queued when the (first) delivery came. */
+	c->arrived_at = strcmp(j->kind, "sync") == 0 ||
+	    strcmp(j->kind, "issue_event") == 0 ? j->created_at : 0;
 	if (strcmp(j->kind, "issue_event") == 0)
 		rc = store_link_get_by_issue(&c->app->store, c->in.id, j->key,
 		    &l);

@@ -157,6 +157,7 @@ notify_deliver(struct app *a, const struct store_channel *c,
 		return NOTIFY_FAILED;
 	}
 	u.timeout_ms = NOTIFY_TIMEOUT_MS;
+	u.api = c->type;	/* slack, discord or webhook: the store's CHECK */
 	if (strcmp(c->type, "webhook") == 0) {
 		if (sign_headers(a, c, msg_id, body, hid, hts, &hsig) == -1) {
 			snprintf(why, whylen, "The webhook's secret cannot be "

@@ -248,7 +248,8 @@ on_busy(void *arg, int tries)
 	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	if (tries == 0)
 		s->wait_from = now;
-	if (now - s->wait_from >= (int64_t)BUSY_TIMEOUT_MS * 1000)
+	if (now - s->wait_from >= (int64_t)(s->wait_max_ms > 0 ?
+	    s->wait_max_ms : BUSY_TIMEOUT_MS) * 1000)
 		return 0;
 	usleep(now - s->wait_from < 5000 ? 50u : 1000u);
 	return 1;

@@ -23,6 +23,7 @@ struct store {
 	struct sqlite3	*db;
 	int		 busy;		/* last error was SQLITE_BUSY */
 	int64_t		 wait_from;	/* waiting for a lock since (us) */
+	long		 wait_max_ms;	/* 0: BUSY_TIMEOUT_MS of store.c */
 	struct store_cache {
 		const char		*sql;
 		struct sqlite3_stmt	*stmt;
@@ -42,6 +43,7 @@ struct store_integration {
 	char	*tracker_project;	/* the backend's id */
 	char	*tracker_project_name;	/* for people */
 	char	*tracker_project_url;
+	char	*tracker_options;	/* JSON: the backend's settings */
 	char	*pb_plugin_id;
 	char	*pb_webhook_id;
 	char	*tracker_hook_id;
@@ -95,6 +97,8 @@ struct store_job {
 	char	*last_error;
 	double	 run_at;
 	char	*state;
+	char	*request_id;	/* of what queued it, or NULL */
+	double	 created_at;	/* when the first event it carries came */
 };
 
 struct store_health {
@@ -169,7 +173,11 @@ int	 store_link_ids(struct store *, const char *iid, long long after,
 void	 store_link_release(struct store_link *);
 
 /* store_job.c */
-/* Enqueues or, when one is already waiting, coalesces into it. */
+/*
+ * Enqueues or, when one is already waiting, coalesces into it.  The job
+ * keeps the request id being logged (log_request), or the one of the job
+ * it coalesced into, so the worker's lines name the request behind it.
+ */
 int	 store_job_enqueue(struct store *, const char *iid, const char *kind,
 	    const char *key, const char *payload, double run_at);
 /*
@@ -349,6 +357,46 @@ void	 store_logrows_free(struct store_logrow *, size_t n);
 int	 store_job_dead_list(struct store *, const char *iid, size_t max,
 	    struct store_job **, size_t *n);
 void	 store_jobs_free(struct store_job *, size_t n);
+
+/*
+ * Metrics (store_metric.c).  A sample is a name and its rendered label
+ * set; counters are sums of what every process added.
+ */
+struct store_metric {
+	char	 name[64];
+	char	 labels[192];
+	double	 value;
+};
+
+/* The jobs of one kind in one state, and when the oldest was queued. */
+struct store_jobstat {
+	char	 kind[24];
+	char	 state[16];
+	long long n;
+	double	 oldest;		/* its created_at */
+};
+
+/* What a scrape computes from the tables. */
+struct store_gauges {
+	struct store_jobstat jobs[32];
+	size_t	 njobs;
+	double	 due_since;		/* run_at of the most overdue ready
+					   job; 0 when none is due */
+	long long integrations;
+	long long links;
+	long long paused_tokens;	/* upstream pauses not over at now */
+};
+
+/*
+ * Adds each value to its sample, in one transaction that waits at most
+ * wait_ms for the write lock: 0, or -1 (nothing added; STORE_BUSY when
+ * the lock was not free in time).
+ */
+int	 store_metric_add(struct store *, const struct store_metric *, size_t n,
+	    long wait_ms);
+/* Every sample, ordered by name and labels: heap array, free() it. */
+int	 store_metric_list(struct store *, struct store_metric **, size_t *n);
+int	 store_gauges(struct store *, double now, struct store_gauges *);
 
 /* store_delivery.c */
 /* Records a delivery key: 0 new, STORE_EXISTS seen before. */

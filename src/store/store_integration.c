@@ -12,9 +12,9 @@
 	" tracker_project_name, tracker_project_url, pb_plugin_id," \
 	" pb_webhook_id, tracker_hook_id, plugin_secret, pb_hook_secret," \
 	" tracker_hook_secret, status_map, conflict_policy, delete_policy," \
-	" tracker_kind"
+	" tracker_kind, tracker_options"
 
-/* Binds the 21 COLUMNS in order from index 1. */
+/* Binds the 22 COLUMNS in order from index 1. */
 static void
 bind_row(sqlite3_stmt *st, const struct store_integration *in)
 {
@@ -42,6 +42,8 @@ bind_row(sqlite3_stmt *st, const struct store_integration *in)
 	store_bind_text(st, 20, in->delete_policy != NULL ?
 	    in->delete_policy : "keep");
 	store_bind_text(st, 21, in->tracker_kind);
+	store_bind_text(st, 22, in->tracker_options != NULL ?
+	    in->tracker_options : "{}");
 }
 
 int
@@ -49,13 +51,13 @@ store_integration_insert(struct store *s, const struct store_integration *in)
 {
 	static const char sql[] = "INSERT INTO integration (" COLUMNS
 	    ", created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?22, ?22)";
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?23, ?23)";
 	sqlite3_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
 	bind_row(st, in);
-	sqlite3_bind_double(st, 22, util_now());
+	sqlite3_bind_double(st, 23, util_now());
 	return store_exec_stmt(s, st, "integration insert");
 }
 
@@ -64,7 +66,7 @@ store_integration_update(struct store *s, const struct store_integration *in)
 {
 	static const char sql[] = "UPDATE integration SET (" COLUMNS
 	    ", updated_at) = (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
 	    " WHERE id = ?1";
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -72,7 +74,7 @@ store_integration_update(struct store *s, const struct store_integration *in)
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
 	bind_row(st, in);
-	sqlite3_bind_double(st, 22, util_now());
+	sqlite3_bind_double(st, 23, util_now());
 	if ((rc = store_exec_stmt(s, st, "integration update")) != 0)
 		return rc;
 	return sqlite3_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
@@ -96,7 +98,8 @@ store_integration_get(struct store *s, const char *id,
 			    &out->plugin_secret, &out->pb_hook_secret,
 			    &out->tracker_hook_secret, &out->status_map,
 			    &out->conflict_policy, &out->delete_policy,
-			    &out->tracker_kind, &out->auth_failed };
+			    &out->tracker_kind, &out->tracker_options,
+			    &out->auth_failed };
 	int		 rc, err = 0;
 	size_t		 i;
 
@@ -112,8 +115,8 @@ store_integration_get(struct store *s, const char *id,
 	store_text_fixed(st, 0, out->id, sizeof(out->id));
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, 1 + (int)i, str[i]);
-	out->last_sync_at = sqlite3_column_double(st, 22);
-	out->created_at = sqlite3_column_double(st, 23);
+	out->last_sync_at = sqlite3_column_double(st, 23);
+	out->created_at = sqlite3_column_double(st, 24);
 	sqlite3_reset(st);
 	if (err) {
 		store_integration_release(out);
@@ -202,6 +205,7 @@ store_integration_release(struct store_integration *in)
 	free(in->tracker_project);
 	free(in->tracker_project_name);
 	free(in->tracker_project_url);
+	free(in->tracker_options);
 	free(in->pb_plugin_id);
 	free(in->pb_webhook_id);
 	free(in->tracker_hook_id);

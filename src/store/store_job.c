@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "store/store_int.h"
 
@@ -16,12 +17,13 @@ store_job_enqueue(struct store *s, const char *iid, const char *kind,
 	 * earlier run time wins; the newer payload replaces the older one.
 	 */
 	static const char sql[] = "INSERT INTO job (integration_id, kind, key,"
-	    " payload, run_at, created_at, updated_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?6, ?6)"
+	    " payload, run_at, created_at, updated_at, request_id)"
+	    " VALUES (?, ?, ?, ?, ?, ?6, ?6, ?7)"
 	    " ON CONFLICT (integration_id, kind, key) WHERE state = 'ready'"
 	    " DO UPDATE SET payload = excluded.payload,"
 	    " run_at = min(run_at, excluded.run_at),"
-	    " updated_at = excluded.updated_at";
+	    " updated_at = excluded.updated_at,"
+	    " request_id = coalesce(request_id, excluded.request_id)";
 	sqlite3_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
@@ -32,6 +34,7 @@ store_job_enqueue(struct store *s, const char *iid, const char *kind,
 	store_bind_text(st, 4, payload != NULL ? payload : "{}");
 	sqlite3_bind_double(st, 5, run_at);
 	sqlite3_bind_double(st, 6, util_now());
+	store_bind_text(st, 7, log_request());
 	return store_exec_stmt(s, st, "job enqueue");
 }
 
@@ -58,7 +61,7 @@ store_job_lease(struct store *s, double now, double lease_s,
 	    " AND (?3 IS NULL OR (kind = ?3) = ?4) ORDER BY run_at, id"
 	    " LIMIT 1)) ORDER BY run_at, id LIMIT 1)"
 	    " RETURNING id, integration_id, kind, key, payload, attempts,"
-	    " last_error, run_at, state";
+	    " last_error, run_at, state, request_id, created_at";
 	sqlite3_stmt	*st;
 	int		 rc, err = 0;
 
@@ -80,6 +83,8 @@ store_job_lease(struct store *s, double now, double lease_s,
 		err |= store_text(st, 6, &j->last_error);
 		j->run_at = sqlite3_column_double(st, 7);
 		err |= store_text(st, 8, &j->state);
+		err |= store_text(st, 9, &j->request_id);
+		j->created_at = sqlite3_column_double(st, 10);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_reset(st);
@@ -207,5 +212,6 @@ store_job_release(struct store_job *j)
 	free(j->payload);
 	free(j->last_error);
 	free(j->state);
+	free(j->request_id);
 	memset(j, 0, sizeof(*j));
 }

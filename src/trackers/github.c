@@ -11,6 +11,7 @@
 #include "convert/html2md.h"
 #include "convert/md2html.h"
 #include "trackers/github.h"
+#include "trackers/marker.h"
 
 #define MAX_TITLE	256
 #define MAX_BODY	65536
@@ -386,6 +387,25 @@ hook_delete(struct tracker *t, const char *id)
 	return tracker_delete_in(t, &u, id);
 }
 
+/* GET of the hook (repos/webhooks#get-a-repository-webhook): "active". */
+static enum http_err
+hook_exists(struct tracker *t, const char *id, int *active)
+{
+	struct buf	 u;
+	cJSON		*j = NULL;
+	enum http_err	 e = HTTP_EINTERNAL;
+
+	*active = 0;
+	if (repo_url(t, &u, "/hooks/") == 0 &&
+	    http_escape_segment(&u, id) == 0)
+		e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
+	buf_release(&u);
+	if (e == HTTP_OK)
+		*active = !cJSON_IsFalse(cJSON_GetObjectItem(j, "active"));
+	cJSON_Delete(j);
+	return e;
+}
+
 /* "owner/repo", each part of GitHub's name characters: 0 or -1. */
 static int
 repo_name_ok(const char *s)
@@ -505,6 +525,7 @@ const struct tracker_ops github_ops = {
 	    "read and write: triage or push access) in",
 	.need_hook = "The GitHub token cannot create repository webhooks (it "
 	    "needs admin access: Webhooks read and write) on",
+	.states = tracker_two_states,
 	.open = open_github,
 	.project = project,
 	.create = create,
@@ -513,7 +534,10 @@ const struct tracker_ops github_ops = {
 	.find_marker = find_marker,
 	.hook_create = hook_create,
 	.hook_delete = hook_delete,
+	.hook_exists = hook_exists,
 	.from_html = html2md_convert,
+	.footer_append = marker_append,
+	.footer_strip = marker_strip,
 	.to_html = md2html_convert_breaks,
 	.max_description = MAX_BODY,
 	.auth = TRACKER_AUTH_HMAC_SHA256,

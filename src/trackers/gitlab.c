@@ -10,6 +10,7 @@
 #include "convert/html2md.h"
 #include "convert/md2html.h"
 #include "trackers/gitlab.h"
+#include "trackers/marker.h"
 
 #define MAX_TITLE	255
 #define MAX_DESC	(1u << 20)
@@ -325,6 +326,27 @@ hook_delete(struct tracker *t, const char *id)
 	return tracker_delete_in(t, &u, id);
 }
 
+/* GET of the hook; alert_status says whether GitLab disabled it (§4). */
+static enum http_err
+hook_exists(struct tracker *t, const char *id, int *active)
+{
+	struct buf	 u;
+	cJSON		*j = NULL;
+	enum http_err	 e = HTTP_EINTERNAL;
+	const char	*s;
+
+	*active = 0;
+	if (project_url(t, &u, 0, "/hooks/") == 0 &&
+	    http_escape_segment(&u, id) == 0)
+		e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
+	buf_release(&u);
+	if (e == HTTP_OK)
+		*active = (s = json_str(j, "alert_status", 32)) == NULL ||
+		    strcmp(s, "executable") == 0;
+	cJSON_Delete(j);
+	return e;
+}
+
 static enum http_err
 project(struct tracker *t, const char *given, struct tracker_project *p)
 {
@@ -428,6 +450,7 @@ const struct tracker_ops gitlab_ops = {
 	    "Reporter role or more) in",
 	.need_hook = "The GitLab token cannot create project hooks: it needs "
 	    "the Maintainer role on",
+	.states = tracker_two_states,
 	.open = open_gitlab,
 	.project = project,
 	.create = create,
@@ -436,7 +459,10 @@ const struct tracker_ops gitlab_ops = {
 	.find_marker = find_marker,
 	.hook_create = hook_create,
 	.hook_delete = hook_delete,
+	.hook_exists = hook_exists,
 	.from_html = html2md_convert,
+	.footer_append = marker_append,
+	.footer_strip = marker_strip,
 	.to_html = md2html_convert,
 	.max_description = MAX_DESC,
 	.auth = TRACKER_AUTH_TOKEN,

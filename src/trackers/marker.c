@@ -87,3 +87,13 @@ marker_strip_len(const char *md)
 		n = rtrim(md, n - 3);
 	return n;
 }
+
+int
+marker_strip(const char *md, size_t len, struct buf *out)
+{
+	size_t	 n = marker_strip_len(md);
+
+	if (n > len)
+		n = len;
+	return buf_append(out, md, n) == -1 ? -1 : n < len;
+}

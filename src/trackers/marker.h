@@ -21,5 +21,10 @@ int	 marker_append(struct buf *md, const char *feature_id,
 	    const char *feature_name, const char *feature_url);
 /* Length of md without a trailing footer (and the blank lines before). */
 size_t	 marker_strip_len(const char *md);
+/*
+ * Appends len bytes of md without its footer to out: 1 if there was
+ * one, 0 if not, -1 past out's maximum (tracker_ops.footer_strip).
+ */
+int	 marker_strip(const char *md, size_t len, struct buf *out);
 
 #endif

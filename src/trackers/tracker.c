@@ -17,7 +17,97 @@ tracker_close(struct tracker *t)
 	free(t->base);
 	free(t->project);
 	free(t->self_id);
+	cJSON_Delete(t->options);
 	memset(t, 0, sizeof(*t));
+}
+
+char *
+tracker_footer_cut(const struct tracker *t, const char *text, int *had)
+{
+	struct buf	 b;
+	char		*out = NULL;
+	int		 rc;
+
+	/* Room for a backend that prints the rest again (JSON). */
+	buf_init(&b, 2 * strlen(text) + 64);
+	rc = t->ops->footer_strip(text, strlen(text), &b);
+	if (rc != -1)
+		out = strndup(b.len > 0 ? b.data : "", b.len);
+	if (had != NULL)
+		*had = rc == 1;
+	buf_release(&b);
+	return out;
+}
+
+const char *
+tracker_option(const struct tracker *t, const char *name)
+{
+	const struct tracker_option *o;
+	const char	*v = cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(t->options, name));
+
+	if (v != NULL && *v != '\0')
+		return v;
+	for (o = t->ops != NULL ? t->ops->options : NULL; o != NULL &&
+	    o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0 && o->def != NULL)
+			return o->def;
+	return "";
+}
+
+static const struct tracker_option *
+option_of(const struct tracker_ops *ops, const char *name)
+{
+	const struct tracker_option *o;
+
+	for (o = ops->options; o != NULL && o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+int
+tracker_options_ok(const struct tracker_ops *ops, const char *json,
+    char *err, size_t len)
+{
+	cJSON		*j = cJSON_Parse(json != NULL && *json != '\0' ? json :
+			    "{}");
+	const cJSON	*it, *v;
+	const struct tracker_option *o;
+	int		 rc = -1;
+
+	if (!cJSON_IsObject(j)) {
+		snprintf(err, len, "The %s settings are not valid.",
+		    ops->title);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, j) {
+		if ((o = option_of(ops, it->string)) == NULL) {
+			snprintf(err, len, "%s has no setting \"%.40s\".",
+			    ops->title, it->string);
+			goto out;
+		}
+		if (!cJSON_IsString(it) ||
+		    strlen(it->valuestring) > TRACKER_MAX_OPTION ||
+		    !util_text_ok(it->valuestring, strlen(it->valuestring))) {
+			snprintf(err, len, "%s: the %s must be at most %d "
+			    "characters of text.", ops->title, o->label,
+			    TRACKER_MAX_OPTION);
+			goto out;
+		}
+	}
+	for (o = ops->options; o != NULL && o->name != NULL; o++) {
+		v = cJSON_GetObjectItemCaseSensitive(j, o->name);
+		if (o->def == NULL && (v == NULL || *v->valuestring == '\0')) {
+			snprintf(err, len, "Enter the %s: %s.", ops->title,
+			    o->label);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
 }
 
 enum http_err
@@ -56,11 +146,23 @@ tracker_issue_release(struct tracker_issue *i)
 	free(i->title);
 	free(i->description);
 	free(i->state);
+	free(i->state_group);
+	free(i->state_class);
 	free(i->web_url);
 	for (n = 0; n < i->nlabels; n++)
 		free(i->labels[n]);
 	free(i->labels);
 	memset(i, 0, sizeof(*i));
+}
+
+const char *const tracker_two_states[] = { "opened", "closed", NULL };
+
+const char *
+tracker_issue_class(const struct tracker_issue *i)
+{
+	const char	*c = i->state_class != NULL ? i->state_class : i->state;
+
+	return c != NULL && strcmp(c, "closed") == 0 ? "closed" : "opened";
 }
 
 int

@@ -12,7 +12,11 @@
  * tracker's deliveries name: GitLab's and GitHub's global id), its ref
  * (where the backend finds it: GitLab "project id/iid", GitHub the
  * number) and its key, for people ("grp/proj#12", "owner/repo#12").
- * States are pbsync's own words, "opened" and "closed".
+ * A state is the tracker's own word for where the issue is: "opened" or
+ * "closed" where those are all there is (GitLab, GitHub), a workflow's
+ * status name where there is a workflow (Jira: "In Review"), which then
+ * also says its group (Jira's status category) and its class, open or
+ * closed in pbsync's words.
  */
 #ifndef PBSYNC_TRACKER_H
 #define PBSYNC_TRACKER_H
@@ -32,7 +36,9 @@ struct tracker_issue {
 	char		*author;	/* the author's user id, or NULL */
 	char		*title;
 	char		*description;	/* the tracker's Markdown, "" when none */
-	char		*state;		/* "opened" or "closed" */
+	char		*state;		/* the tracker's word */
+	char		*state_group;	/* its group (Jira's category), or NULL */
+	char		*state_class;	/* "opened"/"closed", NULL: as state */
 	char		*web_url;
 	char		**labels;
 	size_t		 nlabels;
@@ -43,7 +49,8 @@ struct tracker_issue {
 struct tracker_edit {
 	const char	*title;
 	const char	*description;
-	const char	*state;		/* "opened" or "closed" */
+	/* One of the tracker's states, or a class: "opened", "closed". */
+	const char	*state;
 	const char	*add_labels;	/* comma-separated */
 	const char	*remove_labels;
 };
@@ -83,6 +90,19 @@ enum tracker_auth {
 	TRACKER_AUTH_HMAC_SHA256
 };
 
+/*
+ * A setting the backend asks the admin for besides URL, token and
+ * project (Jira: the account's e-mail, the issue type); stored with the
+ * integration as text, never a secret.
+ */
+struct tracker_option {
+	const char	*name;		/* "issue_type" */
+	const char	*label;		/* "Issue type", for the form */
+	const char	*def;		/* the default, or NULL: required */
+};
+
+#define TRACKER_MAX_OPTION	255	/* characters of a setting's value */
+
 struct tracker;
 
 struct tracker_ops {
@@ -96,6 +116,14 @@ struct tracker_ops {
 	/* The token cannot write issues, or manage the hook, "in/on" ... */
 	const char	*need_write;
 	const char	*need_hook;
+	/*
+	 * The states of a tracker without workflows, NULL-terminated; NULL
+	 * when its project's workflow names them (then any status name is
+	 * taken in a status map, and a transition to it may fail).
+	 */
+	const char	*const *states;
+	/* Its settings, ended by one whose name is NULL; or NULL: none. */
+	const struct tracker_option *options;
 
 	int		(*open)(struct tracker *, struct app *, const char *url,
 			    const char *token);
@@ -122,10 +150,25 @@ struct tracker_ops {
 	enum http_err	(*hook_create)(struct tracker *, const char *url,
 			    const char *secret, char **id);
 	enum http_err	(*hook_delete)(struct tracker *, const char *id);
+	/*
+	 * Whether the webhook of that id is still there: HTTP_OK, with
+	 * *active 0 when the tracker has stopped sending to it, or
+	 * HTTP_ECLIENT with up.status 404 when it is gone.
+	 */
+	enum http_err	(*hook_exists)(struct tracker *, const char *id,
+			    int *active);
 
 	/* Productboard's HTML to the tracker's text and back; 0 or -1. */
 	int		(*from_html)(const char *, size_t, struct buf *);
 	int		(*to_html)(const char *, size_t, struct buf *);
+	/*
+	 * pbsync's footer in the tracker's text (marker.h): appended to a
+	 * description, 0 or -1; cut off again into out, 1 if there was
+	 * one, 0 if not, -1 on error.
+	 */
+	int		(*footer_append)(struct buf *, const char *feature_id,
+			    const char *feature_name, const char *feature_url);
+	int		(*footer_strip)(const char *, size_t, struct buf *out);
 	/* The characters a description may have, footer included. */
 	size_t		 max_description;
 
@@ -144,6 +187,7 @@ struct tracker {
 	char		*base;		/* API base, e.g. https://host/api/v4 */
 	char		*project;	/* the backend's project id */
 	char		*self_id;	/* the token's user, NULL until asked */
+	cJSON		*options;	/* the settings, an object of strings */
 };
 
 /* The backend of a kind, or NULL; tracker_kinds ends with NULL. */
@@ -151,11 +195,28 @@ const struct tracker_ops *tracker_find(const char *kind);
 extern const struct tracker_ops *const tracker_kinds[];
 
 /*
- * Opens a tracker of the kind on url with token, working in project (NULL
- * until tracker_project has found it): 0, or -1 (unknown kind, memory).
+ * Opens a tracker of the kind on url with token and options (the JSON
+ * object of its settings, or NULL), working in project (NULL until
+ * tracker_project has found it): 0, or -1 (unknown kind, memory).
  */
 int	 tracker_open(struct tracker *, struct app *, const char *kind,
-	    const char *url, const char *token, const char *project);
+	    const char *url, const char *token, const char *project,
+	    const char *options);
+/*
+ * The issue's description without pbsync's footer, on the heap (NULL out
+ * of memory); *had, if not NULL, says whether there was one.
+ */
+char	*tracker_footer_cut(const struct tracker *, const char *text,
+	    int *had);
+/* A setting's value, its default when not set, or "". */
+const char *tracker_option(const struct tracker *, const char *name);
+/*
+ * Checks settings an admin gave (a JSON object) against the backend's
+ * declaration: every one known, text of at most TRACKER_MAX_OPTION
+ * characters, the required ones set.  0, or -1 with err.
+ */
+int	 tracker_options_ok(const struct tracker_ops *, const char *json,
+	    char *err, size_t errlen);
 void	 tracker_close(struct tracker *);
 /* ops->project, and on success the tracker works in that project. */
 enum http_err tracker_project(struct tracker *, const char *given,
@@ -163,6 +224,10 @@ enum http_err tracker_project(struct tracker *, const char *given,
 void	 tracker_project_release(struct tracker_project *);
 
 void	 tracker_issue_release(struct tracker_issue *);
+/* "opened" or "closed": the class of the issue's state. */
+const char *tracker_issue_class(const struct tracker_issue *);
+/* The states of trackers whose states are pbsync's two words. */
+extern const char *const tracker_two_states[];
 /* 1 if the issue carries the label. */
 int	 tracker_issue_has_label(const struct tracker_issue *, const char *);
 /* Copies labels from a JSON array of strings or of {"name": ...}: 0/-1. */

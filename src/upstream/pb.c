@@ -9,7 +9,6 @@
 #include "base/util.h"
 #include "upstream/pb.h"
 
-#define PLUGIN_TYPE	"com.pbsync.gitlab"
 #define MAX_NAME	255
 #define MAX_DESC	(1u << 20)
 
@@ -205,15 +204,15 @@ created_id(struct pb *p, cJSON *j, char **id)
 }
 
 enum http_err
-pb_plugin_create(struct pb *p, const char *name, const char *label,
-    const char *u, const char *authorization, char **id)
+pb_plugin_create(struct pb *p, const char *type, const char *name,
+    const char *label, const char *u, const char *authorization, char **id)
 {
 	cJSON		*f = cJSON_CreateObject(), *j, *act, *out = NULL;
 	enum http_err	 e;
 
 	*id = NULL;
 	if (f != NULL) {
-		cJSON_AddStringToObject(f, "type", PLUGIN_TYPE);
+		cJSON_AddStringToObject(f, "type", type);
 		cJSON_AddStringToObject(f, "name", name);
 		cJSON_AddStringToObject(f, "integrationStatus", "enabled");
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(f,
@@ -256,6 +255,22 @@ pb_plugin_delete(struct pb *p, const char *id)
 {
 	return call(p, "DELETE", "plugin-integrations", id, NULL, NULL, NULL,
 	    NULL);
+}
+
+enum http_err
+pb_plugin_get(struct pb *p, const char *id, int *enabled)
+{
+	cJSON		*j = NULL;
+	enum http_err	 e;
+	const char	*s;
+
+	*enabled = 0;
+	e = call(p, "GET", "plugin-integrations", id, NULL, NULL, NULL, &j);
+	if (e == HTTP_OK)
+		*enabled = (s = json_str(j, "data.fields.integrationStatus",
+		    32)) == NULL || strcmp(s, "disabled") != 0;
+	cJSON_Delete(j);
+	return e;
 }
 
 enum http_err
@@ -324,6 +339,12 @@ enum http_err
 pb_webhook_delete(struct pb *p, const char *id)
 {
 	return call(p, "DELETE", "webhooks", id, NULL, NULL, NULL, NULL);
+}
+
+enum http_err
+pb_webhook_get(struct pb *p, const char *id)
+{
+	return call(p, "GET", "webhooks", id, NULL, NULL, NULL, NULL);
 }
 
 /* -- inbound payloads ---------------------------------------------------- */

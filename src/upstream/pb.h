@@ -44,12 +44,19 @@ enum http_err pb_feature_patch(struct pb *, const char *id, const char *name,
 /* GET the feature statuses: a new array of {id, name}. */
 enum http_err pb_statuses(struct pb *, cJSON **);
 
-enum http_err pb_plugin_create(struct pb *, const char *name,
-	    const char *label, const char *url, const char *authorization,
-	    char **id);
+/* type names the column's kind: "com.pbsync.<tracker kind>". */
+enum http_err pb_plugin_create(struct pb *, const char *type,
+	    const char *name, const char *label, const char *url,
+	    const char *authorization, char **id);
 enum http_err pb_plugin_patch_label(struct pb *, const char *id,
 	    const char *label);
 enum http_err pb_plugin_delete(struct pb *, const char *id);
+/*
+ * GET /v2/plugin-integrations/{id}: HTTP_OK with *enabled 0 when its
+ * integrationStatus is "disabled" (no column), HTTP_ECLIENT with status
+ * 404 when it is gone.
+ */
+enum http_err pb_plugin_get(struct pb *, const char *id, int *enabled);
 /* PUT /v2/plugin-integrations/{id}/connections/{entity}. */
 enum http_err pb_connection_put(struct pb *, const char *plugin_id,
 	    const char *entity_id, const cJSON *connection);
@@ -59,6 +66,8 @@ enum http_err pb_connection_delete(struct pb *, const char *plugin_id,
 enum http_err pb_webhook_create(struct pb *, const char *name,
 	    const char *url, const char *authorization, char **id);
 enum http_err pb_webhook_delete(struct pb *, const char *id);
+/* GET /v2/webhooks/{id}: HTTP_OK, or HTTP_ECLIENT 404 when it is gone. */
+enum http_err pb_webhook_get(struct pb *, const char *id);
 
 /*
  * Inbound payloads, which keep their v1 shape under v2

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/metrics.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -19,6 +20,7 @@ upstream_init(struct upstream *u, struct app *a, const char *name,
 	memset(u, 0, sizeof(*u));
 	u->app = a;
 	u->name = name;
+	u->api = name;
 	u->rate_per_s = rate_per_s;
 	u->default_pause_s = 60;
 	if (token == NULL || strpbrk(token, "\r\n") != NULL ||
@@ -108,6 +110,12 @@ note_rate_limit(struct upstream *u)
 	if (s < 0)
 		s = u->default_pause_s;
 	u->retry_after = s;
+	metrics_rate_limited(u->api);
+	if (u->limit_is_shared != NULL && !u->limit_is_shared(&u->resp)) {
+		log_warn("%s rate limit on one resource: retrying it in %lds",
+		    u->name, s);
+		return;
+	}
 	log_warn("%s rate limit: pausing calls for %lds", u->name, s);
 	if (u->app->store_ok)
 		store_pause_set(&u->app->store, u->token_hash, util_now() + s);
@@ -172,8 +180,10 @@ upstream_send(struct upstream *u, const char *method, const char *url,
 
 	u->status = 0;
 	u->err[0] = '\0';
-	if (paused(u))
+	if (paused(u)) {
+		metrics_paused_call(u->api);
 		return HTTP_ERATE;
+	}
 	if (u->auth[0] != '\0')
 		hdr[n++] = u->auth;
 	hdr[n++] = u->accept != NULL ? u->accept : "Accept: application/json";
@@ -195,6 +205,9 @@ upstream_send(struct upstream *u, const char *method, const char *url,
 	pace(u);
 	e = http_do(&u->app->http, &rq, &u->resp);
 	u->status = u->resp.status;
+	metrics_upstream(u->api, e == HTTP_OK || e == HTTP_ECLIENT ||
+	    e == HTTP_ERATE || e == HTTP_ESERVER || e == HTTP_EREDIRECT ?
+	    u->status : 0);
 	if (e != HTTP_OK && e != HTTP_ERATE && u->rate_limited != NULL &&
 	    u->rate_limited(&u->resp))
 		e = HTTP_ERATE;

@@ -19,6 +19,8 @@
 struct upstream {
 	struct app	*app;
 	const char	*name;		/* "productboard", "gitlab": logs */
+	const char	*api;		/* for the metrics: name, or a fixed
+					   word a caller sets ("slack") */
 	char		 auth[512];	/* the auth header line */
 	char		 token_hash[CRYPTO_HASH_LEN + 1];
 	double		 rate_per_s;
@@ -34,6 +36,11 @@ struct upstream {
 	const char	*extra;		/* one more header line, or NULL */
 	/* 1 if an answer other than 429 says a rate limit was hit. */
 	int		(*rate_limited)(const struct http_resp *);
+	/*
+	 * 0 if a limit binds only what was called (Jira's writes to one
+	 * issue), so other calls go on; NULL or 1: the token waits.
+	 */
+	int		(*limit_is_shared)(const struct http_resp *);
 	long		 timeout_ms;	/* 0: the client's default */
 };
 

@@ -1,10 +1,13 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "app/metrics.h"
 #include "base/crypto.h"
+#include "base/log.h"
 #include "web/health.h"
 #include "web/session.h"
 
@@ -25,6 +28,38 @@ trusted_client(struct app *a, const struct req *rq)
 }
 
 /*
+ * GET /metrics: the Prometheus text of every process's counters and the
+ * gauges, for clients on this host or with an API token (any role), as
+ * the details of /healthz.  Others get 401 and nothing of it.
+ */
+static void
+metrics(struct app *a, const struct req *rq, struct resp *rs)
+{
+	if (!metrics_enabled()) {
+		resp_error(rs, 404, "not found");
+		return;
+	}
+	if (rq->method != REQ_GET && rq->method != REQ_HEAD) {
+		resp_header(rs, "Allow", "GET, HEAD");
+		resp_error(rs, 405, "method not allowed");
+		return;
+	}
+	if (trusted_client(a, rq) == 0) {
+		log_info("refused /metrics: not on this host and no API token");
+		resp_header(rs, "WWW-Authenticate", "Bearer");
+		resp_error(rs, 401, "unauthorized");
+		return;
+	}
+	resp_text(rs, 200, "");
+	if (app_store(a) == -1 || metrics_render(a, &rs->body) == -1) {
+		resp_unavailable(rs, "the database cannot be read");
+		return;
+	}
+	snprintf(rs->content_type, sizeof(rs->content_type),
+	    "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/*
  * Everyone gets the status (and 200 or 503): a load balancer needs no
  * more.  The program, the database and key state, the schema version and
  * the queue and link counts go to clients on this host, or with an API
@@ -37,6 +72,10 @@ health_handle(struct app *a, const struct req *rq, struct resp *rs)
 	cJSON			*j, *q;
 	int			 ok;
 
+	if (strcmp(rq->path, "/metrics") == 0 && !rq->auth_only) {
+		metrics(a, rq, rs);
+		return 1;
+	}
 	if (strcmp(rq->path, "/healthz") != 0)
 		return 0;
 	if (rq->method != REQ_GET && rq->method != REQ_HEAD) {

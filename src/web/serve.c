@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/metrics.h"
+#include "base/crypto.h"
 #include "base/log.h"
 #include "base/proc.h"
 #include "base/util.h"
@@ -56,6 +59,52 @@ free_env(char **env)
 	free(env);
 }
 
+/*
+ * The route's name for the metrics: a fixed set, never the path (which
+ * carries ids).  nginx's auth_request questions name the route they ask
+ * for, with "_auth".
+ */
+static const char *
+route_of(const struct req *rq)
+{
+	static const struct { const char *prefix, *name, *auth; int exact; }
+	    routes[] = {
+		{ "/healthz", "healthz", "healthz_auth", 1 },
+		{ "/metrics", "metrics", "metrics_auth", 1 },
+		{ "/plugin/", "plugin", "plugin_auth", 0 },
+		{ "/webhooks/productboard/", "productboard_webhook",
+		    "productboard_webhook_auth", 0 },
+		{ "/webhooks/gittab/", "tracker_webhook",
+		    "tracker_webhook_auth", 0 },
+		{ "/api/v1/", "api", "api_auth", 0 },
+		{ "/admin", "admin", "admin_auth", 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; rq->path != NULL && i < sizeof(routes) / sizeof(routes[0]);
+	    i++)
+		if (routes[i].exact ? strcmp(rq->path, routes[i].prefix) == 0 :
+		    strncmp(rq->path, routes[i].prefix,
+		    strlen(routes[i].prefix)) == 0)
+			return rq->auth_only ? routes[i].auth : routes[i].name;
+	return rq->auth_only ? "other_auth" : "other";
+}
+
+/*
+ * The request's id for the log and the jobs it queues: nginx's
+ * $request_id (the REQUEST_ID parameter), else a new random one.
+ */
+static void
+request_id(const struct req *rq, char id[LOG_ID_MAX + 1])
+{
+	const char	*v = req_param(rq, "REQUEST_ID");
+
+	if (v != NULL && log_id_ok(v))
+		snprintf(id, LOG_ID_MAX + 1, "%s", v);
+	else
+		crypto_random_id(id);
+}
+
 /* Runs the handler for one request and sends its answer. */
 static void
 serve_one(struct app *a, const struct serve_prog *p, char **env,
@@ -64,9 +113,12 @@ serve_one(struct app *a, const struct serve_prog *p, char **env,
 {
 	struct req	 rq;
 	struct resp	 rs;
+	char		 id[LOG_ID_MAX + 1];
 
 	req_init(&rq, env);
 	resp_init(&rs);
+	request_id(&rq, id);
+	log_set_request(id);
 	rs.send = send;
 	rs.send_arg = arg;
 	rs.head_only = rq.method == REQ_HEAD;
@@ -80,8 +132,14 @@ serve_one(struct app *a, const struct serve_prog *p, char **env,
 		proc_cpu_budget(0);
 	}
 	resp_commit(&rs);
+	log_debug("%s %s: %d", route_of(&rq), rq.method == REQ_GET ? "GET" :
+	    rq.method == REQ_HEAD ? "HEAD" : rq.method == REQ_POST ? "POST" :
+	    "other method", rs.status);
+	metrics_request(route_of(&rq), rs.status);
 	resp_release(&rs);
 	req_release(&rq);
+	log_set_request(NULL);
+	metrics_flush(a, 0);
 }
 
 static long
@@ -147,6 +205,59 @@ run_cgi(const struct serve_prog *p)
 	return 0;
 }
 
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * While counts wait to be added to the store, an idle child is woken
+ * every METRICS_FLUSH_MS to add them (SIGALRM cuts accept() short), so
+ * a quiet program's last requests still reach /metrics; the timer runs
+ * only while the child waits for a request.
+ */
+static void
+idle_timer(int on)
+{
+	static int	 armed;
+	struct itimerval it;
+
+	if (on == armed)
+		return;
+	armed = on;
+	memset(&it, 0, sizeof(it));
+	if (on) {
+		it.it_value.tv_sec = METRICS_FLUSH_MS / 1000;
+		it.it_value.tv_usec = METRICS_FLUSH_MS % 1000 * 1000;
+		it.it_interval = it.it_value;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/*
+ * Waits for the next request: 0, or -1 when the loop must end (a stop,
+ * or accept failed).  A wake-up of the idle timer flushes the counts.
+ */
+static int
+next_request(struct app *a, FCGX_Request *rq)
+{
+	int	 rc;
+
+	for (;;) {
+		if (proc_stopping)
+			return -1;
+		idle_timer(metrics_pending() != 0);
+		rc = FCGX_Accept_r(rq);
+		idle_timer(0);
+		if (rc >= 0)
+			return 0;
+		if (rc != -EINTR || proc_stopping)
+			return -1;
+		metrics_flush(a, 1);
+	}
+}
+
 /*
  * Serves requests on fd until SIGTERM: the request in hand is answered
  * and its after-work done, then the loop ends.
@@ -157,15 +268,20 @@ run_fcgi(const struct serve_prog *p, int fd)
 	struct app		 a;
 	FCGX_Request		 rq;
 	struct req_reader	 rd = { fcgi_read, &rq };
+	struct sigaction	 sa;
 	char			**env;
 
 	/* From now on accept() fails with EINTR instead of restarting. */
 	proc_catch_stop(FCGX_ShutdownPending);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
 	if (app_open(&a, p->name) == -1)
 		return 1;
 	FCGX_Init();
 	FCGX_InitRequest(&rq, fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (!proc_stopping && FCGX_Accept_r(&rq) >= 0) {
+	while (next_request(&a, &rq) == 0) {
 		if ((env = dup_env(rq.envp)) == NULL) {
 			log_err("out of memory");
 			FCGX_Finish_r(&rq);
@@ -173,8 +289,10 @@ run_fcgi(const struct serve_prog *p, int fd)
 		}
 		serve_one(&a, p, env, &rd, fcgi_send, &rq);
 		free_env(env);
-		if (p->after != NULL)
+		if (p->after != NULL) {
 			p->after(&a);
+			metrics_flush(&a, 0);
+		}
 	}
 	app_close(&a);
 	return 0;

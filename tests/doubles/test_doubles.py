@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The doubles' own tests (selftest.py: Productboard and GitLab;
-selftest_github.py: GitHub; selftest_notify.py: the Slack, Discord and
-signed-webhook receivers) in TAP, for make check: each test method is
-one check, a skipped one is counted as a skip."""
+selftest_github.py: GitHub; selftest_jira.py: Jira Cloud;
+selftest_notify.py: the Slack, Discord and signed-webhook receivers) in
+TAP, for make check: each test method is one check, a skipped one is
+counted as a skip."""
 import os
 import sys
 import traceback
@@ -11,6 +12,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import selftest  # noqa: E402
 import selftest_github  # noqa: E402
+import selftest_jira  # noqa: E402
 import selftest_notify  # noqa: E402
 
 
@@ -48,7 +50,7 @@ class Tap(unittest.TestResult):
 
 suite = unittest.TestSuite(
     unittest.defaultTestLoader.loadTestsFromModule(m)
-    for m in (selftest, selftest_github, selftest_notify))
+    for m in (selftest, selftest_github, selftest_jira, selftest_notify))
 result = Tap()
 suite.run(result)
 print("1..%d" % result.n)

@@ -31,7 +31,14 @@ class Linked:
         self.fid, self.issue_iid = self.push(name)
         if self.issue_iid is None:
             raise SystemExit("the first push failed")
-        fx.idle(s)
+        if worker:
+            fx.idle(s)
+        else:
+            # Nobody runs the jobs (fx.idle would wait for them in vain):
+            # the deliveries of the push only.
+            for d in (s.pb, s.td):
+                d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                                 "timeout": 20})
 
     def push(self, name):
         """Creates a feature and clicks Push: (feature id, issue iid or
@@ -40,7 +47,7 @@ class Linked:
         r = fx.click(self.s, self.pid, fid)
         if r.get("connection", {}).get("state") != "connected":
             return fid, None
-        return fid, self.issue_of(fid)["iid"]
+        return fid, self.issue_of(fid)["number"]
 
     # -- the two sides -----------------------------------------------------
     def feature(self, fid=None):
@@ -52,9 +59,19 @@ class Linked:
         return [i for i in fx.issues(self.s) if i["iid"] == want][0]
 
     def issue_of(self, fid):
-        """The one issue carrying the feature's marker (or None)."""
-        found = issues_of(self.s, fid)
+        """The one issue carrying the feature's marker (or None), as the
+        tracker's adapter shows it ({number, title, body, state, ...})."""
+        found = self.s.tr.issues_of(fid)
         return found[0] if len(found) == 1 else None
+
+    def tr_issue(self, number=None):
+        """An issue as the tracker's adapter shows it (default: k's)."""
+        return self.s.tr.issue(number or self.issue_iid)
+
+    def tr_edit(self, number=None, **kw):
+        """A person's edit in the tracker's UI (title, body, state,
+        labels), of k's issue by default."""
+        self.s.tr.edit(number or self.issue_iid, **kw)
 
     def state(self, fid):
         return fx.connection(self.s, self.pid, fid)["data"]["fields"][
@@ -94,7 +111,7 @@ def api(double, method=None, pattern=""):
 
 
 def clear(s):
-    for d in (s.pb, s.gl):
+    for d in (s.pb, s.td):
         d.call("DELETE", "/_double/requests")
         d.call("DELETE", "/_double/deliveries")
         d.call("DELETE", "/_double/faults")
@@ -181,7 +198,7 @@ def settle(s, timeout=30):
     last write, still on its way, would otherwise make a job just after
     the queue looked empty."""
     def quiet():
-        for d in (s.pb, s.gl, s.gh):
+        for d in (s.pb, s.gl, s.gh, s.jr):
             if d is not None:
                 d.call("POST", "/_double/wait", {"deliveries_idle": True,
                                                  "timeout": 5})

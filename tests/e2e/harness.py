@@ -186,23 +186,27 @@ class Stack:
     """nginx + the four programs (+ the doubles) on a loopback port."""
 
     def __init__(self, doubles=True, env=None, children=2,
-                 inbound_rate="50r/s", github=False, tracker="gitlab"):
+                 inbound_rate="50r/s", github=False, tracker="gitlab",
+                 jira=False):
         """tracker names the tracker the suite runs against (its double
         is self.td, its adapter from tests/e2e/trackers.py self.tr);
-        github=True starts GitHub's double as well."""
+        github=True (jira=True) starts GitHub's (Jira's) double as
+        well."""
         import trackers
         self.inbound_rate = inbound_rate
         self.dir = tempfile.mkdtemp(prefix="pbsync-e2e-")
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.procs = {}
-        self.pb = self.gl = self.gh = None
+        self.pb = self.gl = self.gh = self.jr = None
         if doubles:
             self.pb = Double("pbdouble.py", self.dir, "pbdouble")
         if doubles and (tracker == "gitlab" or github):
             self.gl = Double("gldouble.py", self.dir, "gldouble")
         if doubles and (tracker == "github" or github):
             self.gh = Double("ghdouble.py", self.dir, "ghdouble")
+        if doubles and (tracker == "jira" or jira):
+            self.jr = Double("jiradouble.py", self.dir, "jiradouble")
         self.tr = trackers.by_kind(tracker)(self)
         self.td = self.tr.d
         self.env = dict(os.environ)
@@ -346,7 +350,7 @@ class Stack:
                     pass
         if self.pb is not None:
             self.check_pb_requests(tap)
-        for d in (self.pb, self.gl, self.gh):
+        for d in (self.pb, self.gl, self.gh, self.jr):
             if d is not None:
                 d.stop()
         self.save_logs()
@@ -451,13 +455,16 @@ class Stack:
                  now, now)
 
     def table_counts(self):
-        """Rows of every table of the database: {name: count}."""
+        """Rows of every table of the database: {name: count}; not the
+        metric table, whose counters count every request, refused ones
+        too (one row per route and status, a fixed set)."""
         import sqlite3
         db = sqlite3.connect(self.env["PBSYNC_DATABASE"], timeout=10)
         try:
             names = [r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND"
-                " name NOT LIKE 'sqlite_%' ORDER BY name")]
+                " name NOT LIKE 'sqlite_%' AND name != 'metric'"
+                " ORDER BY name")]
             return {n: db.execute('SELECT count(*) FROM "%s"' % n)
                     .fetchone()[0] for n in names}
         finally:

@@ -4,7 +4,10 @@ straight to a program's FastCGI socket, or given to pbsyncctl) with the
 right secrets, so that only the named part of each request is wrong.  Each
 case must get its documented status, write nothing, make no upstream call,
 and leave every program alive; tests/data/badinput/README.md describes the
-format."""
+format.  Runs once per tracker (tests/e2e/trackers.py): the corpus of a
+tracker's webhook (and its framing cases) is written in that tracker's
+wire format and says so ("tracker"), the rest is the same for every
+tracker."""
 import glob
 import json
 import os
@@ -14,14 +17,15 @@ import time
 
 import fixtures as fx
 import reliability
+import trackers
 import wire
-from harness import PROGRAMS, TOP_SRC, Stack, Tap
+from harness import PROGRAMS, TOP_SRC, Tap
 
 CORPUS = os.path.join(TOP_SRC, "tests", "data", "badinput")
 PASSWORD = "bad-input admin password 0123"
 
 t = Tap()
-s = Stack()
+s = tr = hook = None    # the stack, tracker and webhook of the run (suite())
 ctl_reports = []        # sanitizer findings in pbsyncctl's stderr
 
 
@@ -62,13 +66,24 @@ def merged(defaults, c):
     return out
 
 
+def for_tracker(x):
+    """1 if a corpus file or case applies to the run's tracker: it names
+    none, or names this one (a webhook's wire format is its tracker's)."""
+    return x.get("tracker", tr.kind) == tr.kind
+
+
 def send(c, ctx):
     """Sends a case; returns (status or "closed", reply head, reply body)."""
     body = body_of(c, ctx)
-    ctx = dict(ctx, length=str(len(body or b"")))
+    # The tracker's delivery header for the bytes sent (or for the text
+    # the case signs instead): GitLab's secret, GitHub's HMAC of them.
+    signed = wire.to_bytes(expand(c["sign"], ctx)) if "sign" in c else \
+        body or b""
+    ctx = dict(ctx, length=str(len(body or b"")),
+               hook_auth=tr.signed(hook, signed)[tr.auth_header])
     via = c.get("via", "http")
     if via == "ctl":
-        env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_GL_TOKEN": fx.GL_TOKEN}
+        env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
         env.update(expand(c.get("env", {}), ctx))
         r = s.ctl(*expand(c["args"], ctx), env=env, check=False)
         ctl_reports.extend(m for m in ("AddressSanitizer", "runtime error:")
@@ -94,7 +109,7 @@ def state():
 
 
 def upstream_calls():
-    return len(s.pb.requests()) + len(s.gl.requests())
+    return len(s.pb.requests()) + len(s.td.requests())
 
 
 def changes(before, after):
@@ -145,12 +160,15 @@ def restarts():
                for p in PROGRAMS)
 
 
-try:
+def suite(stack, tracker):
+    global s, tr, hook
+    s, tr = stack, tracker
+    del ctl_reports[:]
     t0 = time.monotonic()
-    fx.seed(s)
     rc, iid, err = fx.create_integration(s)
     if rc != 0:
-        raise SystemExit("cannot create the integration: " + err)
+        raise RuntimeError("cannot create the integration: " + err)
+    hook = tr.hook_of(iid)
     s.ctl("admin", "add", "root", input=PASSWORD + "\n")
     pre, sess, csrf = login()
     pst = s.pb.call("GET", "/_double/state")
@@ -158,15 +176,19 @@ try:
            "plugin_auth": list(pst["plugin_integrations"].values())[0]
            ["authorization"],
            "pb_auth": list(pst["webhooks"].values())[0]["authorization"],
-           "gl_token": s.gl.call("GET", "/_double/state")["hooks"][0]["token"],
+           "hook_secret": tr.hook_secret_sent(hook),
            "session": sess, "csrf": csrf, "login_cookie": pre,
-           "gl_url": s.gl.url}
+           "tracker": tr.kind, "tracker_url": tr.url(),
+           "project": tr.project}
     fx.idle(s)
     files = sorted(glob.glob(os.path.join(CORPUS, "*.json")))
+    # This tracker's share of the corpus.
     corpus = [json.load(open(f)) for f in files]
-    t.ok(len(files) >= 7 and sum(len(d["cases"]) for d in corpus) >= 250,
+    corpus = [dict(d, cases=[c for c in d["cases"] if for_tracker(c)])
+              for d in corpus if for_tracker(d)]
+    t.ok(len(corpus) >= 7 and sum(len(d["cases"]) for d in corpus) >= 250,
          "the hostile corpus is there: %d files, %d cases" % (
-             len(files), sum(len(d["cases"]) for d in corpus)))
+             len(corpus), sum(len(d["cases"]) for d in corpus)))
     first = state()
     first_calls = upstream_calls()
 
@@ -206,15 +228,16 @@ try:
                       "4 programs running, 0 restarts",
                       "%d programs running, %d restarts" % (len(alive), n),
                       len(alive) == len(PROGRAMS) and n == 0)
+    # The tracker's delivery of an event pbsync acknowledges and ignores.
+    ignored = dict(tr.signed(hook, "{}"),
+                   **{tr.event_header: tr.ignored_event})
     good = (
         ("GET", "/healthz", {}, 200),
         ("GET", "/plugin/%s?validationToken=alive" % iid,
          {"Authorization": ctx["plugin_auth"]}, 200),
         ("GET", "/webhooks/productboard/%s?validationToken=alive" % iid,
          {"Authorization": ctx["pb_auth"]}, 200),
-        ("POST", "/webhooks/gittab/" + iid,
-         {"X-Gitlab-Token": ctx["gl_token"], "X-Gitlab-Event": "Push Hook",
-          "Content-Type": "application/json"}, 204),
+        ("POST", "/webhooks/gittab/" + iid, ignored, 204),
         ("GET", "/admin/", {"Cookie": "pbsync_session=" + sess}, 200),
     )
     seen = []
@@ -224,10 +247,11 @@ try:
             method, path, hdr, b, s.port) + (b or b""))
         seen.append(got)
     reliability.check(t, A, "every route still answers a good request",
-                      "healthz 200, probe 200, webhook probe 200, GitLab "
-                      "event 204, admin page 200",
-                      "healthz %s, probe %s, webhook probe %s, GitLab event "
-                      "%s, admin page %s" % tuple(seen),
+                      "healthz 200, probe 200, webhook probe 200, %s "
+                      "event 204, admin page 200" % tr.title,
+                      "healthz %s, probe %s, webhook probe %s, %s event "
+                      "%s, admin page %s" % tuple(seen[:3] + [tr.title] +
+                                                  seen[3:]),
                       seen == [g[3] for g in good])
     last = state()
     reliability.check(t, A, "nothing written over the whole corpus",
@@ -246,6 +270,6 @@ try:
                                    for a, n in counts.items()) +
           "; %d cases in %.1f s" % (sum(counts.values()),
                                     time.monotonic() - t0))
-finally:
-    s.stop()
-t.done()
+
+
+trackers.each(t, suite)

@@ -1,30 +1,93 @@
 """Deletion and drift: a feature deleted in Productboard, an issue deleted
-in GitLab (no webhook exists for that: reconcile finds it), and an issue
-moved to another project (the link follows it)."""
-from harness import Stack, Tap, wait_for
+in the tracker (GitLab sends nothing for that: reconcile finds it; GitHub
+sends `deleted`), and an issue moved elsewhere (GitLab: the link follows
+it; GitHub: a transferred issue is gone for pbsync, the link ends).
+Runs once per tracker (tests/e2e/trackers.py)."""
+from harness import Tap, wait_for
 import fixtures as fx
 import reliability
+import trackers
 
 t = Tap()
-s = Stack(env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})
 
 
-def link_of(fid):
-    return s.sql("SELECT CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER), CAST(substr(issue_ref, 1, instr(issue_ref, '/') - 1) AS INTEGER) FROM link WHERE"
-                 " feature_id = ?", fid)
+class Places:
+    """The tracker's other projects (GitLab) or repositories (GitHub), as
+    their admins make them, and what people do across them: grant a
+    role, move (transfer) an issue, open an issue there."""
+
+    def __init__(self, tr):
+        self.tr, self.d, self.gl = tr, tr.d, tr.kind == "gitlab"
+        self.home = tr.pid if self.gl else tr.project
+
+    def add(self, name, number):
+        """A new project or repository: its handle for the calls below."""
+        if self.gl:
+            self.d.call("POST", "/_double/projects", {
+                "id": number, "name": name,
+                "path_with_namespace": "grp/" + name})
+            return number
+        full = "acme/" + name
+        self.d.call("POST", "/_double/repos", {"full_name": full,
+                                               "private": True})
+        return full
+
+    def grant(self, user, uid, token, places, role):
+        """user's role on each of places (the maintainer or admin role for
+        "admin", the developer or write role for "write")."""
+        if self.gl:
+            role = {"admin": "maintainer", "write": "developer"}[role]
+            self.d.call("POST", "/_double/users", {
+                "token": token, "id": uid, "username": user, "name": user,
+                "projects": {str(p): role for p in places}})
+        else:
+            role = {"admin": "admin", "write": "push"}[role]
+            self.d.call("POST", "/_double/users", {
+                "login": user, "token": token,
+                "repos": {p: role for p in places}})
+
+    def move(self, number, to, as_user):
+        if self.gl:
+            return self.d.call("POST", "/_double/projects/%d/issues/%d/move"
+                               % (self.home, number),
+                               {"to_project": to, "as_user": as_user})
+        return self.d.call("POST", "/_double/repos/%s/issues/%d/transfer" %
+                           (self.home, number), {"to": to,
+                                                 "as_user": as_user})
+
+    def open(self, where, title, body, as_user):
+        """An issue opened in the web UI: the double's view of it."""
+        if self.gl:
+            return self.d.call("POST", "/_double/projects/%d/issues" % where,
+                               {"title": title, "description": body,
+                                "as_user": as_user})
+        return self.d.call("POST", "/_double/repos/%s/issues" % where,
+                           {"title": title, "body": body,
+                            "as_user": as_user})
+
+    def titles(self, ids):
+        """The titles of the issues with these ids, wherever they are."""
+        v = self.d.call("GET", "/_double/state")["issues"]
+        return [i["title"] for i in (v.values() if isinstance(v, dict)
+                                     else v) if i["id"] in ids]
 
 
-def issue_by_title(title):
-    return [i for i in fx.issues(s) if i["title"] == title]
+def suite(s, tr):
+    def link_of(fid):
+        """(issue number, GitLab project id or 0) of the feature's link."""
+        return s.sql("SELECT CAST(substr(issue_ref, instr(issue_ref, '/')"
+                     " + 1) AS INTEGER), CAST(substr(issue_ref, 1,"
+                     " instr(issue_ref, '/') - 1) AS INTEGER) FROM link"
+                     " WHERE feature_id = ?", fid)
 
+    def issue_by_title(title):
+        return [i for i in tr.issues() if i["title"] == title]
 
-try:
-    fx.seed(s)
-    s.gl.call("POST", "/_double/projects", {"id": 1002, "name": "other",
-                                            "path_with_namespace": "grp/other"})
+    pl = Places(tr)
+    other = pl.add("other", 1002)
     rc, iid, err = fx.create_integration(s, extra=("--on-delete", "close"))
     if rc != 0:
-        raise SystemExit(err)
+        raise RuntimeError(err)
     pid = fx.plugin_id(s, iid)
     s.start_worker()
     # The worker reconciles once as it starts: let that pass, so that only
@@ -46,80 +109,88 @@ try:
                   s.sql("SELECT action FROM sync_log")), 10),
          "the sync log says so")
 
-    # -- issue deleted in GitLab: reconcile resets the button ----------------
+    # -- issue deleted in the tracker: the button is reset -----------------
     fid2 = fx.feature(s, "Issue goes away")
     t.eq(fx.click(s, pid, fid2)["connection"]["state"], "connected", "pushed")
     n = link_of(fid2)[0][0]
     # The issue's own creation event is handled first, retries included.
     t.ok(fx.idle(s, 30, settled=True), "the push's own events are settled")
-    s.gl.call("DELETE", "/_double/projects/%d/issues/%d" % (fx.PROJECT, n))
+    tr.delete(n)
     fx.idle(s, settled=True)
-    t.eq(len(link_of(fid2)), 1, "GitLab sends nothing for a deletion")
-    s.ctl("reconcile")
-    t.ok(wait_for(lambda: not link_of(fid2), 15),
-         "reconcile finds the deleted issue and removes the link")
+    if tr.kind == "gitlab":
+        t.eq(len(link_of(fid2)), 1, "GitLab sends nothing for a deletion")
+        s.ctl("reconcile")
+        t.ok(wait_for(lambda: not link_of(fid2), 15),
+             "reconcile finds the deleted issue and removes the link")
+    else:
+        t.ok(wait_for(lambda: not link_of(fid2), 15),
+             "the deleted event removes the link, no reconcile needed")
     t.eq(fx.connection(s, pid, fid2)["data"]["fields"]["connection"]["state"],
          "initial", "the column is back to initial")
 
-    # -- issue moved: the link follows it --------------------------------------
+    # -- issue moved: GitLab's link follows it, GitHub's transfer ends it --
     fid3 = fx.feature(s, "Moving issue")
     t.eq(fx.click(s, pid, fid3)["connection"]["state"], "connected", "pushed")
     n = link_of(fid3)[0][0]
-    # pbsync's token sees both projects, as it must to follow a move.
-    for tok, uid, name in (("glpat-mover-0123456789", 9, "mover"),
-                           (fx.GL_TOKEN, 77, "pbsync-bot")):
-        s.gl.call("POST", "/_double/users", {
-            "token": tok, "id": uid, "username": name, "name": name,
-            "projects": {str(fx.PROJECT): "maintainer", "1002": "maintainer"}})
-    r = s.gl.call("POST", "/_double/projects/%d/issues/%d/move" %
-                  (fx.PROJECT, n), {"to_project": 1002, "as_user": "mover"})
-    t.ok(wait_for(lambda: link_of(fid3) and link_of(fid3)[0][1] == 1002, 15),
-         "a moved issue: the link follows it to the new project",
-         link_of(fid3))
+    # pbsync's token sees both places, as it must to follow a move.
+    pl.grant("mover", 9, "tok-mover-0123456789", (pl.home, other), "admin")
+    pl.grant(trackers.BOT, 77, tr.token, (pl.home, other), "admin")
+    pl.move(n, other, "mover")
+    if tr.kind == "gitlab":
+        t.ok(wait_for(lambda: link_of(fid3) and link_of(fid3)[0][1] ==
+                      other, 15),
+             "a moved issue: the link follows it to the new project",
+             link_of(fid3))
+    else:
+        t.ok(wait_for(lambda: not link_of(fid3), 15),
+             "a transferred issue is gone for pbsync: the link is removed",
+             link_of(fid3))
+        t.ok(wait_for(lambda: fx.connection(s, pid, fid3)["data"]["fields"]
+                      ["connection"]["state"] == "initial", 15),
+             "and the column is back to initial")
     fx.idle(s)
 
     # -- a copied marker takes no link over ------------------------------------
     # alice (a developer) plants an issue carrying a feature's marker where
-    # pbsync's token reads it; the real issue then moves to a project the
+    # pbsync's token reads it; the real issue then moves to a place the
     # token cannot read.  The link must not go to alice's issue.
-    s.gl.call("POST", "/_double/projects", {
-        "id": 1003, "name": "hidden", "path_with_namespace": "grp/hidden"})
-    s.gl.call("POST", "/_double/users", {
-        "token": "glpat-human-0123456789", "id": 5, "username": "alice",
-        "name": "Alice", "projects": {str(fx.PROJECT): "developer",
-                                      "1002": "developer"}})
-    s.gl.call("POST", "/_double/users", {
-        "token": "glpat-mover-0123456789", "id": 9, "username": "mover",
-        "name": "mover", "projects": {str(fx.PROJECT): "maintainer",
-                                      "1002": "maintainer",
-                                      "1003": "maintainer"}})
+    hidden = pl.add("hidden", 1003)
+    pl.grant(trackers.HUMAN, 5, tr.human_token, (pl.home, other), "write")
+    pl.grant("mover", 9, "tok-mover-0123456789", (pl.home, other, hidden),
+             "admin")
     fid4 = fx.feature(s, "Target of a takeover")
     t.eq(fx.click(s, pid, fid4)["connection"]["state"], "connected", "pushed")
     n4 = link_of(fid4)[0][0]
     t.ok(fx.idle(s, 30, settled=True), "its own events are settled")
-    planted = s.gl.call("POST", "/_double/projects/1002/issues", {
-        "title": "Harmless", "as_user": "alice",
-        "description": "x\n\n<!-- pbsync:feature=%s -->\n" % fid4})
+    planted = pl.open(other, "Harmless",
+                      "x\n\n<!-- pbsync:feature=%s -->\n" % fid4,
+                      trackers.HUMAN)
     # And a copy the bot itself wrote (an older issue of the feature): it
-    # is not where GitLab says the issue went either.
-    stale = s.gl.call("POST", "/_double/projects/1002/issues", {
-        "title": "Older copy", "as_user": "pbsync-bot",
-        "description": "y\n\n<!-- pbsync:feature=%s -->\n" % fid4})
-    s.gl.call("POST", "/_double/projects/%d/issues/%d/move" %
-              (fx.PROJECT, n4), {"to_project": 1003, "as_user": "mover"})
+    # is not where the tracker says the issue went either.
+    stale = pl.open(other, "Older copy",
+                    "y\n\n<!-- pbsync:feature=%s -->\n" % fid4, trackers.BOT)
+    pl.move(n4, hidden, "mover")
     gone = wait_for(lambda: not link_of(fid4), 15)
     reliability.check(t, "security", "an issue moves out of the token's "
                       "sight while other issues (another user's, and one "
                       "the bot wrote) carry copies of its marker",
                       "the link goes; no copy is taken",
                       "link %s" % (link_of(fid4) or "removed"), gone)
-    t.ok(any("not pbsync's" in (d or "") for (d,) in s.sql(
-        "SELECT detail FROM sync_log WHERE feature_id = ?", fid4)),
-         "the sync log says why")
-    t.eq([i["title"] for i in fx.issues(s) if i["id"] in (
-        planted["id"], stale["id"])], ["Harmless", "Older copy"],
-        "the issues with copies of the marker are left alone")
+    def why():
+        return s.sql("SELECT action, detail FROM sync_log WHERE"
+                     " feature_id = ?", fid4)
+    if tr.kind == "gitlab":
+        t.ok(any("not pbsync's" in (d or "") for _, d in why()),
+             "the sync log says why", why())
+    else:
+        # A transfer takes the deleted issue's way: the row does not name
+        # the transfer, and is written after the link is gone.
+        t.ok(wait_for(lambda: ("issue deleted", "link removed") in why(),
+                      10), "the sync log records the link's end (as for "
+             "a deleted issue)", why())
+    t.eq(pl.titles((planted["id"], stale["id"])), ["Harmless", "Older copy"],
+         "the issues with copies of the marker are left alone")
     fx.idle(s)
-finally:
-    s.stop(t)
-t.done()
+
+
+trackers.each(t, suite, env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})

@@ -4,7 +4,8 @@ worker at random points under load.  An acknowledged delivery must never
 be lost, a delivery must never be half-written, and an interrupted push
 must never make a second issue.  The random choices (what to kill, the
 pauses) come from PBSYNC_FAULT_SEED, printed at the start, to replay a
-failing run as closely as timing allows."""
+failing run as closely as timing allows.  Runs once per tracker
+(tests/e2e/trackers.py), each from the same seed."""
 import itertools
 import json
 import os
@@ -16,7 +17,8 @@ import time
 import faultkit as fk
 import fixtures as fx
 import reliability
-from harness import Stack, Tap, wait_for
+import trackers
+from harness import Tap, wait_for
 
 AREA = "Process crashes"
 SEED = int(os.environ.get("PBSYNC_FAULT_SEED", "0") or 0) or \
@@ -29,9 +31,9 @@ LEASE_S = 12
 t = Tap()
 print("# PBSYNC_FAULT_SEED=%d" % SEED)
 rnd = random.Random(SEED)
-s = Stack(env={"PBSYNC_JOB_BUDGET_MS": "0", "PBSYNC_JOB_LEASE_S": str(LEASE_S),
-               "PBSYNC_HTTP_TIMEOUT_MS": "3000",
-               "PBSYNC_RECONCILE_INTERVAL_S": "3600"})
+s = tr = None      # the stack and tracker of the run under way (suite)
+# Issue ids of the deliveries ingest() makes up: far from any real one.
+FAKE_IDS = range(700000, 800000)
 
 
 class Killer(threading.Thread):
@@ -87,8 +89,9 @@ class Killer(threading.Thread):
 
 
 def send(path, body, headers):
-    """Sends one delivery until it is acknowledged, as GitLab's or
-    Productboard's retries would: (acknowledged, failed answers)."""
+    """Sends one delivery until it is acknowledged, as the sender's
+    retries (or its admin's resends) would: (acknowledged, failed
+    answers)."""
     failed = 0
     for _ in range(100):
         try:
@@ -103,10 +106,10 @@ def send(path, body, headers):
 
 
 def ingest(k):
-    """GitLab and Productboard deliveries from SENDERS senders for LOAD_S
+    """Tracker and Productboard deliveries from SENDERS senders for LOAD_S
     seconds while FastCGI processes are killed; the worker is not
     running, so every job persisted is still in the table afterwards."""
-    gl_token, pb_auth = k.gl_hook_token(), k.pb_hook_auth()
+    hook, pb_auth = tr.hook_of(k.iid), k.pb_hook_auth()
     numbers = itertools.count()
     acked, failed, lock = {}, [0], threading.Lock()
     end = time.monotonic() + LOAD_S
@@ -115,15 +118,12 @@ def ingest(k):
         while time.monotonic() < end:
             with lock:
                 n = next(numbers)
-            kind = "gl" if n % 2 else "pb"
-            if kind == "gl":
-                ok, bad = send("/webhooks/gittab/" + k.iid, json.dumps({
-                    "object_kind": "issue", "object_attributes": {
-                        "id": 700000 + n, "iid": 9000 + n,
-                        "project_id": fx.PROJECT}}), {
-                    "X-Gitlab-Event": "Issue Hook",
-                    "X-Gitlab-Token": gl_token,
-                    "Idempotency-Key": "crash-gl-%d" % n})
+            kind = "tr" if n % 2 else "pb"
+            if kind == "tr":
+                body = tr.delivery_body(FAKE_IDS[n], 9000 + n)
+                headers = tr.signed(hook, body)
+                headers[tr.dedupe_header] = "crash-tr-%d" % n
+                ok, bad = send("/webhooks/gittab/" + k.iid, body, headers)
             else:
                 ok, bad = send("/webhooks/productboard/" + k.iid, json.dumps(
                     {"data": {"id": "crash-feat-%d" % n,
@@ -139,21 +139,21 @@ def ingest(k):
     [x.start() for x in senders]
     [x.join() for x in senders]
     killer.stop()
-    sent_gl = len([w for w in acked if w[0] == "gl"])
-    sent_pb = len(acked) - sent_gl
-    gl_jobs = {k_ for (k_,) in s.sql(
+    sent_tr = len([w for w in acked if w[0] == "tr"])
+    sent_pb = len(acked) - sent_tr
+    tr_jobs = {k_ for (k_,) in s.sql(
         "SELECT key FROM job WHERE kind = 'issue_event'")
-        if int(k_) >= 700000}
+        if int(k_) in FAKE_IDS}
     pb_jobs = {k_ for (k_,) in s.sql("SELECT key FROM job WHERE kind = "
                                      "'sync' AND key LIKE 'crash-feat-%'")}
     rows = s.sql("SELECT key, count(*) FROM delivery WHERE key LIKE "
-                 "'crash-gl-%' GROUP BY key")
+                 "'crash-tr-%' GROUP BY key")
     keys = {key for key, _ in rows}
     lost = [w for w, ok in acked.items() if ok and not (
-        ("crash-gl-%d" % w[1] in keys and str(700000 + w[1]) in gl_jobs)
-        if w[0] == "gl" else "crash-feat-%d" % w[1] in pb_jobs)]
-    half = [key for key in keys if str(700000 + int(key.split("-")[2]))
-            not in gl_jobs]
+        ("crash-tr-%d" % w[1] in keys and str(FAKE_IDS[w[1]]) in tr_jobs)
+        if w[0] == "tr" else "crash-feat-%d" % w[1] in pb_jobs)]
+    half = [key for key in keys if str(FAKE_IDS[int(key.split("-")[2])])
+            not in tr_jobs]
     dup = [key for key, n in rows if n != 1]
     unacked = [w for w, ok in acked.items() if not ok]
     ok = fk.integrity(s)
@@ -163,26 +163,26 @@ def ingest(k):
         "every acknowledged delivery has its delivery row and its job; no "
         "delivery row without its job; no duplicate; integrity ok",
         "%d processes and %d whole programs killed; %d answers were 502 or "
-        "a reset and were sent again; %d of %d deliveries (%d GitLab, %d "
+        "a reset and were sent again; %d of %d deliveries (%d %s, %d "
         "Productboard) acknowledged; lost %s; delivery rows without job "
-        "%s; duplicate rows %s; jobs: %d GitLab, %d Productboard; "
+        "%s; duplicate rows %s; jobs: %d %s, %d Productboard; "
         "integrity %s (seed %d)" % (
             killer.kills["child"], killer.kills["program"], failed[0],
-            len(acked) - len(unacked), len(acked), sent_gl, sent_pb,
-            lost or "none", half or "none", dup or "none", len(gl_jobs),
-            len(pb_jobs), ok, SEED),
+            len(acked) - len(unacked), len(acked), sent_tr, tr.title,
+            sent_pb,
+            lost or "none", half or "none", dup or "none", len(tr_jobs),
+            tr.title, len(pb_jobs), ok, SEED),
         not lost and not unacked and not half and not dup and
-        len(gl_jobs) == sent_gl and len(pb_jobs) == sent_pb and
+        len(tr_jobs) == sent_tr and len(pb_jobs) == sent_pb and
         killer.kills["child"] > 0 and failed[0] > 0 and ok == "ok")
     s.sql("DELETE FROM job")
 
 
 def pushes(k):
     """FEATURES pushes clicked while the plugin's processes and the worker
-    are killed; GitLab is slowed so that kills land inside creates."""
+    are killed; the tracker is slowed so that kills land inside creates."""
     fk.clear(s)
-    fk.fault(s.gl, r"(GET|POST) /api/v4/projects/\d+/issues$", delay=0.5,
-             count=-1)
+    fk.fault(s.td, tr.issues_fault, delay=0.5, count=-1)
     fids = [fx.feature(s, "Crash push %d" % n) for n in range(FEATURES)]
     answers = {}
 
@@ -212,18 +212,18 @@ def pushes(k):
     done = wait_for(lambda: all(k.state(f) == "connected" for f in fids),
                     90, 0.5)
     fk.settle(s, 60)
-    s.gl.call("DELETE", "/_double/faults")
-    wait_for(lambda: None not in [r["status"] for r in fk.api(
-        s.gl, "POST", "/issues$")], 30, 0.2)
-    per = {f: len(fk.issues_of(s, f)) for f in fids}
+    s.td.call("DELETE", "/_double/faults")
+    wait_for(lambda: None not in [r["status"] for r in tr.api(
+        "POST", "/issues$")], 30, 0.2)
+    per = {f: len(tr.issues_of(f)) for f in fids}
     wrong = [f for f in fids if link_of(f) != [
-        ("linked", (fk.issues_of(s, f) or [{}])[0].get("iid"))]]
+        ("linked", (tr.issues_of(f) or [{}])[0].get("number"))]]
     dead = fk.jobs(s, "state = 'dead'")
-    posts = len(fk.api(s.gl, "POST", "/issues$"))
+    posts = len(tr.api("POST", "/issues$"))
     ok = fk.integrity(s)
     reliability.check(
         t, AREA, "kill -9 of plugin processes and of the worker during %d "
-        "pushes (GitLab slowed by 0.5 s a call)" % FEATURES,
+        "pushes (%s slowed by 0.5 s a call)" % (FEATURES, tr.title),
         "every feature ends connected with exactly one issue and its link; "
         "no dead job; integrity ok",
         "%d plugin processes, the whole plugin program %d times and the "
@@ -242,17 +242,16 @@ def pushes(k):
 
 
 def killed_mid_sync(k):
-    """The worker dies while its sync write to GitLab is in flight, so the
-    link's sync lock stays taken for a lease; GitLab edits of that issue
-    arrive meanwhile and must wait the lock out, not die."""
+    """The worker dies while its sync write to the tracker is in flight,
+    so the link's sync lock stays taken for a lease; edits of that issue
+    in the tracker arrive meanwhile and must wait the lock out, not die."""
     fk.clear(s)
-    fk.fault(s.gl, r"PUT /api/v4/projects/\d+/issues/\d+$", delay=2, count=1)
+    fk.fault(s.td, tr.update_fault, delay=2, count=1)
     k.pb_edit(name="Sync killed mid-write")
-    # The kill must land inside the job: GitLab holds its write and the
-    # job row is leased.
-    held = wait_for(lambda: [q for q in fk.api(
-        s.gl, "PUT", r"/issues/%d$" % k.issue_iid) if q["status"] is None],
-        30, 0.05)
+    # The kill must land inside the job: the tracker holds its write and
+    # the job row is leased.
+    held = wait_for(lambda: [q for q in tr.writes(k.issue_iid)
+                             if q["status"] is None], 30, 0.05)
     leased = s.sql("SELECT count(*) FROM job WHERE kind = 'sync' AND"
                    " key = ? AND state = 'leased'", k.fid)[0][0]
     p = s.procs.pop("worker")
@@ -261,10 +260,10 @@ def killed_mid_sync(k):
     s.start_worker()
     lock = (s.sql("SELECT lock_until FROM link WHERE feature_id = ?",
                   k.fid)[0][0] or 0) - time.time()
-    wait_for(lambda: None not in [r["status"] for r in fk.api(
-        s.gl, "PUT", r"/issues/\d+$")], 30, 0.1)
+    wait_for(lambda: None not in [r["status"] for r in tr.all_writes()],
+             30, 0.1)
     for n in range(2):
-        k.gl_edit(title="After the crash %d" % n)
+        k.tr_edit(title="After the crash %d" % n)
     seen = set()
 
     def last_landed():
@@ -274,17 +273,20 @@ def killed_mid_sync(k):
     landed = wait_for(last_landed, LEASE_S + 40, 0.2)
     fk.settle(s, 30)
     dead = fk.jobs(s, "state = 'dead'")
-    row_ok = landed and not dead and k.issue()["title"] == "After the crash 1"
+    row_ok = landed and not dead and \
+        k.tr_issue()["title"] == "After the crash 1"
     reliability.check(
         t, AREA, "kill -9 of the worker inside a sync write; edits of the "
         "same issue arrive while its lock is held",
-        "the kill lands while GitLab holds the job's write; the new jobs "
+        "the kill lands while %s holds the job's write; the new jobs "
         "wait out the lock (lease %d s) without using up their attempts; "
-        "the last edit lands on both sides; no dead job" % LEASE_S,
-        "killed with %d write held at GitLab and %d sync job leased; lock "
+        "the last edit lands on both sides; no dead job" % (tr.title,
+                                                            LEASE_S),
+        "killed with %d write held at %s and %d sync job leased; lock "
         "left for %.1f s; %d jobs seen waiting 'link busy', highest "
         "attempts %d; last edit landed %s; dead jobs %s" % (
-            len(held or []), leased, lock, len({i for i, _ in seen}),
+            len(held or []), tr.title, leased, lock,
+            len({i for i, _ in seen}),
             max([a for _, a in seen] or [0]), landed,
             [(j["kind"], j["attempts"], j["last_error"]) for j in dead] or
             "none"),
@@ -293,17 +295,29 @@ def killed_mid_sync(k):
 
 
 def link_of(fid):
-    return s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
+    """[(state, issue number)] of the feature's link: issue_ref is
+    "project/number" (GitLab) or "number" (GitHub)."""
+    return s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref,"
+                 " '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
                  fid)
 
 
-try:
+def suite(stack, tracker):
+    global s, tr
+    s, tr = stack, tracker
+    rnd.seed(SEED)      # each tracker replays alone as in the whole run
     k = fk.Linked(s, worker=False)
     ingest(k)
     s.start_worker()
-    fx.idle(s)
+    # The worker reconciles as it starts: that round must be over before
+    # the next case, or it is the job that holds the write there.
+    wait_for(lambda: "worker started" in s.log(), 30)
+    fx.idle(s, 30, settled=True)
     killed_mid_sync(k)
     pushes(k)
-finally:
-    s.stop(t)
-t.done()
+
+
+trackers.each(t, suite, env={"PBSYNC_JOB_BUDGET_MS": "0",
+                             "PBSYNC_JOB_LEASE_S": str(LEASE_S),
+                             "PBSYNC_HTTP_TIMEOUT_MS": "3000",
+                             "PBSYNC_RECONCILE_INTERVAL_S": "3600"})

@@ -1,180 +1,278 @@
 """Webhook ingest: authenticate before parsing, persist then acknowledge,
-deduplicate GitLab deliveries, refuse bad input without writing, forget
-delivery keys after the retention window."""
+deduplicate tracker deliveries, refuse bad input without writing, forget
+delivery keys after the retention window.  Runs once per tracker
+(tests/e2e/trackers.py): GitLab's deliveries carry a secret header and an
+Idempotency-Key, GitHub's an HMAC of the exact body and X-GitHub-Delivery."""
 import copy
 import hashlib
+import hmac
 import json
 import os
 import sqlite3
 import time
 
 import wire
-from harness import Stack, Tap, wait_for
+import trackers
+from harness import Tap, wait_for
 
 REF = os.path.join(os.path.dirname(__file__), "..", "data", "payloads")
 MAX_BODY = 65536
-GL_MAX_BODY = 262144
+TR_MAX_BODY = 262144    # gitlab_max_body: every tracker's deliveries
 DAY = 86400
-t = Tap()
-s = Stack(doubles=False, env={"PBSYNC_JOB_BUDGET_MS": "0",
-                              "PBSYNC_MAX_BODY": str(MAX_BODY),
-                              "PBSYNC_GITLAB_MAX_BODY": str(GL_MAX_BODY)})
-IID = "b" * 32
+KEY = "11111111-2222-3333-4444-555555555555"
+# The plugin's and the Productboard webhook's secret of the integration;
+# its tracker webhook's is the one pbsync registered with the tracker.
 SECRET = "hook-secret-0123456789"
-GL = "/webhooks/gittab/" + IID
-PB = "/webhooks/productboard/" + IID
 # A second integration whose three routes each have their own secret.
-IID2 = "c" * 32
-PLUGIN2, PBHOOK2, GLHOOK2 = ("plugin-secret-2-0123456789",
-                             "pbhook-secret-2-0123456789",
-                             "glhook-secret-2-0123456789")
-ROUTES = ("/plugin/", "/webhooks/productboard/", "/webhooks/gittab/")
-
-
-def gl_headers(key="11111111-2222-3333-4444-555555555555", event="Issue Hook",
-               token=SECRET, uuid=True):
-    """GitLab's headers; uuid=True derives X-Gitlab-Event-UUID from the
-    key, a string sets it, False or None leaves it out (so does key=None
-    for Idempotency-Key)."""
-    h = {"X-Gitlab-Event": event, "User-Agent": "GitLab/18.6.0"}
-    if key is not None:
-        h["Idempotency-Key"] = key
-    if uuid is True:
-        h["X-Gitlab-Event-UUID"] = "e-%s" % key
-    elif uuid:
-        h["X-Gitlab-Event-UUID"] = uuid
-    if token is not None:
-        h["X-Gitlab-Token"] = token
-    return h
-
-
-def jobs():
-    return s.sql("SELECT kind, key, payload FROM job ORDER BY id")
-
-
-def deliveries():
-    return s.sql("SELECT integration_id, source, key, received_at FROM"
-                 " delivery ORDER BY integration_id, source, key")
-
-
-def state():
-    """Every row a delivery can write, to tell that nothing was written."""
-    return (deliveries(), s.sql("SELECT * FROM job ORDER BY id"))
-
-
-def finish_jobs():
-    """What a worker does with the jobs it ran: deletes them."""
-    s.sql("DELETE FROM job")
-
-
-def issue(payload, issue_id, **attrs):
-    """A copy of a GitLab issue delivery about another issue."""
-    p = copy.deepcopy(payload)
-    p["object_attributes"]["id"] = issue_id
-    p["object_attributes"].update(attrs)
-    return p
+PLUGIN2, PBHOOK2 = ("plugin-secret-2-0123456789",
+                    "pbhook-secret-2-0123456789")
+TR_ROUTE = "/webhooks/gittab/"
+ROUTES = ("/plugin/", "/webhooks/productboard/", TR_ROUTE)
+t = Tap()
 
 
 def blake(v):
     return hashlib.blake2b(v.encode(), digest_size=32).hexdigest()
 
 
-def raw(method, path, hdr, body=None):
-    """The answer to one request as bytes, without its Date header."""
-    data = wire.request_head(method, path, hdr, body, s.port) + (body or b"")
-    st, head, rbody = wire.raw_http(s.port, data)
-    head = b"\r\n".join(x for x in head.split(b"\r\n")
-                         if not x.lower().startswith(b"date:"))
-    return st, head + b"\r\n\r\n" + rbody
+def as_bytes(body):
+    if isinstance(body, (dict, list)):
+        return json.dumps(body).encode()
+    return body.encode() if isinstance(body, str) else body
 
 
-def secret_header(route, value):
-    """The header a route reads its secret from."""
-    if value is None:
-        return {}
-    if route == "/webhooks/gittab/":
+class GitLabHooks:
+    """GitLab's deliveries: the secret in X-Gitlab-Token, deduplicated on
+    Idempotency-Key (X-Gitlab-Event-UUID before GitLab 17.4)."""
+    event, other_event = "Issue Hook", "Push Hook"
+    key_header = "Idempotency-Key"
+    sample = "gitlab-issue-hook-close.json"
+    no_ids = {"object_kind": "issue", "object_attributes": {}}
+    wrong_ids = {"object_kind": "issue", "object_attributes": {
+        "id": "1", "iid": 1, "project_id": 2}}
+    # A delivery that says more than which issue: a move.
+    more, more_says = "moved to issue 999", '"moved_to":"999"'
+
+    def __init__(self, secret):
+        self.secret = secret
+
+    def secret_header(self, value, raw):
         return {"X-Gitlab-Token": value}
-    return {"Authorization": value}
+
+    def headers(self, raw, key=KEY, event=None, secret=True, uuid=True):
+        """secret: True for the hook's own, None for none, or a value;
+        uuid=True derives X-Gitlab-Event-UUID from the key, a string sets
+        it, False or None leaves it out (so does key=None for
+        Idempotency-Key)."""
+        h = {"X-Gitlab-Event": event or self.event,
+             "User-Agent": "GitLab/18.6.0"}
+        if key is not None:
+            h["Idempotency-Key"] = key
+        if uuid is True:
+            h["X-Gitlab-Event-UUID"] = "e-%s" % key
+        elif uuid:
+            h["X-Gitlab-Event-UUID"] = uuid
+        if secret is not None:
+            h.update(self.secret_header(
+                self.secret if secret is True else secret, raw))
+        return h
+
+    @staticmethod
+    def issue_id(p):
+        return str(p["object_attributes"]["id"])
+
+    @staticmethod
+    def about(payload, issue_id, more=False, text=None):
+        """A copy of a delivery about another issue."""
+        p = copy.deepcopy(payload)
+        p["object_attributes"]["id"] = issue_id
+        if more:
+            p["object_attributes"]["moved_to_id"] = 999
+        if text is not None:
+            p["object_attributes"]["description"] = text
+        return p
 
 
-try:
-    s.add_integration(IID, SECRET)
-    payload = json.load(open(os.path.join(REF, "gitlab-issue-hook-close.json")))
+class GitHubHooks(GitLabHooks):
+    """GitHub's deliveries: X-Hub-Signature-256, an HMAC-SHA256 of the
+    exact body, deduplicated on X-GitHub-Delivery."""
+    event, other_event = "issues", "push"
+    key_header = "X-GitHub-Delivery"
+    sample = "github-issues-closed.json"
+    no_ids = {"action": "edited", "issue": {}}
+    wrong_ids = {"action": "edited", "issue": {"id": "1", "number": 1}}
+    # A transfer: the issue is gone for pbsync.
+    more, more_says = "transferred", '"deleted":true'
+
+    def secret_header(self, value, raw):
+        mac = hmac.new(value.encode(), raw or b"", hashlib.sha256)
+        return {"X-Hub-Signature-256": "sha256=" + mac.hexdigest()}
+
+    def headers(self, raw, key=KEY, event=None, secret=True, uuid=True):
+        h = {"X-GitHub-Event": event or self.event,
+             "User-Agent": "GitHub-Hookshot/5f3c2a1"}
+        if key is not None:
+            h["X-GitHub-Delivery"] = key
+        if secret is not None:
+            h.update(self.secret_header(
+                self.secret if secret is True else secret, raw))
+        return h
+
+    @staticmethod
+    def issue_id(p):
+        return str(p["issue"]["id"])
+
+    @staticmethod
+    def about(payload, issue_id, more=False, text=None):
+        p = copy.deepcopy(payload)
+        p["issue"]["id"] = issue_id
+        if more:
+            p["action"] = "transferred"
+        if text is not None:
+            p["issue"]["body"] = text
+        return p
+
+
+def suite(s, tr):
+    def jobs():
+        return s.sql("SELECT kind, key, payload FROM job ORDER BY id")
+
+    def deliveries():
+        return s.sql("SELECT integration_id, source, key, received_at FROM"
+                     " delivery ORDER BY integration_id, source, key")
+
+    def state():
+        """Every row a delivery can write, to tell that nothing was
+        written."""
+        return (deliveries(), s.sql("SELECT * FROM job ORDER BY id"))
+
+    def finish_jobs():
+        """What a worker does with the jobs it ran: deletes them."""
+        s.sql("DELETE FROM job")
+
+    def raw(method, path, hdr, body=None):
+        """The answer to one request as bytes, without its Date header."""
+        data = wire.request_head(method, path, hdr, body, s.port) + (
+            body or b"")
+        st, head, rbody = wire.raw_http(s.port, data)
+        head = b"\r\n".join(x for x in head.split(b"\r\n")
+                             if not x.lower().startswith(b"date:"))
+        return st, head + b"\r\n\r\n" + rbody
+
+    def integration(name, plugin, pbhook):
+        """An integration made by pbsyncctl, its plugin and Productboard
+        webhook secrets set to these; (its id, the tracker webhook's
+        secret as pbsync registered it)."""
+        rc, iid, err = tr.create_integration(name)
+        if rc != 0:
+            raise RuntimeError(err)
+        s.sql("UPDATE integration SET plugin_secret = ?, pb_hook_secret = ?"
+              " WHERE id = ?", blake("Bearer " + plugin),
+              blake("Bearer " + pbhook), iid)
+        return iid, tr.hook_secret_sent(tr.hook_of(iid))
+
+    IID, TRHOOK = integration("Team", SECRET, SECRET)
+    TR, PB = TR_ROUTE + IID, "/webhooks/productboard/" + IID
+    dv = (GitLabHooks if tr.kind == "gitlab" else GitHubHooks)(TRHOOK)
+    # Only deliveries make jobs here: not the creation's own.
+    finish_jobs()
+
+    def post(body, path=None, ctype=None, **kw):
+        """A tracker delivery of body (signed over its exact bytes where
+        the tracker signs); kw are dv.headers'."""
+        data = as_bytes(body)
+        h = dv.headers(data, **kw)
+        if ctype is not None:
+            h["Content-Type"] = ctype
+        return s.request("POST", path or TR, data, h)
+
+    def secret_header(route, value, body=None):
+        """The header a route reads its secret from (for the tracker's,
+        from which the tracker's header is made: a signature of body)."""
+        if value is None:
+            return {}
+        if route == TR_ROUTE:
+            return dv.secret_header(value, body)
+        return {"Authorization": value}
+
+    payload = json.load(open(os.path.join(REF, dv.sample)))
+    first_id = dv.issue_id(payload)
 
     before = s.counts()
-    for what, hdr, body, want in (
-        ("no token", gl_headers(token=None), payload, 401),
-        ("wrong token", gl_headers(token="nope"), payload, 401),
-        ("malformed JSON", gl_headers(), "{\"object_kind\": ", 400),
-        ("JSON array", gl_headers(), "[1, 2]", 400),
-        ("missing issue ids", gl_headers(), {"object_kind": "issue",
-                                             "object_attributes": {}}, 400),
-        ("ids of the wrong type", gl_headers(), {"object_kind": "issue",
-            "object_attributes": {"id": "1", "iid": 1, "project_id": 2}}, 400),
+    for what, kw, body, want in (
+        ("no secret", {"secret": None}, payload, 401),
+        ("wrong secret", {"secret": "nope-0123456789"}, payload, 401),
+        ("malformed JSON", {}, "{\"object_kind\": ", 400),
+        ("JSON array", {}, "[1, 2]", 400),
+        ("missing issue ids", {}, dv.no_ids, 400),
+        ("ids of the wrong type", {}, dv.wrong_ids, 400),
     ):
-        r = s.request("POST", GL, body, hdr)
-        t.eq(r.status, want, "gitlab hook, %s -> %d" % (what, want))
-    r = s.request("POST", GL, json.dumps(payload), dict(gl_headers(),
-                  **{"Content-Type": "text/plain"}))
-    t.eq(r.status, 415, "gitlab hook, wrong content type -> 415")
-    r = s.request("POST", GL, payload, gl_headers(event="Push Hook"))
-    t.eq(r.status, 204, "other gitlab events are accepted and ignored")
+        r = post(body, **kw)
+        t.eq(r.status, want, "%s hook, %s -> %d" % (tr.kind, what, want))
+    r = post(payload, ctype="text/plain")
+    t.eq(r.status, 415, "%s hook, wrong content type -> 415" % tr.kind)
+    r = post(payload, event=dv.other_event)
+    t.eq(r.status, 204, "other %s events are accepted and ignored" %
+         tr.kind)
     t.eq(s.counts(), before, "refused and ignored deliveries wrote nothing")
 
-    r = s.request("POST", GL, payload, gl_headers())
+    r = post(payload)
     t.eq((r.status, r.body), (200, b""), "an issue delivery is acknowledged")
-    t.eq(jobs(), [("issue_event", "422296", '{"id":"422296"}')],
+    t.eq(jobs(), [("issue_event", first_id, '{"id":"%s"}' % first_id)],
          "it is persisted as one issue_event job before the answer")
     for _ in range(9):
-        r = s.request("POST", GL, payload, gl_headers())
+        r = post(payload)
     t.eq(r.status, 200, "a repeated delivery is acknowledged too")
-    t.eq(len(jobs()), 1, "ten deliveries with one Idempotency-Key: one job")
+    t.eq(len(jobs()), 1, "ten deliveries with one %s: one job" %
+         dv.key_header)
     t.eq(s.sql("SELECT count(*) FROM delivery")[0][0], 1,
          "the delivery key is recorded once")
-    t.ok("duplicate gitlab delivery" in s.log(), "duplicates are logged")
-    r = s.request("POST", GL, payload, gl_headers(key="other-key"))
+    t.ok("duplicate %s delivery" % tr.kind in s.log(),
+         "duplicates are logged")
+    r = post(payload, key="other-key")
     t.eq(len(jobs()), 1, "a new delivery for the same issue coalesces")
 
     # -- deduplication: a resend after its job ran queues nothing -------
     # Coalescing hides a duplicate while the first job waits; once the job
     # has run (a worker deletes it), only the delivery key stops a resend.
-    KEY = "11111111-2222-3333-4444-555555555555"
     finish_jobs()
     before = state()
-    r = s.request("POST", GL, payload, gl_headers())
+    r = post(payload)
     t.eq((r.status, state()), (200, before),
          "a delivery resent after its job ran: 200, no job, nothing written")
-    r = s.request("POST", GL, payload, gl_headers(uuid="e-resent"))
-    t.eq((r.status, state()), (200, before),
-         "a resend with the same Idempotency-Key and another "
-         "X-Gitlab-Event-UUID is a duplicate too")
-    keys = [d[2] for d in deliveries()]
-    t.ok(KEY in keys and "e-" + KEY not in keys,
-         "the delivery is recorded under its Idempotency-Key", keys)
-    for what, hdr, name in (
-            ("Idempotency-Key alone", gl_headers(key="only-key-1",
-                                                 uuid=None), "only-key-1"),
+    cases = [("%s alone" % dv.key_header, {"key": "only-key-1",
+                                           "uuid": None}, "only-key-1"),
+             ("a 128-character %s" % dv.key_header,
+              {"key": "k" * 128, "uuid": None}, "k" * 128)]
+    if tr.kind == "gitlab":
+        r = post(payload, uuid="e-resent")
+        t.eq((r.status, state()), (200, before),
+             "a resend with the same Idempotency-Key and another "
+             "X-Gitlab-Event-UUID is a duplicate too")
+        keys = [d[2] for d in deliveries()]
+        t.ok(KEY in keys and "e-" + KEY not in keys,
+             "the delivery is recorded under its Idempotency-Key", keys)
+        cases[1:1] = [
             ("X-Gitlab-Event-UUID alone (GitLab before 17.4)",
-             gl_headers(key=None, uuid="only-uuid-1"), "only-uuid-1"),
+             {"key": None, "uuid": "only-uuid-1"}, "only-uuid-1"),
             ("an empty Idempotency-Key: X-Gitlab-Event-UUID",
-             gl_headers(key="", uuid="empty-key-uuid-1"), "empty-key-uuid-1"),
-            ("a 128-character Idempotency-Key", gl_headers(key="k" * 128,
-                                                           uuid=None),
-             "k" * 128)):
-        r1 = s.request("POST", GL, payload, hdr)
-        first = (r1.status, len(jobs()), name in [d[2] for d in deliveries()])
+             {"key": "", "uuid": "empty-key-uuid-1"}, "empty-key-uuid-1")]
+    for what, kw, name in cases:
+        r1 = post(payload, **kw)
+        first = (r1.status, len(jobs()), name in [d[2] for d in
+                                                  deliveries()])
         finish_jobs()
         before = state()
-        r2 = s.request("POST", GL, payload, hdr)
+        r2 = post(payload, **kw)
         t.eq((first, r2.status, state() == before),
              ((200, 1, True), 200, True),
              "%s: the first delivery is queued and its key recorded; a "
              "resend after its job ran queues nothing" % what)
-    hdr = gl_headers(key="k" * 129, uuid=None)
-    r1 = s.request("POST", GL, payload, hdr)
+    kw = {"key": "k" * 129, "uuid": None}
+    r1 = post(payload, **kw)
     n1 = len(jobs())
     finish_jobs()
-    r2 = s.request("POST", GL, payload, hdr)
+    r2 = post(payload, **kw)
     t.eq((r1.status, n1, r2.status, len(jobs()),
           "k" * 129 in [d[2] for d in deliveries()]), (200, 1, 200, 1, False),
          "a key over 128 characters is not recorded: each delivery is queued")
@@ -187,9 +285,9 @@ try:
     try:
         before = state()
         t0 = time.monotonic()
-        dup = s.request("POST", GL, payload, gl_headers())
+        dup = post(payload)
         dt = time.monotonic() - t0
-        new = s.request("POST", GL, payload, gl_headers(key="locked-1"))
+        new = post(payload, key="locked-1")
         during = state()
     finally:
         hold.execute("ROLLBACK")
@@ -200,39 +298,41 @@ try:
     t.eq((new.status, new.headers.get("retry-after")), (503, "1"),
          "a new delivery that cannot be stored is answered 503, Retry-After")
     t.eq(during, before, "and nothing of it was stored")
-    r = s.request("POST", GL, payload, gl_headers(key="locked-1"))
-    t.eq((r.status, len(jobs()), "locked-1" in [d[2] for d in deliveries()]),
+    r = post(payload, key="locked-1")
+    t.eq((r.status, len(jobs()), "locked-1" in [d[2] for d in
+                                                deliveries()]),
          (200, 1, True), "the sender's retry is stored and queued")
 
     # -- coalescing: one waiting job per issue -----------------------------
     s.sql("UPDATE job SET run_at = ?, attempts = 1", time.time() + 600)
-    r = s.request("POST", GL, issue(payload, 422296, moved_to_id=999),
-                  gl_headers(key="coalesce-1"))
+    r = post(dv.about(payload, int(first_id), more=True), key="coalesce-1")
     rows = s.sql("SELECT run_at, payload FROM job")
     t.ok(r.status == 200 and len(rows) == 1 and
          rows[0][0] <= time.time() + 1, "a new delivery brings its issue's "
          "job, waiting to be retried, forward", rows)
-    t.ok(len(rows) == 1 and '"moved_to":"999"' in rows[0][1],
-         "and the job carries the newest delivery's payload", rows)
+    t.ok(len(rows) == 1 and dv.more_says in rows[0][1],
+         "and the job carries the newest delivery's payload (%s)" % dv.more,
+         rows)
     s.sql("UPDATE job SET state = 'leased', lease_until = ?",
           time.time() + 60)
-    r = s.request("POST", GL, payload, gl_headers(key="coalesce-2"))
+    r = post(payload, key="coalesce-2")
     t.eq(sorted(x[0] for x in s.sql("SELECT state FROM job")),
          ["leased", "ready"], "a delivery for an issue whose job is running "
          "queues a new job")
     finish_jobs()
 
-    conf = json.load(open(os.path.join(
-        REF, "gitlab-confidential-issue-hook-update-description.json")))
-    r = s.request("POST", GL, conf, gl_headers(key="conf-1",
-                  event="Confidential Issue Hook"))
-    t.eq(r.status, 200, "confidential issue deliveries are accepted")
-    t.eq([j[1] for j in jobs()], [str(conf["object_attributes"]["id"])],
-         "and queued")
+    if tr.kind == "gitlab":
+        conf = json.load(open(os.path.join(
+            REF, "gitlab-confidential-issue-hook-update-description.json")))
+        r = post(conf, key="conf-1", event="Confidential Issue Hook")
+        t.eq(r.status, 200, "confidential issue deliveries are accepted")
+        t.eq([j[1] for j in jobs()], [str(conf["object_attributes"]["id"])],
+             "and queued")
 
     before = s.counts()
     ev = {"data": {"id": "feat-1", "eventType": "feature.updated",
-                   "links": {"target": "https://api.productboard.com/features/feat-1"},
+                   "links": {"target":
+                             "https://api.productboard.com/features/feat-1"},
                    "updatedAttributes": ["name"]}}
     for what, hdr, body, want in (
         ("no secret", {}, ev, 401),
@@ -245,7 +345,8 @@ try:
     ):
         r = s.request("POST", PB, body, hdr)
         t.eq(r.status, want, "productboard hook, %s -> %d" % (what, want))
-    r = s.request("POST", PB, {"data": {"eventType": "note.created", "id": "n"}},
+    r = s.request("POST", PB, {"data": {"eventType": "note.created",
+                                        "id": "n"}},
                   {"Authorization": "Bearer " + SECRET})
     t.eq(r.status, 204, "other productboard events are ignored with 204")
     t.eq(s.counts(), before, "and nothing was written")
@@ -259,34 +360,32 @@ try:
     r = s.request("GET", PB + "?validationToken=abc",
                   headers={"Authorization": "Bearer " + SECRET})
     t.eq((r.status, r.body), (200, b"abc"), "the webhook URL echoes a probe")
-    r = s.request("POST", PB, "{" * 60000, {"Authorization": "Bearer " + SECRET,
-                                             "Content-Type": "application/json"})
+    r = s.request("POST", PB, "{" * 60000,
+                  {"Authorization": "Bearer " + SECRET,
+                   "Content-Type": "application/json"})
     t.eq(r.status, 400, "deeply nested JSON is refused")
 
     # -- each route takes its own secret, from its own header --------------
-    s.add_integration(IID2, "unused-secret-0123456789")
-    s.sql("UPDATE integration SET plugin_secret = ?, pb_hook_secret = ?,"
-          " tracker_hook_secret = ? WHERE id = ?", blake("Bearer " + PLUGIN2),
-          blake("Bearer " + PBHOOK2), blake(GLHOOK2), IID2)
-    values = ("Bearer " + PLUGIN2, "Bearer " + PBHOOK2, GLHOOK2,
-              "Bearer " + GLHOOK2)
+    IID2, TRHOOK2 = integration("Second", PLUGIN2, PBHOOK2)
+    values = ("Bearer " + PLUGIN2, "Bearer " + PBHOOK2, TRHOOK2,
+              "Bearer " + TRHOOK2)
     got, want = [], []
     for route, own, ok in zip(ROUTES, values, (200, 200, 204)):
         for value in values:
-            hdr = secret_header(route, value)
-            hdr["X-Gitlab-Event"] = "Push Hook"
-            if route == "/webhooks/gittab/":
+            if route == TR_ROUTE:
+                hdr = dv.headers(b"{}", event=dv.other_event, secret=value)
                 r = s.request("POST", route + IID2, "{}", hdr)
             else:
+                hdr = secret_header(route, value)
                 r = s.request("GET", route + IID2 + "?validationToken=v",
                               headers=hdr)
             got.append((route, value[:20], r.status))
             want.append((route, value[:20], ok if value == own else 401))
     for route, hdr in (
-            ("/webhooks/gittab/", {"Authorization": GLHOOK2}),
-            ("/webhooks/productboard/", {"X-Gitlab-Token": "Bearer " +
-                                         PBHOOK2})):
-        hdr["X-Gitlab-Event"] = "Push Hook"
+            (TR_ROUTE, {"Authorization": TRHOOK2}),
+            ("/webhooks/productboard/",
+             dv.secret_header("Bearer " + PBHOOK2, b"{}"))):
+        hdr.update(dv.headers(b"{}", event=dv.other_event, secret=None))
         r = s.request("POST", route + IID2, "{}", hdr)
         got.append((route, "other header", r.status))
         want.append((route, "other header", 401))
@@ -310,9 +409,10 @@ try:
                     ("upper-case id", IID2.upper(), good),
                     ("id and a trailing slash, wrong secret", IID2 + "/",
                      bad)):
-                hdr = secret_header(route, value)
-                hdr.update({"Content-Type": "application/json",
-                            "X-Gitlab-Event": "Issue Hook"})
+                hdr = secret_header(route, value, body)
+                hdr.update({"Content-Type": "application/json"})
+                hdr.update(dv.headers(body, key=None, uuid=None,
+                                      secret=None))
                 answers.append((what, raw(method, route + iid + query, hdr,
                                           body)))
             first = answers[0][1]
@@ -326,7 +426,7 @@ try:
     # configuration (or CGI) serves it: the programs' own 401 is the answer.
     for route, good in zip(ROUTES, values):
         prog = {"/plugin/": "plugin", "/webhooks/productboard/": "pbhook",
-                "/webhooks/gittab/": "glhook"}[route]
+                TR_ROUTE: "glhook"}[route]
         answers = []
         for what, iid, value in (
                 ("wrong secret", IID2, bad),
@@ -339,7 +439,7 @@ try:
                       "CONTENT_LENGTH": str(len(event)),
                       "REMOTE_ADDR": "127.0.0.1",
                       "SERVER_PROTOCOL": "HTTP/1.1"}
-            for k, v in secret_header(route, value).items():
+            for k, v in secret_header(route, value, event).items():
                 params["HTTP_" + k.upper().replace("-", "_")] = v
             st, _, body = wire.fcgi(os.path.join(s.dir, prog + ".sock"),
                                     params, event)
@@ -350,31 +450,38 @@ try:
              "malformed or known id, wrong secret: the same 401 and body" % (
                  route, prog), answers)
 
-    # -- the secret is checked before the body is read or parsed -----------
+    # -- the secret is checked before the body is parsed -------------------
+    # A signature covers the body, so a tracker that signs (GitHub) has
+    # pbsync reads the body first and refuses, as unsigned, one it cannot
+    # check (over the limit), and answers 415 only once a signature holds:
+    # every one without a good signature is 401, as for an unknown id.  A
+    # secret header (GitLab) is checked before the body is read.
     before = state()
     for route in ROUTES:
-        limit = GL_MAX_BODY if route == "/webhooks/gittab/" else MAX_BODY
-        got = []
-        for what, ctype, kind, body in (
-                ("malformed JSON", "application/json", "Issue Hook",
-                 b'{"data": '),
-                ("a body over the size limit", "application/json",
-                 "Issue Hook", b"{" + b" " * limit + b"}"),
-                ("a text/plain body", "text/plain", "Issue Hook", b"{}"),
-                ("an event pbsync ignores", "application/json", "Push Hook",
-                 b'{"data":{"eventType":"note.created","id":"n"}}'),
-                ("an event to act on", "application/json", "Issue Hook",
-                 event if route != "/webhooks/gittab/" else
-                 json.dumps(payload).encode())):
+        limit = TR_MAX_BODY if route == TR_ROUTE else MAX_BODY
+        signed = route == TR_ROUTE and tr.signs_body
+        got, want = [], []
+        for what, ctype, other, body, unread in (
+                ("malformed JSON", "application/json", False, b'{"data": ',
+                 None),
+                ("a body over the size limit", "application/json", False,
+                 b"{" + b" " * limit + b"}", 413),
+                ("a text/plain body", "text/plain", False, b"{}", 415),
+                ("an event pbsync ignores", "application/json", True,
+                 b'{"data":{"eventType":"note.created","id":"n"}}', None),
+                ("an event to act on", "application/json", False,
+                 event if route != TR_ROUTE else as_bytes(payload), None)):
             for value in (None, bad):
-                hdr = secret_header(route, value)
-                hdr.update({"Content-Type": ctype, "X-Gitlab-Event": kind})
+                hdr = secret_header(route, value, body)
+                hdr.update(dv.headers(body, event=dv.other_event if other
+                                      else None, secret=None))
+                hdr["Content-Type"] = ctype
                 got.append((what, value is not None,
                             raw("POST", route + IID, hdr, body)[0]))
-        t.eq([g for g in got if g[2] != 401], [],
-             "%s{iid}: a missing or wrong secret is 401 whatever the body "
-             "(malformed, over the limit, text/plain, ignored or valid)" %
-             route)
+                want.append((what, value is not None, 401))
+        t.eq(got, want, "%s{iid}: a missing or wrong %s is 401 whatever the "
+             "body (malformed, over the limit, text/plain, ignored or "
+             "valid)" % (route, "signature" if signed else "secret"))
     t.eq(state(), before, "refused before the body: nothing written")
 
     # -- body limits and content type, with the right secret ---------------
@@ -390,16 +497,18 @@ try:
     t.eq((r1.status, n1, r2.status, len(jobs())), (204, 1, 413, 0),
          "productboard hook: a body of max_body bytes is taken, one byte "
          "more is 413 and nothing is queued")
-    big = json.dumps(issue(payload, 555001)).encode()
-    big += b" " * (GL_MAX_BODY - len(big))
-    r1 = s.request("POST", GL, big, gl_headers(key="big-1"))
-    r2 = s.request("POST", GL, big + b" ", gl_headers(key="big-2"))
-    r3 = s.request("POST", GL, issue(payload, 555002, description="x" *
-                                     (MAX_BODY + 1000)),
-                   gl_headers(key="big-3"))
-    t.eq((r1.status, r2.status, r3.status), (200, 413, 200),
-         "gitlab hook: gitlab_max_body bytes are taken, one more is 413; a "
-         "delivery over max_body is taken")
+    big = json.dumps(dv.about(payload, 555001)).encode()
+    big += b" " * (TR_MAX_BODY - len(big))
+    r1 = post(big, key="big-1")
+    r2 = post(big + b" ", key="big-2")
+    r3 = post(dv.about(payload, 555002, text="x" * (MAX_BODY + 1000)),
+              key="big-3")
+    over = 401 if tr.signs_body else 413
+    t.eq((r1.status, r2.status, r3.status), (200, over, 200),
+         "%s hook: tracker_max_body bytes are taken, one more is %d (%s); "
+         "a delivery over max_body is taken" % (
+             tr.kind, over, "a body too large to check is refused as "
+             "unsigned" if tr.signs_body else "refused as too large"))
     t.eq(sorted(k for _, k, _ in jobs()), ["555001", "555002"],
          "the two deliveries taken are queued, the refused one is not")
     finish_jobs()
@@ -407,8 +516,7 @@ try:
     for ctype in ("application/json; charset=utf-8", "APPLICATION/JSON",
                   "application/jsonx", "application/json-patch+json",
                   "text/json", "text/plain"):
-        r = s.request("POST", GL, payload, dict(gl_headers(key=ctype),
-                                                **{"Content-Type": ctype}))
+        r = post(payload, key=ctype, ctype=ctype)
         got.append((ctype, r.status))
     t.eq(got, [("application/json; charset=utf-8", 200),
                ("APPLICATION/JSON", 200), ("application/jsonx", 415),
@@ -439,7 +547,7 @@ try:
     left = sorted(d[2] for d in deliveries())
     t.eq((r.returncode, left), (0, ["fresh"]),
          "with PBSYNC_DELIVERY_RETENTION_S=3600 it keeps the last hour's")
-    r = s.request("POST", GL, payload, gl_headers(key="recent", uuid=None))
+    r = post(payload, key="recent", uuid=None)
     t.eq((r.status, len(jobs()), sorted(d[2] for d in deliveries())),
          (200, 1, ["fresh", "recent"]),
          "a resend of a forgotten key is queued, and its key recorded, again")
@@ -458,8 +566,10 @@ try:
     t.eq(kept, ["fresh", "old-w2", "recent"], "and not again within the "
          "hour: a key that aged after that stays, and so do the young ones")
     log = s.log()
-    t.ok(not [x for x in (SECRET, PLUGIN2, PBHOOK2, GLHOOK2) if x in log],
-         "the hook secret never reaches the log")
-finally:
-    s.stop(t)
-t.done()
+    t.ok(not [x for x in (SECRET, PLUGIN2, PBHOOK2, TRHOOK, TRHOOK2)
+              if x in log], "the hook secret never reaches the log")
+
+
+trackers.each(t, suite, env={"PBSYNC_JOB_BUDGET_MS": "0",
+                             "PBSYNC_MAX_BODY": str(MAX_BODY),
+                             "PBSYNC_TRACKER_MAX_BODY": str(TR_MAX_BODY)})

@@ -2,11 +2,12 @@
 end: action_reply = both (every answer also carries the v1 key
 data.connection), no worker and job_budget_ms = 0 (jobs wait for
 pbsyncctl drain, which runs them and exits), and a push whose create
-answer is lost because GitLab is slower than http_timeout_ms: the pending
-link keeps the retry off while that create may still land, and the retry
-then finds the issue by its marker instead of making a second one.  A push
-whose program is killed before its create is finished by the job its
-click scheduled with the pending link."""
+answer is lost because the tracker is slower than http_timeout_ms: the
+pending link keeps the retry off while that create may still land, and the
+retry then finds the issue by its marker instead of making a second one.
+A push whose program is killed before its create is finished by the job
+its click scheduled with the pending link.  Runs once per tracker
+(tests/e2e/trackers.py)."""
 import json
 import os
 import signal
@@ -14,14 +15,12 @@ import subprocess
 import time
 
 import fixtures as fx
-from harness import Stack, Tap, wait_for
+import trackers
+from harness import Tap, wait_for
 
-CREATE = r"POST /api/v4/projects/\d+/issues$"
 SLOW_OK = {"PBSYNC_HTTP_TIMEOUT_MS": "8000"}
 
 t = Tap()
-s = Stack(env={"PBSYNC_ACTION_REPLY": "both", "PBSYNC_JOB_BUDGET_MS": "0",
-               "PBSYNC_HTTP_TIMEOUT_MS": "1000"})
 
 
 def reply(r):
@@ -34,59 +33,70 @@ def reply(r):
         d.get("connection")
 
 
-def both_shapes(r, state, what):
-    v2, v1 = reply(r)
-    t.ok(v2.get("state") == state and v1 == v2, "%s answers %s in "
-         "data.fields.connection and the same in data.connection" %
-         (what, state), r.get("body"))
+
+def open_issue(tr, title, body):
+    """An issue alice opens in the tracker's web UI: its number."""
+    if tr.kind == "gitlab":
+        return tr.d.call("POST", "/_double/projects/%d/issues" % tr.pid, {
+            "title": title, "description": body,
+            "as_user": trackers.HUMAN})["iid"]
+    return tr.d.call("POST", "/_double/repos/%s/issues" % tr.project, {
+        "title": title, "body": body, "as_user": trackers.HUMAN})["number"]
 
 
-def stored(fid):
-    return fx.connection(s, pid, fid)["data"]["fields"]["connection"].get(
-        "state")
+def suite(s, tr):
+    def both_shapes(r, state, what):
+        v2, v1 = reply(r)
+        t.ok(v2.get("state") == state and v1 == v2, "%s answers %s in "
+             "data.fields.connection and the same in data.connection" %
+             (what, state), r.get("body"))
 
+    def stored(fid):
+        return fx.connection(s, pid, fid)["data"]["fields"][
+            "connection"].get("state")
 
-def issues(title):
-    return [i for i in fx.issues(s) if i["title"] == title]
+    def issues(title):
+        return [i for i in tr.issues() if i["title"] == title]
 
+    def creates(title):
+        """The tracker's create requests for title, answered or held."""
+        return [q for q in tr.api("POST", r"/issues$")
+                if isinstance(q["body"], dict) and
+                q["body"].get("title") == title]
 
-def creates(title):
-    """GitLab's create requests for title, answered or still held."""
-    return [q for q in s.gl.requests(r"/issues$") if q["method"] == "POST"
-            and isinstance(q["body"], dict) and q["body"].get("title") ==
-            title]
+    def jobs(kind, key):
+        return s.sql("SELECT state, run_at FROM job WHERE kind = ? AND"
+                     " key = ?", kind, key)
 
+    def linked_number(fid):
+        """(state, issue number) of the feature's link rows."""
+        return s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref,"
+                     " '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
+                     fid)
 
-def jobs(kind, fid):
-    return s.sql("SELECT state, run_at FROM job WHERE kind = ? AND key = ?",
-                 kind, fid)
+    def delivered():
+        """Waits until both doubles have no webhook queued or in flight
+        (no job runs here, so fixtures.idle would wait for them in
+        vain)."""
+        return all(d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                                    "timeout": 10})
+                   .get("idle") for d in (s.pb, s.td))
 
+    def drain():
+        """pbsyncctl drain: its exit status, or None when it did not
+        exit."""
+        try:
+            return subprocess.run(
+                s.wrap() + [s.binary("pbsyncctl"), "drain"],
+                env=dict(s.env, **SLOW_OK), capture_output=True,
+                timeout=30).returncode
+        except subprocess.TimeoutExpired:
+            return None
 
-def delivered():
-    """Waits until both doubles have no webhook queued or in flight (no
-    job runs here, so fixtures.idle would wait for them in vain)."""
-    return all(d.call("POST", "/_double/wait", {"deliveries_idle": True,
-                                                "timeout": 10})
-               .get("idle") for d in (s.pb, s.gl))
-
-
-def drain():
-    """pbsyncctl drain: its exit status, or None when it did not exit."""
-    try:
-        return subprocess.run(
-            s.wrap() + [s.binary("pbsyncctl"), "drain"],
-            env=dict(s.env, **SLOW_OK), capture_output=True,
-            timeout=30).returncode
-    except subprocess.TimeoutExpired:
-        return None
-
-
-try:
-    fx.seed(s)
     rc, iid, err = fx.create_integration(s, env=SLOW_OK)
     t.eq(rc, 0, "an integration is created through pbsyncctl")
     if rc != 0:
-        raise SystemExit(err)
+        raise RuntimeError(err)
     pid = fx.plugin_id(s, iid)
 
     # -- action_reply = both ------------------------------------------------
@@ -97,12 +107,12 @@ try:
 
     # -- a create whose answer is lost --------------------------------------
     fc = fx.feature(s, "Create answer lost")
-    s.gl.call("POST", "/_double/faults", {"match": CREATE, "delay": 6,
-                                          "count": 1})
+    s.td.call("POST", "/_double/faults", {"match": tr.create_match,
+                                          "delay": 6, "count": 1})
     r = fx.click(s, pid, fc)
     t.eq(reply(r)[0].get("state"), "progress",
          "a create slower than http_timeout_ms answers progress")
-    # Its retry comes due while GitLab still holds the create.
+    # Its retry comes due while the tracker still holds the create.
     s.sql("UPDATE job SET run_at = 0 WHERE kind = 'push' AND key = ?", fc)
     t.eq(drain(), 0, "pbsyncctl drain exits")
     held = creates("Create answer lost")
@@ -114,26 +124,26 @@ try:
          waiting[0][1] > time.time(), "the retry waits for it", waiting)
     t.ok(wait_for(lambda: [q["status"] for q in creates(
         "Create answer lost")] == [201], 15),
-         "then the held create lands at GitLab")
+         "then the held create lands at %s" % tr.title)
     t.eq(s.sql("SELECT state FROM link WHERE feature_id = ?", fc),
          [("pending",)], "while pbsync still holds a pending link")
     # A developer copies the feature's marker into an issue of their own:
     # the search that recovers the lost create must not take it.
-    planted = s.gl.call("POST", "/_double/projects/%d/issues" % fx.PROJECT, {
-        "title": "Planted", "as_user": "alice",
-        "description": "<!-- pbsync:feature=%s -->" % fc})
+    planted = open_issue(tr, "Planted", "<!-- pbsync:feature=%s -->" % fc)
 
-    # -- unlink, and a push GitLab refuses, in both shapes -------------------
+    # -- unlink, and a push the tracker refuses, in both shapes -------------
     fu = fx.feature(s, "Pushed, then unlinked")
     fx.click(s, pid, fu)
     unlinked = issues("Pushed, then unlinked")
+    # The unmark job is keyed by the tracker's id of the issue.
+    unlinked_id = s.sql("SELECT issue_id FROM link WHERE feature_id = ?", fu)
     r = fx.click(s, pid, fu, "button.unlink")
     both_shapes(r, "initial", "unlink")
-    fb = fx.feature(s, "Pushed while GitLab fails")
-    s.gl.call("POST", "/_double/faults", {"match": CREATE, "status": 500,
-                                          "count": 1})
+    fb = fx.feature(s, "Pushed while the tracker fails")
+    s.td.call("POST", "/_double/faults", {"match": tr.create_match,
+                                          "status": 500, "count": 1})
     r = fx.click(s, pid, fb)
-    both_shapes(r, "progress", "a push while GitLab answers 500")
+    both_shapes(r, "progress", "a push while %s answers 500" % tr.title)
 
     # -- no worker, job_budget_ms = 0: jobs wait ----------------------------
     kept = issues("Answered in both shapes")
@@ -141,17 +151,18 @@ try:
               {"name": "Renamed while no worker runs"})
     t.ok(wait_for(lambda: jobs("sync", fa), 15),
          "the edit of a linked feature is queued")
-    t.ok(delivered(), "Productboard and GitLab delivered every webhook")
+    t.ok(delivered(), "Productboard and %s delivered every webhook" %
+         tr.title)
     t.eq((len(jobs("sync", fa)), [i["title"] for i in issues(
         "Answered in both shapes")]), (1, [x["title"] for x in kept]),
          "with no worker and job_budget_ms = 0 it waits, the issue unchanged")
-    t.ok(len(unlinked) == 1 and jobs("unmark", str(unlinked[0]["id"])) and
-         "pbsync:feature=" in [i["description"] for i in fx.issues(s) if
-                               i["id"] == unlinked[0]["id"]][0],
-         "the unlink's removal of the marker waits too")
+    t.ok(len(unlinked) == 1 and len(unlinked_id) == 1 and
+         jobs("unmark", str(unlinked_id[0][0])) and "pbsync:feature=" in
+         tr.issue(unlinked[0]["number"])["body"],
+         "the unlink's removal of the marker waits too", unlinked_id)
     t.ok(jobs("push", fb) and stored(fb) == "progress" and
-         not issues("Pushed while GitLab fails"),
-         "the push GitLab refused waits for its retry")
+         not issues("Pushed while the tracker fails"),
+         "the push %s refused waits for its retry" % tr.title)
 
     # -- pbsyncctl drain runs them and exits --------------------------------
     t.ok(wait_for(lambda: [j for j in jobs("push", fb) if
@@ -162,26 +173,24 @@ try:
           " WHERE feature_id = ?", fc)
     s.sql("UPDATE job SET run_at = 0 WHERE kind = 'push' AND key = ?", fc)
     t.eq(drain(), 0, "pbsyncctl drain runs the due jobs and exits")
-    t.eq([i["title"] for i in fx.issues(s) if kept and
-          i["id"] == kept[0]["id"]], ["Renamed while no worker runs"],
-         "the edit reached the issue")
-    t.ok(unlinked and "pbsync:feature=" not in [
-        i["description"] for i in fx.issues(s)
-        if i["id"] == unlinked[0]["id"]][0],
-        "the marker left the unlinked issue")
-    t.eq((len(issues("Pushed while GitLab fails")), stored(fb)),
+    t.eq([tr.issue(kept[0]["number"])["title"]] if kept else [],
+         ["Renamed while no worker runs"], "the edit reached the issue")
+    t.ok(unlinked and "pbsync:feature=" not in
+         tr.issue(unlinked[0]["number"])["body"],
+         "the marker left the unlinked issue")
+    t.eq((len(issues("Pushed while the tracker fails")), stored(fb)),
          (1, "connected"), "the refused push made its issue and set the "
          "column to connected")
     found = issues("Create answer lost")
     t.eq((len(found), len(creates("Create answer lost")), stored(fc)),
          (1, 1, "connected"), "the lost create's issue was found by its "
          "marker: one create, one issue, connected")
-    t.eq(s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?", fc),
-         [("linked", found[0]["iid"] if found else None)],
+    t.eq(linked_number(fc),
+         [("linked", found[0]["number"] if found else None)],
          "and the link holds that issue, not one with a copied marker")
-    t.ok(planted["iid"] != (found[0]["iid"] if found else None) and [
-        i["title"] for i in fx.issues(s) if i["id"] == planted["id"]] ==
-        ["Planted"], "the issue with the copied marker is left alone")
+    t.ok(planted != (found[0]["number"] if found else None) and
+         (tr.issue(planted) or {}).get("title") == "Planted",
+         "the issue with the copied marker is left alone")
     t.eq(s.sql("SELECT kind, key FROM job WHERE kind IN ('push', 'sync',"
                " 'unmark')"), [], "no push, sync or unmark job is left")
 
@@ -195,8 +204,8 @@ try:
     s.start_program("plugin")
     s.env = env
     fd = fx.feature(s, "Slower than the budget")
-    s.gl.call("POST", "/_double/faults", {"match": CREATE, "delay": 1.5,
-                                          "count": 1})
+    s.td.call("POST", "/_double/faults", {"match": tr.create_match,
+                                          "delay": 1.5, "count": 1})
     r = fx.click(s, pid, fd)
     both_shapes(r, "progress", "a push past its budget")
     t.ok(wait_for(lambda: stored(fd) == "connected", 15),
@@ -226,6 +235,8 @@ try:
     t.eq((len(issues("Plugin killed mid-push")), stored(fe)),
          (1, "connected"), "the interrupted push made one issue and ended "
          "connected")
-finally:
-    s.stop(t)
-t.done()
+
+
+trackers.each(t, suite, env={"PBSYNC_ACTION_REPLY": "both",
+                             "PBSYNC_JOB_BUDGET_MS": "0",
+                             "PBSYNC_HTTP_TIMEOUT_MS": "1000"})

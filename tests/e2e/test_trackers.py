@@ -4,9 +4,10 @@ both sides without echo, a close that moves the feature's status, text a
 tracker would act on neutralised, deliveries checked (token or signature)
 and deduplicated, an issue deleted in the tracker, an unlink, and the
 integration's removal.  The tracker side goes through tests/e2e/trackers.py,
-one adapter per tracker double; then the checks only one tracker has
-(GitHub: its signature over the exact bytes, the deleted event, the
-secondary rate limit)."""
+one adapter per tracker double (GitLab, GitHub, Jira); then the checks only
+one tracker has (GitHub: the secondary rate limit; Jira: workflows whose
+transitions decide what may follow what, a workflow changed between two
+syncs, a description Productboard cannot hold)."""
 import json
 import os
 import random
@@ -19,7 +20,8 @@ import trackers
 from harness import AdminSession, Stack, Tap, wait_for
 
 t = Tap()
-s = Stack(github=True, env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})
+s = Stack(github=True, jira=True,
+          env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})
 WJ = "\u2060"
 
 
@@ -31,7 +33,7 @@ def check(tr, case, expected, observed, cond):
 def idle(timeout=30):
     """Every double delivered everything and no job is due."""
     def quiet():
-        for d in (s.pb, s.gl, s.gh):
+        for d in (s.pb, s.gl, s.gh, s.jr):
             d.call("POST", "/_double/wait", {"deliveries_idle": True,
                                              "timeout": 5})
         return s.sql("SELECT count(*) FROM job WHERE state != 'dead' AND"
@@ -68,7 +70,7 @@ def by_form(tr, admin):
     """The admin page's way: the tracker's own form, then the creation,
     on the tracker's self-hosted flavour (GitHub Enterprise Server's
     /api/v3)."""
-    others = [c.title for c in trackers.ALL if c.kind != tr.kind]
+    others = [c.title for c in trackers.EVERY if c.kind != tr.kind]
     st, page = admin.get("/admin/new?tracker=" + tr.kind)
     csrf = re.search(r'name="csrf" value="([^"]*)"', page)
     fields = "<legend>%s</legend>" % tr.title in page and not any(
@@ -80,7 +82,7 @@ def by_form(tr, admin):
         "pb_token": fx.PB_TOKEN, "tracker_kind": tr.kind,
         "tracker_url": tr.server_url(), "tracker_token": tr.token,
         "tracker_project": tr.project, "conflict_policy": "latest",
-        "delete_policy": "keep"})
+        "delete_policy": "keep", **tr.form_options()})
     row = s.sql("SELECT id, tracker_kind, tracker_project_name FROM"
                 " integration WHERE name = ?", "Form " + tr.title)
     check(tr, "the admin creates the integration on its tracker's form "
@@ -119,6 +121,12 @@ def one_tracker(cls, admin):
          "tracker_project\t%s\n" % tr.project in shown,
          "%s: pbsyncctl shows the tracker and its project" % tr.title, shown)
     pid = fx.plugin_id(s, iid)
+    plugs = s.pb.call("GET", "/_double/state")["plugin_integrations"]
+    plug = (plugs.get(pid) if isinstance(plugs, dict) else
+            [p for p in plugs if p.get("id") == pid][0]) or {}
+    t.eq(plug.get("fields", plug).get("type"), "com.pbsync." + tr.kind,
+         "%s: the Productboard column's plugin type names the tracker" %
+         tr.title)
 
     # -- push, within 5 s, one issue even on a double click --------------
     fid = fx.feature(s, "Ping @ceo about #12", description="<p>Ask @ceo "
@@ -144,7 +152,7 @@ def one_tracker(cls, admin):
          str(n) in key[0], "%s: the column shows the issue as the tracker "
          "names it (%s)" % (tr.title, key and key[0]), conn)
     body = mine[0]["body"]
-    raw = [w for w in ("@ceo", "#12", "GH-7") if w in body]
+    raw = tr.actionable(body, ("@ceo", "#12", "GH-7"))
     check(tr, "description and title with @ceo, #12 and GH-7",
           "nothing the tracker acts on: no mention, no reference",
           "raw in the body: %s; marker %s" % (
@@ -246,11 +254,11 @@ def one_tracker(cls, admin):
     check(tr, "deliveries: a wrong %s, a body changed after signing, then "
           "the same good delivery three times" % tr.auth_header,
           "401; %s; 200 three times, one job" % (
-              "401" if tr.kind == "github" else "200 (the token does not "
+              "401" if tr.signs_body else "200 (the token does not "
               "cover the body)"),
           "%d; %d; %s, %d job" % (bad.status, tampered.status, good, jobs),
           bad.status == 401 and tampered.status == (
-              401 if tr.kind == "github" else 200) and
+              401 if tr.signs_body else 200) and
           good == [200] * 3 and jobs <= 1)
     idle()
 
@@ -271,12 +279,12 @@ def one_tracker(cls, admin):
 
     # -- the issue deleted in the tracker ----------------------------------
     tr.delete(n)
-    if tr.kind != "github":
+    if not tr.sends_delete:
         s.ctl("reconcile")     # GitLab sends nothing on a delete
     gone = wait_for(lambda: link_of(iid, fid) is None, 20)
     check(tr, "the issue deleted in the tracker", "the link is removed "
           "and the column reset" + (" at the deleted event" if
-                                    tr.kind == "github" else
+                                    tr.sends_delete else
                                     " by reconcile"),
           "link %s, column %s" % ("removed" if gone else "kept",
                                   fx.connection(s, pid, fid)["data"]
@@ -374,13 +382,173 @@ def github_only():
           first == "progress" and bool(pause) and bool(landed))
 
 
+def jira_only():
+    """What only Jira has: workflows whose transitions decide which
+    status can follow which, a workflow changed between two syncs, and
+    descriptions holding what Productboard cannot (a panel, a mention)."""
+    tr = trackers.Jira(s)
+    st = fx.status_ids(s)
+    # Planned is In Review, a status of the workflow; the rest by class.
+    smap = {"to_tracker": {st["New"]: {"state": "opened"},
+                           st["Planned"]: {"state": "In Review"},
+                           st["In Progress"]: {"state": "opened"},
+                           st["Done"]: {"state": "closed"}},
+            "to_productboard": {"In Review": st["Planned"],
+                                "done": st["Done"],
+                                "opened": st["In Progress"]}}
+    everywhere = {"statuses": [{"name": "To Do", "category": "new"},
+                               {"name": "In Progress",
+                                "category": "indeterminate"},
+                               {"name": "In Review",
+                                "category": "indeterminate"},
+                               {"name": "Done", "category": "done"}],
+                  "transitions": [{"id": str(10 * k + 11), "name": n,
+                                   "to": n} for k, n in enumerate((
+                                       "To Do", "In Progress", "In Review",
+                                       "Done"))]}
+    s.jr.call("POST", "/_double/projects/%s/workflow" % tr.project,
+              everywhere)
+    rc, iid, err = tr.create_integration("Workflows", extra=(
+        "--status-map", json.dumps(smap)))
+    pid = fx.plugin_id(s, iid) if rc == 0 else None
+    fid = fx.feature(s, "Through the workflow")
+    fx.click(s, pid, fid)
+    mine = [i for i in tr.issues() if i["title"] == "Through the workflow"]
+    n = mine[0]["number"] if mine else None
+    idle()
+
+    def status_is(name):
+        return tr.issue(n) is not None and tr.issue(n)["status"] == name
+
+    s.pb.call("PATCH", "/_double/features/" + fid,
+              {"status": {"id": st["Planned"]}})
+    named = wait_for(lambda: status_is("In Review"), 20)
+    idle()
+    tr.edit(n, status="In Progress")
+    by_class = wait_for(lambda: status_name(fid) == "In Progress", 20)
+    idle()
+    tr.edit(n, status="In Review")
+    by_name = wait_for(lambda: status_name(fid) == "Planned", 20)
+    idle()
+    check(tr, "a status map naming a Jira status (Planned is In Review), "
+          "the others by class", "Planned moves the issue to In Review; "
+          "In Progress (unnamed) maps by its class; In Review maps back "
+          "by its name", "%s; %s; %s" % (
+              "In Review" if named else "not moved",
+              "by class" if by_class else "not by class",
+              "by name" if by_name else "not by name"),
+          named and by_class and by_name)
+
+    flow = {"statuses": [{"name": "To Do", "category": "new"},
+                         {"name": "In Progress",
+                          "category": "indeterminate"},
+                         {"name": "In Review", "category": "indeterminate"},
+                         {"name": "Done", "category": "done"}],
+            "transitions": [
+                {"id": "11", "name": "Start", "to": "In Progress",
+                 "from": ["To Do"]},
+                {"id": "21", "name": "Review", "to": "In Review",
+                 "from": ["In Progress"]},
+                {"id": "31", "name": "Finish", "to": "Done",
+                 "from": ["In Review"]},
+                {"id": "41", "name": "Reopen", "to": "To Do",
+                 "from": ["Done"]}]}
+    tr.edit(n, status="To Do")
+    wait_for(lambda: status_name(fid) == "In Progress", 20)
+    idle()
+    s.jr.call("POST", "/_double/projects/%s/workflow" % tr.project, flow)
+
+    def dead(text):
+        return [e for (e,) in s.sql("SELECT last_error FROM job WHERE"
+                                    " state = 'dead' AND integration_id"
+                                    " = ?", iid) if text in (e or "")]
+
+    s.pb.call("PATCH", "/_double/features/" + fid,
+              {"status": {"id": fx.status_ids(s)["Done"]}})
+    failed = wait_for(lambda: dead("no transition"), 20)
+    idle()
+    check(tr, "Done set in Productboard while the workflow allows no "
+          "transition from To Do to a done status", "a failed job that "
+          "says so; the issue stays in To Do",
+          "%s; issue in %s" % (failed and failed[0],
+                               tr.issue(n) and tr.issue(n)["status"]),
+          bool(failed) and status_is("To Do"))
+
+    tr.edit(n, status="In Progress")
+    tr.edit(n, status="In Review")
+    moved = wait_for(lambda: status_name(fid) == "Planned", 20)
+    idle()
+    check(tr, "a person moves the issue on, through the workflow, to In "
+          "Review", "the feature is Planned (the later change wins the "
+          "conflict with Done)", status_name(fid), moved)
+
+    w0 = len(tr.writes(n))
+    s.pb.call("PATCH", "/_double/features/" + fid,
+              {"status": {"id": fx.status_ids(s)["Done"]}})
+    done = wait_for(lambda: status_is("Done"), 20)
+    idle()
+    check(tr, "Done set in Productboard with the issue in In Review",
+          "the one transition there is (Finish) makes it Done, one write",
+          "issue in %s; %d writes" % (tr.issue(n)["status"],
+                                      len(tr.writes(n)) - w0),
+          done and len(tr.writes(n)) - w0 == 1)
+
+    # The admin changes the workflow between two syncs: Finish is gone,
+    # Ship leads to Done instead.
+    tr.edit(n, status="To Do")
+    wait_for(lambda: status_name(fid) != "Done", 20)
+    tr.edit(n, status="In Progress")
+    tr.edit(n, status="In Review")
+    idle()
+    flow["transitions"][2] = {"id": "51", "name": "Ship", "to": "Done",
+                              "from": ["In Review"]}
+    s.jr.call("POST", "/_double/projects/%s/workflow" % tr.project, flow)
+    s.pb.call("PATCH", "/_double/features/" + fid,
+              {"status": {"id": fx.status_ids(s)["Done"]}})
+    shipped = wait_for(lambda: status_is("Done"), 20)
+    idle()
+    used = [r for r in tr.api("POST", r"/transitions$")
+            if '"51"' in json.dumps(r.get("body"))]
+    check(tr, "the workflow changed between two syncs (transition 31 "
+          "replaced by 51)", "the next sync finds the new transition",
+          "issue in %s; transition 51 %s" % (
+              tr.issue(n)["status"], "used" if used else "not seen"),
+          shipped and bool(used))
+
+    # A description with what Productboard cannot hold.
+    doc = {"type": "doc", "version": 1, "content": [
+        {"type": "panel", "attrs": {"panelType": "info"}, "content": [
+            {"type": "paragraph", "content": [
+                {"type": "text", "text": "Ask "},
+                {"type": "mention", "attrs": {"id": "5b10a2844c20165700ede21g",
+                                              "text": "@Alice"}},
+                {"type": "text", "text": " before the release."}]}]}]}
+    w0 = len(tr.writes(n))
+    tr.edit(n, body=json.dumps(doc))
+    seen = wait_for(lambda: "before the release" in
+                    feature(fid)["description"], 20)
+    idle()
+    desc = feature(fid)["description"]
+    kept = json.loads(tr.issue(n)["body"] or "{}")
+    check(tr, "a person writes a panel with a mention in the issue",
+          "Productboard gets its text (the mention as plain text); the "
+          "issue keeps its panel, no write back",
+          "%r; panel %s; %d writes" % (desc[:120], "kept" if "panel" in
+                                       json.dumps(kept) else "lost",
+                                       len(tr.writes(n)) - w0),
+          seen and "@Alice" in desc and "<" not in desc.replace(
+              "<p>", "").replace("</p>", "").replace("<br/>", "") and
+          "panel" in json.dumps(kept) and len(tr.writes(n)) == w0)
+
+
 try:
     s.pb.call("POST", "/_double/tokens", {"token": fx.PB_TOKEN})
     s.start_worker()
     admin = AdminSession(s)
-    for cls in trackers.ALL:
+    for cls in trackers.EVERY:
         one_tracker(cls, admin)
     github_only()
+    jira_only()
 finally:
     s.stop(t)
 t.done()

@@ -6,6 +6,7 @@ backend to the same behaviour.
 An adapter seeds its double (pbsync's bot with the rights the backend
 needs, a human who edits), names the project as the admin would give it,
 and reads and edits issues as a person in the tracker's web UI does."""
+import copy
 import hmac
 import hashlib
 import json
@@ -49,6 +50,29 @@ class Tracker:
                        *self.integration_args(), *extra, env=e, check=False)
         return r.returncode, r.stdout.strip(), r.stderr
 
+    # What Productboard's column shows for a closed issue.
+    closed_label = "Closed"
+    # A delete in the tracker reaches pbsync as a delivery (else only a
+    # reconcile finds it).
+    sends_delete = False
+
+    def form_options(self):
+        """The admin form's fields for the tracker's own settings."""
+        return {}
+
+    @staticmethod
+    def actionable(body, words):
+        """What in body the tracker would act on, of words written in
+        Productboard (a mention, a reference): in Markdown, the words
+        left as they were."""
+        return [w for w in words if w in body]
+
+    @staticmethod
+    def shows(body, how, text):
+        """True if body, the tracker's text, shows text as how ("bold",
+        "item": a list item)."""
+        return {"bold": "**%s**", "item": "- %s"}[how] % text in body
+
     def issues_of(self, fid):
         """The issues carrying the feature's marker."""
         mark = "pbsync:feature=%s " % fid
@@ -74,6 +98,49 @@ class Tracker:
         hooks = [h for h in self.hooks() if iid in json.dumps(h)]
         return hooks[0] if hooks else None
 
+    def writes_to(self, number):
+        """pbsync's writes to issue number of this adapter's project
+        (writes() counts that number in every project of the double)."""
+        path = self.issue_path(number)
+        return [r for r in self.all_writes() if r["path"] == path or
+                r["path"].startswith(path + "/")]
+
+    def edits_to(self, number):
+        """pbsync's edits of issue number of this project, each counted
+        once however many calls the tracker needs for it: a write of the
+        issue itself, or a run of writes of its labels (GitHub changes
+        labels a call at a time, after the PATCH of the other fields or
+        alone)."""
+        path = self.issue_path(number)
+        writes = {r["seq"] for r in self.writes_to(number)}
+        n, prev = 0, False
+        for r in sorted(self.api(pattern="^%s(/|$)" % re.escape(path)),
+                        key=lambda r: r["seq"]):
+            w = r["seq"] in writes
+            if w and (r["path"] == path or not prev):
+                n += 1
+            prev = w
+        return n
+
+    def edit_call(self, number, **fields):
+        """The control call edit(number, **fields) makes, as a double's
+        fault takes it in "then": a person's edit landing right after the
+        request the fault matched."""
+        rec = copy.copy(self)
+        rec.d = _Recording()
+        rec.edit(number, **fields)
+        return rec.d.calls[0]
+
+
+class _Recording:
+    """Stands in for a double: keeps the control calls made to it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, method, path, body=None):
+        self.calls.append({"method": method, "path": path, "body": body})
+
 
 class GitLab(Tracker):
     kind, title = "gitlab", "GitLab"
@@ -87,6 +154,22 @@ class GitLab(Tracker):
     # Fault patterns ("METHOD path") for the double's /_double/faults.
     update_fault = "PUT /api/v4/projects/.*/issues/.*"
     read_fault = "GET /api/v4/projects/.*/issues/.*"
+    # Creates and lists (the marker search) of the project's issues.
+    issues_fault = r"(GET|POST) /api/v4/projects/\d+/issues$"
+    api_root = "/api/v4/"  # every API path starts with it
+    # The header whose value pbsync deduplicates deliveries on.
+    dedupe_header = "Idempotency-Key"
+    # A secret header, not a signature over the body: pbsync keeps only
+    # its hash, and a body changed on the way still passes.
+    signs_body = False
+    update_method = "PUT"       # how pbsync writes an issue
+    # updated_at has milliseconds: an edit 10 ms after another is later.
+    clock_resolution = 0.001
+    # The job error pbsync records when the double answers a write 500.
+    server_error = "gitlab answered 500: 500 Internal Server Error"
+    # The header naming a delivery's event, and an event pbsync
+    # acknowledges and ignores.
+    event_header, ignored_event = "X-Gitlab-Event", "Push Hook"
 
     def __init__(self, stack):
         super().__init__(stack)
@@ -135,6 +218,27 @@ class GitLab(Tracker):
         self.d.call("DELETE", "/_double/projects/%d/issues/%d" % (
             self.pid, number))
 
+    def issue_path(self, number):
+        """The API path of an issue of this adapter's project."""
+        return "/api/v4/projects/%d/issues/%d" % (self.pid, number)
+
+    def add_project(self, name):
+        """Another project, where the bot and the human have the roles
+        seed() gave them in this one: an adapter working in it."""
+        st = self.d.call("GET", "/_double/state")
+        other = copy.copy(self)
+        other.project = name
+        other.pid = max(p["id"] for p in st["projects"]) + 1
+        self.d.call("POST", "/_double/projects", {
+            "id": other.pid, "path_with_namespace": name,
+            "name": name.split("/")[-1]})
+        for u in st["users"]:
+            role = u["projects"].get(str(self.pid))
+            if role is not None:
+                self.d.call("POST", "/_double/users", dict(u, projects=dict(
+                    u["projects"], **{str(other.pid): role})))
+        return other
+
     def writes(self, number):
         """pbsync's writes to one issue so far."""
         return [r for r in self.d.requests(
@@ -157,6 +261,18 @@ class GitLab(Tracker):
         return json.dumps({"object_kind": "issue", "object_attributes": {
             "id": issue_id, "iid": number, "project_id": self.pid}})
 
+    @staticmethod
+    def delivery_number(body):
+        """The issue number a recorded delivery's body is about."""
+        return ((body or {}).get("object_attributes") or {}).get("iid")
+
+    def resend(self, delivery):
+        """A failed delivery sent again as the admin would (GitLab does
+        not retry: "Resend request", the same bytes and headers); returns
+        pbsync's answer."""
+        from faultkit import replay
+        return replay(self.s, delivery).status
+
 
 class GitHub(Tracker):
     kind, title = "github", "GitHub"
@@ -170,14 +286,29 @@ class GitHub(Tracker):
         r"(/labels.*)?$"
     update_fault = "PATCH /repos/.*/issues/.*"
     read_fault = "GET /repos/[^/]+/[^/]+/issues/\\d+$"
+    issues_fault = r"(GET|POST) /repos/[^/]+/[^/]+/issues$"
+    api_root = "/"
+    dedupe_header = "X-GitHub-Delivery"
+    # X-Hub-Signature-256 is an HMAC of the exact body: pbsync keeps the
+    # secret sealed (it needs it back), and a changed body is refused.
+    signs_body = True
+    sends_delete = True         # the issues event, action deleted
+    update_method = "PATCH"
+    # updated_at in whole seconds: an edit is later only in a later
+    # second (the API shows no finer time).
+    clock_resolution = 1.0
+    server_error = "github answered 500: Server Error"
+    event_header, ignored_event = "X-GitHub-Event", "ping"
 
     def __init__(self, stack):
         super().__init__(stack)
         self.d = stack.gh
 
     def seed(self):
-        self.d.call("POST", "/_double/repos", {
-            "full_name": self.project, "private": True})
+        # Once: a second POST would make a second repository of that name.
+        if self._repo_id() is None:
+            self.d.call("POST", "/_double/repos", {
+                "full_name": self.project, "private": True})
         for tok, login, role in ((self.token, BOT, "admin"),
                                  (self.human_token, HUMAN, "push")):
             self.d.call("POST", "/_double/users", {
@@ -225,6 +356,20 @@ class GitHub(Tracker):
         self.d.call("DELETE", "/_double/repos/%s/issues/%d" % (
             self.project, number))
 
+    def issue_path(self, number):
+        return "/repos/%s/issues/%d" % (self.project, number)
+
+    def add_project(self, name):
+        other = copy.copy(self)
+        other.project = name
+        self.d.call("POST", "/_double/repos", {"full_name": name,
+                                               "private": True})
+        for tok, login, role in ((self.token, BOT, "admin"),
+                                 (self.human_token, HUMAN, "push")):
+            self.d.call("POST", "/_double/users", {
+                "login": login, "token": tok, "repos": {name: role}})
+        return other
+
     def writes(self, number):
         return [r for r in self.d.requests(
             r"^/repos/[^/]+/[^/]+/issues/%d(/labels.*)?$" % number)
@@ -238,8 +383,8 @@ class GitHub(Tracker):
 
     def signed(self, hook, body, good=True):
         secret = self.hook_secret_sent(hook)
-        mac = hmac.new(secret.encode(), body.encode(),
-                       hashlib.sha256).hexdigest()
+        raw = body if isinstance(body, bytes) else body.encode()
+        mac = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
         if not good:
             mac = mac[::-1]
         return {"X-Hub-Signature-256": "sha256=" + mac,
@@ -252,19 +397,236 @@ class GitHub(Tracker):
             "id": issue_id, "number": number, "title": "x"},
             "repository": {"full_name": self.project}})
 
+    @staticmethod
+    def delivery_number(body):
+        return ((body or {}).get("issue") or {}).get("number")
+
+    def rest(self, method, path):
+        """A call to the double's REST API as pbsync's bot: (status, JSON)."""
+        import urllib.request
+        req = urllib.request.Request(self.url() + path, method=method,
+                                     data=b"" if method == "POST" else None,
+                                     headers={
+            "Authorization": "Bearer " + self.token,
+            "Accept": "application/vnd.github+json",
+            "User-Agent": "pbsync-e2e"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw, st = r.read(), r.status
+        except urllib.error.HTTPError as e:
+            raw, st = e.read(), e.code
+        return st, json.loads(raw) if raw.strip() else None
+
+    def resend(self, delivery):
+        """A failed delivery sent again as the admin would: GitHub does
+        not retry; "Redeliver" (the REST redelivery API) sends the same
+        bytes, signature and X-GitHub-Delivery.  Returns pbsync's answer
+        to the redelivery (None when there was none)."""
+        hooks = "/repos/%s/hooks/%s/deliveries" % (self.project,
+                                                   delivery["hook_id"])
+        st, items = self.rest("GET", hooks + "?per_page=100")
+        first = [d["id"] for d in items or [] if st == 200 and
+                 d["guid"] == delivery["guid"] and not d["redelivery"]]
+        if not first:
+            return None
+        seen = {d["seq"] for d in self.d.call("GET", "/_double/deliveries")}
+        st, _ = self.rest("POST", "%s/%d/attempts" % (hooks, first[0]))
+        self.d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                              "timeout": 20})
+        again = [d for d in self.d.call("GET", "/_double/deliveries")
+                 if d["seq"] not in seen and d.get("guid") ==
+                 delivery["guid"] and d.get("redelivery")]
+        return again[-1]["status"] if st == 202 and again else None
+
+
+class Jira(Tracker):
+    kind, title = "jira", "Jira"
+    token, human_token = "ATATT3x-test-token-0123456789", \
+        "ATATT3x-human-token-0123456789"
+    email, human_email = "pbsync-bot@example.com", "alice@example.com"
+    project = "PROJ"
+    auth_header = "X-Hub-Signature"
+    newline = "<br/>"      # the editor keeps a single newline as a break
+    create_match = r"^POST /rest/api/3/issue$"
+    write_match = r"^(PUT /rest/api/3/issue/\d+|POST /rest/api/3/issue/" \
+        r"\d+/transitions)$"
+    update_fault = "PUT /rest/api/3/issue/.*"
+    read_fault = r"GET /rest/api/3/issue/\d+(\?|$)"
+    issues_fault = r"POST /rest/api/3/(issue|search/jql)$"
+    api_root = "/rest/"
+    dedupe_header = "X-Atlassian-Webhook-Identifier"
+    signs_body = True
+    update_method = "PUT"
+    clock_resolution = 0.001
+    event_header, ignored_event = None, None
+
+    closed_label = "Done"  # the workflow's status, as Jira names it
+    sends_delete = True    # jira:issue_deleted
+
+    def form_options(self):
+        return {"tracker_opt0": self.email}
+
+    @staticmethod
+    def actionable(body, words):
+        """ADF text is text: what Jira acts on are nodes (a mention, an
+        emoji, a card, a status) and they must not appear."""
+        found = []
+
+        def walk(n):
+            if isinstance(n, list):
+                for x in n:
+                    walk(x)
+            elif isinstance(n, dict):
+                if n.get("type") in ("mention", "emoji", "inlineCard",
+                                     "status", "date"):
+                    found.append(n.get("type"))
+                walk(n.get("content") or [])
+        try:
+            walk(json.loads(body))
+        except ValueError:
+            return ["not ADF"]
+        return found
+
+    def __init__(self, stack):
+        super().__init__(stack)
+        self.d = stack.jr
+
+    @staticmethod
+    def shows(body, how, text):
+        """In the ADF document: a text node with the strong mark, or
+        one in a list item."""
+        def walk(n, in_item):
+            if isinstance(n, list):
+                return any(walk(x, in_item) for x in n)
+            if not isinstance(n, dict):
+                return False
+            if n.get("type") == "text" and n.get("text") == text:
+                marks = [m.get("type") for m in n.get("marks") or []]
+                return "strong" in marks if how == "bold" else in_item
+            return walk(n.get("content") or [], in_item or
+                        n.get("type") == "listItem")
+        try:
+            return walk(json.loads(body), False)
+        except ValueError:
+            return False
+
+    def integration_args(self):
+        return super().integration_args() + ("--option",
+                                             "email=" + self.email)
+
+    def seed(self):
+        self.d.call("POST", "/_double/projects", {"key": self.project,
+                                                  "name": "Project"})
+        for email, tok, name, admin, role in (
+                (self.email, self.token, BOT, True, "member"),
+                (self.human_email, self.human_token, HUMAN, False,
+                 "member")):
+            self.d.call("POST", "/_double/users", {
+                "email": email, "api_token": tok, "display_name": name,
+                "admin": admin, "projects": {self.project: role}})
+
+    def url(self):
+        return self.d.url
+
+    def _state(self):
+        return self.d.call("GET", "/_double/state")
+
+    def _raw(self, number):
+        for i in self._state()["issues"]:
+            if i["key"] == "%s-%d" % (self.project, number):
+                return i
+        return None
+
+    def issues(self):
+        """The ADF document as JSON text is the body: the tracker's own
+        text, as GitLab's Markdown is theirs."""
+        users = {u["accountId"]: u["displayName"]
+                 for u in self._state()["users"]}
+        return [{"number": int(i["key"].split("-")[1]), "id": i["id"],
+                 "title": i["summary"],
+                 "body": json.dumps(i["description"])
+                 if i.get("description") else "",
+                 "state": "closed" if i["status"]["category"] == "done"
+                 else "open", "status": i["status"]["name"],
+                 "labels": list(i.get("labels") or []),
+                 "author": users.get(i.get("reporter"))}
+                for i in self._state()["issues"]
+                if i["project"] == self.project and not i.get("deleted")]
+
+    def edit(self, number, title=None, body=None, state=None, labels=None,
+             status=None):
+        b = {"as_user": self.human_email}
+        if title is not None:
+            b["summary"] = title
+        if body is not None:
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+            b["description"] = doc if isinstance(doc, dict) else body
+        if labels is not None:
+            b["labels"] = labels
+        if state is not None:
+            b["status"] = "Done" if state == "closed" else "In Progress"
+        if status is not None:
+            b["status"] = status
+        self.d.call("PUT", "/_double/issues/%s-%d" % (self.project,
+                                                      number), b)
+
+    def delete(self, number):
+        """Deleted in the UI: Jira sends jira:issue_deleted."""
+        self.d.call("DELETE", "/_double/issues/%s-%d?as_user=%s" % (
+            self.project, number, self.human_email))
+
+    def issue_path(self, number):
+        i = self._raw(number)
+        return "/rest/api/3/issue/%s" % (i["id"] if i else "none")
+
+    def writes(self, number):
+        path = self.issue_path(number)
+        return [r for r in self.all_writes() if r["path"] == path or
+                r["path"] == path + "/transitions"]
+
+    def hooks(self):
+        return self._state()["webhooks"]
+
+    def hook_secret_sent(self, hook):
+        return hook.get("secret")
+
+    def signed(self, hook, body, good=True):
+        secret = self.hook_secret_sent(hook)
+        mac = hmac.new(secret.encode(), body.encode(),
+                       hashlib.sha256).hexdigest()
+        if not good:
+            mac = mac[::-1]
+        return {"X-Hub-Signature": "sha256=" + mac,
+                "X-Atlassian-Webhook-Identifier": "id-%s" % mac[:12],
+                "Content-Type": "application/json"}
+
+    def delivery_body(self, issue_id, number):
+        return json.dumps({"timestamp": 1, "webhookEvent":
+                           "jira:issue_updated", "issue": {
+                               "id": str(issue_id),
+                               "key": "%s-%d" % (self.project, number)}})
+
 
 ALL = (GitLab, GitHub)
+# Trackers a suite runs only when PBSYNC_E2E_TRACKERS names them.
+NAMED_ONLY = (Jira,)
+EVERY = ALL + NAMED_ONLY
 
 
 def by_kind(kind):
-    return [c for c in ALL if c.kind == kind][0]
+    return [c for c in ALL + NAMED_ONLY if c.kind == kind][0]
 
 
 def chosen():
     """The trackers a parametrised suite runs against: all of them, or
     those PBSYNC_E2E_TRACKERS names (\"gitlab github\")."""
     want = os.environ.get("PBSYNC_E2E_TRACKERS", "").replace(",", " ")
-    return [c for c in ALL if not want.split() or c.kind in want.split()]
+    if not want.split():
+        return list(ALL)
+    return [c for c in ALL + NAMED_ONLY if c.kind in want.split()]
 
 
 def each(tap, suite, **stack_kw):

@@ -3,6 +3,7 @@
  * show it, with the webhook deliveries each sends (the shapes of
  * tests/doubles/gldouble.py and ghdouble.py): GitLab's token header and
  * Idempotency-Key, GitHub's X-GitHub-Delivery and its HMAC of the body.
+ * Jira, whose API has other shapes throughout, is mem_jira.c.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #define GL_ISSUES	"/api/v4/projects/1001/issues"
 #define GH_ISSUES	"/repos/" W_GH_REPO "/issues"
+#define GITHUB(w)	((w)->kind == KIND_GITHUB)	/* else GitLab */
 
 static cJSON *
 issue(const struct world *w)
@@ -27,7 +29,7 @@ issue(const struct world *w)
 	cJSON_AddStringToObject(j, "title", w->i.title);
 	cJSON_AddStringToObject(j, "updated_at", t);
 	cJSON_AddArrayToObject(j, "labels");
-	if (w->github) {
+	if (GITHUB(w)) {
 		snprintf(url, sizeof(url), "https://github.model.test/"
 		    W_GH_REPO "/issues/%d", W_ISSUE_NO);
 		cJSON_AddNumberToObject(j, "number", W_ISSUE_NO);
@@ -60,7 +62,7 @@ changed(struct world *w, const char *action, int echo)
 	w->i.updated = ++w->now;
 	snprintf(key, sizeof(key), "00000000-0000-4000-8000-%012u",
 	    ++w->serial);
-	if (w->github) {
+	if (GITHUB(w)) {
 		snprintf(body, sizeof(body), "{\"action\":\"%s\",\"issue\":"
 		    "{\"id\":%d,\"number\":%d},\"repository\":{\"full_name\":"
 		    "\"" W_GH_REPO "\"}}", action, W_ISSUE_ID, W_ISSUE_NO);
@@ -82,14 +84,14 @@ static const char *
 wanted_state(const struct world *w, const cJSON *b, int *bad)
 {
 	const char	*s = cJSON_GetStringValue(cJSON_GetObjectItem(b,
-			    w->github ? "state" : "state_event"));
+			    GITHUB(w) ? "state" : "state_event"));
 
 	*bad = 0;
 	if (s == NULL)
 		return NULL;
-	if (strcmp(s, w->github ? "open" : "reopen") == 0)
+	if (strcmp(s, GITHUB(w) ? "open" : "reopen") == 0)
 		return "opened";
-	if (strcmp(s, w->github ? "closed" : "close") == 0)
+	if (strcmp(s, GITHUB(w) ? "closed" : "close") == 0)
 		return "closed";
 	*bad = 1;
 	return NULL;
@@ -109,7 +111,7 @@ edit(struct world *w, const cJSON *b, cJSON **out)
 		return world_unexpected(w, "edit", "of the issue", out);
 	a = world_take(cJSON_GetObjectItem(b, "title"), w->i.title,
 	    sizeof(w->i.title));
-	d = world_take(cJSON_GetObjectItem(b, w->github ? "body" :
+	d = world_take(cJSON_GetObjectItem(b, GITHUB(w) ? "body" :
 	    "description"), w->i.desc, sizeof(w->i.desc));
 	if (a < 0 || d < 0)
 		return world_unexpected(w, "edit", "too long", out);
@@ -121,7 +123,7 @@ edit(struct world *w, const cJSON *b, cJSON **out)
 	if (a + d + s == 0)
 		w->noop_writes++;
 	else
-		changed(w, w->github ? (s ? (strcmp(st, "closed") == 0 ?
+		changed(w, GITHUB(w) ? (s ? (strcmp(st, "closed") == 0 ?
 		    "closed" : "reopened") : "edited") : "update", 1);
 	*out = issue(w);
 	return 200;
@@ -132,12 +134,12 @@ create(struct world *w, const cJSON *b, cJSON **out)
 {
 	if (w->i.exists || world_take(cJSON_GetObjectItem(b, "title"),
 	    w->i.title, sizeof(w->i.title)) < 0 ||
-	    world_take(cJSON_GetObjectItem(b, w->github ? "body" :
+	    world_take(cJSON_GetObjectItem(b, GITHUB(w) ? "body" :
 	    "description"), w->i.desc, sizeof(w->i.desc)) < 0)
 		return world_unexpected(w, "POST", "a second issue", out);
 	w->i.exists = 1;
 	snprintf(w->i.state, sizeof(w->i.state), "opened");
-	changed(w, w->github ? "opened" : "open", 1);
+	changed(w, GITHUB(w) ? "opened" : "open", 1);
 	*out = issue(w);
 	return 201;
 }
@@ -146,12 +148,14 @@ int
 mem_tracker_serve(struct world *w, const char *method, const char *path,
     const cJSON *body, cJSON **out)
 {
-	const char	*base = w->github ? GH_ISSUES : GL_ISSUES;
+	const char	*base = GITHUB(w) ? GH_ISSUES : GL_ISSUES;
 	size_t		 n = strlen(base);
 	char		 one[16];
 
+	if (w->kind == KIND_JIRA)
+		return mem_jira_serve(w, method, path, body, out);
 	snprintf(one, sizeof(one), "/%d", W_ISSUE_NO);
-	if (strcmp(path, w->github ? "/user" : "/api/v4/user") == 0 &&
+	if (strcmp(path, GITHUB(w) ? "/user" : "/api/v4/user") == 0 &&
 	    strcmp(method, "GET") == 0) {
 		*out = cJSON_Parse("{\"id\":42,\"login\":\"pbsync\","
 		    "\"username\":\"pbsync\"}");
@@ -167,7 +171,7 @@ mem_tracker_serve(struct world *w, const char *method, const char *path,
 		*out = issue(w);
 		return 200;
 	}
-	if (strcmp(method, w->github ? "PATCH" : "PUT") == 0)
+	if (strcmp(method, GITHUB(w) ? "PATCH" : "PUT") == 0)
 		return edit(w, body, out);
 	return world_unexpected(w, method, path, out);
 }
@@ -179,6 +183,10 @@ mem_tracker_edit(struct world *w, enum world_field f, unsigned n)
 	const char	*foot;
 	int		 closing;
 
+	if (w->kind == KIND_JIRA) {
+		mem_jira_edit(w, f, n);
+		return;
+	}
 	switch (f) {
 	case F_NAME:
 		snprintf(w->i.title, sizeof(w->i.title), "tr name %u", n);
@@ -196,19 +204,43 @@ mem_tracker_edit(struct world *w, enum world_field f, unsigned n)
 		closing = strcmp(w->i.state, "opened") == 0;
 		snprintf(w->i.state, sizeof(w->i.state), "%s", closing ?
 		    "closed" : "opened");
-		changed(w, w->github ? (closing ? "closed" : "reopened") :
+		changed(w, GITHUB(w) ? (closing ? "closed" : "reopened") :
 		    (closing ? "close" : "reopen"), 0);
 		return;
 	}
-	changed(w, w->github ? "edited" : "update", 0);
+	changed(w, GITHUB(w) ? "edited" : "update", 0);
+}
+
+void
+mem_tracker_desc_text(enum world_kind k, const char *desc, char *out,
+    size_t len)
+{
+	size_t	 n;
+
+	if (k == KIND_JIRA) {
+		mem_jira_desc_text(desc, out, len);
+		return;
+	}
+	n = marker_strip_len(desc);
+	while (n > 0 && (desc[n - 1] == '\n' || desc[n - 1] == ' '))
+		n--;
+	snprintf(out, len, "%.*s", (int)n, desc);
 }
 
 void
 mem_tracker_text(const struct world *w, char *out, size_t len)
 {
-	size_t	 n = marker_strip_len(w->i.desc);
+	mem_tracker_desc_text(w->kind, w->i.desc, out, len);
+}
 
-	while (n > 0 && (w->i.desc[n - 1] == '\n' || w->i.desc[n - 1] == ' '))
-		n--;
-	snprintf(out, len, "%.*s", (int)n, w->i.desc);
+const char *
+mem_tracker_class(enum world_kind k, const char *state)
+{
+	if (k != KIND_JIRA)
+		return state;
+	if (strcmp(state, "Done") == 0)
+		return "closed";
+	if (strcmp(state, "To Do") == 0 || strcmp(state, "In Progress") == 0)
+		return "opened";
+	return state;
 }

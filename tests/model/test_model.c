@@ -3,7 +3,9 @@
  *
  * The real engine (the webhook handlers, the store on a SQLite file, the
  * job queue and the sync) runs against Productboard and a tracker held in
- * memory (world.h).  Each sequence starts from a linked feature and issue
+ * memory (world.h): GitLab, GitHub or Jira, each with its own API,
+ * deliveries and states (Jira's workflow statuses, whose class, open or
+ * closed, is what Productboard's status map speaks of).  Each sequence starts from a linked feature and issue
  * and mixes, at random: people editing either side (between jobs, or
  * while a job runs, before one of its reads is answered), deliveries
  * handed to pbsync late, out of order, twice, or never, acknowledgements
@@ -28,11 +30,17 @@
  *
  * PBSYNC_MODEL_RUNS (default 10000) sequences per tracker, with seeds 1..N;
  * PBSYNC_MODEL_SEED=N runs the one sequence of that seed (or RUNS from N);
- * PBSYNC_MODEL_LOG=file keeps pbsync's own log (at debug level) there.
- * PBSYNC_MODEL_TRACKER=gitlab or github runs one tracker, in this process
- * (else each tracker runs in a child of its own, on a core of its own).
- * A failing sequence, or one a sanitizer stops, prints its seed and its
- * steps.
+ * PBSYNC_MODEL_LOG=file keeps pbsync's own log (at debug level) there;
+ * PBSYNC_MODEL_TRACES=prefix writes every sequence's outcome and steps,
+ * one line each, to prefix.<tracker> (two runs' files compare with diff);
+ * PBSYNC_MODEL_CALLS=1 prints each step and each call pbsync makes, with
+ * its answer, on stderr as they happen (for a replay).
+ * PBSYNC_MODEL_TRACKER=gitlab, github or jira runs one tracker, in this
+ * process (else each of the three runs in a child of its own, so that
+ * they share the cores).  The same seed takes the same steps on GitLab
+ * and GitHub; on Jira the steps are drawn alike, but a person's status
+ * edit may move the issue between its two open statuses.  A failing
+ * sequence, or one a sanitizer stops, prints its seed and its steps.
  *
  * Time is the model's (util_now is wrapped at link time, see
  * Makefile.am), so a replay takes the same steps; the upstream pacing's
@@ -69,6 +77,16 @@
 			"\"st-prog\":{\"state\":\"opened\"},\"st-done\":" \
 			"{\"state\":\"closed\"}},\"to_productboard\":" \
 			"{\"opened\":\"st-prog\",\"closed\":\"st-done\"}}"
+/*
+ * Jira's map names its statuses three ways, as an admin may: a status
+ * (In Progress), a status category (new: To Do) and a class (closed);
+ * Productboard's "st-new" asks for any open status.
+ */
+#define JIRA_STATUS_MAP	"{\"to_tracker\":{\"st-new\":{\"state\":\"opened\"}," \
+			"\"st-prog\":{\"state\":\"In Progress\"},\"st-done\":" \
+			"{\"state\":\"closed\"}},\"to_productboard\":" \
+			"{\"In Progress\":\"st-prog\",\"new\":\"st-new\"," \
+			"\"closed\":\"st-done\"}}"
 #define MAX_ROUNDS	30	/* quiescence: rounds of time passing */
 #define MAX_JOBS	200	/* jobs in one round before it is a loop */
 #define SHOW_FAILED	5	/* failing sequences printed in full */
@@ -174,6 +192,8 @@ static jmp_buf	 crash_jmp;
  * more (README, "Limits").
  */
 static int	 cut_sides;
+/* PBSYNC_MODEL_CALLS: the steps and calls, on stderr. */
+static int	 verbose;
 /* Called before a read is answered: people edit while a job runs. */
 static void	(*meanwhile)(void);
 /*
@@ -197,11 +217,19 @@ local(void *arg, const struct http_req *rq, struct http_resp *rs)
 		meanwhile();
 	if (f == 1) {
 		rs->status = 503;
+		if (verbose)
+			fprintf(stderr, "    %s %s -> 503 (failed)\n",
+			    rq->method, rq->url);
 		return HTTP_OK;
 	}
 	pbw = w.pb_writes;
 	trw = w.tr_writes;
 	answer(rq, rs);
+	if (verbose)
+		fprintf(stderr, "    %s %s%s -> %ld%s%.*s\n", rq->method, rq->url,
+		    f == 2 ? " (answer lost)" : "", (long)rs->status, rq->body ?
+		    " " : "", rq->body ? (int)rq->bodylen : 0, rq->body ?
+		    rq->body : "");
 	if (f == 2)
 		cut_sides |= (w.tr_writes > trw) << SIDE_TR |
 		    (w.pb_writes > pbw) << SIDE_PB;
@@ -240,7 +268,7 @@ add_integration(struct env *e)
 	struct store_integration in;
 	char		 h1[CRYPTO_HASH_LEN + 1], h2[CRYPTO_HASH_LEN + 1],
 			 h3[CRYPTO_HASH_LEN + 1];
-	int		 rc;
+	int		 rc, sealed = e->ops->auth == TRACKER_AUTH_HMAC_SHA256;
 
 	memset(&in, 0, sizeof(in));
 	memcpy(in.id, IID, sizeof(in.id));
@@ -256,18 +284,22 @@ add_integration(struct env *e)
 	in.tracker_token = crypto_seal(&e->app.key, W_TR_TOKEN,
 	    IID ":tracker_token");
 	in.tracker_token_tail = "odel";
-	in.tracker_project = w.github ? W_GH_REPO : "1001";
-	in.tracker_project_name = w.github ? W_GH_REPO : "g/p";
+	in.tracker_project = w.kind == KIND_GITHUB ? W_GH_REPO :
+	    w.kind == KIND_JIRA ? W_JIRA_PROJECT ":" W_JIRA_TYPE : "1001";
+	in.tracker_project_name = w.kind == KIND_GITHUB ? W_GH_REPO :
+	    w.kind == KIND_JIRA ? W_JIRA_KEY : "g/p";
 	in.tracker_project_url = "https://tracker.model.test/project";
+	in.tracker_options = w.kind == KIND_JIRA ? "{\"email\":\""
+	    W_JIRA_EMAIL "\"}" : NULL;
 	in.pb_plugin_id = W_PLUGIN;
 	in.pb_webhook_id = "5b7e0c1d-0000-4000-8000-0000000000bb";
 	in.tracker_hook_id = "77";
 	in.plugin_secret = h1;
 	in.pb_hook_secret = h2;
 	/* A signing tracker keeps the secret itself, sealed. */
-	in.tracker_hook_secret = w.github ? crypto_seal(&e->app.key,
+	in.tracker_hook_secret = sealed ? crypto_seal(&e->app.key,
 	    W_TRHOOK_SECRET, IID ":tracker_hook_secret") : h3;
-	in.status_map = STATUS_MAP;
+	in.status_map = w.kind == KIND_JIRA ? JIRA_STATUS_MAP : STATUS_MAP;
 	in.conflict_policy = "latest";
 	in.delete_policy = "keep";
 	rc = in.pb_token == NULL || in.tracker_token == NULL ||
@@ -275,7 +307,7 @@ add_integration(struct env *e)
 	    store_integration_insert(&e->app.store, &in);
 	free(in.pb_token);
 	free(in.tracker_token);
-	if (w.github)
+	if (sealed)
 		free(in.tracker_hook_secret);
 	return rc == 0 ? 0 : fail_setup("cannot store the integration");
 }
@@ -325,10 +357,14 @@ deliver(struct env *e, const struct world_delivery *d)
 	    d->side == SIDE_PB ? "productboard" : "gittab");
 	if (d->side == SIDE_PB)
 		param(env, h, &n, "HTTP_AUTHORIZATION=%s", d->auth);
-	else if (w.github) {
+	else if (w.kind == KIND_GITHUB) {
 		param(env, h, &n, "HTTP_X_GITHUB_EVENT=issues");
 		param(env, h, &n, "HTTP_X_GITHUB_DELIVERY=%s", d->key);
 		param(env, h, &n, "HTTP_X_HUB_SIGNATURE_256=%s", d->auth);
+	} else if (w.kind == KIND_JIRA) {
+		param(env, h, &n, "HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER=%s",
+		    d->key);
+		param(env, h, &n, "HTTP_X_HUB_SIGNATURE=%s", d->auth);
 	} else {
 		param(env, h, &n, "HTTP_X_GITLAB_EVENT=Issue Hook");
 		param(env, h, &n, "HTTP_X_GITLAB_TOKEN=%s", d->auth);
@@ -449,7 +485,7 @@ forget_settings(void)
 
 /* Builds the database and the world every sequence starts from. */
 static int
-setup(struct env *e, int github)
+setup(struct env *e, enum world_kind kind)
 {
 	FILE	*f;
 	char	 conf[300], key[300], *t = getenv("TMPDIR");
@@ -459,8 +495,8 @@ setup(struct env *e, int github)
 
 	memset(e, 0, sizeof(*e));
 	memset(&w, 0, sizeof(w));
-	w.github = github;
-	e->ops = tracker_find(github ? "github" : "gitlab");
+	w.kind = kind;
+	e->ops = tracker_find(world_kind_name(kind));
 	snprintf(e->dir, sizeof(e->dir), "%s/pbsync-model.XXXXXX", base);
 	if (e->ops == NULL || mkdtemp(e->dir) == NULL)
 		return fail_setup("cannot make a directory");
@@ -578,6 +614,7 @@ step(struct seq *s, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 k;
+	size_t	 start = s->tlen;
 
 	if (s->tlen + 2 >= sizeof(s->trace))
 		return;
@@ -589,6 +626,8 @@ step(struct seq *s, const char *fmt, ...)
 		s->tlen += (size_t)k;
 	if (s->tlen >= sizeof(s->trace) - 2)
 		s->tlen = sizeof(s->trace) - 2;
+	if (verbose)
+		fprintf(stderr, "%s\n", s->trace + start);
 	s->trace[s->tlen++] = ' ';
 	s->trace[s->tlen] = '\0';
 }
@@ -642,7 +681,7 @@ value(enum world_side side, enum world_field f, char *out, size_t len)
 		mem_tracker_text(&w, out, len);
 	else
 		snprintf(out, len, "%s", side == SIDE_PB ?
-		    state_of(w.f.status) : w.i.state);
+		    state_of(w.f.status) : mem_tracker_class(w.kind, w.i.state));
 }
 
 /*
@@ -674,13 +713,20 @@ settled(struct env *e, enum world_field f, char *why, size_t len)
 		while (strlen(sb) > 0 && (sb[strlen(sb) - 1] == '\n' ||
 		    sb[strlen(sb) - 1] == ' '))
 			sb[strlen(sb) - 1] = '\0';
+		/* Jira's is an ADF document: its text, as the issue's. */
+		if (w.kind == KIND_JIRA)
+			mem_tracker_desc_text(w.kind, l.snap_tracker_desc ?
+			    l.snap_tracker_desc : "", sb, sizeof(sb));
 	} else {
 		ok = l.snap_status != NULL &&
 		    strcmp(l.snap_status, w.f.status) == 0;
 		snprintf(sa, sizeof(sa), "%s", ok ? state_of(l.snap_status) :
 		    "?");
-		snprintf(sb, sizeof(sb), "%s", l.snap_state ? l.snap_state :
-		    "");
+		/* The state itself (a Jira status), compared by its class. */
+		ok = l.snap_state != NULL && strcmp(l.snap_state, w.i.state) ==
+		    0;
+		snprintf(sb, sizeof(sb), "%s", !ok ? "?" :
+		    mem_tracker_class(w.kind, l.snap_state));
 	}
 	ok = strcmp(a, b) == 0 && strcmp(a, sa) == 0 && strcmp(b, sb) == 0;
 	if (!ok && why != NULL)
@@ -715,8 +761,11 @@ edit(struct env *e, struct seq *s)
 	}
 	s->given[f][side] = 1;
 	value(side, f, s->last[f][side], sizeof(s->last[f][side]));
-	step(s, "%s:%s=%s", side == SIDE_PB ? "pb" : "tr", field_names[f],
-	    s->last[f][side]);
+	if (side == SIDE_TR && f == F_STATUS && w.kind == KIND_JIRA)
+		step(s, "tr:status=%s(%s)", s->last[f][side], w.i.state);
+	else
+		step(s, "%s:%s=%s", side == SIDE_PB ? "pb" : "tr",
+		    field_names[f], s->last[f][side]);
 }
 
 /* Jobs waiting or running, or -1. */
@@ -1055,26 +1104,35 @@ env_long(const char *name, long def)
 
 /* Runs the sequences of one tracker and prints its TAP line: 0 or 1. */
 static int
-tracker(int num, int github, uint64_t first, long runs)
+tracker(int num, enum world_kind k, uint64_t first, long runs)
 {
 	struct env	*e;
 	struct counts	 n;
 	struct seq	*s;
 	uint64_t	 seed;
-	const char	*kind = github ? "github" : "gitlab";
+	const char	*kind = world_kind_name(k);
 	long		 shown = 0;
 	int		 bad = 0;
 	struct buf	 more;
+	const char	*tpath = getenv("PBSYNC_MODEL_TRACES");
+	char		 tname[300];
+	FILE		*traces = NULL;
 
 	memset(&n, 0, sizeof(n));
 	buf_init(&more, 2048);
+	if (tpath != NULL && *tpath != '\0') {
+		snprintf(tname, sizeof(tname), "%s.%s", tpath, kind);
+		/* A line at a time: a run a sanitizer stops keeps them all. */
+		if ((traces = fopen(tname, "w")) != NULL)
+			setvbuf(traces, NULL, _IOLBF, 0);
+	}
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
 	    (s = calloc(1, sizeof(*s))) == NULL) {
 		free(e);
 		printf("not ok %d - %s: out of memory\n", num, kind);
 		return 1;
 	}
-	if (setup(e, github) == -1) {
+	if (setup(e, k) == -1) {
 		printf("not ok %d - %s: setup failed\n", num, kind);
 		bad = 1;
 		goto out;
@@ -1084,7 +1142,12 @@ tracker(int num, int github, uint64_t first, long runs)
 	for (seed = first; seed < first + (uint64_t)runs; seed++) {
 		now_running.seed = seed;
 		n.seqs++;
-		if (sequence(e, seed, &n, s) == 0)
+		bad = sequence(e, seed, &n, s);
+		if (traces != NULL)
+			fprintf(traces, "%s %llu %s: %s\n", kind,
+			    (unsigned long long)seed, bad ? s->why : "ok",
+			    s->trace);
+		if (bad == 0)
 			continue;
 		n.failed++;
 		if (shown >= SHOW_FAILED && more.len < 1000)
@@ -1109,6 +1172,8 @@ tracker(int num, int github, uint64_t first, long runs)
 	    n.reordered, n.steps, n.crashes, n.concurrent, n.faults,
 	    n.reconciles, n.writes, n.windows);
 out:
+	if (traces != NULL)
+		fclose(traces);
 	teardown(e);
 	buf_release(&more);
 	free(e);
@@ -1118,11 +1183,11 @@ out:
 
 /*
  * Runs a tracker's sequences in a child whose TAP line comes back through
- * a pipe, so the two trackers use two cores.  The child's pid, its output
+ * a pipe, so the trackers share the cores.  The child's pid, its output
  * in *fd; -1 when it cannot start.
  */
 static pid_t
-start(int num, int github, uint64_t first, long runs, int *fd)
+start(int num, enum world_kind k, uint64_t first, long runs, int *fd)
 {
 	int	 p[2];
 	pid_t	 pid;
@@ -1141,7 +1206,7 @@ start(int num, int github, uint64_t first, long runs, int *fd)
 			_exit(2);
 		close(p[1]);
 		/* 3: failed with its TAP line; a sanitizer exits otherwise. */
-		exit(tracker(num, github, first, runs) ? 3 : 0);
+		exit(tracker(num, k, first, runs) ? 3 : 0);
 	}
 	close(p[1]);
 	*fd = p[0];
@@ -1179,8 +1244,8 @@ main(void)
 	long		 runs = env_long("PBSYNC_MODEL_RUNS", seed > 0 ? 1 :
 			    10000);
 	uint64_t	 first = seed > 0 ? (uint64_t)seed : 1;
-	pid_t		 pid[2];
-	int		 fd[2], bad = 0, t;
+	pid_t		 pid[KIND_COUNT];
+	int		 fd[KIND_COUNT], bad = 0, t;
 
 #ifdef M_TRIM_THRESHOLD
 	/*
@@ -1189,17 +1254,27 @@ main(void)
 	 */
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
+	verbose = env_long("PBSYNC_MODEL_CALLS", 0) > 0;
 	if (only != NULL && *only != '\0') {
-		bad = tracker(1, strcmp(only, "github") == 0, first, runs);
+		for (t = 0; t < KIND_COUNT && strcmp(only,
+		    world_kind_name((enum world_kind)t)) != 0; t++)
+			;
+		if (t == KIND_COUNT) {
+			printf("not ok 1 - PBSYNC_MODEL_TRACKER=%s: not gitlab, "
+			    "github or jira\n1..1\n", only);
+			return 1;
+		}
+		bad = tracker(1, (enum world_kind)t, first, runs);
 		printf("1..1\n");
 		return bad;
 	}
-	for (t = 0; t < 2; t++)
-		if ((pid[t] = start(t + 1, t, first, runs, &fd[t])) == -1)
-			bad |= tracker(t + 1, t, first, runs);
-	for (t = 0; t < 2; t++)
+	for (t = 0; t < KIND_COUNT; t++)
+		if ((pid[t] = start(t + 1, (enum world_kind)t, first, runs,
+		    &fd[t])) == -1)
+			bad |= tracker(t + 1, (enum world_kind)t, first, runs);
+	for (t = 0; t < KIND_COUNT; t++)
 		if (pid[t] != -1)
 			bad |= finish(t + 1, pid[t], fd[t]);
-	printf("1..2\n");
+	printf("1..%d\n", KIND_COUNT);
 	return bad;
 }

@@ -6,6 +6,15 @@
 
 #include "world.h"
 
+const char *
+world_kind_name(enum world_kind k)
+{
+	static const char *const names[KIND_COUNT] = { "gitlab", "github",
+	    "jira" };
+
+	return k < KIND_COUNT ? names[k] : "?";
+}
+
 void
 world_time(long long t, int frac, char *out, size_t len)
 {
@@ -13,8 +22,8 @@ world_time(long long t, int frac, char *out, size_t len)
 	struct tm	 tm;
 
 	gmtime_r(&s, &tm);
-	strftime(out, len, frac ? "%Y-%m-%dT%H:%M:%S.000000Z" :
-	    "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(out, len, frac == 2 ? "%Y-%m-%dT%H:%M:%S.000+0000" : frac ?
+	    "%Y-%m-%dT%H:%M:%S.000000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 void
@@ -80,8 +89,11 @@ authorized(const struct world *w, const struct http_req *rq, int pb)
 {
 	if (pb)
 		return has_header(rq, "Authorization: Bearer " W_PB_TOKEN);
-	if (!w->github)
+	if (w->kind == KIND_GITLAB)
 		return has_header(rq, "PRIVATE-TOKEN: " W_TR_TOKEN);
+	/* Jira Cloud: Basic of the account's e-mail and its API token. */
+	if (w->kind == KIND_JIRA)
+		return has_header(rq, "Authorization: Basic " W_JIRA_BASIC);
 	return has_header(rq, "Authorization: Bearer " W_TR_TOKEN) &&
 	    has_header(rq, "Accept: application/vnd.github+json");
 }

@@ -7,7 +7,11 @@ program, reproduced with systemd-socket-activate: the listening socket as
 fd 0 of the built pbsync-plugin, a FastCGI /healthz through it, SIGTERM.
 man/*: lint clean under mandoc and groff; every configuration key of
 src/base/conf.c with its default and range in pbsync.conf.5 and no other;
-every command of pbsyncctl's usage() in pbsyncctl.8 and no other.
+pbsyncctl's help (--help, help COMMAND, COMMAND --help, run from the
+build) against pbsyncctl.8 both ways: every command with its synopsis,
+and each command's options; the options pbsyncctl's code compares against
+and the variables it reads, documented; help and usage without a
+configuration, and the exit statuses.
 """
 import importlib.util
 import json
@@ -327,63 +331,171 @@ def check_conf(t):
          "conf.c and pbsync.conf.5 both name the variables PBSYNC_<KEY>")
 
 
-def usage_text(src):
-    body = c_block(src, "usage(void)")
-    text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
-    return text.replace("\\n", "\n").replace('\\"', '"')
+# What an .It line of pbsyncctl.8's COMMANDS may hold, and how it reads.
+MDOC_WORDS = {"Cm": str, "Ic": str, "Li": str, "Ar": str.upper,
+              "Fl": lambda w: "-" + w}
 
 
-def usage_commands(text):
-    """The commands of usage(), "admin add" and "links" alike."""
-    cmds = set()
-    for line in text.splitlines():
-        line = re.sub(r"^usage:", "", line).strip()
-        if not line.startswith("pbsyncctl "):
-            continue
-        alts = line[len("pbsyncctl "):].split(" | ")
-        first = alts[0].split()
-        # "admin add | passwd NAME": alternatives of a second word;
-        # "links ID | jobs ID", "worker | drain": of the first.
-        sub = len(first) > 1 and re.fullmatch(r"[a-z]+", first[1])
-        for i, alt in enumerate(alts):
-            w = alt.split()
-            if not w:
-                continue
-            if sub:
-                cmds.add(" ".join(first[:2]) if i == 0 else
-                         "%s %s" % (first[0], w[0]))
-            else:
-                cmds.add(w[0])
-    return cmds
+def mdoc_text(line):
+    """The plain text of the macros of an .It line, as pbsyncctl's help
+    writes a synopsis: "Cm retry Ar id job" -> "retry ID JOB", "Op Ar x"
+    -> "[X]", "Oo Fl -url Ar url Oc" -> "[--url URL]"."""
+    out, how, shut = [], str, 0
+    for tok in line.split():
+        if tok in MDOC_WORDS:
+            how = MDOC_WORDS[tok]
+        elif tok in ("Op", "Oo"):
+            out.append("[")
+            shut += tok == "Op"
+            how = str
+        elif tok == "Oc":
+            out.append("]")
+        elif re.fullmatch(r"[A-Z][a-z]", tok):
+            raise ValueError("macro %s in %r: teach mdoc_text it" % (tok,
+                                                                     line))
+        else:
+            out.append(tok if tok in ("|", "...") else how(tok))
+    text = " ".join(out + ["]"] * shut)
+    return text.replace("[ ", "[").replace(" ]", "]")
+
+
+def man_commands(page):
+    """{synopsis: its item's mdoc} of the outer list of COMMANDS."""
+    items, depth, cur = {}, 0, None
+    for line in section(page, "COMMANDS").splitlines():
+        if line.startswith(".Bl"):
+            depth += 1
+        elif line.startswith(".El"):
+            depth -= 1
+        elif depth == 1 and line.startswith(".It "):
+            cur = mdoc_text(line[4:])
+            items[cur] = ""
+        if cur is not None:
+            items[cur] += line + "\n"
+    return items
+
+
+def man_flags(mdoc):
+    """The options an mdoc text names: "Fl -role" -> "--role"."""
+    return {"-" + f for f in re.findall(r"\bFl (-?[a-z][a-z-]*)", mdoc)}
+
+
+def words_of(synopsis):
+    """A command's words: "channel rotate ID webhook" -> "channel rotate"."""
+    w = []
+    for tok in synopsis.split():
+        if not re.fullmatch(r"[a-z]+", tok):
+            break
+        w.append(tok)
+    return w
+
+
+def help_list(text):
+    """The synopses of "pbsyncctl --help": the lines "  synopsis  summary"
+    (a synopsis has single spaces; a long one stands alone)."""
+    return [l[2:].split("  ")[0] for l in text.splitlines()
+            if re.match(r"  [a-z]", l)]
+
+
+def help_options(text):
+    """The options of "pbsyncctl help COMMAND": its Options: lines."""
+    part = text.split("\nOptions:\n", 1)
+    return {l.split()[0] for l in part[1].splitlines()
+            if l.startswith("  -")} if len(part) == 2 else set()
+
+
+def ctl(*args):
+    """pbsyncctl of this build, with a configuration that does not exist:
+    help and usage must not need one."""
+    env = dict(os.environ, PBSYNC_CONFIG=os.path.join(
+        tempfile.gettempdir(), "pbsync-ops-no-such.conf"))
+    return subprocess.run([os.path.join(TOP_BUILD, "src", "pbsyncctl")] +
+                          list(args), env=env, capture_output=True,
+                          text=True, timeout=60)
 
 
 def check_ctl(t):
-    src = read(TOP_SRC, "src", "cli", "pbsyncctl.c")
-    text = usage_text(src)
-    code = usage_commands(text)
     page = read(MAN_DIR, "pbsyncctl.8")
-    doc = set()
-    for m in re.finditer(r"^\.It Cm ((?:[a-z]+ ?)+)", section(page,
-                                                             "COMMANDS"),
-                         re.M):
-        doc.add(m.group(1).strip())
-    t.ok(len(code) >= 16 and not code - doc,
-         "every command of pbsyncctl's usage() is in pbsyncctl.8",
-         "usage: %s\nmissing: %s" % (sorted(code), sorted(code - doc)))
-    t.ok(not doc - code, "every command of pbsyncctl.8 is in usage()",
-         sorted(doc - code))
-    opts = set(re.findall(r'"(--[a-z-]+)"', src))
-    used = set(re.findall(r"--[a-z-]+", text))
-    docopts = {"-" + o for o in re.findall(r"\bFl (-[a-z-]+)", page)}
-    t.ok(opts and used <= opts and opts == docopts,
-         "pbsyncctl.8 documents the options pbsyncctl.c takes, no other",
-         "code: %s\nusage: %s\npage: %s" % (sorted(opts), sorted(used),
-                                            sorted(docopts)))
+    try:
+        doc = man_commands(page)
+    except ValueError as e:
+        t.ok(False, "pbsyncctl.8: COMMANDS reads as synopses", e)
+        return
+    r = ctl("--help")
+    listed = help_list(r.stdout)
+    t.ok(r.returncode == 0 and not r.stderr and len(listed) >= 20,
+         "pbsyncctl --help: %d commands on stdout, exit 0, without a "
+         "configuration" % len(listed),
+         "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    t.ok(not set(listed) - set(doc),
+         "every command of pbsyncctl --help is in pbsyncctl.8, with the "
+         "same synopsis", "\n".join(sorted(set(listed) - set(doc))) +
+         "\n(pbsyncctl.8 has: %s)" % sorted(doc))
+    t.ok(not set(doc) - set(listed),
+         "every command of pbsyncctl.8 is in pbsyncctl --help, with the "
+         "same synopsis", "\n".join(sorted(set(doc) - set(listed))))
+    same = [ctl(a).stdout for a in ("-h", "help")]
+    t.ok(same == [r.stdout] * 2, "pbsyncctl -h and pbsyncctl help print the "
+         "list as --help does")
+
+    bad, helped = [], set()
+    for syn in listed:
+        w = words_of(syn)
+        one, two = ctl("help", *w), ctl(*w, "--help")
+        head = one.stdout.split("\n", 1)[0]
+        if one.returncode != 0 or head != "usage: pbsyncctl " + syn:
+            bad.append("help %s: exit %d, %r" % (" ".join(w), one.returncode,
+                                                  head))
+        if two.stdout != one.stdout or two.returncode != 0:
+            bad.append("%s --help differs from help %s" % (" ".join(w),
+                                                          " ".join(w)))
+        opts = help_options(one.stdout)
+        helped |= opts
+        if syn in doc and opts != man_flags(doc[syn]):
+            bad.append("%s: help %s, pbsyncctl.8 %s" % (
+                syn, sorted(opts), sorted(man_flags(doc[syn]))))
+    t.ok(listed and not bad, "pbsyncctl help COMMAND and COMMAND --help: "
+         "each command's synopsis, and the options its item of "
+         "pbsyncctl.8 names, no other", "\n".join(bad))
+
+    src = "".join(read(TOP_SRC, "src", "cli", f) for f in sorted(
+        os.listdir(os.path.join(TOP_SRC, "src", "cli"))) if f.endswith(".c"))
+    code = set(re.findall(r'strcmp\([^;]*?"(-{1,2}[a-z][a-z-]*)"', src))
+    docopts = man_flags(page)
+    t.ok(code and code == helped == docopts,
+         "the options pbsyncctl's code compares against, its help and "
+         "pbsyncctl.8 name the same", "code: %s\nhelp: %s\npage: %s" % (
+             sorted(code), sorted(helped), sorted(docopts)))
     envs = set(re.findall(r'getenv\("(PBSYNC_\w+)"\)', src))
     docenv = set(re.findall(r"\bEv (PBSYNC_\w+)", page))
     t.ok(envs and envs <= docenv,
          "pbsyncctl.8 documents the variables pbsyncctl.c reads",
          sorted(envs - docenv))
+
+    # A command line it cannot run: the usage on stderr, exit 2; of the
+    # command's group when its first word names one, else of all.
+    cases = [((), ""), (("no-such-command",), ""), (("links",), "links"),
+             (("integration", "nope"), "integration"),
+             (("help", "no-such-command"), "")]
+    bad = []
+    for args, group in cases:
+        r = ctl(*args)
+        shown = sorted(re.findall(r"^(?:usage:| +) pbsyncctl (.*)$",
+                                  r.stderr, re.M))
+        want = sorted(x for x in listed if x.split()[0] == group or
+                      not group)
+        if r.returncode != 2 or r.stdout or "usage:" not in r.stderr or \
+                shown != want:
+            bad.append("%s: exit %d, stdout %r, stderr %r" % (
+                args, r.returncode, r.stdout[:80], r.stderr[:300]))
+    t.ok(not bad, "a command line pbsyncctl cannot run: the usage (of the "
+         "command's group) on stderr, nothing on stdout, exit 2",
+         "\n".join(bad))
+    r = ctl("help", "integration")
+    t.ok(r.returncode == 0 and sorted(help_list(r.stdout)) == sorted(
+        s for s in listed if s.startswith("integration ")),
+        "pbsyncctl help integration: the integration commands only",
+        r.stdout + r.stderr)
 
 
 # -- socket activation ---------------------------------------------------

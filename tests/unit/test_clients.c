@@ -1,5 +1,5 @@
 /*
- * The Productboard and GitLab clients against canned replies: each call
+ * The Productboard, GitLab and Jira clients against canned replies: each call
  * must send exactly the documented request (method, path, auth header,
  * body) and read the documented answer.
  */
@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "t.h"
 #include "trackers/gitlab.h"
+#include "trackers/jira.h"
 #include "upstream/pb.h"
 
 static char	 seen[65536];	/* the request the canned server received */
@@ -93,6 +94,139 @@ reply(int status, const char *json)
 	return r;
 }
 
+/* A delivery's CGI parameter, from a NULL-terminated name/value list. */
+static const char *
+param(const void *arg, const char *name)
+{
+	const char *const *kv = arg;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	return NULL;
+}
+
+/* The Jira backend: settings, basic auth, issue reads, limits, events. */
+static void
+jira(struct app *a)
+{
+	static const char *const hdr[] = { "HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER",
+	    "d7c3-01", NULL, NULL };
+	static const char issue[] = "{\"id\":\"10042\",\"key\":\"PROJ-7\","
+	    "\"fields\":{\"summary\":\"Dark @ceo\",\"labels\":[\"a\"],"
+	    "\"description\":{\"type\":\"doc\",\"version\":1,\"content\":[]},"
+	    "\"status\":{\"name\":\"In Review\",\"statusCategory\":{\"key\":"
+	    "\"indeterminate\"}},\"updated\":\"2026-01-31T19:03:35.123+0000\","
+	    "\"reporter\":{\"accountId\":\"acc-1\"},\"project\":{\"id\":"
+	    "\"10000\"}}}";
+	struct tracker	 tr;
+	struct tracker_issue i;
+	struct tracker_hook_in in;
+	struct tracker_delivery d;
+	const struct tracker_ops *ops = tracker_find("jira");
+	char		 base[64], err[256], moved[sizeof(issue) + 8];
+	const char	*body;
+
+	CHECK(ops != NULL && ops->states == NULL);
+	CHECK_INT(tracker_options_ok(ops, "{\"email\":\"bot@example.com\"}",
+	    err, sizeof(err)), 0);
+	CHECK_INT(tracker_options_ok(ops, "{}", err, sizeof(err)), -1);
+	CHECK(strstr(err, "Account e-mail") != NULL);
+	CHECK_INT(tracker_options_ok(ops, "{\"email\":\"b@x\",\"colour\":"
+	    "\"red\"}", err, sizeof(err)), -1);
+	CHECK(strstr(err, "colour") != NULL);
+	CHECK_INT(tracker_options_ok(ops, "[]", err, sizeof(err)), -1);
+	CHECK_INT(tracker_open(&tr, a, "jira", "http://127.0.0.1:9", "t",
+	    "1:2", "{}"), -1);
+
+	canned(reply(200, issue));
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	CHECK_INT(tracker_open(&tr, a, "jira", base, "jt", "10000:10001",
+	    "{\"email\":\"bot@example.com\"}"), 0);
+	CHECK_STR(tracker_option(&tr, "issue_type"), "Task");
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_OK);
+	collect();
+	CHECK(strncmp(seen, "GET /rest/api/3/issue/10042?fields=summary,"
+	    "description,status,labels,updated,reporter,project ", 75) == 0);
+	/* base64("bot@example.com:jt") */
+	CHECK(strstr(seen, "\r\nAuthorization: Basic Ym90QGV4YW1wbGUuY29tOmp0"
+	    "\r\n") != NULL);
+	CHECK_STR(i.key, "PROJ-7");
+	CHECK_STR(i.ref, "10042");
+	CHECK_STR(i.state, "In Review");
+	CHECK_STR(i.state_group, "indeterminate");
+	CHECK_STR(tracker_issue_class(&i), "opened");
+	CHECK_STR(i.author, "acc-1");
+	CHECK_STR(i.description, "{\"type\":\"doc\",\"version\":1,"
+	    "\"content\":[]}");
+	CHECK(strncmp(i.web_url, base, strlen(base)) == 0);
+	CHECK(strstr(i.web_url, "/browse/PROJ-7") != NULL);
+	CHECK(tracker_issue_has_label(&i, "a"));
+	CHECK(i.updated_at > 1769886215.1 && i.updated_at < 1769886215.2);
+	tracker_issue_release(&i);
+	tracker_close(&tr);
+
+	/* An issue moved to another project is gone for this integration. */
+	snprintf(moved, sizeof(moved), "%s", issue);
+	memcpy(strstr(moved, "\"10000\"}}}"), "\"10999\"", 7);
+	canned(reply(200, moved));
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	tracker_open(&tr, a, "jira", base, "jt", "10000:10001",
+	    "{\"email\":\"bot@example.com\"}");
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_ECLIENT);
+	collect();
+	CHECK_INT(tr.up.status, 404);
+	tracker_close(&tr);
+
+	/* The per-issue write limit binds that issue only; a 503 waits. */
+	canned("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 4\r\n"
+	    "RateLimit-Reason: jira-per-issue-on-write\r\nContent-Length: 2"
+	    "\r\nConnection: close\r\n\r\n{}");
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	tracker_open(&tr, a, "jira", base, "jt", "10000:10001",
+	    "{\"email\":\"bot@example.com\"}");
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_ERATE);
+	collect();
+	CHECK_INT(tr.up.retry_after, 4);
+	CHECK_STR(tr.up.resp.ratelimit_reason, "jira-per-issue-on-write");
+	CHECK_INT(jira_limit_is_shared(&tr.up.resp), 0);
+	tracker_close(&tr);
+	canned("HTTP/1.1 503 Unavailable\r\nRetry-After: 2\r\n"
+	    "RateLimit-Reason: jira-burst-based\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\n{}");
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	tracker_open(&tr, a, "jira", base, "jt", "10000:10001",
+	    "{\"email\":\"bot@example.com\"}");
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_ERATE);
+	collect();
+	CHECK_INT(jira_limit_is_shared(&tr.up.resp), 1);
+	tracker_close(&tr);
+
+	/* Deliveries: the event in the body, the dedupe key in a header. */
+	memset(&in, 0, sizeof(in));
+	in.param = param;
+	in.arg = hdr;
+	body = "{\"webhookEvent\":\"jira:issue_deleted\",\"issue\":{\"id\":"
+	    "\"10042\",\"key\":\"PROJ-7\"}}";
+	in.body = body;
+	in.len = strlen(body);
+	CHECK_INT(ops->decode(&in, &d), 0);
+	CHECK(d.relevant && d.deleted);
+	CHECK_STR(d.id, "10042");
+	CHECK_STR(d.dedupe, "d7c3-01");
+	body = "{\"webhookEvent\":\"comment_created\",\"issue\":{\"id\":"
+	    "\"10042\"}}";
+	in.body = body;
+	in.len = strlen(body);
+	CHECK_INT(ops->decode(&in, &d), 0);
+	CHECK(!d.relevant);
+	body = "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{}}";
+	in.body = body;
+	in.len = strlen(body);
+	CHECK_INT(ops->decode(&in, &d), -1);
+}
+
+
 int
 main(void)
 {
@@ -130,15 +264,15 @@ main(void)
 
 	canned(reply(201, "{\"data\":{\"id\":\"plug-9\",\"links\":{}}}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(pb_plugin_create(&pb, "Team", "GitLab", "https://x/plugin/1",
-	    "Bearer s3", &id), HTTP_OK);
+	CHECK_INT(pb_plugin_create(&pb, "com.pbsync.github", "Team", "GitHub",
+	    "https://x/plugin/1", "Bearer s3", &id), HTTP_OK);
 	collect();
 	CHECK_STR(id, "plug-9");
 	free(id);
 	CHECK(strncmp(seen, "POST /v2/plugin-integrations HTTP", 33) == 0);
-	CHECK(strstr(seen, "{\"data\":{\"fields\":{\"type\":\"com.pbsync.gitlab\","
+	CHECK(strstr(seen, "{\"data\":{\"fields\":{\"type\":\"com.pbsync.github\","
 	    "\"name\":\"Team\",\"integrationStatus\":\"enabled\",\"initialState\":"
-	    "{\"label\":\"GitLab\"},\"action\":{\"url\":\"https://x/plugin/1\","
+	    "{\"label\":\"GitHub\"},\"action\":{\"url\":\"https://x/plugin/1\","
 	    "\"version\":1,\"headers\":{\"authorization\":\"Bearer s3\"}}}}}")
 	    != NULL);
 
@@ -168,7 +302,7 @@ main(void)
 	    "\"web_url\":\"https://gl/g/p/-/issues/14\",\"updated_at\":"
 	    "\"2016-01-07T12:44:33.959Z\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4", NULL), 0);
 	CHECK_INT(tr.ops->create(&tr, "T", "body", NULL, &i), HTTP_OK);
 	collect();
 	CHECK(strncmp(seen, "POST /api/v4/projects/4/issues HTTP", 35) == 0);
@@ -187,7 +321,7 @@ main(void)
 	canned(reply(201, "{\"id\":86,\"iid\":16,\"project_id\":4,\"title\":"
 	    "\"Ping @\u2060ceo about #\u206012\",\"state\":\"opened\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4", NULL), 0);
 	CHECK_INT(tr.ops->create(&tr, "Ping @ceo about #12", "b", NULL, &i),
 	    HTTP_OK);
 	collect();
@@ -201,7 +335,7 @@ main(void)
 	canned(reply(201, "{\"id\":87,\"iid\":17,\"project_id\":4,\"title\":"
 	    "\"x\",\"state\":\"opened\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4", NULL), 0);
 	memset(long_title, 'x', 252);
 	memcpy(long_title + 252, " @b", 4);		/* 255 characters */
 	CHECK_INT(tr.ops->create(&tr, long_title, "b", NULL, &i), HTTP_OK);
@@ -214,7 +348,7 @@ main(void)
 	canned(reply(201, "{\"id\":85,\"iid\":15,\"project_id\":4,\"title\":"
 	    "\"T\",\"state\":\"opened\",\"labels\":[\"status::new\"]}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4", NULL), 0);
 	CHECK_INT(tr.ops->create(&tr, "T", "body", "status::new", &i), HTTP_OK);
 	collect();
 	CHECK(strstr(seen, "\"labels\":\"status::new\"") != NULL);
@@ -224,7 +358,7 @@ main(void)
 
 	canned(reply(201, "{\"id\":7,\"url\":\"https://x/webhooks/gittab/1\"}"));
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4", NULL), 0);
 	CHECK_INT(tr.ops->hook_create(&tr, "https://x/webhooks/gittab/1", "tok",
 	    &hook), HTTP_OK);
 	collect();
@@ -239,12 +373,13 @@ main(void)
 	canned("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
 	    "Content-Length: 11\r\nConnection: close\r\n\r\nRetry later");
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4"), 0);
+	CHECK_INT(tracker_open(&tr, &a, "gitlab", base, "glpat-x", "4", NULL), 0);
 	CHECK_INT(tr.ops->get(&tr, "4/14", &i), HTTP_ERATE);
 	collect();
 	CHECK_INT(tr.up.retry_after, 3);
 	CHECK(strncmp(seen, "GET /api/v4/projects/4/issues/14 ", 33) == 0);
 	tracker_close(&tr);
+	jira(&a);
 	http_release(&a.http);
 	return t_done();
 }

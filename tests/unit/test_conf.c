@@ -54,6 +54,21 @@ main(void)
 	CHECK_INT(load_text(&c, "delivery_retention_s = 60\n"), -1);
 	CHECK_INT(load_text(&c, "delivery_retention_s = 0\n"), -1);
 
+	/* The old name of tracker_max_body is read; the new one wins. */
+	CHECK_INT(load_text(&c, "gitlab_max_body = 4096\n"), 0);
+	CHECK_INT(c.tracker_max_body, 4096);
+	conf_release(&c);
+	CHECK_INT(load_text(&c, "max_body = 2048\n"), 0);
+	CHECK_INT(c.tracker_max_body, 8388608);
+	conf_release(&c);
+	setenv("PBSYNC_GITLAB_MAX_BODY", "5000", 1);
+	setenv("PBSYNC_TRACKER_MAX_BODY", "6000", 1);
+	CHECK_INT(load_text(&c, "gitlab_max_body = 4096\n"), 0);
+	CHECK_INT(c.tracker_max_body, 6000);
+	conf_release(&c);
+	unsetenv("PBSYNC_TRACKER_MAX_BODY");
+	unsetenv("PBSYNC_GITLAB_MAX_BODY");
+
 	setenv("PBSYNC_DATABASE", "/env/wins.db", 1);
 	CHECK_INT(load_text(&c, "database = /tmp/x.db\n"), 0);
 	CHECK_STR(c.database, "/env/wins.db");

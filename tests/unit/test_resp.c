@@ -51,7 +51,8 @@ main(void)
 
 	/* Connection states respect Productboard's field limits. */
 	c = conn_connected("#123", "A very long issue title that goes on and on "
-	    "beyond fifty characters", "closed", "https://gl/x/-/issues/123");
+	    "beyond fifty characters", "closed", NULL,
+	    "https://gl/x/-/issues/123");
 	CHECK_STR(cJSON_GetObjectItem(c, "label")->valuestring, "Closed");
 	CHECK_STR(cJSON_GetObjectItem(c, "hoverLabel")->valuestring, "#123");
 	CHECK_INT(strlen(cJSON_GetObjectItem(c, "tooltip")->valuestring), 50);
@@ -63,14 +64,25 @@ main(void)
 	cJSON_free(s);
 	cJSON_Delete(j);
 	c = conn_connected("#1", "ééééééééééééééééééééééééééééééééééééééééééééééééééééééé",
-	    "opened", "u");
+	    "opened", NULL, "u");
 	CHECK_INT(strlen(cJSON_GetObjectItem(c, "tooltip")->valuestring), 100);
 	cJSON_Delete(c);
 	/* A long repository name: the hover is cut as well. */
 	c = conn_connected("a-very-long-organisation/and-a-long-repository#12345",
-	    "T", "opened", "u");
+	    "T", "opened", NULL, "u");
 	CHECK_INT(strlen(cJSON_GetObjectItem(c, "hoverLabel")->valuestring), 50);
 	CHECK_STR(cJSON_GetObjectItem(c, "label")->valuestring, "Open");
+	cJSON_Delete(c);
+	/* A workflow's status is the label; its class, the colour. */
+	c = conn_connected("PROJ-7", "T", "Waiting for a long review", "closed",
+	    "u");
+	CHECK_STR(cJSON_GetObjectItem(c, "label")->valuestring,
+	    "Waiting for a long r");
+	CHECK_STR(cJSON_GetObjectItem(c, "color")->valuestring, "green");
+	cJSON_Delete(c);
+	c = conn_connected("PROJ-7", "T", "In Review", NULL, "u");
+	CHECK_STR(cJSON_GetObjectItem(c, "label")->valuestring, "In Review");
+	CHECK_STR(cJSON_GetObjectItem(c, "color")->valuestring, "blue");
 	cJSON_Delete(c);
 	j = conn_reply(conn_simple("initial"), 1);
 	s = cJSON_PrintUnformatted(j);
