@@ -99,7 +99,7 @@ struct run {
 	struct buf	 blank;		/* lone blanks, waiting */
 	unsigned	 bmarks;	/* their marks (~0u: mixed) */
 	const char	*bhref;
-	int		 endsp;		/* the last text out ends in a blank */
+	int		 endsp;		/* last text out ends blank */
 	unsigned	 brs;		/* breaks waiting for content */
 	size_t		 shown;		/* visible pieces so far */
 	int		 heading;	/* breaks are spaces */
@@ -890,43 +890,6 @@ list(struct fh *fh, const struct html_node *l, cJSON *arr, enum where w)
 	free(v);
 }
 
-/* Collects the rows of a table, not those of tables inside its cells. */
-static void
-rows(struct fh *fh, const struct html_node *n, const struct html_node ***v,
-    size_t *k, size_t *cap)
-{
-	const struct html_node *c, **t;
-
-	for (c = n->first; c != NULL && !fh->err; c = c->next) {
-		if (c->tag == HTML_THEAD || c->tag == HTML_TBODY ||
-		    c->tag == HTML_TFOOT)
-			rows(fh, c, v, k, cap);
-		if (c->tag != HTML_TR)
-			continue;
-		if (*k == *cap) {
-			if ((t = reallocarray(*v, *cap * 2 + 8, sizeof(**v))) ==
-			    NULL) {
-				fh->err = 1;
-				return;
-			}
-			*v = t;
-			*cap = *cap * 2 + 8;
-		}
-		(*v)[(*k)++] = c;
-	}
-}
-
-static size_t
-cells(const struct html_node *tr)
-{
-	const struct html_node *c;
-	size_t		 k = 0;
-
-	for (c = tr->first; c != NULL; c = c->next)
-		k += c->tag == HTML_TD || c->tag == HTML_TH;
-	return k;
-}
-
 /* A table cell of html cell c, or an empty one (c NULL) for padding. */
 static void
 cell(struct fh *fh, const struct html_node *c, cJSON *row)
@@ -955,9 +918,10 @@ table(struct fh *fh, const struct html_node *t, cJSON *arr, enum where w)
 	cJSON		*tbl, *content, *attrs, *row, *rc;
 	int		 pad;
 
-	rows(fh, t, &v, &k, &cap);
+	if (html_table_rows(t, &v, &k, &cap) == -1)
+		fh->err = 1;
 	for (i = 0; i < k; i++) {
-		n = cells(v[i]);
+		n = html_row_cells(v[i]);
 		all += n;
 		cols = n > cols ? n : cols;
 	}
@@ -977,7 +941,7 @@ table(struct fh *fh, const struct html_node *t, cJSON *arr, enum where w)
 		set(fh, attrs, "layout",
 		    cJSON_CreateStringReference("default"));
 		for (i = 0; i < k && !fh->err; i++) {
-			if ((n = cells(v[i])) == 0 || (row = add(fh, content,
+			if ((n = html_row_cells(v[i])) == 0 || (row = add(fh, content,
 			    container(fh, "tableRow", &rc))) == NULL)
 				continue;
 			for (c = v[i]->first; c != NULL; c = c->next)

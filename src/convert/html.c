@@ -941,3 +941,38 @@ html_free(struct html_node *n)
 	free(n->lang);
 	free(n);
 }
+
+int
+html_table_rows(const struct html_node *n, const struct html_node ***v,
+    size_t *k, size_t *cap)
+{
+	const struct html_node *c, **t;
+
+	for (c = n->first; c != NULL; c = c->next) {
+		if ((c->tag == HTML_THEAD || c->tag == HTML_TBODY ||
+		    c->tag == HTML_TFOOT) && html_table_rows(c, v, k, cap) == -1)
+			return -1;
+		if (c->tag != HTML_TR)
+			continue;
+		if (*k == *cap) {
+			if ((t = reallocarray(*v, *cap * 2 + 8, sizeof(**v))) ==
+			    NULL)
+				return -1;
+			*v = t;
+			*cap = *cap * 2 + 8;
+		}
+		(*v)[(*k)++] = c;
+	}
+	return 0;
+}
+
+size_t
+html_row_cells(const struct html_node *tr)
+{
+	const struct html_node *c;
+	size_t		 k = 0;
+
+	for (c = tr->first; c != NULL; c = c->next)
+		k += c->tag == HTML_TD || c->tag == HTML_TH;
+	return k;
+}

@@ -103,6 +103,15 @@ size_t	 html_utf8_decode_last(const char *s, size_t n, uint32_t *cp);
  * data:, relative paths) is shown as text.
  */
 int	 html_href_ok(const char *href);
+/*
+ * Appends the rows of a table (those of thead, tbody and tfoot too, not
+ * those of tables in its cells) to the array *v of *k rows and room for
+ * *cap: 0, or -1 out of memory.
+ */
+int	 html_table_rows(const struct html_node *table,
+	    const struct html_node ***v, size_t *k, size_t *cap);
+/* The cells (td, th) of a table row. */
+size_t	 html_row_cells(const struct html_node *tr);
 
 /*
  * Appends href to b in the one form both converters use, so that links

@@ -1054,60 +1054,31 @@ list(struct cv *cv, const struct html_node *n, struct buf *out, int alt)
 	free(v);
 }
 
-/* Collects the rows of a table, not those of tables inside its cells. */
-static void
-rows(struct cv *cv, const struct html_node *n, const struct html_node ***v,
-    size_t *k, size_t *cap)
-{
-	const struct html_node *c, **t;
-
-	for (c = n->first; c != NULL; c = c->next) {
-		if (c->tag == HTML_THEAD || c->tag == HTML_TBODY ||
-		    c->tag == HTML_TFOOT)
-			rows(cv, c, v, k, cap);
-		if (c->tag != HTML_TR)
-			continue;
-		if (*k == *cap) {
-			if ((t = reallocarray(*v, *cap * 2 + 8, sizeof(**v))) ==
-			    NULL) {
-				cv->err = 1;
-				return;
-			}
-			*v = t;
-			*cap = *cap * 2 + 8;
-		}
-		(*v)[(*k)++] = c;
-	}
-}
-
-static size_t
-cells(const struct html_node *tr)
-{
-	const struct html_node *c;
-	size_t		 k = 0;
-
-	for (c = tr->first; c != NULL; c = c->next)
-		k += c->tag == HTML_TD || c->tag == HTML_TH;
-	return k;
-}
-
 /*
- * A GFM pipe table: the first row is the header (Markdown needs one),
- * short rows are padded, blocks inside cells are joined by <br>.
+ * A GFM pipe table: the first row is the header (Markdown needs one, with
+ * every column), blocks inside cells are joined by <br>.  Short rows are
+ * padded while the padding stays within twice the cells there are: GFM
+ * pads them itself, and a ragged table must not make quadratic output.
  */
 static void
 table(struct cv *cv, const struct html_node *n, struct buf *out)
 {
 	const struct html_node **v = NULL, *c;
-	size_t		 k = 0, cap = 0, i, j, cols = 0;
-	int		 head = 1;
+	size_t		 k = 0, cap = 0, i, j, cols = 0, all = 0, full = 0;
+	int		 head = 1, pad;
 
-	rows(cv, n, &v, &k, &cap);
+	if (html_table_rows(n, &v, &k, &cap) == -1)
+		cv->err = 1;
+	for (i = 0; i < k; i++) {
+		all += html_row_cells(v[i]);
+		if (html_row_cells(v[i]) > cols)
+			cols = html_row_cells(v[i]);
+	}
 	for (i = 0; i < k; i++)
-		if (cells(v[i]) > cols)
-			cols = cells(v[i]);
+		full += html_row_cells(v[i]) > 0 ? cols : 0;
+	pad = full - all <= 2 * all;
 	for (i = 0; i < k && cols > 0; i++) {
-		if (cells(v[i]) == 0)
+		if (html_row_cells(v[i]) == 0)
 			continue;
 		if (!head)
 			putc_(cv, out, '\n');
@@ -1120,7 +1091,7 @@ table(struct cv *cv, const struct html_node *n, struct buf *out)
 			puts_(cv, out, " |");
 			j++;
 		}
-		for (; j < cols; j++)
+		for (; (head || pad) && j < cols; j++)
 			puts_(cv, out, "  |");
 		if (head) {
 			puts_(cv, out, "\n|");

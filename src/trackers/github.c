@@ -293,13 +293,25 @@ edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
  * its own, lower limits).  A transferred issue is gone for pbsync, so
  * moved_to is never asked for.
  */
+/* An issue (not a pull request) whose body has the marker. */
+static int
+names_marker(const cJSON *item, const char *marker)
+{
+	const char	*d = cJSON_GetStringValue(cJSON_GetObjectItem(item,
+			    "body"));
+
+	return cJSON_GetObjectItem(item, "pull_request") == NULL &&
+	    d != NULL && strstr(d, marker) != NULL;
+}
+
 static enum http_err
 find_marker(struct tracker *t, const char *marker, const char *moved_to,
     struct tracker_issue *out)
 {
+	const struct tracker_pick pick = { marker, names_marker, read_issue,
+	    NULL, NULL };
 	struct buf	 u;
-	cJSON		*j = NULL, *it;
-	struct tracker_issue iss;
+	cJSON		*j = NULL;
 	enum http_err	 e;
 	int		 page, n = 0;
 
@@ -320,23 +332,8 @@ find_marker(struct tracker *t, const char *marker, const char *moved_to,
 		if (e != HTTP_OK)
 			break;
 		n = cJSON_GetArraySize(j);
-		cJSON_ArrayForEach(it, j) {
-			const char *d = cJSON_GetStringValue(
-			    cJSON_GetObjectItem(it, "body"));
-
-			if (cJSON_GetObjectItem(it, "pull_request") != NULL ||
-			    d == NULL || strstr(d, marker) == NULL)
-				continue;
-			if (read_issue(t, it, &iss) == -1) {
-				e = HTTP_ESERVER;
-				break;
-			}
-			if (tracker_own(t, &iss)) {
-				*out = iss;
-				break;
-			}
-			tracker_issue_release(&iss);
-		}
+		if (tracker_pick_marked(t, j, &pick, out) == -1)
+			e = HTTP_ESERVER;
 		cJSON_Delete(j);
 		j = NULL;
 		if (e != HTTP_OK || n < 100)

@@ -228,15 +228,42 @@ edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
 	return e;
 }
 
+/* search= is fuzzy: only an exact marker counts. */
+static int
+names_marker(const cJSON *item, const char *marker)
+{
+	const char	*d = cJSON_GetStringValue(cJSON_GetObjectItem(item,
+			    "description"));
+
+	return d != NULL && strstr(d, marker) != NULL;
+}
+
+static int
+read_item(const struct tracker *t, const cJSON *item,
+    struct tracker_issue *out)
+{
+	(void)t;
+	return read_issue(item, out);
+}
+
+/* Not a husk, and where GitLab says it went (moved_to, or anywhere). */
+static int
+fits_move(const struct tracker_issue *i, const char *moved_to)
+{
+	return i->moved_to == NULL &&
+	    (moved_to == NULL || strcmp(i->id, moved_to) == 0);
+}
+
 static enum http_err
 find_marker(struct tracker *t, const char *marker, const char *moved_to,
     struct tracker_issue *out)
 {
 	static const char params[] = "in=description&state=all"
 	    "&per_page=100&search=";
+	const struct tracker_pick pick = { marker, names_marker, read_item,
+	    fits_move, moved_to };
 	struct buf	 u;
-	cJSON		*j = NULL, *it;
-	struct tracker_issue iss;
+	cJSON		*j = NULL;
 	enum http_err	 e;
 	int		 rc;
 
@@ -254,27 +281,8 @@ find_marker(struct tracker *t, const char *marker, const char *moved_to,
 	}
 	e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
 	buf_release(&u);
-	if (e == HTTP_OK)
-		cJSON_ArrayForEach(it, j) {
-			const char *d = cJSON_GetStringValue(
-			    cJSON_GetObjectItem(it, "description"));
-
-			/* search= is fuzzy: only an exact marker counts. */
-			if (d == NULL || strstr(d, marker) == NULL)
-				continue;
-			if (read_issue(it, &iss) == -1) {
-				e = HTTP_ESERVER;
-				break;
-			}
-			/* Ours, not a husk, and where GitLab says it went. */
-			if (tracker_own(t, &iss) && iss.moved_to == NULL &&
-			    (moved_to == NULL ||
-			    strcmp(iss.id, moved_to) == 0)) {
-				*out = iss;
-				break;
-			}
-			tracker_issue_release(&iss);
-		}
+	if (e == HTTP_OK && tracker_pick_marked(t, j, &pick, out) == -1)
+		e = HTTP_ESERVER;
 	cJSON_Delete(j);
 	return e;
 }

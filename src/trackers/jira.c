@@ -514,12 +514,25 @@ search_page(struct tracker *t, const char *jql, char **next, cJSON **out)
  * footer.  Jira's index follows writes with a lag, so an issue created a
  * moment ago may be found only by a later reconcile.
  */
+/* An issue whose description's footer names the marker. */
+static int
+names_marker(const cJSON *item, const char *marker)
+{
+	char	*d = cJSON_PrintUnformatted(json_get(item,
+		    "fields.description"));
+	int	 yes = d != NULL && adf_marker_find(d, strlen(d), marker);
+
+	cJSON_free(d);
+	return yes;
+}
+
 static enum http_err
 find_marker(struct tracker *t, const char *marker, const char *moved_to,
     struct tracker_issue *out)
 {
-	struct tracker_issue iss;
-	cJSON		*j = NULL, *it;
+	const struct tracker_pick pick = { marker, names_marker, read_issue,
+	    NULL, NULL };
+	cJSON		*j = NULL;
 	char		 pid[MAX_PROJECT], tid[MAX_PROJECT], jql[512];
 	char		*next = NULL;
 	enum http_err	 e;
@@ -540,19 +553,9 @@ find_marker(struct tracker *t, const char *marker, const char *moved_to,
 	for (page = 0; page < MAX_PAGES && out->id == NULL; page++) {
 		if ((e = search_page(t, jql, &next, &j)) != HTTP_OK)
 			break;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "issues")) {
-			if (read_issue(t, it, &iss) == -1) {
-				e = HTTP_ESERVER;
-				break;
-			}
-			if (tracker_own(t, &iss) && adf_marker_find(
-			    iss.description, strlen(iss.description),
-			    marker)) {
-				*out = iss;
-				break;
-			}
-			tracker_issue_release(&iss);
-		}
+		if (tracker_pick_marked(t, cJSON_GetObjectItem(j, "issues"),
+		    &pick, out) == -1)
+			e = HTTP_ESERVER;
 		cJSON_Delete(j);
 		j = NULL;
 		if (e != HTTP_OK || next == NULL)

@@ -262,6 +262,28 @@ tracker_own(const struct tracker *t, const struct tracker_issue *i)
 	    strcmp(i->author, t->self_id) == 0;
 }
 
+int
+tracker_pick_marked(const struct tracker *t, const cJSON *page,
+    const struct tracker_pick *k, struct tracker_issue *out)
+{
+	const cJSON	*it;
+	struct tracker_issue iss;
+
+	cJSON_ArrayForEach(it, page) {
+		if (!k->names(it, k->marker))
+			continue;
+		if (k->read(t, it, &iss) == -1)
+			return -1;
+		if (tracker_own(t, &iss) &&
+		    (k->fits == NULL || k->fits(&iss, k->arg))) {
+			*out = iss;
+			return 1;
+		}
+		tracker_issue_release(&iss);
+	}
+	return 0;
+}
+
 enum http_err
 tracker_delete_in(struct tracker *t, struct buf *u, const char *id)
 {

@@ -250,5 +250,23 @@ enum http_err tracker_delete_in(struct tracker *, struct buf *u,
 void	 tracker_delivery_key(struct tracker_delivery *, const char *key);
 /* 1 if the token's user wrote the issue (tracker_self asked first). */
 int	 tracker_own(const struct tracker *, const struct tracker_issue *);
+/* How a backend looks for its marker in a page of issues. */
+struct tracker_pick {
+	const char	*marker;
+	/* 1 if the item's text has the marker: a look before it is read. */
+	int		(*names)(const cJSON *item, const char *marker);
+	int		(*read)(const struct tracker *, const cJSON *item,
+			    struct tracker_issue *);
+	/* 1 if the issue read may be the one (NULL: any); arg passed on. */
+	int		(*fits)(const struct tracker_issue *, const char *arg);
+	const char	*arg;
+};
+/*
+ * The first item of page (a JSON array of issues) that names the marker,
+ * reads, was written by the token's user (anyone can copy a marker) and
+ * fits: 1 with *out set, 0 when there is none, -1 when one does not read.
+ */
+int	 tracker_pick_marked(const struct tracker *, const cJSON *page,
+	    const struct tracker_pick *, struct tracker_issue *out);
 
 #endif
