@@ -289,6 +289,9 @@ push_click(struct ctx *c, const char *fid, const char *actor, long budget_ms,
 	if (e == HTTP_OK) {
 		store_job_cancel(&c->app->store, c->in.id, "push", fidcopy);
 		ctx_log(c, actor, "push", fidcopy, iss.key, "ok", iss.web_url);
+		if (c->tr.adapted[0] != '\0')
+			ctx_log(c, "pbsync", "push", fidcopy, iss.key, "info",
+			    c->tr.adapted);
 		conn = conn_from_issue(&iss);
 		tracker_issue_release(&iss);
 	} else if (http_retryable(e) || e == HTTP_EINTERNAL) {

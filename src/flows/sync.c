@@ -240,10 +240,16 @@ plan_fields(const struct ctx *c, const struct store_link *l,
 	cJSON	*map = cJSON_Parse(c->in.status_map);
 	char	*snap_tr = md_norm(l->snap_tracker_desc ? l->snap_tracker_desc : "",
 		    l->snap_tracker_desc ? strlen(l->snap_tracker_desc) : 0);
+	/* The tracker holds a name cut to its titles' length. */
+	char	*want = tracker_title_cut(c->tr.ops, s->f.name);
+	char	*was = tracker_title_cut(c->tr.ops, l->snap_name != NULL ?
+		    l->snap_name : "");
 	int	 d;
 
 	d = decide(c, s, p, "name", !same(s->f.name, l->snap_name),
-	    !same(s->i.title, l->snap_name), same(s->f.name, s->i.title));
+	    !same(s->i.title, was), same(want, s->i.title));
+	free(want);
+	free(was);
 	if (d == 1)
 		p->tr_title = s->f.name;
 	else if (d == -1)
@@ -730,6 +736,14 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	}
 	if (tr_planned(&p))
 		observe(c, "tracker");
+	if (tr_planned(&p) && c->tr.adapted[0] != '\0') {
+		char	 what[200];
+
+		/* "text adapted for jira: summary cut to 255 characters" */
+		snprintf(what, sizeof(what), "%s: %s", c->tr.ops->kind,
+		    c->tr.adapted);
+		note(&p, "text", "adapted for ", what);
+	}
 	if ((p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL) &&
 	    moved(c, &s, 0)) {
 		if (tr_planned(&p) && save_written(c, l, &s, &p) == -1)

@@ -160,6 +160,18 @@ add_labels(cJSON *b, const char *key, const char *list)
 	return 0;
 }
 
+/* The title, cut to the 256 characters GitHub takes: 0 or -1. */
+static int
+add_title(cJSON *b, const char *title)
+{
+	char	*s = tracker_title_cut(&github_ops, title);
+	int	 rc = s != NULL && cJSON_AddStringToObject(b, "title", s) !=
+		    NULL ? 0 : -1;
+
+	free(s);
+	return rc;
+}
+
 static enum http_err
 create(struct tracker *t, const char *title, const char *description,
     const char *labels, struct tracker_issue *out)
@@ -170,7 +182,7 @@ create(struct tracker *t, const char *title, const char *description,
 
 	memset(out, 0, sizeof(*out));
 	if (b == NULL || repo_url(t, &u, "/issues") == -1 ||
-	    cJSON_AddStringToObject(b, "title", title) == NULL ||
+	    add_title(b, title) == -1 ||
 	    cJSON_AddStringToObject(b, "body", description) == NULL ||
 	    (labels != NULL && *labels != '\0' &&
 	    add_labels(b, "labels", labels) == -1)) {
@@ -242,8 +254,7 @@ edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
 
 	memset(out, 0, sizeof(*out));
 	if (b == NULL || issue_url(t, &u, ref, "") == -1 ||
-	    (ed->title != NULL &&
-	    cJSON_AddStringToObject(b, "title", ed->title) == NULL) ||
+	    (ed->title != NULL && add_title(b, ed->title) == -1) ||
 	    (ed->description != NULL &&
 	    cJSON_AddStringToObject(b, "body", ed->description) == NULL)) {
 		cJSON_Delete(b);
@@ -536,6 +547,7 @@ const struct tracker_ops github_ops = {
 	.footer_append = marker_append,
 	.footer_strip = marker_strip,
 	.to_html = md2html_convert_breaks,
+	.max_title = MAX_TITLE,
 	.max_description = MAX_BODY,
 	.auth = TRACKER_AUTH_HMAC_SHA256,
 	.auth_header = "HTTP_X_HUB_SIGNATURE_256",

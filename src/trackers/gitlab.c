@@ -472,6 +472,7 @@ const struct tracker_ops gitlab_ops = {
 	.footer_append = marker_append,
 	.footer_strip = marker_strip,
 	.to_html = md2html_convert,
+	.max_title = MAX_TITLE,
 	.max_description = MAX_DESC,
 	.auth = TRACKER_AUTH_TOKEN,
 	.auth_header = "HTTP_X_GITLAB_TOKEN",

@@ -123,9 +123,20 @@ id_text(const cJSON *j, const char *path, char **out)
 	return (*out = strdup(s)) != NULL ? 0 : -1;
 }
 
+/* Notes, for the sync log, what a write changed to fit Jira. */
+static void
+adapted(struct tracker *t, const char *what)
+{
+	size_t	 n = strlen(t->adapted);
+
+	if (strstr(t->adapted, what) == NULL)
+		snprintf(t->adapted + n, sizeof(t->adapted) - n, "%s%s",
+		    n > 0 ? "; " : "", what);
+}
+
 /* Labels for Jira: no whitespace in a label (spaces become '_'). */
 static int
-add_labels(cJSON *array, const char *list, const char *op)
+add_labels(struct tracker *t, cJSON *array, const char *list, const char *op)
 {
 	const char	*p = list, *c;
 	char		*one, *q;
@@ -137,8 +148,10 @@ add_labels(cJSON *array, const char *list, const char *op)
 		    strlen(p))) == NULL)
 			return -1;
 		for (q = one; *q != '\0'; q++)
-			if (*q == ' ' || *q == '\t')
+			if (*q == ' ' || *q == '\t') {
 				*q = '_';
+				adapted(t, "spaces in labels made _");
+			}
 		if (*one != '\0' && op == NULL)
 			cJSON_AddItemToArray(array, cJSON_CreateString(one));
 		else if (*one != '\0' &&
@@ -248,7 +261,7 @@ get(struct tracker *t, const char *ref, struct tracker_issue *out)
 
 /* Summary: at most JIRA_MAX_SUMMARY characters, whole UTF-8 sequences. */
 static char *
-summary(const char *title)
+summary(struct tracker *t, const char *title)
 {
 	size_t	 i = 0, chars = 0;
 
@@ -258,6 +271,8 @@ summary(const char *title)
 			i++;
 		chars++;
 	}
+	if (title[i] != '\0')
+		adapted(t, "summary cut to 255 characters");
 	return strndup(title, i);
 }
 
@@ -281,11 +296,13 @@ create(struct tracker *t, const char *title, const char *description,
 {
 	struct buf	 u;
 	cJSON		*b = cJSON_CreateObject(), *f, *j = NULL, *a;
-	char		 pid[MAX_PROJECT], tid[MAX_PROJECT], *s = summary(title);
+	char		 pid[MAX_PROJECT], tid[MAX_PROJECT], *s;
 	char		*id = NULL;
 	enum http_err	 e = HTTP_EINTERNAL;
 
 	memset(out, 0, sizeof(*out));
+	t->adapted[0] = '\0';
+	s = summary(t, title);
 	buf_init(&u, 16);
 	if (b == NULL || s == NULL || split_project(t, pid, tid) == -1 ||
 	    (f = cJSON_AddObjectToObject(b, "fields")) == NULL ||
@@ -296,7 +313,7 @@ create(struct tracker *t, const char *title, const char *description,
 	    cJSON_AddStringToObject(f, "summary", s) == NULL ||
 	    add_description(f, description) == -1 ||
 	    (a = cJSON_AddArrayToObject(f, "labels")) == NULL ||
-	    add_labels(a, labels, NULL) == -1 ||
+	    add_labels(t, a, labels, NULL) == -1 ||
 	    api_url(t, &u, "/issue") == -1)
 		goto out;
 	e = upstream_call(&t->up, "POST", buf_str(&u), b, &j);
@@ -421,11 +438,12 @@ edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
 	enum http_err	 e = HTTP_EINTERNAL;
 
 	memset(out, 0, sizeof(*out));
+	t->adapted[0] = '\0';
 	buf_init(&u, 16);
 	if (b == NULL || (f = cJSON_AddObjectToObject(b, "fields")) == NULL ||
 	    (up = cJSON_AddObjectToObject(b, "update")) == NULL)
 		goto out;
-	if (ed->title != NULL && ((s = summary(ed->title)) == NULL ||
+	if (ed->title != NULL && ((s = summary(t, ed->title)) == NULL ||
 	    cJSON_AddStringToObject(f, "summary", s) == NULL))
 		goto out;
 	if (ed->description != NULL &&
@@ -433,8 +451,8 @@ edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
 		goto out;
 	if ((ed->add_labels != NULL || ed->remove_labels != NULL) &&
 	    ((l = cJSON_AddArrayToObject(up, "labels")) == NULL ||
-	    add_labels(l, ed->add_labels, "add") == -1 ||
-	    add_labels(l, ed->remove_labels, "remove") == -1))
+	    add_labels(t, l, ed->add_labels, "add") == -1 ||
+	    add_labels(t, l, ed->remove_labels, "remove") == -1))
 		goto out;
 	e = HTTP_OK;
 	if (cJSON_GetArraySize(f) > 0 ||
@@ -865,6 +883,7 @@ const struct tracker_ops jira_ops = {
 	.to_html = adf_to_html,
 	.footer_append = adf_marker_append,
 	.footer_strip = adf_marker_strip,
+	.max_title = JIRA_MAX_SUMMARY,
 	.max_description = MAX_DESCRIPTION,
 	.auth = TRACKER_AUTH_HMAC_SHA256,
 	.auth_header = "HTTP_X_HUB_SIGNATURE",

@@ -157,6 +157,20 @@ tracker_issue_release(struct tracker_issue *i)
 
 const char *const tracker_two_states[] = { "opened", "closed", NULL };
 
+char *
+tracker_title_cut(const struct tracker_ops *ops, const char *s)
+{
+	size_t	 i = 0, chars = 0;
+
+	while (s[i] != '\0' && chars < ops->max_title) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		chars++;
+	}
+	return strndup(s, i);
+}
+
 const char *
 tracker_issue_class(const struct tracker_issue *i)
 {

@@ -171,6 +171,8 @@ struct tracker_ops {
 	int		(*footer_strip)(const char *, size_t, struct buf *out);
 	/* The characters a description may have, footer included. */
 	size_t		 max_description;
+	/* The characters of a title it keeps (a longer one is cut). */
+	size_t		 max_title;
 
 	enum tracker_auth auth;
 	const char	*auth_header;	/* CGI name: "HTTP_X_GITLAB_TOKEN" */
@@ -188,6 +190,8 @@ struct tracker {
 	char		*project;	/* the backend's project id */
 	char		*self_id;	/* the token's user, NULL until asked */
 	cJSON		*options;	/* the settings, an object of strings */
+	/* What the last create or edit changed to fit the tracker, or "". */
+	char		 adapted[160];
 };
 
 /* The backend of a kind, or NULL; tracker_kinds ends with NULL. */
@@ -224,6 +228,8 @@ enum http_err tracker_project(struct tracker *, const char *given,
 void	 tracker_project_release(struct tracker_project *);
 
 void	 tracker_issue_release(struct tracker_issue *);
+/* s cut to the tracker's max_title characters, on the heap, or NULL. */
+char	*tracker_title_cut(const struct tracker_ops *, const char *s);
 /* "opened" or "closed": the class of the issue's state. */
 const char *tracker_issue_class(const struct tracker_issue *);
 /* The states of trackers whose states are pbsync's two words. */

@@ -204,6 +204,20 @@ def one_tracker(cls, admin):
           " %d tracker writes" % (landed, p2 - p1, w2 - w1),
           landed and p2 - p1 == 1 and w2 == w1)
 
+    # -- a name longer than the tracker's titles ---------------------------
+    long = "Long name " + "x" * 290
+    s.pb.call("PATCH", "/_double/features/" + fid, {"name": long})
+    cut = wait_for(lambda: tr.issue(n)["title"] == long[:tr.max_title], 20)
+    idle()
+    w3, p3 = len(tr.writes(n)), len(pb_patches(fid))
+    check(tr, "a 300-character name set in Productboard",
+          "the title is its first %d characters, one write; Productboard "
+          "keeps the whole name" % tr.max_title,
+          "%d characters; %d writes, %d patches; Productboard has %d" % (
+              len(tr.issue(n)["title"]), w3 - w2, p3 - p2,
+              len(feature(fid)["name"])),
+          cut and w3 - w2 == 1 and p3 == p2 and feature(fid)["name"] == long)
+
     # -- a description typed in the tracker, as it shows there -----------
     tr.edit(n, body="First line\nSecond line")
     want = "<p>First line%sSecond line</p>" % tr.newline
@@ -514,6 +528,20 @@ def jira_only():
           "issue in %s; transition 51 %s" % (
               tr.issue(n)["status"], "used" if used else "not seen"),
           shipped and bool(used))
+
+    # A name longer than a Jira summary takes.
+    long = "Long name " + "x" * 290
+    s.pb.call("PATCH", "/_double/features/" + fid, {"name": long})
+    cut = wait_for(lambda: tr.issue(n)["title"] == long[:255], 20)
+    idle()
+    said = [d for (d,) in s.sql("SELECT detail FROM sync_log WHERE"
+                                " integration_id = ?", iid)
+            if "summary cut to 255 characters" in d]
+    check(tr, "a 300-character name set in Productboard", "the summary is "
+          "its first 255 characters, and the sync log says so",
+          "%d characters; log %r" % (len(tr.issue(n)["title"]),
+                                     said[-1] if said else None),
+          cut and bool(said) and feature(fid)["name"] == long)
 
     # A description with what Productboard cannot hold.
     doc = {"type": "doc", "version": 1, "content": [

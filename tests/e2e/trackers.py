@@ -52,6 +52,7 @@ class Tracker:
 
     # What Productboard's column shows for a closed issue.
     closed_label = "Closed"
+    max_title = 255             # characters of a title the tracker keeps
     # A delete in the tracker reaches pbsync as a delivery (else only a
     # reconcile finds it).
     sends_delete = False
@@ -130,6 +131,151 @@ class Tracker:
         rec.d = _Recording()
         rec.edit(number, **fields)
         return rec.d.calls[0]
+
+    # The tracker retries a delivery pbsync answered 5xx by itself (else
+    # only its admin sends it again: resend()).
+    retries_deliveries = False
+    # The status of a successful write of an issue.
+    write_status = 200
+    # The Retry-After (s) of the double's 503, as the service's own 503
+    # carries one (pbsync then waits that long, not its backoff), or None.
+    unavailable_retry_after = None
+
+    def credential(self):
+        """What pbsync sends as the token, and keys the token's
+        rate-limit pause on (faultkit.token_hash)."""
+        return self.token
+
+    def creates(self):
+        """pbsync's issue creates, in order."""
+        return [r for r in self.api("POST") if re.search(
+            self.create_match, "POST " + r["path"])]
+
+    @staticmethod
+    def key_number(key):
+        """The issue number in a link's issue_key (GitLab "#5", GitHub
+        "acme/widgets#5", Jira "PROJ-5"), or None."""
+        m = re.search(r"(\d+)$", key or "")
+        return int(m.group(1)) if m else None
+
+    def ignored_delivery(self, hook):
+        """(headers, body) of a delivery of an event pbsync acknowledges
+        and ignores, signed as the tracker signs it: here the event is
+        named in a header."""
+        body = "{}"
+        return dict(self.signed(hook, body), **{
+            self.event_header: self.ignored_event}), body
+
+    # The tracker acts on mentions and references in titles too, so
+    # pbsync breaks them there (title_shown()); elsewhere only in bodies.
+    mentions_in_titles = False
+    # The tracker runs commands written in a description (GitLab's quick
+    # actions): quick_actions_run() says which ran.
+    quick_actions = False
+    # An issue moved to another project stays linked (pbsync follows the
+    # move); elsewhere a move or a transfer ends the link.
+    moves_keep_link = False
+    # The characters of a description pbsync writes to the tracker (its
+    # limit in src/trackers).
+    max_description = None
+    # Deliveries (delivery_headers()): the event of an issue change, in
+    # event_header; the User-Agent; a delivery the tracker sent
+    # (tests/data/payloads); and two bodies pbsync refuses: one without
+    # the issue's ids, one with ids of the wrong type.
+    issue_event = hook_agent = sample = None
+    delivery_no_ids = delivery_bad_ids = None
+    # The header in which older versions of the tracker sent the delivery
+    # key, read when dedupe_header is missing or empty (None: none).
+    old_key_header = None
+    # Another event carrying issue changes, and a delivery of it (None:
+    # the tracker has one event for every issue).
+    confidential_event = confidential_sample = None
+    # Where a delivery (a dict) has, by dotted path, the tracker's id of
+    # the issue and its description; the (path, value) that says the
+    # issue left the project (delivery_about(..., gone=True)), in words,
+    # and as the job pbsync queues says it.
+    delivery_id_at, delivery_text_at = "issue.id", None
+    delivery_gone = gone_what = gone_says = None
+
+    def title_shown(self, name):
+        """The title the issue of a feature named name has."""
+        return name
+
+    def hook_switch(self, on):
+        """(method, body) of the call to hook_api() that turns the
+        webhook off (or on again) without deleting it; None where the
+        tracker has no such switch."""
+        return None
+
+    def titles_of(self, ids):
+        """The titles of the issues with these tracker ids, in whatever
+        project they are now."""
+        return [i["title"] for i in self.d.call("GET", "/_double/state")[
+            "issues"] if i["id"] in ids]
+
+    def sample_delivery(self, name=None):
+        """A delivery the tracker sent (tests/data/payloads: name, else
+        the adapter's sample), as a dict."""
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "data", "payloads", name or self.sample)
+        with open(path) as f:
+            return json.load(f)
+
+    def secret_header(self, value, raw=b""):
+        """The header that gives value as the webhook's secret for a
+        delivery of raw (bytes): the value itself, or where the tracker
+        signs bodies the HMAC-SHA256 of raw with it."""
+        if not self.signs_body:
+            return {self.auth_header: value}
+        mac = hmac.new(value.encode(), raw or b"", hashlib.sha256)
+        return {self.auth_header: "sha256=" + mac.hexdigest()}
+
+    def delivery_headers(self, raw, secret=None, key=None, event=None,
+                         old_key=None):
+        """The headers of a delivery of raw (bytes) as the tracker sends
+        it, each part chosen: secret, the hook's secret or another value,
+        in secret_header() (None: no such header); key in dedupe_header
+        (None: none); event in event_header (None: issue_event); old_key
+        in old_key_header where the tracker has one (True: "e-" and the
+        key; None: none)."""
+        h = {"User-Agent": self.hook_agent}
+        if self.event_header is not None:
+            h[self.event_header] = event or self.issue_event
+        if key is not None:
+            h[self.dedupe_header] = key
+        if self.old_key_header is not None and old_key:
+            h[self.old_key_header] = "e-%s" % key if old_key is True \
+                else old_key
+        if secret is not None:
+            h.update(self.secret_header(secret, raw))
+        return h
+
+    @staticmethod
+    def _field(p, path, value=None):
+        """The field of p at a dotted path; set to value first unless it
+        is None (with the objects on the way)."""
+        *up, last = path.split(".")
+        for k in up:
+            p = p[k] if value is None else p.setdefault(k, {})
+        if value is not None:
+            p[last] = value
+        return p[last]
+
+    def delivery_issue_id(self, payload):
+        """The tracker's id of the issue a delivery (a dict) is about."""
+        return str(self._field(payload, self.delivery_id_at))
+
+    def delivery_about(self, payload, issue_id, gone=False, text=None):
+        """A copy of a delivery (a dict) about another issue (its tracker
+        id); gone: saying that the issue left the project (gone_what);
+        text: with that description."""
+        p = copy.deepcopy(payload)
+        self._field(p, self.delivery_id_at, issue_id)
+        if gone:
+            self._field(p, *self.delivery_gone)
+        if text is not None:
+            self._field(p, self.delivery_text_at, text)
+        return p
 
 
 class _Recording:
@@ -273,6 +419,99 @@ class GitLab(Tracker):
         from faultkit import replay
         return replay(self.s, delivery).status
 
+    # Titles are parsed for mentions and references too: pbsync puts a
+    # word joiner after each '@' and '#' of a title.
+    mentions_in_titles = True
+    quick_actions = True
+    moves_keep_link = True      # the link follows the issue (moved_to_id)
+    max_description = 1 << 20   # MAX_DESC, src/trackers/gitlab.c
+    issue_event, hook_agent = "Issue Hook", "GitLab/18.6.0"
+    sample = "gitlab-issue-hook-close.json"
+    delivery_no_ids = {"object_kind": "issue", "object_attributes": {}}
+    delivery_bad_ids = {"object_kind": "issue", "object_attributes": {
+        "id": "1", "iid": 1, "project_id": 2}}
+    old_key_header = "X-Gitlab-Event-UUID"      # before GitLab 17.4
+    confidential_event = "Confidential Issue Hook"
+    confidential_sample = \
+        "gitlab-confidential-issue-hook-update-description.json"
+    delivery_id_at = "object_attributes.id"
+    delivery_text_at = "object_attributes.description"
+    # A move names the issue it became.
+    delivery_gone = ("object_attributes.moved_to_id", 999)
+    gone_what, gone_says = "moved to issue 999", '"moved_to":"999"'
+
+    def key_of(self, number):
+        """How the tracker names issue number in its project, as the
+        Productboard column's hover label shows it (key_number() reads
+        it back)."""
+        return "#%d" % number
+
+    def web_url(self, number):
+        """The issue's page in the tracker's web UI."""
+        return [i for i in self.d.call("GET", "/_double/state")["issues"]
+                if i.get("project_id") == self.pid and
+                i["iid"] == number][0]["web_url"]
+
+    def title_shown(self, name):
+        return name.replace("@", "@\u2060").replace("#", "#\u2060")
+
+    def quick_actions_run(self, number):
+        """The quick actions GitLab ran on issue number ({issue, command,
+        argument} as the double records them)."""
+        st = self.d.call("GET", "/_double/state")
+        ids = {i["id"] for i in st["issues"] if i.get("project_id") ==
+               self.pid and i["iid"] == number}
+        return [c for c in st["quick_actions"] if c["issue"] in ids]
+
+    def hook_api(self, hid):
+        """(URL, headers) of the webhook pbsync registered (its id hid)
+        as its owner reaches it in the tracker's API (a person in the
+        web UI does the same)."""
+        return ("%s/api/v4/projects/%d/hooks/%s" % (self.url(), self.pid,
+                                                    hid),
+                {"PRIVATE-TOKEN": self.token})
+
+    def open_issue(self, title, body, as_user=HUMAN):
+        """An issue a person opens in this project in the web UI: its
+        {number, id}."""
+        i = self.d.call("POST", "/_double/projects/%d/issues" % self.pid, {
+            "title": title, "description": body, "as_user": as_user})
+        return {"number": i["iid"], "id": i["id"]}
+
+    def bare_project(self, name):
+        """Another project as its admin makes it, where nobody has a role
+        yet (grant() gives them): an adapter working in it."""
+        other = copy.copy(self)
+        other.project, other.pid = name, 1 + max(p["id"] for p in self.d.call(
+            "GET", "/_double/state")["projects"])
+        self.d.call("POST", "/_double/projects", {
+            "id": other.pid, "name": name.split("/")[-1],
+            "path_with_namespace": name})
+        return other
+
+    def grant(self, user, token, places, role):
+        """user, with token, gets role on each of places (adapters) and
+        on no other project: "admin" (here Maintainer) or "write"
+        (Developer).  A user the double knows keeps its id."""
+        known = [u["id"] for u in self.d.call("GET", "/_double/state")[
+            "users"] if u["token"] == token]
+        u = {"token": token, "username": user, "name": user, "projects": {
+            str(p.pid): {"admin": "maintainer", "write": "developer"}[role]
+            for p in places}}
+        if known:
+            u["id"] = known[0]
+        self.d.call("POST", "/_double/users", u)
+
+    def move(self, number, to, as_user):
+        """as_user moves issue number to the project of adapter to."""
+        return self.d.call("POST", "/_double/projects/%d/issues/%d/move" % (
+            self.pid, number), {"to_project": to.pid, "as_user": as_user})
+
+    def holds(self, issue_ref):
+        """True if a link's issue_ref ("project id/iid") is of this
+        project."""
+        return issue_ref.split("/")[0] == str(self.pid)
+
 
 class GitHub(Tracker):
     kind, title = "github", "GitHub"
@@ -293,6 +532,7 @@ class GitHub(Tracker):
     # secret sealed (it needs it back), and a changed body is refused.
     signs_body = True
     sends_delete = True         # the issues event, action deleted
+    max_title = 256
     update_method = "PATCH"
     # updated_at in whole seconds: an edit is later only in a later
     # second (the API shows no finer time).
@@ -437,6 +677,59 @@ class GitHub(Tracker):
                  if d["seq"] not in seen and d.get("guid") ==
                  delivery["guid"] and d.get("redelivery")]
         return again[-1]["status"] if st == 202 and again else None
+
+    max_description = 65536     # MAX_BODY, src/trackers/github.c
+    issue_event, hook_agent = "issues", "GitHub-Hookshot/5f3c2a1"
+    sample = "github-issues-closed.json"
+    delivery_no_ids = {"action": "edited", "issue": {}}
+    delivery_bad_ids = {"action": "edited", "issue": {"id": "1",
+                                                      "number": 1}}
+    delivery_text_at = "issue.body"
+    # A transferred issue is gone for pbsync, as a deleted one.
+    delivery_gone = ("action", "transferred")
+    gone_what, gone_says = "transferred", '"deleted":true'
+
+    def key_of(self, number):
+        return "%s#%d" % (self.project, number)
+
+    def web_url(self, number):
+        return "%s/%s/issues/%d" % (self.url(), self.project, number)
+
+    def hook_api(self, hid):
+        return ("%s/repos/%s/hooks/%s" % (self.url(), self.project, hid),
+                {"Authorization": "Bearer " + self.token,
+                 "User-Agent": "a person",
+                 "Accept": "application/vnd.github+json",
+                 "X-GitHub-Api-Version": "2022-11-28"})
+
+    def hook_switch(self, on):
+        """A repository webhook has "active"."""
+        return "PATCH", {"active": on}
+
+    def open_issue(self, title, body, as_user=HUMAN):
+        i = self.d.call("POST", "/_double/repos/%s/issues" % self.project,
+                        {"title": title, "body": body, "as_user": as_user})
+        return {"number": i["number"], "id": i["id"]}
+
+    def bare_project(self, name):
+        """Another repository, where nobody has a role yet."""
+        other = copy.copy(self)
+        other.project = name
+        self.d.call("POST", "/_double/repos", {"full_name": name,
+                                               "private": True})
+        return other
+
+    def grant(self, user, token, places, role):
+        """"admin" is the admin role, "write" push."""
+        self.d.call("POST", "/_double/users", {
+            "login": user, "token": token, "repos": {
+                p.project: {"admin": "admin", "write": "push"}[role]
+                for p in places}})
+
+    def move(self, number, to, as_user):
+        """A transfer to the repository of adapter to."""
+        return self.d.call("POST", "/_double/repos/%s/issues/%d/transfer" % (
+            self.project, number), {"to": to.project, "as_user": as_user})
 
 
 class Jira(Tracker):
@@ -595,8 +888,8 @@ class Jira(Tracker):
 
     def signed(self, hook, body, good=True):
         secret = self.hook_secret_sent(hook)
-        mac = hmac.new(secret.encode(), body.encode(),
-                       hashlib.sha256).hexdigest()
+        raw = body if isinstance(body, bytes) else body.encode()
+        mac = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
         if not good:
             mac = mac[::-1]
         return {"X-Hub-Signature": "sha256=" + mac,
@@ -608,6 +901,158 @@ class Jira(Tracker):
                            "jira:issue_updated", "issue": {
                                "id": str(issue_id),
                                "key": "%s-%d" % (self.project, number)}})
+
+    # The job error pbsync records when the double answers a write 500.
+    server_error = "jira answered 500"
+    write_status = 204          # PUT /issue/{id}, POST .../transitions
+    unavailable_retry_after = 1
+
+    def credential(self):
+        """Basic auth of the account's e-mail and API token."""
+        import base64
+        return base64.b64encode(("%s:%s" % (self.email, self.token))
+                                .encode()).decode()
+    # Jira retries a delivery answered 408, 409, 425, 429 or 5xx itself
+    # (the same bytes, X-Atlassian-Webhook-Identifier, and
+    # X-Atlassian-Webhook-Retry: 1, 2, ...); it has no resend button.
+    retries_deliveries = True
+
+    def ignored_delivery(self, hook):
+        """Jira names the event in the body (webhookEvent); a comment's
+        is acknowledged and ignored."""
+        body = json.dumps({"timestamp": 1, "webhookEvent": "comment_created",
+                           "comment": {"id": "10000", "body": "a comment"},
+                           "issue": {"id": "10001",
+                                     "key": self.project + "-1"}})
+        return self.signed(hook, body), body
+
+    @staticmethod
+    def delivery_number(body):
+        key = ((body or {}).get("issue") or {}).get("key") or ""
+        m = re.fullmatch(r"[A-Z][A-Z0-9_]*-(\d+)", key)
+        return int(m.group(1)) if m else None
+
+    def issues_of(self, fid):
+        """The issues carrying the feature's marker: in ADF a text node
+        of its own (code), "pbsync:feature=<id>" and nothing more."""
+        mark = json.dumps("pbsync:feature=%s" % fid)
+        return [i for i in self.issues() if mark in i["body"]]
+
+    def add_project(self, name):
+        """Another project, its key the letters and digits of name's last
+        part in upper case ("grp/pbwins": PBWINS), where the bot and the
+        human have the permissions seed() gave them in this one: an
+        adapter working in it."""
+        other = copy.copy(self)
+        short = name.split("/")[-1]
+        other.project = re.sub(r"[^A-Z0-9]", "", short.upper())[:10]
+        self.d.call("POST", "/_double/projects", {"key": other.project,
+                                                  "name": short})
+        for u in self._state()["users"]:
+            perms = (u.get("projects") or {}).get(self.project)
+            if perms is not None:
+                self.d.call("POST", "/_double/users", {
+                    "email": u["email"], "projects": {other.project: perms}})
+        return other
+
+    def attempts(self, delivery):
+        """Once the double's retries of a delivery are over: every
+        attempt of it (its X-Atlassian-Webhook-Identifier), in order, as
+        pbsync answered them (None: no answer)."""
+        self.d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                              "timeout": 30})
+        return [d["status"] for d in sorted(
+            self.d.call("GET", "/_double/deliveries"), key=lambda d: d["seq"])
+            if d.get("identifier") == delivery.get("identifier")]
+
+    def resend(self, delivery):
+        """A delivery sent again as Jira sends it again: once its own
+        retries are over (attempts()), one more retry of the same bytes,
+        signature and identifier, as Jira's at-least-once delivery sends
+        when pbsync's acknowledgement was lost; returns pbsync's answer."""
+        import urllib.parse
+        n = len(self.attempts(delivery))
+        # The double logs the body parsed; Jira's compact JSON gives the
+        # signed bytes back.
+        body = delivery["body"] if isinstance(delivery["body"], str) else \
+            json.dumps(delivery["body"], separators=(",", ":"))
+        keep = {k: v for k, v in delivery["headers"].items() if k.lower()
+                not in ("host", "content-length", "connection")}
+        keep["x-atlassian-webhook-retry"] = str(n)
+        return self.s.request("POST", urllib.parse.urlsplit(
+            delivery["url"]).path, body, keep).status
+
+    max_description = 32767     # MAX_DESCRIPTION, src/trackers/jira.c
+    # Jira names the event in the body (webhookEvent), not in a header.
+    issue_event, hook_agent = "jira:issue_updated", \
+        "Atlassian Webhook HTTP Client"
+    delivery_no_ids = {"timestamp": 1, "webhookEvent": "jira:issue_updated",
+                       "issue": {}}
+    delivery_bad_ids = {"timestamp": 1, "webhookEvent":
+                        "jira:issue_updated", "issue": {"id": "PROJ-1",
+                                                        "key": 1}}
+
+    def key_of(self, number):
+        return "%s-%d" % (self.project, number)
+
+    def web_url(self, number):
+        return "%s/browse/%s" % (self.url(), self.key_of(number))
+
+    delivery_text_at = "issue.fields.description"
+    # A moved issue leaves the project: gone for pbsync, as a deleted one.
+    delivery_gone = ("webhookEvent", "jira:issue_deleted")
+    gone_what, gone_says = "deleted", '"deleted":true'
+
+    def sample_delivery(self, name=None):
+        """tests/data/payloads keeps no Jira delivery: one as the double
+        sends it for an edit of issue 1 (only the fields pbsync reads)."""
+        return json.loads(self.delivery_body(10001, 1))
+
+    def titles_of(self, ids):
+        return [i["summary"] for i in self._state()["issues"]
+                if i["id"] in ids]
+
+    def hook_api(self, hid):
+        """Admin webhooks, Basic auth (the bot is a Jira admin)."""
+        import base64
+        auth = base64.b64encode(("%s:%s" % (self.email, self.token))
+                                .encode()).decode()
+        return ("%s/rest/webhooks/1.0/webhook/%s" % (self.url(), hid),
+                {"Authorization": "Basic " + auth})
+
+    def hook_switch(self, on):
+        """An admin webhook has "enabled"."""
+        return "PUT", {"enabled": on}
+
+    def open_issue(self, title, body, as_user=HUMAN):
+        i = self.d.call("POST", "/_double/issues", {
+            "project": self.project, "summary": title, "description": body,
+            "as_user": as_user})
+        return {"number": i["number"], "id": i["id"]}
+
+    def bare_project(self, name):
+        """Another project (its key made of name as add_project() makes
+        it), where nobody has a permission yet."""
+        other = copy.copy(self)
+        other.project = re.sub(r"[^A-Z0-9]", "", name.split("/")[-1]
+                               .upper())[:10]
+        self.d.call("POST", "/_double/projects", {
+            "key": other.project, "name": name.split("/")[-1]})
+        return other
+
+    def grant(self, user, token, places, role):
+        """"admin" is every project permission, "write" a member's
+        (browse, create, edit, transition); Jira adds them to the user's
+        other projects."""
+        email = {BOT: self.email, HUMAN: self.human_email}.get(
+            user, user + "@example.com")
+        self.d.call("POST", "/_double/users", {
+            "email": email, "api_token": token, "display_name": user,
+            "projects": {p.project: {"admin": "admin", "write": "member"}[
+                role] for p in places}})
+
+    # move(): the Jira double has no control route that moves an issue
+    # to another project yet.
 
 
 ALL = (GitLab, GitHub)
