@@ -752,18 +752,26 @@ can_write(struct tracker *t, const char *pid)
 
 /*
  * The project the admin named (key or id) and the issue type of its
- * setting; webhooks are a Jira administrator's: a list call says.
+ * setting, or the project as the backend keeps it ("<project id>:<issue
+ * type id>", when a token is checked again); webhooks are a Jira
+ * administrator's: a list call says.
  */
 static enum http_err
-project(struct tracker *t, const char *given, struct tracker_project *p)
+project(struct tracker *t, const char *kept, struct tracker_project *p)
 {
 	struct buf	 u;
 	cJSON		*j = NULL;
-	const char	*pid, *key;
+	const char	*pid, *key, *type = tracker_option(t, "issue_type");
+	const char	*colon = strchr(kept, ':');
 	char		 tid[MAX_PROJECT], tname[256], v[2 * MAX_PROJECT + 2];
+	char		 given[MAX_PROJECT];
 	enum http_err	 e;
 	int		 w;
 
+	snprintf(given, sizeof(given), "%.*s", colon != NULL ?
+	    (int)(colon - kept) : (int)strlen(kept), kept);
+	if (colon != NULL)
+		type = colon + 1;
 	if (project_ref_ok(given) == -1) {
 		snprintf(t->up.err, sizeof(t->up.err), "jira: \"%s\" is not "
 		    "a project key", given);
@@ -787,8 +795,8 @@ project(struct tracker *t, const char *given, struct tracker_project *p)
 		e = HTTP_ESERVER;
 		goto out;
 	}
-	if ((e = issue_type(t, pid, tracker_option(t, "issue_type"), tid,
-	    tname, sizeof(tname))) != HTTP_OK)
+	if ((e = issue_type(t, pid, type, tid, tname, sizeof(tname))) !=
+	    HTTP_OK)
 		goto out;
 	if ((w = can_write(t, pid)) == -1) {
 		e = HTTP_ESERVER;

@@ -6,8 +6,9 @@ integration made with it fails), an unknown configuration key, the
 database missing (and not created), the tracker's token refused, the
 Productboard token revoked, the tracker's webhook, the Productboard
 webhook and the plugin integration deleted upstream (as a person would,
-through each service's API), and on GitHub a webhook turned off.  No
-token or secret in anything it prints; nothing it finds is written back.
+through each service's API), and where the tracker has the switch (GitHub)
+a webhook turned off.  No token or secret in anything it prints; nothing
+it finds is written back.
 """
 import json
 import os
@@ -71,22 +72,10 @@ def call(url, method, headers, body=None):
         return e.code
 
 
-# The tracker's webhook as its owner reaches it in the API (a person in
-# the web UI does the same): the URL and the headers of each tracker.
-HOOK_API = {
-    "gitlab": lambda tr, hid: (
-        "%s/api/v4/projects/%d/hooks/%s" % (tr.url(), tr.pid, hid),
-        {"PRIVATE-TOKEN": tr.token}),
-    "github": lambda tr, hid: (
-        "%s/repos/%s/hooks/%s" % (tr.url(), tr.project, hid),
-        {"Authorization": "Bearer " + tr.token, "User-Agent": "a person",
-         "Accept": "application/vnd.github+json",
-         "X-GitHub-Api-Version": "2022-11-28"}),
-}
-
-
 def hook_call(tr, hid, method, body=None):
-    url, headers = HOOK_API[tr.kind](tr, hid)
+    """A call to the tracker's webhook hid as its owner makes it in the
+    API (a person in the web UI does the same): the status."""
+    url, headers = tr.hook_api(hid)
     return call(url, method, headers, body)
 
 
@@ -245,17 +234,20 @@ def suite(s, tr):
               (b, "Productboard webhook")} and
           bad[(b, "plugin integration")][0] == "warn")
 
-    # -- on GitHub: the webhook turned off -------------------------------
-    if tr.kind == "github":
+    # -- the webhook turned off, where the tracker has a switch for it ----
+    # (GitHub's "active"; a GitLab project hook has none, GitLab turns it
+    # off itself after failures)
+    if tr.hook_switch(False) is not None:
         hid = row_of(s, c, "tracker_hook_id")
-        st = hook_call(tr, hid, "PATCH", {"active": False})
+        st = hook_call(tr, hid, *tr.hook_switch(False))
         rc, rows, out, _ = doctor(s, c)
         bad = not_ok(rows)
-        check("GitHub webhook turned off", "warn GitHub webhook, exit 0",
-              "PATCH %d; exit %d; %s" % (st, rc, bad), st == 200 and
-              rc == 0 and list(bad) == [(c, "GitHub webhook")] and
-              bad[(c, "GitHub webhook")][0] == "warn")
-        hook_call(tr, hid, "PATCH", {"active": True})
+        hook = tr.title + " webhook"
+        check(hook + " turned off", "warn %s, exit 0" % hook,
+              "%s %d; exit %d; %s" % (tr.hook_switch(False)[0], st, rc, bad),
+              st == 200 and rc == 0 and list(bad) == [(c, hook)] and
+              bad[(c, hook)][0] == "warn")
+        hook_call(tr, hid, *tr.hook_switch(True))
 
     # -- deleted upstream, one per integration ---------------------------
     gone(s, "%s webhook deleted upstream" % tr.title, a, tr.title +

@@ -33,17 +33,6 @@ def reply(r):
         d.get("connection")
 
 
-
-def open_issue(tr, title, body):
-    """An issue alice opens in the tracker's web UI: its number."""
-    if tr.kind == "gitlab":
-        return tr.d.call("POST", "/_double/projects/%d/issues" % tr.pid, {
-            "title": title, "description": body,
-            "as_user": trackers.HUMAN})["iid"]
-    return tr.d.call("POST", "/_double/repos/%s/issues" % tr.project, {
-        "title": title, "body": body, "as_user": trackers.HUMAN})["number"]
-
-
 def suite(s, tr):
     def both_shapes(r, state, what):
         v2, v1 = reply(r)
@@ -60,9 +49,8 @@ def suite(s, tr):
 
     def creates(title):
         """The tracker's create requests for title, answered or held."""
-        return [q for q in tr.api("POST", r"/issues$")
-                if isinstance(q["body"], dict) and
-                q["body"].get("title") == title]
+        return [q for q in tr.creates() if isinstance(q["body"], dict) and
+                tr.create_title(q["body"]) == title]
 
     def jobs(kind, key):
         return s.sql("SELECT state, run_at FROM job WHERE kind = ? AND"
@@ -70,9 +58,8 @@ def suite(s, tr):
 
     def linked_number(fid):
         """(state, issue number) of the feature's link rows."""
-        return s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref,"
-                     " '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
-                     fid)
+        return [(st, tr.key_number(key)) for st, key in s.sql(
+            "SELECT state, issue_key FROM link WHERE feature_id = ?", fid)]
 
     def delivered():
         """Waits until both doubles have no webhook queued or in flight
@@ -129,7 +116,8 @@ def suite(s, tr):
          [("pending",)], "while pbsync still holds a pending link")
     # A developer copies the feature's marker into an issue of their own:
     # the search that recovers the lost create must not take it.
-    planted = open_issue(tr, "Planted", "<!-- pbsync:feature=%s -->" % fc)
+    planted = tr.open_issue("Planted", "<!-- pbsync:feature=%s -->" %
+                            fc)["number"]
 
     # -- unlink, and a push the tracker refuses, in both shapes -------------
     fu = fx.feature(s, "Pushed, then unlinked")

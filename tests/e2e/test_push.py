@@ -11,21 +11,7 @@ import fixtures as fx
 import reliability
 import trackers
 
-WJ = "\u2060"
 t = Tap()
-
-
-def page(tr, number):
-    """The issue's page in the tracker's web UI."""
-    if tr.kind == "gitlab":
-        return [i for i in fx.issues(tr.s) if i.get("project_id") == tr.pid
-                and i["iid"] == number][0]["web_url"]
-    return "%s/%s/issues/%d" % (tr.url(), tr.project, number)
-
-
-def hover(tr, number):
-    """How the column names the issue: as the tracker names it."""
-    return ("#%d" if tr.kind == "gitlab" else tr.project + "#%d") % number
 
 
 def suite(s, tr):
@@ -74,11 +60,11 @@ def suite(s, tr):
     t.ok("@alice" not in d.replace("`@alice`", "").replace("@\u200balice",
                                                            "")
          or "\\@alice" in d, "a mention cannot notify", d)
-    t.eq(conn.get("targetUrl"), page(tr, i["number"]),
+    t.eq(conn.get("targetUrl"), tr.web_url(i["number"]),
          "the column links to the issue")
-    t.eq(conn.get("hoverLabel"), hover(tr, i["number"]),
-         "hover label is %s" % hover(tr, i["number"]))
-    t.eq(conn.get("label"), "Open", "the label is the issue state")
+    t.eq(conn.get("hoverLabel"), tr.key_of(i["number"]),
+         "hover label is %s" % tr.key_of(i["number"]))
+    t.eq(conn.get("label"), tr.open_label, "the label is the issue state")
     t.eq(conn.get("color"), "blue", "open issues are blue")
     try:
         reply = json.loads(r.get("body") or "")
@@ -140,10 +126,7 @@ def suite(s, tr):
     # GitLab parses mentions and references in titles too, so pbsync
     # breaks them with word joiners; to GitHub it sends titles as they
     # are (it breaks them in bodies only).
-    def shown(name):
-        if tr.kind == "gitlab":
-            return name.replace("@", "@" + WJ).replace("#", "#" + WJ)
-        return name
+    shown = tr.title_shown
     fid5 = fx.feature(s, "Ping @ceo about #12")
     t.eq(fx.click(s, pid, fid5).get("connection", {}).get("state"),
          "connected", "a feature named with a mention is pushed")
@@ -151,15 +134,15 @@ def suite(s, tr):
         "Ping")]
     reliability.check(
         t, "security", "feature named \"Ping @ceo about #12\" pushed",
-        "GitLab title mentions nobody, links no issue (word joiners)"
-        if tr.kind == "gitlab" else "%s title as given (pbsync breaks "
-        "mentions in %s bodies only)" % (tr.title, tr.title),
+        "%s title mentions nobody, links no issue (word joiners)" %
+        tr.title if tr.mentions_in_titles else "%s title as given (pbsync "
+        "breaks mentions in %s bodies only)" % (tr.title, tr.title),
         repr(tr_title), tr_title == [shown("Ping @ceo about #12")])
     s.pb.call("PATCH", "/_double/features/" + fid5,
               {"name": "Ping @cto about #13"})
     t.ok(wait_for(lambda: titled(shown("Ping @cto about #13")), 20),
          "a rename reaches %s %s" % (tr.title, "broken the same way" if
-                                     tr.kind == "gitlab" else "as it is"))
+                                     tr.mentions_in_titles else "as it is"))
     t.ok(wait_for(lambda: s.sql("SELECT count(*) FROM job WHERE key = ? AND"
                                 " state != 'dead'", fid5)[0][0] == 0, 20),
          "the rename settles")
@@ -175,8 +158,8 @@ def suite(s, tr):
     # -- quick actions: what Productboard says is text in GitLab -------------
     # GitLab runs quick actions ("/close") written in a description; the
     # other trackers have none.
-    if tr.kind == "gitlab":
-        quick_actions(s, pid)
+    if tr.quick_actions:
+        quick_actions(s, tr, pid)
 
     # -- descriptions longer than the other side takes ---------------------
     # 600,000 '*' are 600 kB of HTML for Productboard and 1.2M characters
@@ -197,16 +180,16 @@ def suite(s, tr):
                       "tracker takes" in long_issue[0]["body"])
     # The other way only where the tracker holds more than Productboard
     # takes (524,288 characters of HTML): GitHub's 65,536 characters
-    # grow to 262,144 at most as '&lt;'.
-    if tr.kind == "gitlab":
+    # grow to 262,144 at most as '&lt;'; it takes 300,000 '<' (1.2M).
+    if tr.max_description >= 300000:
         n7 = long_issue[0]["number"] if long_issue else 0
         tr.edit(n7, body="<" * 300000)
         t.ok(wait_for(lambda: any("too long for productboard" in (d or "")
                                   for (d,) in s.sql(
                                       "SELECT detail FROM sync_log WHERE"
                                       " feature_id = ?", fid7)), 30),
-             "GitLab's 300,000 '<' (1.2M characters as HTML) are not "
-             "copied to Productboard, and the sync log says so")
+             "%s's 300,000 '<' (1.2M characters as HTML) are not "
+             "copied to Productboard, and the sync log says so" % tr.title)
         st = s.pb.call("GET", "/_double/state")["features"]
         st = st[fid7] if isinstance(st, dict) else [
             f for f in st if f["id"] == fid7][0]
@@ -324,9 +307,10 @@ def suite(s, tr):
          "no token appears in the log")
 
 
-def quick_actions(s, pid):
-    """GitLab's quick actions in a pushed, then a synced, description:
-    none runs, and no escaped form echoes back into Productboard."""
+def quick_actions(s, tr, pid):
+    """The tracker's quick actions in a pushed, then a synced,
+    description: none runs, and no escaped form echoes back into
+    Productboard."""
     attack = ("<p>/close</p><p>Intro<br>/move grp/other<br> /clone grp/x</p>"
               "<ul><li>/label ~evil</li></ul><blockquote><p>/confidential"
               "</p></blockquote><table><tr><td>/title Owned</td></tr></table>"
@@ -336,30 +320,23 @@ def quick_actions(s, pid):
          "connected", "a feature with quick actions in its text is pushed")
 
     def bait():
-        return [x for x in fx.issues(s) if x["title"] == "Quick action bait"]
+        return [x for x in tr.issues() if x["title"] == "Quick action bait"]
 
-    def commands():
-        ids = {x["id"] for x in bait()}
-        return [c for c in s.gl.call("GET", "/_double/state")["quick_actions"]
-                if c["issue"] in ids]
-    reliability.check(t, "security", "GitLab quick actions in a pushed "
-                      "description (paragraph, after a break, list, quote, "
-                      "table, code)", "none runs; the issue stays open",
-                      "%d run, state %s" % (len(commands()), [
-                          x["state"] for x in bait()]),
-                      not commands() and [x["state"] for x in bait()] ==
-                      ["opened"])
+    def none_ran(where):
+        """The check that no quick action in the description ran."""
+        ran = [c for x in bait() for c in tr.quick_actions_run(x["number"])]
+        states = [x["state"] for x in bait()]
+        reliability.check(t, "security", "%s quick actions in a %s" % (
+            tr.title, where), "none runs; the issue stays open",
+            "%d run, state %s" % (len(ran), states),
+            not ran and states == ["open"])
+    none_ran("pushed description (paragraph, after a break, list, quote, "
+             "table, code)")
     s.pb.call("PATCH", "/_double/features/" + fid6, {
         "description": attack + "<p>/reopen</p><p>/close</p>"})
-    t.ok(wait_for(lambda: any("reopen" in (x["description"] or "")
-                              for x in bait()), 20),
-         "the edited description reaches GitLab")
-    reliability.check(t, "security", "GitLab quick actions in a synced "
-                      "description", "none runs; the issue stays open",
-                      "%d run, state %s" % (len(commands()), [
-                          x["state"] for x in bait()]),
-                      not commands() and [x["state"] for x in bait()] ==
-                      ["opened"])
+    t.ok(wait_for(lambda: any("reopen" in x["body"] for x in bait()), 20),
+         "the edited description reaches %s" % tr.title)
+    none_ran("synced description")
     back = s.pb.call("GET", "/_double/state")["features"]
     back = back[fid6] if isinstance(back, dict) else [
         f for f in back if f["id"] == fid6][0]

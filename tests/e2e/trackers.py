@@ -196,6 +196,14 @@ class Tracker:
     # and as the job pbsync queues says it.
     delivery_id_at, delivery_text_at = "issue.id", None
     delivery_gone = gone_what = gone_says = None
+    # What Productboard's column shows for an issue just made.
+    open_label = "Open"
+
+    @staticmethod
+    def create_title(body):
+        """The title a create request's body (a dict, creates()) gives
+        the issue."""
+        return body.get("title")
 
     def title_shown(self, name):
         """The title the issue of a feature named name has."""
@@ -997,6 +1005,12 @@ class Jira(Tracker):
 
     def web_url(self, number):
         return "%s/browse/%s" % (self.url(), self.key_of(number))
+
+    open_label = "To Do"   # the workflow's first status
+
+    @staticmethod
+    def create_title(body):
+        return (body.get("fields") or {}).get("summary")
 
     delivery_text_at = "issue.fields.description"
     # A moved issue leaves the project: gone for pbsync, as a deleted one.
