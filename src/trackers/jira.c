@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,19 +107,22 @@ issue_url(const struct tracker *t, struct buf *b, const char *ref,
 	return 0;
 }
 
-/* A Jira id: a string (or number) of digits, as text in *out; 0 or -1. */
+/*
+ * A Jira id, a string (or number) of digits, 1 to 2^63 - 1 as the other
+ * backends' ids, as text in *out; 0 or -1.
+ */
 static int
 id_text(const cJSON *j, const char *path, char **out)
 {
 	const cJSON	*v = json_get(j, path);
 	const char	*s = cJSON_GetStringValue(v);
-	size_t		 n;
+	long		 id;
 
 	*out = NULL;
 	if (s == NULL)
 		return tracker_json_id(j, path, out);
-	n = strlen(s);
-	if (n == 0 || n > 20 || strspn(s, "0123456789") != n)
+	if (*s == '0' || strspn(s, "0123456789") != strlen(s) ||
+	    util_parse_long(s, 1, LONG_MAX, &id) == -1)
 		return -1;
 	return (*out = strdup(s)) != NULL ? 0 : -1;
 }

@@ -76,11 +76,13 @@ def send(c, ctx):
     """Sends a case; returns (status or "closed", reply head, reply body)."""
     body = body_of(c, ctx)
     # The tracker's delivery header for the bytes sent (or for the text
-    # the case signs instead): GitLab's secret, GitHub's HMAC of them.
+    # the case signs instead): GitLab's secret, GitHub's and Jira's HMAC
+    # of them (hook_mac: the HMAC without its "sha256=").
     signed = wire.to_bytes(expand(c["sign"], ctx)) if "sign" in c else \
         body or b""
-    ctx = dict(ctx, length=str(len(body or b"")),
-               hook_auth=tr.signed(hook, signed)[tr.auth_header])
+    auth = tr.signed(hook, signed)[tr.auth_header]
+    ctx = dict(ctx, length=str(len(body or b"")), hook_auth=auth,
+               hook_mac=auth.split("=", 1)[-1])
     via = c.get("via", "http")
     if via == "ctl":
         env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
@@ -229,20 +231,19 @@ def suite(stack, tracker):
                       "%d programs running, %d restarts" % (len(alive), n),
                       len(alive) == len(PROGRAMS) and n == 0)
     # The tracker's delivery of an event pbsync acknowledges and ignores.
-    ignored = dict(tr.signed(hook, "{}"),
-                   **{tr.event_header: tr.ignored_event})
+    ignored, ignored_body = tr.ignored_delivery(hook)
     good = (
-        ("GET", "/healthz", {}, 200),
+        ("GET", "/healthz", {}, None, 200),
         ("GET", "/plugin/%s?validationToken=alive" % iid,
-         {"Authorization": ctx["plugin_auth"]}, 200),
+         {"Authorization": ctx["plugin_auth"]}, None, 200),
         ("GET", "/webhooks/productboard/%s?validationToken=alive" % iid,
-         {"Authorization": ctx["pb_auth"]}, 200),
-        ("POST", "/webhooks/gittab/" + iid, ignored, 204),
-        ("GET", "/admin/", {"Cookie": "pbsync_session=" + sess}, 200),
+         {"Authorization": ctx["pb_auth"]}, None, 200),
+        ("POST", "/webhooks/gittab/" + iid, ignored,
+         wire.to_bytes(ignored_body), 204),
+        ("GET", "/admin/", {"Cookie": "pbsync_session=" + sess}, None, 200),
     )
     seen = []
-    for method, path, hdr, want in good:
-        b = b"{}" if method == "POST" else None
+    for method, path, hdr, b, want in good:
         got, _, _ = wire.raw_http(s.port, wire.request_head(
             method, path, hdr, b, s.port) + (b or b""))
         seen.append(got)
@@ -252,7 +253,7 @@ def suite(stack, tracker):
                       "healthz %s, probe %s, webhook probe %s, %s event "
                       "%s, admin page %s" % tuple(seen[:3] + [tr.title] +
                                                   seen[3:]),
-                      seen == [g[3] for g in good])
+                      seen == [g[4] for g in good])
     last = state()
     reliability.check(t, A, "nothing written over the whole corpus",
                       "no row changed, no upstream call",

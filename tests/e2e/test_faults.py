@@ -67,15 +67,19 @@ def upstream_5xx(k):
     fk.settle(s)
     puts = writes()
     left = fk.jobs(s)
+    # The queue's first backoff is 2-4 s; a 503 with Retry-After (Jira's)
+    # is waited out as it says.
+    wait = tr.unavailable_retry_after or 2
     row(UP, "%s answers 503 twice to a sync write" % tr.title,
-        "job retried with backoff (no hot loop), the change lands once, "
-        "no job left",
+        "job retried after %s (no hot loop), the change lands once, "
+        "no job left" % ("its Retry-After: %d" % wait
+                         if tr.unavailable_retry_after else "a backoff"),
         "write statuses %s, %s s apart; job seen ready with attempts=%s, "
         "last_error %r; title landed: %s; jobs left: %d" % (
             statuses(puts), gaps(puts), job and job["attempts"],
             job and job["last_error"], landed, len(left)),
-        landed and statuses(puts) == [503, 503, 200] and
-        all(g >= 1.9 for g in gaps(puts)) and job is not None and
+        landed and statuses(puts) == [503, 503, tr.write_status] and
+        all(g >= wait - 0.1 for g in gaps(puts)) and job is not None and
         not left)
 
     fk.clear(s)
@@ -118,7 +122,7 @@ def refused(k):
             landed,
             statuses(puts)),
         bool(job) and "connect" in (job.get("last_error") or "").lower() and
-        calls == 0 and landed and statuses(puts) == [200])
+        calls == 0 and landed and statuses(puts) == [tr.write_status])
 
 
 def dropped(k):
@@ -127,7 +131,7 @@ def dropped(k):
     fid, iid = k.push("Dropped create")
     connected = wait_for(lambda: k.state(fid) == "connected", 30)
     fk.settle(s)
-    posts = tr.api("POST", r"/issues$")
+    posts = tr.creates()
     n = len(tr.issues_of(fid))
     row(UP, "%s closes the connection without answering an issue "
         "create" % tr.title,
@@ -150,12 +154,11 @@ def hangs(k):
     connected = wait_for(lambda: k.state(fid) == "connected", 60, 0.2)
     fk.settle(s)
     # Count once the hung request is over and its issue exists.
-    wait_for(lambda: None not in statuses(tr.api("POST", "/issues$")),
-             30, 0.2)
+    wait_for(lambda: None not in statuses(tr.creates()), 30, 0.2)
     found = tr.issues_of(fid)
-    posts = tr.api("POST", r"/issues$")
-    link = s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref, '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
-                 fid)
+    posts = tr.creates()
+    link = [(st, tr.key_number(key)) for st, key in s.sql(
+        "SELECT state, issue_key FROM link WHERE feature_id = ?", fid)]
     log = s.sql("SELECT detail FROM sync_log WHERE feature_id = ? AND "
                 "result = 'error'", fid)
     row(UP, "%s hangs past the timeout on an issue create (the issue "
@@ -181,7 +184,7 @@ def hangs(k):
         "job seen ready, attempts=%s, last_error %r; title landed %s; "
         "writes %s" % (job and job["attempts"], job and job["last_error"],
                      landed, statuses(puts)),
-        job is not None and landed and statuses(puts) == [200])
+        job is not None and landed and statuses(puts) == [tr.write_status])
 
 
 def revoked(k, others):
@@ -285,7 +288,7 @@ def rate_limited(k, name, retry_after, not_before):
     t429 = hit[0]["ts"] if hit else 0
     until = wait_for(lambda: [u for (u,) in s.sql(
         "SELECT until FROM upstream_pause WHERE token_hash = ?",
-        fk.token_hash(tr.token)) if u > t429], 10, 0.05)
+        fk.token_hash(tr.credential())) if u > t429], 10, 0.05)
     fid, iid = k.push(name + " (pushed during the pause)")
     landed = renamed(k, name)
     connected = wait_for(lambda: k.state(fid) == "connected", 40)
@@ -312,7 +315,7 @@ def rate_limits(k):
                      r["connected"], r["issues"], r["puts"]),
         r["landed"] and r["connected"] and r["issues"] == 1 and
         r["first"] >= r["earliest"] - 0.1 and r["click"] == "progress" and
-        r["puts"] == [429, 200])
+        r["puts"] == [429, tr.write_status])
 
     when = math.ceil(time.time()) + 4
     date = email.utils.formatdate(when, usegmt=True)
@@ -326,7 +329,8 @@ def rate_limits(k):
                        r["first"], r["connected"], r["puts"]),
         r["landed"] and r["connected"] and r["issues"] == 1 and
         r["first"] >= r["earliest"] - 0.1 and r["pause"] is not None and
-        abs(r["pause"] - r["earliest"]) < 1.5 and r["puts"] == [429, 200])
+        abs(r["pause"] - r["earliest"]) < 1.5 and
+        r["puts"] == [429, tr.write_status])
 
 
 def stalled(c):

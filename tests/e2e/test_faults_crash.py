@@ -213,13 +213,13 @@ def pushes(k):
                     90, 0.5)
     fk.settle(s, 60)
     s.td.call("DELETE", "/_double/faults")
-    wait_for(lambda: None not in [r["status"] for r in tr.api(
-        "POST", "/issues$")], 30, 0.2)
+    wait_for(lambda: None not in [r["status"] for r in tr.creates()], 30,
+             0.2)
     per = {f: len(tr.issues_of(f)) for f in fids}
     wrong = [f for f in fids if link_of(f) != [
         ("linked", (tr.issues_of(f) or [{}])[0].get("number"))]]
     dead = fk.jobs(s, "state = 'dead'")
-    posts = len(tr.api("POST", "/issues$"))
+    posts = len(tr.creates())
     ok = fk.integrity(s)
     reliability.check(
         t, AREA, "kill -9 of plugin processes and of the worker during %d "
@@ -295,11 +295,9 @@ def killed_mid_sync(k):
 
 
 def link_of(fid):
-    """[(state, issue number)] of the feature's link: issue_ref is
-    "project/number" (GitLab) or "number" (GitHub)."""
-    return s.sql("SELECT state, CAST(substr(issue_ref, instr(issue_ref,"
-                 " '/') + 1) AS INTEGER) FROM link WHERE feature_id = ?",
-                 fid)
+    """[(state, issue number)] of the feature's link."""
+    return [(st, tr.key_number(key)) for st, key in s.sql(
+        "SELECT state, issue_key FROM link WHERE feature_id = ?", fid)]
 
 
 def suite(stack, tracker):

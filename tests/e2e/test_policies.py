@@ -84,10 +84,9 @@ def suite(s, tr):
             r = fx.click(s, team.pid, self.fid)
             if r.get("connection", {}).get("state") != "connected":
                 raise RuntimeError("push of %r: %r" % (name, r))
-            self.n = s.sql("SELECT CAST(substr(issue_ref, instr(issue_ref,"
-                           " '/') + 1) AS INTEGER) FROM link WHERE"
-                           " integration_id = ? AND feature_id = ?",
-                           team.id, self.fid)[0][0]
+            self.n = self.tr.key_number(s.sql(
+                "SELECT issue_key FROM link WHERE integration_id = ? AND"
+                " feature_id = ?", team.id, self.fid)[0][0])
             self.issue_path = self.tr.issue_path(self.n)
 
         def feature(self):

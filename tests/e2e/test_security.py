@@ -71,6 +71,7 @@ def create_form(b, url, **extra):
          "tracker_kind": tr.kind, "tracker_url": url,
          "tracker_token": tr.token, "tracker_project": tr.project,
          "conflict_policy": "latest", "delete_policy": "keep"}
+    f.update(tr.form_options())
     f.update(extra)
     return f
 
@@ -78,8 +79,10 @@ def create_form(b, url, **extra):
 def ctl_add(s, url, env=None):
     e = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
     e.update(env or {})
-    return ctl(s, "integration", "add", "--name", "Sec", "--tracker",
-               tr.kind, "--url", url, "--project", tr.project, env=e)
+    # The tracker's own arguments (Jira: the account's e-mail), this URL.
+    args = list(tr.integration_args())
+    args[args.index("--url") + 1] = url
+    return ctl(s, "integration", "add", "--name", "Sec", *args, env=e)
 
 
 def admin(s):
@@ -605,6 +608,9 @@ def body(A, tr, stacks):
                "plugin authorization": plugin_auth.split(" ", 1)[-1],
                "webhook authorization": pb_auth.split(" ", 1)[-1],
                "%s hook secret" % tr.title: hook_secret}
+    if tr.credential() != tr.token:
+        # What pbsync sends for the token (Jira: e-mail and token, Basic).
+        secrets["%s credentials as sent" % tr.title] = tr.credential()
     browsers = (a, b2, c, f1, w, bb)
     sids = {sc.split("=", 1)[1].split(";")[0] for br in browsers
             for r in br.replies for sc in r.cookies

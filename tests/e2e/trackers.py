@@ -215,6 +215,36 @@ class Tracker:
         tracker has no such switch."""
         return None
 
+    # The project's webhooks in the tracker's API, a regular expression
+    # on the path as a double's fault matches it ("METHOD path"): a POST
+    # to it creates one, a DELETE of it + "/<id>" removes one.
+    hook_path = None
+    # What pbsync says when the token cannot create the webhook (the
+    # backend's need_hook in src/trackers, without the project).
+    need_hook = None
+
+    def refuse_hook_urls(self, on):
+        """The tracker refuses (on) the URL of the webhook pbsync creates,
+        a loopback one, as the hosted service does: 422 to the creation;
+        off clears the double's faults."""
+        if on:
+            self.d.call("POST", "/_double/faults", {
+                "match": "POST %s$" % self.hook_path, "status": 422,
+                "count": -1})
+        else:
+            self.d.call("DELETE", "/_double/faults")
+
+    def hook_asked(self, body):
+        """What pbsync's request to create the webhook (its body, a dict)
+        asked for, to compare with hook_wants() (the secret aside:
+        hook_secret_sent())."""
+        raise NotImplementedError
+
+    def hook_wants(self, url):
+        """What the request creating the webhook must ask for, url its
+        delivery URL."""
+        raise NotImplementedError
+
     def titles_of(self, ids):
         """The titles of the issues with these tracker ids, in whatever
         project they are now."""
@@ -404,6 +434,26 @@ class GitLab(Tracker):
 
     def hook_secret_sent(self, hook):
         return hook.get("token")
+
+    hook_path = r"/api/v4/projects/[^/]+/hooks"
+    need_hook = "GitLab token cannot create project hooks: it needs the " \
+        "Maintainer role"
+
+    def refuse_hook_urls(self, on):
+        """The double's switch: hook URLs on the local network answered
+        422, as GitLab does unless its admin allows them."""
+        self.d.call("POST", "/_double/config", {"hook_url_blocked": on})
+
+    @staticmethod
+    def hook_asked(body):
+        return {k: body.get(k) for k in ("url", "issues_events",
+                                         "confidential_issues_events",
+                                         "push_events")}
+
+    @staticmethod
+    def hook_wants(url):
+        return {"url": url, "issues_events": True,
+                "confidential_issues_events": True, "push_events": False}
 
     def signed(self, hook, body, good=True):
         """Headers of a delivery for body as this tracker would send it."""
@@ -628,6 +678,23 @@ class GitHub(Tracker):
 
     def hook_secret_sent(self, hook):
         return hook.get("config", {}).get("secret") or hook.get("secret")
+
+    hook_path = r"/repos/[^/]+/[^/]+/hooks"
+    need_hook = "GitHub token cannot create repository webhooks (it " \
+        "needs admin access"
+
+    @staticmethod
+    def hook_asked(body):
+        cfg = body.get("config") or {}
+        return {"url": cfg.get("url"), "events": body.get("events"),
+                "active": body.get("active"),
+                "content_type": cfg.get("content_type"),
+                "insecure_ssl": cfg.get("insecure_ssl")}
+
+    @staticmethod
+    def hook_wants(url):
+        return {"url": url, "events": ["issues"], "active": True,
+                "content_type": "json", "insecure_ssl": "0"}
 
     def signed(self, hook, body, good=True):
         secret = self.hook_secret_sent(hook)
@@ -893,6 +960,17 @@ class Jira(Tracker):
 
     def hook_secret_sent(self, hook):
         return hook.get("secret")
+
+    hook_path = r"/rest/webhooks/1\.0/webhook"
+    need_hook = "Jira account is not a Jira administrator"
+
+    @staticmethod
+    def hook_asked(body):
+        return {"url": body.get("url"), "excludeBody": body.get("excludeBody")}
+
+    @staticmethod
+    def hook_wants(url):
+        return {"url": url, "excludeBody": False}
 
     def signed(self, hook, body, good=True):
         secret = self.hook_secret_sent(hook)

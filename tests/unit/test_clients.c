@@ -224,6 +224,17 @@ jira(struct app *a)
 	in.body = body;
 	in.len = strlen(body);
 	CHECK_INT(ops->decode(&in, &d), -1);
+	/* An id as text is held to the range of the others' ids. */
+	body = "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"id\":"
+	    "\"0\"}}";
+	in.body = body;
+	in.len = strlen(body);
+	CHECK_INT(ops->decode(&in, &d), -1);
+	body = "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"id\":"
+	    "\"9223372036854775808\"}}";
+	in.body = body;
+	in.len = strlen(body);
+	CHECK_INT(ops->decode(&in, &d), -1);
 }
 
 
