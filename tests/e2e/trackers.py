@@ -222,6 +222,9 @@ class Tracker:
     # What pbsync says when the token cannot create the webhook (the
     # backend's need_hook in src/trackers, without the project).
     need_hook = None
+    # The double's fault (status, body, headers) for the tracker refusing
+    # the bot the webhook's creation for want of a right.
+    hook_refusal = {"status": 403}
 
     def refuse_hook_urls(self, on):
         """The tracker refuses (on) the URL of the webhook pbsync creates,
@@ -680,6 +683,13 @@ class GitHub(Tracker):
         return hook.get("config", {}).get("secret") or hook.get("secret")
 
     hook_path = r"/repos/[^/]+/[^/]+/hooks"
+    # A fine-grained token without Webhooks: write.  The double's own 403
+    # is a secondary rate limit (Retry-After: 60), which pbsync would
+    # honour, so the fault's blank Retry-After makes it a plain refusal.
+    hook_refusal = {"status": 403, "headers": {"Retry-After": ""}, "body": {
+        "message": "Resource not accessible by personal access token",
+        "documentation_url": "https://docs.github.com/rest/repos/webhooks"
+        "#create-a-repository-webhook", "status": "403"}}
     need_hook = "GitHub token cannot create repository webhooks (it " \
         "needs admin access"
 
@@ -1157,12 +1167,13 @@ def by_kind(kind):
     return [c for c in ALL + NAMED_ONLY if c.kind == kind][0]
 
 
-def chosen():
-    """The trackers a parametrised suite runs against: all of them, or
-    those PBSYNC_E2E_TRACKERS names (\"gitlab github\")."""
+def chosen(every=False):
+    """The trackers a parametrised suite runs against: all of them (with
+    every, the named-only ones too), or those PBSYNC_E2E_TRACKERS names
+    (\"gitlab github\")."""
     want = os.environ.get("PBSYNC_E2E_TRACKERS", "").replace(",", " ")
     if not want.split():
-        return list(ALL)
+        return list(EVERY if every else ALL)
     return [c for c in ALL + NAMED_ONLY if c.kind in want.split()]
 
 
