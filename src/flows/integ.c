@@ -251,7 +251,12 @@ register_upstream(struct ctx *c, const struct secrets *sec, char *err,
 	snprintf(url, sizeof(url), "%s/webhooks/gittab/%s", pub, c->in.id);
 	e = c->tr.ops->hook_create(&c->tr, url, sec->trhook,
 	    &c->in.tracker_hook_id);
-	if (e != HTTP_OK && c->tr.up.status == 403)
+	/* A 403 that is a rate limit (GitHub's secondary one) is not a right. */
+	if (e == HTTP_ERATE)
+		snprintf(err, len, "%s is limiting this token's calls: try again "
+		    "in %ld s.", c->tr.ops->title, c->tr.up.retry_after > 0 ?
+		    c->tr.up.retry_after : 60);
+	else if (e != HTTP_OK && c->tr.up.status == 403)
 		snprintf(err, len, "%s %s.", c->tr.ops->need_hook,
 		    c->in.tracker_project_name);
 	else if (e != HTTP_OK && c->tr.up.status == 422)
