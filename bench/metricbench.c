@@ -5,12 +5,12 @@
  *
  *   metricbench N
  *	Prints one JSON object: the time of what serve.c adds to every
- *	request (a request id for the log, and counting the request by
- *	route and code: count_ns, id_ns), of counting alone on a table as
- *	full as a busy program's (count_full_ns), and of one flush of
- *	FLUSH_SAMPLES samples into the store, median of 50 (flush_ms),
- *	which a process pays at most once a second.  N is how many
- *	requests the per-request times are averaged over.
+ *	request: counting it by route and code (count_ns; count_full_ns
+ *	on a table as full as a busy program's), a request id when nginx
+ *	sends none (id_ns); and of one flush of FLUSH_SAMPLES samples into
+ *	the store, median of 50 (flush_ms), which a process pays at most
+ *	once a second (the metrics' thread, off the requests' way).  N is
+ *	how many requests the per-request times are averaged over.
  */
 #include "config.h"
 

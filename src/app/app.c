@@ -47,6 +47,8 @@ app_store(struct app *a)
 void
 app_close(struct app *a)
 {
+	/* Its thread reads the configuration: it ends first. */
+	metrics_stop();
 	if (a->store_ok) {
 		/* The counts of a CGI request, a drain, a stopping child. */
 		metrics_flush(a, 1);

@@ -1,8 +1,12 @@
 #include "config.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/metrics.h"
 #include "base/log.h"
@@ -58,9 +62,23 @@ static const char *const states[] = { "ready", "leased", "dead" };
 
 static int		 enabled = 1;
 static int64_t		 last_flush;
-/* Big enough for every sample a process counts: static, not on a stack. */
-static struct prom_delta taken[PROM_SERIES_MAX];
-static struct store_metric batch[PROM_SERIES_MAX];
+
+/* A batch: big enough for every sample a process counts. */
+struct batch {
+	struct prom_delta	 taken[PROM_SERIES_MAX];
+	struct store_metric	 rows[PROM_SERIES_MAX];
+};
+
+/* The flushing thread of a FastCGI program (metrics_start). */
+static struct {
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 running;
+	int		 stop;
+	const char	*database;
+	struct batch	*batch;
+} flusher = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 void
 metrics_enable(int on)
@@ -162,14 +180,40 @@ metrics_pending(void)
 	return enabled && prom_pending() > 0;
 }
 
-int
-metrics_flush(struct app *a, int force)
+/*
+ * Adds every pending count to the store s in one transaction, or gives
+ * them back: 0 or -1.
+ */
+static int
+add_pending(struct store *s, struct batch *b)
 {
-	int64_t	 now;
 	size_t	 n, i;
 	int	 rc;
 
-	if (!metrics_pending())
+	n = prom_take(b->taken, PROM_SERIES_MAX);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		memcpy(b->rows[i].name, b->taken[i].name,
+		    sizeof(b->rows[i].name));
+		memcpy(b->rows[i].labels, b->taken[i].labels,
+		    sizeof(b->rows[i].labels));
+		b->rows[i].value = b->taken[i].v;
+	}
+	if ((rc = store_metric_add(s, b->rows, n, FLUSH_WAIT_MS)) != 0)
+		for (i = 0; i < n; i++)
+			prom_add(b->taken[i].name, b->taken[i].labels,
+			    b->taken[i].v);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+metrics_flush(struct app *a, int force)
+{
+	static struct batch b;	/* the calling thread's: one at a time */
+	int64_t	 now;
+
+	if (!metrics_pending() || (flusher.running && !force))
 		return 0;
 	now = util_mono_ms();
 	if (!force && now - last_flush < METRICS_FLUSH_MS)
@@ -177,17 +221,97 @@ metrics_flush(struct app *a, int force)
 	if (!a->store_ok)
 		return -1;
 	last_flush = now;
-	n = prom_take(taken, PROM_SERIES_MAX);
-	for (i = 0; i < n; i++) {
-		memcpy(batch[i].name, taken[i].name, sizeof(batch[i].name));
-		memcpy(batch[i].labels, taken[i].labels,
-		    sizeof(batch[i].labels));
-		batch[i].value = taken[i].v;
+	return add_pending(&a->store, &b);
+}
+
+/*
+ * The flushing thread: every METRICS_FLUSH_MS, the counts go to the
+ * store through a connection of its own (a connection is one thread's).
+ */
+static void *
+flusher_main(void *arg)
+{
+	struct store	 s;
+	struct timespec	 until;
+	int		 open = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&flusher.mu);
+	while (!flusher.stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += METRICS_FLUSH_MS / 1000;
+		until.tv_nsec += METRICS_FLUSH_MS % 1000 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!flusher.stop && pthread_cond_timedwait(&flusher.cv,
+		    &flusher.mu, &until) != ETIMEDOUT)
+			;
+		if (flusher.stop)
+			break;
+		pthread_mutex_unlock(&flusher.mu);
+		if (prom_pending() > 0 && (open || store_open(&s,
+		    flusher.database) == 0)) {
+			open = 1;
+			add_pending(&s, flusher.batch);
+		}
+		pthread_mutex_lock(&flusher.mu);
 	}
-	if ((rc = store_metric_add(&a->store, batch, n, FLUSH_WAIT_MS)) != 0)
-		for (i = 0; i < n; i++)
-			prom_add(taken[i].name, taken[i].labels, taken[i].v);
-	return rc == 0 ? 0 : -1;
+	pthread_mutex_unlock(&flusher.mu);
+	if (open)
+		store_close(&s);
+	return NULL;
+}
+
+int
+metrics_start(struct app *a)
+{
+	pthread_condattr_t ca;
+	sigset_t	 all, old;
+	int		 rc;
+
+	if (!enabled || flusher.running)
+		return 0;
+	if (!store_threadsafe())
+		return -1;
+	if ((flusher.batch = calloc(1, sizeof(*flusher.batch))) == NULL)
+		return -1;
+	flusher.database = a->conf.database;
+	flusher.stop = 0;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&flusher.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Signals (SIGTERM, SIGXCPU) stay the main thread's to handle. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&flusher.thread, NULL, flusher_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&flusher.cv);
+		free(flusher.batch);
+		flusher.batch = NULL;
+		return -1;
+	}
+	flusher.running = 1;
+	return 0;
+}
+
+void
+metrics_stop(void)
+{
+	if (!flusher.running)
+		return;
+	pthread_mutex_lock(&flusher.mu);
+	flusher.stop = 1;
+	pthread_cond_signal(&flusher.cv);
+	pthread_mutex_unlock(&flusher.mu);
+	pthread_join(flusher.thread, NULL);
+	pthread_cond_destroy(&flusher.cv);
+	free(flusher.batch);
+	flusher.batch = NULL;
+	flusher.running = 0;
 }
 
 /* The stored sample name{labels}, or NULL. */

@@ -4,9 +4,11 @@
  *
  * Each process counts in memory (metrics_request, metrics_delivery, ...)
  * and adds its counts to the store's counters in one short transaction at
- * most once a second (metrics_flush, called after each request and job,
- * when idle and at exit), so the counters are the sums over every process
- * and host sharing the database, and a request's hot path gains no write.
+ * most once a second, so the counters are the sums over every process and
+ * host sharing the database, and a request's hot path gains no write: a
+ * FastCGI program's thread of its own does it every second (metrics_start,
+ * its own store connection), other processes call metrics_flush after
+ * each job or request, and every process at exit.
  * Gauges (jobs by state and age, links, integrations, paused tokens) are
  * computed from the tables at scrape time.  Every label value comes from
  * a fixed set: route names, status codes or classes, job kinds, API names.
@@ -46,10 +48,18 @@ void	 metrics_sync_latency(const char *side, double seconds);
 int	 metrics_pending(void);
 /*
  * Adds this process's counts to the store when the last flush is
- * METRICS_FLUSH_MS old, or always with force: 0, or -1 (the counts are
- * kept for the next try).
+ * METRICS_FLUSH_MS old (and no thread of metrics_start does it), or
+ * always with force: 0, or -1 (the counts are kept for the next try).
  */
 int	 metrics_flush(struct app *, int force);
+/*
+ * Starts the thread that adds the counts every METRICS_FLUSH_MS, with all
+ * signals blocked: 0 (also when counting is off), or -1 (none; the
+ * counts then go at metrics_flush).  metrics_stop ends it; app_close
+ * calls it before the last flush.
+ */
+int	 metrics_start(struct app *);
+void	 metrics_stop(void);
 /* Appends the whole exposition to out: 0, or -1 (the store failed). */
 int	 metrics_render(struct app *, struct buf *out);
 

@@ -27,7 +27,8 @@ static enum log_level	 maxlevel = LOGL_INFO;
 static FILE		*out;
 static int		 sysfd = -1;
 static struct sockaddr_un sysaddr;
-static char		 request[LOG_ID_MAX + 1];
+/* Per thread: a thread flushing the metrics has no request. */
+static _Thread_local char request[LOG_ID_MAX + 1];
 
 int
 log_open(const char *prog, enum log_level level, const char *path)

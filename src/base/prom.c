@@ -1,14 +1,17 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/prom.h"
 
+/* The table, and its lock: a thread may hand the counts on meanwhile. */
 static struct prom_delta table[PROM_SERIES_MAX];
 static size_t		 used;
+static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int
 name_char(char c, int first, int colon)
@@ -171,39 +174,55 @@ prom_add(const char *name, const char *labels, double v)
 {
 	unsigned	 h;
 	size_t		 i, nl, ll;
+	int		 rc = 0;
 
 	if (labels == NULL)
 		labels = "";
 	h = hash(name, labels);
+	nl = strlen(name);
+	ll = strlen(labels);
+	pthread_mutex_lock(&lock);
 	for (i = 0; i < used; i++)
 		if (table[i].hash == h && strcmp(table[i].name, name) == 0 &&
 		    strcmp(table[i].labels, labels) == 0) {
 			table[i].v += v;
-			return 0;
+			goto out;
 		}
-	if (used == PROM_SERIES_MAX || (nl = strlen(name)) >= PROM_NAME_MAX ||
-	    (ll = strlen(labels)) >= PROM_LABELS_MAX)
-		return -1;
+	if (used == PROM_SERIES_MAX || nl >= PROM_NAME_MAX ||
+	    ll >= PROM_LABELS_MAX) {
+		rc = -1;
+		goto out;
+	}
 	memcpy(table[used].name, name, nl + 1);
 	memcpy(table[used].labels, labels, ll + 1);
 	table[used].hash = h;
 	table[used++].v = v;
-	return 0;
+out:
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 size_t
 prom_pending(void)
 {
-	return used;
+	size_t	 n;
+
+	pthread_mutex_lock(&lock);
+	n = used;
+	pthread_mutex_unlock(&lock);
+	return n;
 }
 
 size_t
 prom_take(struct prom_delta *out, size_t max)
 {
-	size_t	 n = used < max ? used : max;
+	size_t	 n;
 
+	pthread_mutex_lock(&lock);
+	n = used < max ? used : max;
 	memcpy(out, table, n * sizeof(*table));
 	memmove(table, table + n, (used - n) * sizeof(*table));
 	used -= n;
+	pthread_mutex_unlock(&lock);
 	return n;
 }

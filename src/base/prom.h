@@ -11,9 +11,10 @@
  *
  * Counting: prom_add adds to a sample (a name and a rendered label set)
  * of this process's table; prom_take hands every pending amount over and
- * zeroes it, so a caller can add it to shared counters in one batch and
+ * removes it, so a caller can add it to shared counters in one batch and
  * give it back (prom_add) if that fails.  The table is fixed in size: the
- * label values of a caller must come from a bounded set.
+ * label values of a caller must come from a bounded set.  The table has a
+ * lock: another thread may take while requests add.
  */
 #ifndef PBSYNC_PROM_H
 #define PBSYNC_PROM_H

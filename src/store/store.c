@@ -141,6 +141,12 @@ store_latest_version(void)
 }
 
 int
+store_threadsafe(void)
+{
+	return sqlite3_threadsafe() != 0;
+}
+
+int
 store_schema_version(struct store *s)
 {
 	sqlite3_stmt	*st;
@@ -264,10 +270,15 @@ store_open(struct store *s, const char *path)
 	/*
 	 * Created owner-only before SQLite opens it: SQLite gives the -wal
 	 * and -shm files the database's mode, and the database holds sealed
-	 * tokens, hashed secrets and every link.
+	 * tokens, hashed secrets and every link.  Only when it does not
+	 * exist (O_EXCL): closing a descriptor of a file drops every POSIX
+	 * lock the process holds on it, so closing one while another
+	 * connection of this process (the metrics' thread) has it open would
+	 * let another process take it for unused and delete its WAL.
 	 */
 	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
-	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) != -1)
+	    (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) != -1)
 		close(fd);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

@@ -128,6 +128,8 @@ int	 store_commit(struct store *);
 void	 store_rollback(struct store *);
 int	 store_schema_version(struct store *);
 int	 store_latest_version(void);
+/* 1 if SQLite may be used from several threads, a connection each. */
+int	 store_threadsafe(void);
 int	 store_health(struct store *, struct store_health *);
 int	 store_log(struct store *, const struct store_log *);
 int	 store_pause_get(struct store *, const char *token_hash, double *until);

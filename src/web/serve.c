@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <sys/stat.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -205,62 +204,11 @@ run_cgi(const struct serve_prog *p)
 	return 0;
 }
 
-static void
-on_alarm(int sig)
-{
-	(void)sig;
-}
-
-/*
- * While counts wait to be added to the store, an idle child is woken
- * every METRICS_FLUSH_MS to add them (SIGALRM cuts accept() short), so
- * a quiet program's last requests still reach /metrics; the timer runs
- * only while the child waits for a request.
- */
-static void
-idle_timer(int on)
-{
-	static int	 armed;
-	struct itimerval it;
-
-	if (on == armed)
-		return;
-	armed = on;
-	memset(&it, 0, sizeof(it));
-	if (on) {
-		it.it_value.tv_sec = METRICS_FLUSH_MS / 1000;
-		it.it_value.tv_usec = METRICS_FLUSH_MS % 1000 * 1000;
-		it.it_interval = it.it_value;
-	}
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-/*
- * Waits for the next request: 0, or -1 when the loop must end (a stop,
- * or accept failed).  A wake-up of the idle timer flushes the counts.
- */
-static int
-next_request(struct app *a, FCGX_Request *rq)
-{
-	int	 rc;
-
-	for (;;) {
-		if (proc_stopping)
-			return -1;
-		idle_timer(metrics_pending() != 0);
-		rc = FCGX_Accept_r(rq);
-		idle_timer(0);
-		if (rc >= 0)
-			return 0;
-		if (rc != -EINTR || proc_stopping)
-			return -1;
-		metrics_flush(a, 1);
-	}
-}
-
 /*
  * Serves requests on fd until SIGTERM: the request in hand is answered
- * and its after-work done, then the loop ends.
+ * and its after-work done, then the loop ends.  A thread of the metrics
+ * adds this process's counts to the store every second, so neither a
+ * request nor a quiet spell waits for them.
  */
 static int
 run_fcgi(const struct serve_prog *p, int fd)
@@ -268,20 +216,17 @@ run_fcgi(const struct serve_prog *p, int fd)
 	struct app		 a;
 	FCGX_Request		 rq;
 	struct req_reader	 rd = { fcgi_read, &rq };
-	struct sigaction	 sa;
 	char			**env;
 
 	/* From now on accept() fails with EINTR instead of restarting. */
 	proc_catch_stop(FCGX_ShutdownPending);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
 	if (app_open(&a, p->name) == -1)
 		return 1;
+	if (metrics_start(&a) == -1)
+		log_warn("metrics: counts are added after requests only");
 	FCGX_Init();
 	FCGX_InitRequest(&rq, fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (next_request(&a, &rq) == 0) {
+	while (!proc_stopping && FCGX_Accept_r(&rq) >= 0) {
 		if ((env = dup_env(rq.envp)) == NULL) {
 			log_err("out of memory");
 			FCGX_Finish_r(&rq);

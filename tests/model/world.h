@@ -66,7 +66,10 @@ struct world {
 	long long	 now;		/* logical seconds since WORLD_T0 */
 	struct world_feature f;
 	struct world_issue i;
-	/* What pbsync did to each side: writes of the synced fields. */
+	/*
+	 * What pbsync did to each side: writes of the synced fields (on
+	 * Jira an edit and a transition are a write each).
+	 */
 	int		 pb_writes, tr_writes;
 	int		 noop_writes;	/* a write that changed nothing */
 	int		 unexpected;	/* a call no real service answers */

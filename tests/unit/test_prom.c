@@ -8,7 +8,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -279,6 +281,51 @@ metrics(void)
 	store_close(&a.store);
 }
 
+/* The thread of metrics_start adds the counts within a second or so. */
+static void
+threaded(void)
+{
+	struct app	 a;
+	struct store_metric *v;
+	char		 path[] = "/tmp/test_prom.XXXXXX", aux[64];
+	size_t		 n, i;
+	int		 fd, found = 0, tries;
+
+	memset(&a, 0, sizeof(a));
+	if ((fd = mkstemp(path)) == -1) {
+		CHECK(!"mkstemp");
+		return;
+	}
+	close(fd);
+	a.conf.database = path;
+	CHECK_INT(store_open(&a.store, path), 0);
+	a.store_ok = 1;
+	metrics_enable(1);
+	CHECK_INT(metrics_start(&a), 0);
+	metrics_request("threaded", 200);
+	/* The thread's: a flush here would be a second writer. */
+	CHECK_INT(metrics_flush(&a, 0), 0);
+	for (tries = 0; tries < 40 && !found; tries++) {
+		usleep(100000);
+		if (store_metric_list(&a.store, &v, &n) != 0)
+			break;
+		for (i = 0; i < n; i++)
+			found |= strstr(v[i].labels, "\"threaded\"") != NULL &&
+			    v[i].value == 1;
+		free(v);
+	}
+	CHECK(found);
+	CHECK(tries > 1);		/* not at once: about a second */
+	metrics_stop();
+	metrics_stop();			/* a second stop does nothing */
+	store_close(&a.store);
+	unlink(path);
+	snprintf(aux, sizeof(aux), "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof(aux), "%s-shm", path);
+	unlink(aux);
+}
+
 int
 main(void)
 {
@@ -289,5 +336,6 @@ main(void)
 	values();
 	table();
 	metrics();
+	threaded();
 	return t_done();
 }
