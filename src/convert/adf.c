@@ -624,27 +624,6 @@ code_block(struct fh *fh, const struct html_node *pre, cJSON *arr)
 	buf_release(&t);
 }
 
-/* The checkbox of a task item: on the li, or an <input> opening it. */
-static enum html_check
-task_of(const struct html_node *li)
-{
-	const struct html_node *c;
-	int		 level;
-
-	if (li->check != HTML_CHECK_NONE)
-		return li->check;
-	for (c = li->first, level = 0; c != NULL && level < 3; level++) {
-		while (c != NULL && c->tag == HTML_TEXT && c->len == 0)
-			c = c->next;
-		if (c == NULL || c->tag == HTML_TEXT)
-			break;
-		if (c->tag == HTML_INPUT)
-			return c->check;
-		c = c->first;
-	}
-	return HTML_CHECK_NONE;
-}
-
 /* One list item while its list decides what it becomes. */
 struct item {
 	cJSON		*content;	/* its blocks */
@@ -861,7 +840,8 @@ list(struct fh *fh, const struct html_node *l, cJSON *arr, enum where w)
 			v = t;
 			cap = cap * 2 + 8;
 		}
-		v[k].check = c->tag == HTML_LI ? task_of(c) : HTML_CHECK_NONE;
+		v[k].check = c->tag == HTML_LI ? html_task_check(c) :
+		    HTML_CHECK_NONE;
 		if ((v[k].content = cJSON_CreateArray()) == NULL) {
 			fh->err = 1;
 			break;

@@ -976,3 +976,23 @@ html_row_cells(const struct html_node *tr)
 		k += c->tag == HTML_TD || c->tag == HTML_TH;
 	return k;
 }
+
+enum html_check
+html_task_check(const struct html_node *li)
+{
+	const struct html_node *c;
+	int		 level;
+
+	if (li->check != HTML_CHECK_NONE)
+		return li->check;
+	for (c = li->first, level = 0; c != NULL && level < 3; level++) {
+		while (c != NULL && c->tag == HTML_TEXT && c->len == 0)
+			c = c->next;
+		if (c == NULL || c->tag == HTML_TEXT)
+			break;
+		if (c->tag == HTML_INPUT)
+			return c->check;
+		c = c->first;
+	}
+	return HTML_CHECK_NONE;
+}

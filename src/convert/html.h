@@ -110,6 +110,8 @@ int	 html_href_ok(const char *href);
  */
 int	 html_table_rows(const struct html_node *table,
 	    const struct html_node ***v, size_t *k, size_t *cap);
+/* The checkbox of a task item: on the li, or an <input> opening it. */
+enum html_check html_task_check(const struct html_node *li);
 /* The cells (td, th) of a table row. */
 size_t	 html_row_cells(const struct html_node *tr);
 

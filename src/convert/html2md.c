@@ -929,27 +929,6 @@ quote(struct cv *cv, const struct html_node *n, struct buf *out)
 	buf_release(&t);
 }
 
-/* The checkbox of a task item: on the li, or an <input> opening it. */
-static enum html_check
-task_of(const struct html_node *li)
-{
-	const struct html_node *c;
-	int		 level;
-
-	if (li->check != HTML_CHECK_NONE)
-		return li->check;
-	for (c = li->first, level = 0; c != NULL && level < 3; level++) {
-		while (c != NULL && c->tag == HTML_TEXT && c->len == 0)
-			c = c->next;
-		if (c == NULL || c->tag == HTML_TEXT)
-			break;
-		if (c->tag == HTML_INPUT)
-			return c->check;
-		c = c->first;
-	}
-	return HTML_CHECK_NONE;
-}
-
 /* One rendered list item, kept until the list knows if it is loose. */
 struct item {
 	struct buf	 md;
@@ -986,7 +965,7 @@ list_items(struct cv *cv, const struct html_node *n, struct item **out)
 		memset(&v[k], 0, sizeof(v[k]));
 		buf_init(&v[k].md, cv->max);
 		if (c->tag == HTML_LI) {
-			v[k].check = task_of(c);
+			v[k].check = html_task_check(c);
 			blocks(cv, c->first, NULL, &v[k].md, "\v", &v[k].sq);
 		} else
 			blocks(cv, c, stop, &v[k].md, "\v", &v[k].sq);
