@@ -100,18 +100,19 @@ delimiter_row(const struct buf *b, size_t k)
 }
 
 /*
- * Appends the cells of one row, padded or cut to cols, each as a line of
- * its own after "x " and a blank line: the cells are inline Markdown
- * (GFM tables hold no blocks), and the "x " keeps each one paragraph
- * whatever it starts with, read like the start of a line.
+ * Appends the cells of one row, cut to cols (and padded to it if pad),
+ * each as a line of its own after "x " and a blank line: the cells are
+ * inline Markdown (GFM tables hold no blocks), and the "x " keeps each
+ * one paragraph whatever it starts with, read like the start of a line.
  */
 static int
-cells_source(struct buf *src, const struct buf *b, size_t k, size_t cols)
+cells_source(struct buf *src, const struct buf *b, size_t k, size_t cols,
+    int pad)
 {
 	const char	*c = buf_str(b);
 	size_t		 i;
 
-	for (i = 0; i < cols; i++) {
+	for (i = 0; i < cols && (pad || i < k); i++) {
 		if (buf_puts(src, "x ") == -1 ||
 		    buf_puts(src, i < k ? c : "") == -1 ||
 		    buf_puts(src, "\n\n") == -1)
@@ -140,9 +141,9 @@ block(cmark_node *parent, const char *enter, const char *leave)
 }
 
 /*
- * Adds one row to parent from the next cols paragraphs of the cells'
- * document, moving *p past them: each cell a custom block holding its
- * paragraph, without the "x ".  0 or -1 (out of memory).
+ * Adds one row of cols cells to parent from the next cols paragraphs of
+ * the cells' document, moving *p past them: each cell a custom block
+ * holding its paragraph, without the "x ".  0 or -1 (out of memory).
  */
 static int
 row(cmark_node *parent, cmark_node **p, size_t cols, int head)
@@ -173,7 +174,10 @@ row(cmark_node *parent, cmark_node **p, size_t cols, int head)
  * Replaces paragraph p by a table if it is a GFM pipe table (GFM spec
  * §4.10): its first line the header, its second the delimiter row with as
  * many cells, every further line a row.  All cells are parsed as one cmark
- * document, a paragraph each, which moves into the table's cells.
+ * document, a paragraph each, which moves into the table's cells.  Short
+ * rows are padded with empty cells while the padding stays within twice
+ * the cells there are (html2md's rule): past that, a ragged table would
+ * make output quadratic in its input, and its short rows stay short.
  * 1 if p was a table (and is freed), 0 if not, -1 (out of memory).
  */
 static int
@@ -182,9 +186,9 @@ table(const struct mdext *r, cmark_node *p)
 	struct buf	 b, src;
 	const char	*s;
 	cmark_node	*doc = NULL, *para, *tab = NULL, *part;
-	size_t		 n, cols, k, in;
+	size_t		 n, cols, k, in, *width = NULL, all, padding = 0;
 	int		 line, first = cmark_node_get_start_line(p);
-	int		 last = cmark_node_get_end_line(p), rc = 0;
+	int		 last = cmark_node_get_end_line(p), rc = 0, pad;
 
 	if (last <= first)
 		return 0;
@@ -197,12 +201,22 @@ table(const struct mdext *r, cmark_node *p)
 	    (k = split(s, n, &b)) != cols)
 		goto out;
 	rc = -1;
-	if (cells_source(&src, &b, k, cols) == -1)
+	if (cells_source(&src, &b, k, cols, 1) == -1 ||
+	    (width = calloc((size_t)(last - first) + 1, sizeof(*width))) == NULL)
 		goto out;
+	all = cols;
 	for (line = first + 2; line <= last; line++) {
 		s = para_line(r, p, line, &n, &in);
 		k = split(s != NULL ? s : "", s != NULL ? n : 0, &b);
-		if (cells_source(&src, &b, k, cols) == -1)
+		width[line - first] = k < cols ? k : cols;
+		all += width[line - first];
+		padding += cols - width[line - first];
+	}
+	pad = padding <= 2 * all;
+	for (line = first + 2; line <= last; line++) {
+		s = para_line(r, p, line, &n, &in);
+		k = split(s != NULL ? s : "", s != NULL ? n : 0, &b);
+		if (cells_source(&src, &b, k, cols, pad) == -1)
 			goto out;
 	}
 	if ((doc = cmark_parse_document(buf_str(&src), src.len,
@@ -219,7 +233,7 @@ table(const struct mdext *r, cmark_node *p)
 	    (part = block(tab, "<tbody>", "</tbody>")) == NULL)
 		goto out;
 	for (line = first + 2; line <= last; line++)
-		if (row(part, &para, cols, 0) == -1)
+		if (row(part, &para, pad ? cols : width[line - first], 0) == -1)
 			goto out;
 	if (!cmark_node_insert_before(p, tab))
 		goto out;
@@ -231,6 +245,7 @@ out:
 		cmark_node_free(tab);
 	if (doc != NULL)
 		cmark_node_free(doc);
+	free(width);
 	buf_release(&b);
 	buf_release(&src);
 	return rc;

@@ -348,6 +348,42 @@ many_images(void)
 	buf_release(&html);
 }
 
+/*
+ * Short rows: padded with empty cells as GFM says while that costs at
+ * most twice the cells there are, left short past that (quadratic).
+ */
+static void
+ragged(void)
+{
+	struct buf	 md, html;
+	const char	*p;
+	size_t		 i, cells = 0;
+
+	buf_init(&md, MAX);
+	buf_init(&html, MAX);
+	CHECK_INT(md2html_convert("| a | b |\n| - | - |\n| c |", 24, &html), 0);
+	CHECK_STR(buf_str(&html), "<table><thead><tr><th>a</th><th>b</th>"
+	    "</tr></thead><tbody><tr><td>c</td><td></td></tr></tbody>"
+	    "</table>");
+	/* 1000 columns and 1000 rows of one cell: a million cells padded. */
+	buf_reset(&html);
+	for (i = 0; i < 1000; i++)
+		buf_puts(&md, "| c ");
+	buf_puts(&md, "|\n");
+	for (i = 0; i < 1000; i++)
+		buf_puts(&md, "| - ");
+	buf_puts(&md, "|\n");
+	for (i = 0; i < 1000; i++)
+		buf_puts(&md, "| r |\n");
+	CHECK_INT(md2html_convert(buf_str(&md), md.len, &html), 0);
+	CHECK(html.len < 8 * md.len);
+	for (p = buf_str(&html); (p = strstr(p, "<td>")) != NULL; p++)
+		cells++;
+	CHECK_INT(cells, 1000);
+	buf_release(&md);
+	buf_release(&html);
+}
+
 /* Titles: references broken for GitLab, and the same text back. */
 static void
 titles(void)
@@ -398,6 +434,7 @@ main(void)
 	}
 	CHECK(ok);
 	cap();
+	ragged();
 	breaks();
 	golden();
 	quick_actions();
