@@ -218,37 +218,48 @@ fail:
 }
 
 /*
- * GET of an issue.  One that left the project (moved) is gone for pbsync,
- * as a 404: its new project is not this integration's.
+ * The issue of answer j into out.  One that left the project (moved) is
+ * gone for pbsync, as a 404: its new project is not this integration's.
  */
+static enum http_err
+answer_issue(struct tracker *t, const cJSON *j, struct tracker_issue *out)
+{
+	char		 pid[MAX_PROJECT], tid[MAX_PROJECT];
+	const char	*in;
+
+	if (split_project(t, pid, tid) == -1)
+		return HTTP_EINTERNAL;
+	if ((in = json_str(j, "fields.project.id", 32)) != NULL &&
+	    strcmp(in, pid) != 0) {
+		snprintf(t->up.err, sizeof(t->up.err), "jira: the issue moved "
+		    "to another project");
+		t->up.status = 404;
+		return HTTP_ECLIENT;
+	}
+	if (read_issue(t, j, out) == -1) {
+		snprintf(t->up.err, sizeof(t->up.err),
+		    "jira sent an issue without id or key");
+		return HTTP_ESERVER;
+	}
+	return HTTP_OK;
+}
+
+/* GET of an issue, its answer kept in *raw if raw is not NULL. */
 static enum http_err
 get_issue(struct tracker *t, const char *ref, const char *expand,
     cJSON **raw, struct tracker_issue *out)
 {
 	struct buf	 u;
 	cJSON		*j = NULL;
-	char		 pid[MAX_PROJECT], tid[MAX_PROJECT];
-	const char	*in;
 	enum http_err	 e = HTTP_EINTERNAL;
 
 	memset(out, 0, sizeof(*out));
-	if (split_project(t, pid, tid) == 0 &&
-	    issue_url(t, &u, ref, "?fields=" FIELDS) == 0 &&
+	if (issue_url(t, &u, ref, "?fields=" FIELDS) == 0 &&
 	    (expand == NULL || buf_printf(&u, "&expand=%s", expand) == 0))
 		e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
 	buf_release(&u);
-	if (e == HTTP_OK && (in = json_str(j, "fields.project.id", 32)) !=
-	    NULL && strcmp(in, pid) != 0) {
-		snprintf(t->up.err, sizeof(t->up.err), "jira: the issue moved "
-		    "to another project");
-		t->up.status = 404;
-		e = HTTP_ECLIENT;
-	}
-	if (e == HTTP_OK && read_issue(t, j, out) == -1) {
-		snprintf(t->up.err, sizeof(t->up.err),
-		    "jira sent an issue without id or key");
-		e = HTTP_ESERVER;
-	}
+	if (e == HTTP_OK)
+		e = answer_issue(t, j, out);
 	if (e == HTTP_OK && raw != NULL) {
 		*raw = j;
 		j = NULL;
@@ -428,16 +439,18 @@ transition(struct tracker *t, const char *ref, const char *state)
 }
 
 /*
- * PUT for summary, description and labels (labels by add and remove
- * operations, so a person's labels stay), then the transition, then the
- * issue as it is now.
+ * The transition, then a PUT for summary, description and labels (labels
+ * by add and remove operations, so a person's labels stay) that answers
+ * with the issue as that PUT left it (returnIssue): a read after it could
+ * hold a person's edit made in between.  Only a transition: the issue is
+ * read after it (the engine checks the state it finds, tracker.h).
  */
 static enum http_err
 edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
     struct tracker_issue *out)
 {
 	struct buf	 u;
-	cJSON		*b = cJSON_CreateObject(), *f, *up, *l;
+	cJSON		*b = cJSON_CreateObject(), *f, *up, *l, *j = NULL;
 	char		*s = NULL;
 	enum http_err	 e = HTTP_EINTERNAL;
 
@@ -458,21 +471,24 @@ edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
 	    add_labels(t, l, ed->add_labels, "add") == -1 ||
 	    add_labels(t, l, ed->remove_labels, "remove") == -1))
 		goto out;
-	e = HTTP_OK;
-	if (cJSON_GetArraySize(f) > 0 ||
-	    cJSON_GetArraySize(cJSON_GetObjectItem(up, "labels")) > 0) {
-		if (cJSON_GetArraySize(up) == 0)
-			cJSON_DeleteItemFromObject(b, "update");
-		e = issue_url(t, &u, ref, "") == -1 ? HTTP_EINTERNAL :
-		    upstream_call(&t->up, "PUT", buf_str(&u), b, NULL);
-	}
-	if (e == HTTP_OK && ed->state != NULL)
-		e = transition(t, ref, ed->state);
-	if (e == HTTP_OK)
+	if (ed->state != NULL && (e = transition(t, ref, ed->state)) !=
+	    HTTP_OK)
+		goto out;
+	if (cJSON_GetArraySize(f) == 0 &&
+	    cJSON_GetArraySize(cJSON_GetObjectItem(up, "labels")) == 0) {
 		e = get(t, ref, out);
+		goto out;
+	}
+	if (cJSON_GetArraySize(up) == 0)
+		cJSON_DeleteItemFromObject(b, "update");
+	e = issue_url(t, &u, ref, "?returnIssue=true") == -1 ?
+	    HTTP_EINTERNAL : upstream_call(&t->up, "PUT", buf_str(&u), b, &j);
+	if (e == HTTP_OK)
+		e = answer_issue(t, j, out);
 out:
 	buf_release(&u);
 	cJSON_Delete(b);
+	cJSON_Delete(j);
 	free(s);
 	return e;
 }
@@ -896,6 +912,7 @@ const struct tracker_ops jira_ops = {
 	.footer_append = adf_marker_append,
 	.footer_strip = adf_marker_strip,
 	.max_title = JIRA_MAX_SUMMARY,
+	.reads_back = 1,
 	.max_description = MAX_DESCRIPTION,
 	.auth = TRACKER_AUTH_HMAC_SHA256,
 	.auth_header = "HTTP_X_HUB_SIGNATURE",

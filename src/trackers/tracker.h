@@ -173,6 +173,12 @@ struct tracker_ops {
 	size_t		 max_description;
 	/* The characters of a title it keeps (a longer one is cut). */
 	size_t		 max_title;
+	/*
+	 * 1 if edit's issue is not all the answer of its own write (Jira:
+	 * a transition, then the fields' PUT or a read): a person's change
+	 * made after a write can be in it.
+	 */
+	int		 reads_back;
 
 	enum tracker_auth auth;
 	const char	*auth_header;	/* CGI name: "HTTP_X_GITLAB_TOKEN" */

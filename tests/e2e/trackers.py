@@ -1000,7 +1000,7 @@ class Jira(Tracker):
 
     # The job error pbsync records when the double answers a write 500.
     server_error = "jira answered 500"
-    write_status = 204          # PUT /issue/{id}, POST .../transitions
+    write_status = 200          # PUT /issue/{id}?returnIssue=true
     unavailable_retry_after = 1
 
     def credential(self):
