@@ -33,7 +33,8 @@ unavailable(const char *who)
 }
 
 /*
- * Enqueues a job for a delivery in one transaction with its dedupe row.
+ * Enqueues a job for a delivery in one transaction with its dedupe row
+ * and its count on the activity dashboard.
  * Returns the status to answer: ok on success (or duplicate), 503 when the
  * database is locked or broken, so the sender retries.  A key already
  * recorded is answered from a read, without taking the write lock: with
@@ -62,7 +63,8 @@ persist(struct app *a, const char *iid, const char *source, const char *who,
 		if (rc != 0)
 			goto fail;
 	}
-	if (store_job_enqueue(s, iid, kind, key, payload, now) != 0)
+	if (store_job_enqueue(s, iid, kind, key, payload, now) != 0 ||
+	    store_activity_add(s, iid, STORE_ACT_DELIVERY, now) != 0)
 		goto fail;
 	if (store_commit(s) == -1)
 		return unavailable(who);

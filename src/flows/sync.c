@@ -416,10 +416,8 @@ write_tracker(struct ctx *c, struct sides *s, const struct plan *p)
 	 * What the round did not write stays as fetched: the issue a write
 	 * answers with can hold a person's edit made since the fetch (Jira:
 	 * between the transition and the PUT), which must reach the other
-	 * side, not the snapshot.
+	 * side, not the snapshot.  (The snapshot's name is Productboard's.)
 	 */
-	if (ed.title == NULL)
-		swap(&s->i.title, &s->prev.title);
 	if (ed.state == NULL) {
 		swap(&s->i.state, &s->prev.state);
 		swap(&s->i.state_group, &s->prev.state_group);

@@ -74,3 +74,24 @@ store_delivery_prune(struct store *s, double before, int limit)
 		return -1;
 	return sqlite3_changes(s->db);
 }
+
+int
+store_delivery_last(struct store *s, const char *iid, const char *source,
+    double *at)
+{
+	static const char sql[] = "SELECT max(received_at) FROM delivery"
+	    " WHERE integration_id = ? AND source = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*at = 0;
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	store_bind_text(st, 1, iid);
+	store_bind_text(st, 2, source);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*at = sqlite3_column_double(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? (*at > 0) : store_fail(s, "delivery last");
+}

@@ -15,5 +15,11 @@ int		 store_fail(struct store *, const char *what);
 int		 store_text(sqlite3_stmt *, int col, char **);
 void		 store_text_fixed(sqlite3_stmt *, int col, char *, size_t);
 int		 store_bind_text(sqlite3_stmt *, int idx, const char *);
+/*
+ * Reads a sync log row whose id, at, actor, action, feature_id,
+ * issue_ref, result and detail start at column col: 0 or -1.
+ */
+int		 store_logrow_read(sqlite3_stmt *, int col, struct store_logrow *);
+void		 store_logrow_release(struct store_logrow *);
 
 #endif

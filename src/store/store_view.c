@@ -239,30 +239,42 @@ store_links_free(struct store_link *v, size_t n)
 	free(v);
 }
 
-static int
-read_logrow(sqlite3_stmt *st, void *p)
+int
+store_logrow_read(sqlite3_stmt *st, int col, struct store_logrow *r)
 {
-	struct store_logrow *r = p;
 	char	**str[] = { &r->actor, &r->action, &r->feature_id,
 		    &r->issue_ref, &r->result, &r->detail };
 	size_t	 i;
 	int	 err = 0;
 
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
-	r->at = sqlite3_column_double(st, 1);
+	r->id = sqlite3_column_int64(st, col);
+	r->at = sqlite3_column_double(st, col + 1);
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
-		err |= store_text(st, 2 + (int)i, str[i]);
+		err |= store_text(st, col + 2 + (int)i, str[i]);
 	if (err) {
-		free(r->actor);
-		free(r->action);
-		free(r->feature_id);
-		free(r->issue_ref);
-		free(r->result);
-		free(r->detail);
+		store_logrow_release(r);
 		return -1;
 	}
 	return 0;
+}
+
+void
+store_logrow_release(struct store_logrow *r)
+{
+	free(r->actor);
+	free(r->action);
+	free(r->feature_id);
+	free(r->issue_ref);
+	free(r->result);
+	free(r->detail);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+read_logrow(sqlite3_stmt *st, void *p)
+{
+	return store_logrow_read(st, 0, p);
 }
 
 static void
@@ -300,14 +312,8 @@ store_logrows_free(struct store_logrow *v, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; v != NULL && i < n; i++) {
-		free(v[i].actor);
-		free(v[i].action);
-		free(v[i].feature_id);
-		free(v[i].issue_ref);
-		free(v[i].result);
-		free(v[i].detail);
-	}
+	for (i = 0; v != NULL && i < n; i++)
+		store_logrow_release(&v[i]);
 	free(v);
 }
 

@@ -804,6 +804,7 @@ class Jira(Double):
                     "account": 0}
         self.burst = {}          # (method, route) -> deque of times
         self.writes = {}         # issue id -> deque of write times
+        self.after_move = {}     # issue id -> (target, person): see below
         self.quota = collections.deque()
         for i, name, desc, level, sub, avatar in ISSUE_TYPES:
             self.issuetypes[i] = {"id": i, "name": name, "description": desc,
@@ -1456,9 +1457,18 @@ class Jira(Double):
             ref, user)), ctype=JSON)
 
     def project_statuses(self, req, ref, user):
+        """GET /project/{p}/statuses ("Get all statuses for project"): an
+        IssueTypeWithStatus per issue type of the project (self, id,
+        name, subtask, statuses), each status a StatusDetails with its
+        untranslatedName; Browse projects, else 404."""
         p = self.browsable_project(ref, user)
-        return Reply(200, [dict(self.type_view(t), statuses=[
-            self.status_view(s) for s in p["workflows"][t]["statuses"]])
+        return Reply(200, [{
+            "self": self.api_url("issueType/" + t), "id": t,
+            "name": self.issuetypes[t]["name"],
+            "subtask": self.issuetypes[t]["subtask"],
+            "statuses": [dict(self.status_view(s), untranslatedName=self
+                              .statuses[s]["name"])
+                         for s in p["workflows"][t]["statuses"]]}
             for t in p["issuetypes"]], ctype=JSON)
 
     def page(self, req, items):
@@ -1858,6 +1868,9 @@ class Jira(Double):
             changes = {}
         self.write_limit(i)
         self.do_transition(i, tid, user, changes)
+        after = self.after_move.pop(i["id"], None)
+        if after is not None:
+            self.human_move(i, after[0], after[1])
         return Reply(204)
 
     def do_transition(self, i, tid, actor, changes=None):
@@ -2466,7 +2479,14 @@ class Jira(Double):
             tr = q.get("transition")
             if isinstance(tr, dict):
                 tr = tr.get("id") or tr.get("name")
-            self.human_move(i, tr if tr is not None else "", actor)
+            tr = tr if tr is not None else ""
+            # "after": "next transition": the person moves the issue just
+            # after the API's next transition of it, before its answer (a
+            # race that timing alone would rarely make).
+            if q.get("after") == "next transition":
+                self.after_move[i["id"]] = (tr, actor)
+                return Reply(202, self.issue_state(i))
+            self.human_move(i, tr, actor)
             return Reply(200, self.issue_state(i))
 
     def c_issue_delete(self, req, ref):

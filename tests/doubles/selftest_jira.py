@@ -329,13 +329,46 @@ class JiraTest(unittest.TestCase):
                            "FLY"), 400)
 
     def test_project_statuses(self):
-        r = self.api("GET", "/rest/api/3/project/PROJ/statuses")
-        self.assertEqual(r.status, 200, r.text)
-        self.assertEqual([t["name"] for t in r.json], ["Task", "Bug"])
-        self.assertEqual([(s["name"], s["statusCategory"]["key"])
-                          for s in r.json[0]["statuses"]],
-                         [("To Do", "new"), ("In Progress", "indeterminate"),
-                          ("Done", "done")])
+        """Atlassian's "Get all statuses for project": an
+        IssueTypeWithStatus per issue type (self, id, name, subtask,
+        statuses), each status a StatusDetails; by key or id, for anyone
+        who may browse the project, its workflow per issue type."""
+        JD.ctl("POST", "projects/PROJ/workflow", {
+            "issuetype": "Bug", "statuses": [
+                {"name": "Open", "category": "new"},
+                {"name": "Fixed", "category": "done"}],
+            "transitions": [{"name": "Fix", "to": "Fixed"}]})
+        for ref, who in (("PROJ", BOT), ("10100", VIEWER)):
+            r = self.api("GET", "/rest/api/3/project/%s/statuses" % ref,
+                         who=who)
+            self.assertEqual(r.status, 200, r.text)
+            self.assertEqual([(t["id"], t["name"], t["subtask"])
+                              for t in r.json],
+                             [("10001", "Task", False),
+                              ("10002", "Bug", False)])
+            self.assertEqual(set(r.json[0]), {"self", "id", "name",
+                                              "subtask", "statuses"})
+            self.assertTrue(r.json[0]["self"].endswith(
+                "/rest/api/3/issueType/10001"), r.json[0]["self"])
+            self.assertEqual([(s["name"], s["untranslatedName"],
+                               s["statusCategory"]["key"])
+                              for s in r.json[0]["statuses"]],
+                             [("To Do", "To Do", "new"),
+                              ("In Progress", "In Progress",
+                               "indeterminate"), ("Done", "Done", "done")])
+            self.assertEqual([(s["name"], s["statusCategory"]["key"])
+                              for s in r.json[1]["statuses"]],
+                             [("Open", "new"), ("Fixed", "done")])
+            st = r.json[0]["statuses"][0]
+            self.assertTrue({"self", "description", "iconUrl", "name", "id",
+                             "statusCategory"} <= set(st), st)
+            self.assertEqual(set(st["statusCategory"]), {
+                "self", "id", "key", "colorName", "name"})
+        for who in (OUTSIDER, None):
+            self.jerr(self.api("GET", "/rest/api/3/project/PROJ/statuses",
+                               who=who), 404,
+                      ["No project could be found with key 'PROJ'."])
+        self.jerr(self.api("GET", "/rest/api/3/project/NOPE/statuses"), 404)
 
     # -- issues ----------------------------------------------------------
     def test_create_and_get(self):

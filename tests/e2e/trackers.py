@@ -57,9 +57,38 @@ class Tracker:
     # reconcile finds it).
     sends_delete = False
 
-    def form_options(self):
-        """The admin form's fields for the tracker's own settings."""
+    def form_options(self, human=False):
+        """The admin form's fields for the tracker's own settings (with
+        human: those of the human's token, where a setting says whose the
+        token is)."""
         return {}
+
+    # The states the admin form offers for a Productboard status (the
+    # values of its select), and the ways back it offers besides open and
+    # closed (a workflow's statuses, then their categories): the default
+    # project's.  named_state: a state of the tracker's own to choose
+    # (None where open and closed are all there is).
+    state_choices = ["opened", "closed"]
+    back_choices = []
+    named_state = None
+    # What pbsync says of a status map naming a state the tracker does
+    # not have ("Shipped"), to the tracker and back to Productboard.
+    unknown_state_says = "must map to open or closed"
+    unknown_back_says = "The status mapping is not valid"
+    # The tracker lets a person set the webhook up by hand (for a token
+    # that may not register one): hook_by_hand_token is such a token,
+    # add_hook() what an administrator does in the tracker's settings.
+    hook_by_hand = False
+    hook_by_hand_token = None
+    # A setting of the form that an edit may not change (field, value),
+    # or None.
+    fixed_option = None
+
+    def add_hook(self, name, url, events, jql, secret):
+        """The webhook a tracker administrator creates in its settings with
+        what pbsync's page says (events in the tracker's words); returns
+        its id."""
+        raise NotImplementedError
 
     @staticmethod
     def actionable(body, words):
@@ -841,8 +870,42 @@ class Jira(Tracker):
     closed_label = "Done"  # the workflow's status, as Jira names it
     sends_delete = True    # jira:issue_deleted
 
-    def form_options(self):
-        return {"tracker_opt0": self.email}
+    def form_options(self, human=False):
+        return {"tracker_opt0": self.human_email if human else self.email}
+
+    state_choices = ["opened", "closed", "To Do", "In Progress", "Done"]
+    back_choices = ["To Do", "In Progress", "Done", "new", "indeterminate",
+                    "done"]
+    named_state = "In Progress"
+    unknown_state_says = "is not a status of the Jira workflow"
+    unknown_back_says = "nor one of its status categories (new, " \
+        "indeterminate, done)"
+    # Only a Jira administrator registers webhooks; alice is none.
+    hook_by_hand = True
+    hook_by_hand_token = human_token
+    fixed_option = ("tracker_opt1", "Bug")   # the issue type
+
+    def add_hook(self, name, url, events, jql, secret):
+        """A Jira administrator (the bot) creates the admin webhook in
+        System, WebHooks: "Issue: created, updated, deleted" are the
+        jira:issue_* events."""
+        import base64
+        import urllib.request
+        kind, _, which = events.partition(":")
+        body = {"name": name, "url": url, "events": [
+            "jira:%s_%s" % (kind.strip().lower(), w.strip())
+            for w in which.split(",")],
+            "filters": {"issue-related-events-section": jql},
+            "excludeBody": False, "secret": secret}
+        auth = base64.b64encode(("%s:%s" % (self.email, self.token))
+                                .encode()).decode()
+        req = urllib.request.Request(
+            self.url() + "/rest/webhooks/1.0/webhook", method="POST",
+            data=json.dumps(body).encode(), headers={
+                "Authorization": "Basic " + auth,
+                "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())["self"].rsplit("/", 1)[1]
 
     @staticmethod
     def actionable(body, words):
