@@ -1221,7 +1221,8 @@ class Jira(Tracker):
 
 
 ALL = (GitLab, GitHub)
-# Trackers a suite runs only when PBSYNC_E2E_TRACKERS names them.
+# Trackers a suite runs only when PBSYNC_E2E_TRACKERS names them, or
+# with every: the e2e time of the test command is shared out.
 NAMED_ONLY = (Jira,)
 EVERY = ALL + NAMED_ONLY
 
@@ -1240,15 +1241,16 @@ def chosen(every=False):
     return [c for c in ALL + NAMED_ONLY if c.kind in want.split()]
 
 
-def each(tap, suite, **stack_kw):
-    """Runs suite(s, tr) once per chosen tracker, each time on a fresh
-    Stack(tracker=..., **stack_kw) whose Productboard token and tracker
-    users are seeded, the tracker's title in front of every check; then
-    ends the TAP stream.  A suite that raises fails one check and the
-    next tracker still runs."""
+def each(tap, suite, every=False, **stack_kw):
+    """Runs suite(s, tr) once per chosen tracker (with every, the
+    named-only ones too), each time on a fresh Stack(tracker=...,
+    **stack_kw) whose Productboard token and tracker users are seeded,
+    the tracker's title in front of every check; then ends the TAP
+    stream.  A suite that raises fails one check and the next tracker
+    still runs."""
     from harness import Stack
     from fixtures import PB_TOKEN
-    for cls in chosen():
+    for cls in chosen(every):
         tap.prefix = cls.title + ": "
         s = None
         try:
