@@ -1398,7 +1398,7 @@ class Jira(Double):
             i = self.issues.get(int(ref))
         else:
             i = next((x for x in self.issues.values()
-                      if x["key"] == ref.upper()), None)
+                      if ref.upper() in [x["key"]] + x["old_keys"]), None)
         if i is None or i["deleted"] or not self.can(
                 user, self.projects[i["project"]], "BROWSE_PROJECTS"):
             raise fail(404, [NO_ISSUE])
@@ -1653,7 +1653,7 @@ class Jira(Double):
              "reporter": rep, "creator": actor["accountId"],
              "assignee": None, "created": now, "updated": now,
              "status_changed": now, "deleted": False, "changelog": [],
-             "versions": []}
+             "versions": [], "old_keys": []}
         p["next_number"] += 1
         self.issues[i["id"]] = i
         self.snapshot(i)
@@ -2311,6 +2311,7 @@ class Jira(Double):
         r.add("POST", r"/_double/issues/([^/]+)/transitions",
               self.c_issue_transition)
         r.add("DELETE", r"/_double/issues/([^/]+)", self.c_issue_delete)
+        r.add("POST", r"/_double/issues/([^/]+)/move", self.c_issue_move)
 
     def actor(self, who):
         """A control call's person: `as_user` by e-mail, account id or
@@ -2329,8 +2330,8 @@ class Jira(Double):
         """An issue by key or id, whoever may see it (a control call)."""
         ref = urllib.parse.unquote(ref)
         for x in self.issues.values():
-            if (x["key"] == ref.upper() or str(x["id"]) == ref) and \
-                    not x["deleted"]:
+            if (ref.upper() in [x["key"]] + x["old_keys"] or
+                    str(x["id"]) == ref) and not x["deleted"]:
                 return x
         raise fail(404, ["no issue %s" % ref])
 
@@ -2487,6 +2488,37 @@ class Jira(Double):
                 self.after_move[i["id"]] = (tr, actor)
                 return Reply(202, self.issue_state(i))
             self.human_move(i, tr, actor)
+            return Reply(200, self.issue_state(i))
+
+    def c_issue_move(self, req, ref):
+        """A person moves the issue to another project ({"to_project",
+        "as_user"}), as Jira Cloud's Move does: the id kept, a new key
+        there, the old key still answering with the issue where it is
+        now; the issue type kept if the project has it (else its first),
+        the status if the new workflow has it (else its initial one);
+        jira:issue_updated (issue_moved) to the hooks whose JQL matches
+        the issue in its new project."""
+        with self.lock:
+            q = req.obj()
+            actor = self.actor(q.get("as_user"))
+            i = self.c_issue(ref)
+            was = self.projects[i["project"]]
+            p = self.c_project_of(str(q.get("to_project") or ""))
+            if p is was:
+                raise fail(400, ["%s is in %s already" % (i["key"],
+                                                         p["key"])])
+            key = "%s-%d" % (p["key"], p["next_number"])
+            p["next_number"] += 1
+            items = [self.item("project", was["id"], was["name"], p["id"],
+                               p["name"]),
+                     self.item("Key", None, i["key"], None, key)]
+            i["old_keys"].append(i["key"])
+            i["key"], i["project"] = key, p["id"]
+            if i["issuetype"] not in p["issuetypes"]:
+                i["issuetype"] = p["issuetypes"][0]
+            if i["status"] not in self.workflow(i)["statuses"]:
+                i["status"] = self.workflow(i)["initial"]
+            self.record(i, items, actor, "issue_moved")
             return Reply(200, self.issue_state(i))
 
     def c_issue_delete(self, req, ref):

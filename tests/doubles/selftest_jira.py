@@ -1036,6 +1036,37 @@ class JiraTest(unittest.TestCase):
         r = JD.ctl("POST", "issues/%s/transitions" % key, {"transition": 31})
         self.assertEqual(r.status, 404)
 
+    def test_person_moves_an_issue(self):
+        """Moved to OTHER: the id kept, a new key there, the old key
+        answering with the issue in OTHER; the move (issue_moved, its
+        project and Key items) goes only to a hook whose JQL matches the
+        issue in its new project."""
+        self.hook(path="/proj")
+        self.hook(path="/other", jql="project = OTHER")
+        old = self.create()
+        r = JD.ctl("POST", "issues/%s/move" % old["key"], {
+            "to_project": "OTHER", "as_user": ALICE})
+        self.assertEqual((r.status, r.json["key"], r.json["project"]),
+                         (200, "OTHER-1", "OTHER"), r.text)
+        for ref in (old["id"], old["key"], "OTHER-1"):
+            i = self.get(ref)
+            self.assertEqual((i["id"], i["key"], i["fields"]["project"]
+                              ["key"]), (old["id"], "OTHER-1", "OTHER"))
+        self.jerr(self.api("GET", "/rest/api/3/issue/" + old["key"],
+                           who=ALICE), 404, [NO_ISSUE])
+        self.assertEqual([e["webhookEvent"] for e in self.events("/proj")],
+                         ["jira:issue_created"])
+        moved = self.events("/other")
+        self.assertEqual([(e["webhookEvent"], e["issue_event_type_name"],
+                           e["issue"]["key"]) for e in moved],
+                         [("jira:issue_updated", "issue_moved", "OTHER-1")])
+        self.assertEqual([(x["field"], x["to"], x["toString"]) for x in
+                          moved[0]["changelog"]["items"]][1:],
+                         [("Key", None, "OTHER-1")])
+        self.assertEqual(moved[0]["changelog"]["items"][0]["to"], "10200")
+        self.assertEqual(JD.ctl("POST", "issues/OTHER-1/move", {
+            "to_project": "OTHER"}).status, 400)
+
     def test_jql_and_event_filters(self):
         self.hook(path="/proj")
         self.hook(path="/labelled", jql="project = PROJ AND labels = pb")

@@ -100,8 +100,23 @@ class Tracker:
     @staticmethod
     def shows(body, how, text):
         """True if body, the tracker's text, shows text as how ("bold",
-        "item": a list item)."""
+        "item": a list item; "top": the heading the text starts with)."""
+        if how == "top":
+            return body.startswith("# %s" % text)
         return {"bold": "**%s**", "item": "- %s"}[how] % text in body
+
+    @staticmethod
+    def marked(body, fid):
+        """True if body carries pbsync's hidden marker of feature fid."""
+        return "<!-- pbsync:feature=%s -->" % fid in body
+
+    @staticmethod
+    def notifies(body, name):
+        """True if body would notify name: "@name" left as written (not
+        in a code span, broken by a zero-width space, nor escaped)."""
+        at = "@" + name
+        return at in body.replace("`%s`" % at, "").replace(
+            "@\u200b" + name, "") and "\\" + at not in body
 
     def issues_of(self, fid):
         """The issues carrying the feature's marker."""
@@ -204,6 +219,9 @@ class Tracker:
     # An issue moved to another project stays linked (pbsync follows the
     # move); elsewhere a move or a transfer ends the link.
     moves_keep_link = False
+    # A move out of the project reaches pbsync as a delivery (else only a
+    # reconcile finds it).
+    sends_move = True
     # The characters of a description pbsync writes to the tracker (its
     # limit in src/trackers).
     max_description = None
@@ -934,8 +952,18 @@ class Jira(Tracker):
 
     @staticmethod
     def shows(body, how, text):
-        """In the ADF document: a text node with the strong mark, or
-        one in a list item."""
+        """In the ADF document: a text node with the strong mark, one in
+        a list item, or (top) the document's first node a level-1
+        heading of that text alone."""
+        if how == "top":
+            try:
+                first = (json.loads(body).get("content") or [{}])[0]
+            except (ValueError, AttributeError):
+                return False
+            return first.get("type") == "heading" and \
+                (first.get("attrs") or {}).get("level") == 1 and \
+                first.get("content") == [{"type": "text", "text": text}]
+
         def walk(n, in_item):
             if isinstance(n, list):
                 return any(walk(x, in_item) for x in n)
@@ -950,6 +978,33 @@ class Jira(Tracker):
             return walk(json.loads(body), False)
         except ValueError:
             return False
+
+    @staticmethod
+    def marked(body, fid):
+        """pbsync's footer as src/convert/adf.c writes it, the document's
+        end: a rule, the paragraph linking to the feature, then a
+        paragraph of one code-marked text node, "pbsync:feature=<id>"."""
+        try:
+            end = json.loads(body).get("content")[-3:]
+        except (ValueError, AttributeError, TypeError):
+            return False
+        if len(end) != 3:
+            return False
+        lead = (end[1].get("content") or [{}])[0]
+        return end[0].get("type") == "rule" and \
+            end[1].get("type") == "paragraph" and \
+            (lead.get("text") or "").startswith(
+                "Linked to the Productboard feature ") and \
+            end[2] == {"type": "paragraph", "content": [{
+                "type": "text", "text": "pbsync:feature=%s" % fid,
+                "marks": [{"type": "code"}]}]}
+
+    @staticmethod
+    def notifies(body, name):
+        """Jira notifies through mention nodes, never through text: any
+        mention node (or a body that is not ADF) would."""
+        return bool([n for n in Jira.actionable(body, ()) if n in (
+            "mention", "not ADF")])
 
     def integration_args(self):
         return super().integration_args() + ("--option",
@@ -1216,8 +1271,18 @@ class Jira(Tracker):
             "projects": {p.project: {"admin": "admin", "write": "member"}[
                 role] for p in places}})
 
-    # move(): the Jira double has no control route that moves an issue
-    # to another project yet.
+    def move(self, number, to, as_user):
+        """Moved to the project of adapter to (Jira's Move): a new key
+        there, the id kept."""
+        return self.d.call("POST", "/_double/issues/%s/move" % self.key_of(
+            number), {"to_project": to.project, "as_user": as_user})
+
+    # A moved issue has left the integration's project: gone for pbsync,
+    # the link ends (src/trackers/jira.c answer_issue).  The webhook's
+    # JQL (project = ...) matches the issue where it is now, so Jira
+    # sends pbsync nothing for the move: a reconcile finds it.
+    moves_keep_link = False
+    sends_move = False
 
 
 ALL = (GitLab, GitHub)
