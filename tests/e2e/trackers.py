@@ -210,6 +210,11 @@ class Tracker:
         return dict(self.signed(hook, body), **{
             self.event_header: self.ignored_event}), body
 
+    def ignored_body(self, body):
+        """body made one of an event pbsync acknowledges and ignores when
+        sent with ignored_event: here the header says so, body is kept."""
+        return body
+
     # The tracker acts on mentions and references in titles too, so
     # pbsync breaks them there (title_shown()); elsewhere only in bodies.
     mentions_in_titles = False
@@ -1134,11 +1139,15 @@ class Jira(Tracker):
     def ignored_delivery(self, hook):
         """Jira names the event in the body (webhookEvent); a comment's
         is acknowledged and ignored."""
-        body = json.dumps({"timestamp": 1, "webhookEvent": "comment_created",
+        body = self.ignored_body("{}")
+        return self.signed(hook, body), body
+
+    def ignored_body(self, body):
+        """A comment's event, whatever body was."""
+        return json.dumps({"timestamp": 1, "webhookEvent": "comment_created",
                            "comment": {"id": "10000", "body": "a comment"},
                            "issue": {"id": "10001",
                                      "key": self.project + "-1"}})
-        return self.signed(hook, body), body
 
     @staticmethod
     def delivery_number(body):
