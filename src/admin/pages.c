@@ -63,9 +63,10 @@ health(struct tmpl_vars *v, const struct store_isum *s)
 	tmpl_setf(v, "jobs_waiting", "%lld", s->jobs_waiting);
 	tmpl_set(v, "auth_failed", s->auth_failed != NULL ? s->auth_failed :
 	    "");
-	tmpl_set(v, "hook", s->has_hook && s->has_plugin &&
-	    s->has_webhook ? "registered" : "incomplete: delete and create "
-	    "again");
+	tmpl_set(v, "hook", !(s->has_hook && s->has_plugin &&
+	    s->has_webhook) ? "incomplete: delete and create again" :
+	    strcmp(s->tracker_hook_id, INTEG_HOOK_BY_HAND) == 0 ?
+	    "registered; set up by hand in the tracker" : "registered");
 	ok = s->jobs_dead == 0 && s->auth_failed == NULL &&
 	    s->has_hook && s->has_plugin && s->has_webhook;
 	tmpl_set_flag(v, "healthy", ok);

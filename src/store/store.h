@@ -279,6 +279,7 @@ struct store_isum {
 	char	*delete_policy;
 	int	 has_plugin, has_webhook;
 	int	 has_hook;		/* the tracker's webhook */
+	char	*tracker_hook_id;	/* its id, or NULL */
 	long long links;
 	long long jobs_dead;
 	long long jobs_waiting;

@@ -15,7 +15,7 @@
 	" i.tracker_token_tail, i.auth_failed, i.conflict_policy," \
 	" i.delete_policy, i.tracker_kind," \
 	" i.pb_plugin_id IS NOT NULL, i.pb_webhook_id IS NOT NULL," \
-	" i.tracker_hook_id IS NOT NULL," \
+	" i.tracker_hook_id," \
 	" (SELECT count(*) FROM link l WHERE l.integration_id = i.id)," \
 	" (SELECT count(*) FROM job j WHERE j.integration_id = i.id" \
 	"  AND j.state = 'dead')," \
@@ -45,7 +45,8 @@ read_isum(sqlite3_stmt *st, struct store_isum *o)
 		err |= store_text(st, 1 + (int)i, str[i]);
 	o->has_plugin = sqlite3_column_int(st, 12);
 	o->has_webhook = sqlite3_column_int(st, 13);
-	o->has_hook = sqlite3_column_int(st, 14);
+	err |= store_text(st, 14, &o->tracker_hook_id);
+	o->has_hook = o->tracker_hook_id != NULL;
 	o->links = sqlite3_column_int64(st, 15);
 	o->jobs_dead = sqlite3_column_int64(st, 16);
 	o->jobs_waiting = sqlite3_column_int64(st, 17);
@@ -160,6 +161,7 @@ store_isum_release(struct store_isum *o)
 	free(o->auth_failed);
 	free(o->conflict_policy);
 	free(o->delete_policy);
+	free(o->tracker_hook_id);
 	memset(o, 0, sizeof(*o));
 }
 

@@ -486,9 +486,11 @@ def webhook_by_hand(a):
     t.ok(r2.status == 200 and hook_value(r2.body, "url") == url and
          hook_value(r2.body, "filter") == jql and secret not in r2.body,
          "the webhook page later: the same settings, not the secret")
-    t.ok('href="/admin/i/%s/webhook"' % iid in a.get("/admin/i/" +
-                                                      iid).body,
+    page = a.get("/admin/i/" + iid).body
+    t.ok('href="/admin/i/%s/webhook"' % iid in page,
          "the integration page links to it")
+    t.ok("registered; set up by hand in the tracker" in page,
+         "the integration page says the webhook was set up by hand")
 
     # Set up as the page says: a person's rename reaches the feature.
     fid = fixtures.feature(s, name="Made by hand")
