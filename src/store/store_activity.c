@@ -208,7 +208,17 @@ store_queue_stats(struct store *s, double now, struct store_queue **out,
 	" AND l.feature_id = g.feature_id" \
 	" WHERE g.at >= ?1 AND g.at < ?2 AND g.at <= ?3" \
 	" AND (g.at < ?3 OR g.id < ?4)"
-#define LOG_ORDER " ORDER BY g.at DESC, g.id DESC LIMIT ?8"
+/*
+ * Who and the text have no index: they filter the rows the index gives in
+ * page order, so a page reads rows until it has max of them (a rare text
+ * may read far into the log; the LIMIT still ends the scan at a page).
+ */
+#define LOG_ORDER \
+	" AND (?9 IS NULL OR g.actor = ?9 COLLATE NOCASE)" \
+	" AND (?10 IS NULL OR g.detail LIKE ?10 ESCAPE '\\'" \
+	" OR g.feature_id LIKE ?10 ESCAPE '\\'" \
+	" OR l.snap_name LIKE ?10 ESCAPE '\\')" \
+	" ORDER BY g.at DESC, g.id DESC LIMIT ?8"
 #define BY_IID " AND g.integration_id = ?5"
 #define BY_IID_ALSO " AND +g.integration_id = ?5"
 #define BY_FID " AND g.feature_id = ?6"
@@ -260,6 +270,29 @@ entry_at(struct store *s, long long id, double *at)
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "log entry");
 }
 
+/*
+ * "%text%" with text's %, _ and \ taken literally (ESCAPE '\'), or NULL
+ * when text is NULL or memory is short: to free.
+ */
+static char *
+like_pattern(const char *text)
+{
+	char	*p, *o;
+
+	if (text == NULL || (p = malloc(2 * strlen(text) + 3)) == NULL)
+		return NULL;
+	o = p;
+	*o++ = '%';
+	for (; *text != '\0'; text++) {
+		if (*text == '%' || *text == '_' || *text == '\\')
+			*o++ = '\\';
+		*o++ = *text;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return p;
+}
+
 const char *
 store_log_sql(const struct store_logq *q)
 {
@@ -273,6 +306,7 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 {
 	sqlite3_stmt	*st;
 	struct store_logent *v = NULL, *tmp;
+	char		*pat;
 	double		 below = 1e300;
 	int		 rc;
 
@@ -282,6 +316,8 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 		return rc;
 	if ((st = store_stmt(s, store_log_sql(q))) == NULL)
 		return -1;
+	if ((pat = like_pattern(q->text)) == NULL && q->text != NULL)
+		return -1;
 	sqlite3_bind_double(st, 1, q->from);
 	sqlite3_bind_double(st, 2, q->to > 0 ? q->to : 1e300);
 	sqlite3_bind_double(st, 3, below);
@@ -290,6 +326,8 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 	store_bind_text(st, 6, q->feature_id);
 	store_bind_text(st, 7, q->result);
 	sqlite3_bind_int64(st, 8, (sqlite3_int64)max);
+	store_bind_text(st, 9, q->actor);
+	store_bind_text(st, 10, pat);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((tmp = realloc(v, (*n + 1) * sizeof(*v))) == NULL)
 			break;
@@ -303,6 +341,7 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 		(*n)++;
 	}
 	sqlite3_reset(st);
+	free(pat);
 	if (rc != SQLITE_DONE) {
 		store_logents_free(v, *n);
 		*n = 0;
