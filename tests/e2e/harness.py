@@ -228,6 +228,8 @@ class Stack:
             # and a push's first call (libraries' first use) takes seconds.
             self.env["PBSYNC_CPU_BUDGET_S"] = "600"
             self.env["PBSYNC_PUSH_BUDGET_MS"] = "4500"
+        # What a wait for heavy work (megabytes converted) is multiplied by.
+        self.slow = 4 if os.environ.get("PBSYNC_E2E_VALGRIND") else 1
         self.env.update(env or {})
         with open(self.env["PBSYNC_CONFIG"], "w") as f:
             f.write("# written by the e2e harness\nlog_level = debug\n")

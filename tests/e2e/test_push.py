@@ -167,7 +167,7 @@ def suite(s, tr):
     fid7 = fx.feature(s, "Very long text", big)
     fx.click(s, pid, fid7)      # progress when slow (valgrind), then PUT
     done = wait_for(lambda: fx.connection(s, pid, fid7)["data"]["fields"]
-                    ["connection"]["state"] == "connected", 60)
+                    ["connection"]["state"] == "connected", 60 * s.slow)
     long_issue = titled("Very long text")
     reliability.check(t, "limits", "a pushed description longer than "
                       "%s takes (1.2M characters as Markdown)" % tr.title,
