@@ -114,6 +114,8 @@ channel_rotate(struct app *a, char *argv[])
 static int
 run_init(struct app *a, char *argv[])
 {
+	char	 where[PATH_MAX + 64];
+
 	if (access(a->conf.key_file, F_OK) == 0)
 		printf("key file %s exists, kept\n", a->conf.key_file);
 	else if (crypto_key_create(a->conf.key_file) == -1)
@@ -122,7 +124,8 @@ run_init(struct app *a, char *argv[])
 		printf("created key file %s\n", a->conf.key_file);
 	if (app_store(a) == -1)
 		return 1;
-	printf("database %s at schema version %d\n", a->conf.database,
+	store_where(a->conf.database, where, sizeof(where));
+	printf("database %s at schema version %d\n", where,
 	    store_schema_version(&a->store));
 	return 0;
 }

@@ -50,11 +50,9 @@ db_redact(const char *where, char *out, size_t len)
 	size_t		 n = 0;
 
 #define PUT(s, k) do {							\
-	size_t k_ = (k);						\
-	if (n + k_ < len) {						\
-		memcpy(out + n, (s), k_);				\
-		n += k_;						\
-	}								\
+	size_t k_ = (k) < len - 1 - n ? (k) : len - 1 - n;		\
+	memcpy(out + n, (s), k_);					\
+	n += k_;							\
 } while (0)
 	if (len == 0)
 		return;

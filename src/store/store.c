@@ -111,6 +111,12 @@ store_where(const char *database, char *out, size_t len)
 }
 
 int
+store_postgresql(const char *database)
+{
+	return db_engine_of(database) == DB_POSTGRESQL;
+}
+
+int
 store_latest_version(void)
 {
 	const char	*p = store_schema_sql;

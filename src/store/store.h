@@ -150,6 +150,8 @@ int	 store_tx(struct store *, int (*body)(struct store *, void *),
 	    void *arg);
 /* The database setting as it may be shown: its password masked. */
 void	 store_where(const char *database, char *out, size_t len);
+/* 1 if the database setting names PostgreSQL, 0 a SQLite file. */
+int	 store_postgresql(const char *database);
 int	 store_schema_version(struct store *);
 int	 store_latest_version(void);
 /* 1 if SQLite may be used from several threads, a connection each. */
