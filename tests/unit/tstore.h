@@ -51,7 +51,7 @@ static inline const char *
 t_store_where(const char *sqlite_path)
 {
 	const char	*u = getenv("PBSYNC_TEST_PG");
-	char		 sql[160];
+	char		 sql[256];
 	int		 i = t_store_n;
 
 	if (!t_store_pg())
@@ -74,7 +74,7 @@ t_store_where(const char *sqlite_path)
 static inline void
 t_store_done(void)
 {
-	char	 sql[96];
+	char	 sql[128];
 
 	while (t_store_n > 0) {
 		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE",
