@@ -251,8 +251,8 @@ placeholders(const char *sql, int *nparams)
 		} else if (*p == '?') {
 			p++;
 			n = max + 1;
+			errno = 0;
 			if (isdigit((unsigned char)*p)) {
-				errno = 0;
 				n = strtol(p, &end, 10);
 				p = end;
 			}

@@ -91,30 +91,22 @@ def pg_database():
             raise RuntimeError("tests/pg/cluster started no server")
     _pg["n"] += 1
     schema = "e2e_%d_%d" % (os.getpid(), _pg["n"])
-    pg_sql(_pg["uri"], "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s"
-           % (schema, schema))
+    # unixepoch(): the suites' SQL uses SQLite's.
+    pg_sql(_pg["uri"], "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s;"
+           " CREATE FUNCTION %s.unixepoch() RETURNS bigint LANGUAGE sql AS"
+           " 'SELECT floor(extract(epoch FROM now()))::bigint'"
+           % (schema, schema, schema))
     return "%s%soptions=-csearch_path%%3D%s" % (
         _pg["uri"], "&" if "?" in _pg["uri"] else "?", schema), schema
 
 
-def _pg_value(v):
-    if v == "\x1d":
-        return None
-    if re.fullmatch(r"-?\d+", v):
-        return int(v)
-    if re.fullmatch(r"-?(\d+\.\d*|\d*\.\d+|\d+)(e[-+]?\d+)?|-?Infinity|NaN",
-                    v):
-        return float(v)
-    return v
-
-
 def pg_sql(uri, query, *args):
     """Runs query (? placeholders, as sqlite3 takes them) with psql, the
-    values bound as psql quotes them: the rows as tuples, numbers as
-    numbers, NULL as None."""
+    values bound as psql quotes them: the rows of a SELECT as tuples, each
+    value as JSON has it (numbers, text, None)."""
     parts = query.split("?")
     cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-           "-F", "\x1f", "-R", "\x1e", "-P", "null=\x1d", "-d", uri]
+           "-d", uri]
     q = parts[0]
     for i, rest in enumerate(parts[1:]):
         if i >= len(args):
@@ -124,13 +116,18 @@ def pg_sql(uri, query, *args):
         else:
             cmd += ["-v", "p%d=%s" % (i, args[i])]
             q += ":'p%d'" % i + rest
+    select = re.match(r"\s*(SELECT|WITH)\b", query, re.I) is not None
+    if select:
+        q = "SELECT row_to_json(q) FROM (%s) q" % q
     r = subprocess.run(cmd, input=q + ";\n", capture_output=True, text=True,
                        timeout=60)
     if r.returncode != 0:
         raise RuntimeError("psql: %s: %s" % (query, r.stderr.strip()))
-    out = r.stdout.rstrip("\n")
-    return [tuple(_pg_value(v) for v in row.split("\x1f"))
-            for row in out.split("\x1e") if row != ""] if out else []
+    if not select:
+        return []
+    # Pairs, not a dict: two columns may have one name (count, count).
+    return [json.loads(line, object_pairs_hook=lambda kv: tuple(
+        v for _, v in kv)) for line in r.stdout.splitlines() if line]
 
 
 def free_port():

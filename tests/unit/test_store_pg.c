@@ -11,6 +11,7 @@
 
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,9 +402,12 @@ engine(void)
 {
 	struct store	 s;
 	struct store_integration in;
-	char		 lazy[1200];
+	char		 lazy[1200], role[16];
 
 	CHECK_INT(open_store(&s), 0);
+	/* A statement prepared while errno holds an earlier call's error. */
+	errno = ERANGE;
+	CHECK_INT(store_token_role(&s, "no such hash", role), STORE_NOTFOUND);
 	CHECK_INT(store_begin(&s), 0);
 	CHECK_INT(store_job_enqueue(&s, IID, "sync", "e1", "{}", 1), 0);
 	CHECK_INT(store_integration_get(&s, IID, &in), 0);
