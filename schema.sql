@@ -441,3 +441,114 @@ ALTER TABLE job ADD COLUMN request_id TEXT;
 -- tracker_token, sealed.
 ALTER TABLE integration ADD COLUMN tracker_options TEXT NOT NULL DEFAULT '{}'
 	CHECK (length(tracker_options) <= 4096);
+
+-- version 10
+
+-- The activity dashboard of the admin pages: what happened, per
+-- integration and hour, so a chart of the last 30 days reads a few hundred
+-- rows whatever the traffic.  kind is one of
+--   delivery  a webhook delivery accepted and queued (hook.c counts it in
+--             the transaction that queues its job);
+--   push      an issue created for a feature (a sync log "push" row, ok);
+--   sync      a sync round that wrote something (a "sync" row);
+--   conflict  such a round that found both sides changed (counted in sync
+--             too);
+--   failure   a push refused (a sync log "error" row) or a failed attempt
+--             of a job other than a notification (leased, then back to
+--             ready or dead without its attempt given back).
+-- The triggers below count the rows of the sync log and the job table as
+-- they are written; a bucket older than 32 days is dropped when a new one
+-- starts.
+CREATE TABLE activity (
+	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
+	hour			INTEGER NOT NULL,	-- unix time / 3600
+	kind			TEXT NOT NULL CHECK (kind IN
+				    ('delivery', 'push', 'sync', 'conflict', 'failure')),
+	n			INTEGER NOT NULL,
+	PRIMARY KEY (integration_id, hour, kind)
+) WITHOUT ROWID;
+CREATE INDEX activity_hour ON activity (hour);
+
+-- The activity of the past 32 days already in the sync log (SQLite's: no
+-- PostgreSQL database is older than this version).
+-- [sqlite]
+INSERT INTO activity (integration_id, hour, kind, n)
+	SELECT integration_id, CAST(at / 3600 AS INTEGER), k, count(*) FROM (
+	    SELECT integration_id, at, 'push' AS k FROM sync_log
+		WHERE action = 'push' AND result = 'ok'
+	    UNION ALL SELECT integration_id, at, 'sync' FROM sync_log
+		WHERE action = 'sync'
+	    UNION ALL SELECT integration_id, at, 'conflict' FROM sync_log
+		WHERE result = 'conflict'
+	    UNION ALL SELECT integration_id, at, 'failure' FROM sync_log
+		WHERE result = 'error')
+	WHERE at >= CAST(strftime('%s', 'now') AS INTEGER) - 32 * 86400
+	GROUP BY 1, 2, 3;
+
+CREATE TRIGGER activity_log AFTER INSERT ON sync_log BEGIN
+	INSERT INTO activity (integration_id, hour, kind, n)
+	    SELECT NEW.integration_id, CAST(NEW.at / 3600 AS INTEGER), k, 1
+	    FROM (SELECT 'push' AS k WHERE NEW.action = 'push' AND
+		NEW.result = 'ok'
+		UNION ALL SELECT 'sync' WHERE NEW.action = 'sync'
+		UNION ALL SELECT 'conflict' WHERE NEW.result = 'conflict'
+		UNION ALL SELECT 'failure' WHERE NEW.result = 'error')
+	    WHERE true ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER activity_job AFTER UPDATE OF state ON job
+    WHEN OLD.state = 'leased' AND NEW.state IN ('ready', 'dead') AND
+    NEW.attempts >= OLD.attempts AND NEW.kind != 'notify' BEGIN
+	INSERT INTO activity (integration_id, hour, kind, n)
+	    VALUES (NEW.integration_id,
+	    CAST(strftime('%s', 'now') AS INTEGER) / 3600, 'failure', 1)
+	    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER activity_prune AFTER INSERT ON activity BEGIN
+	DELETE FROM activity WHERE
+	    hour < CAST(strftime('%s', 'now') AS INTEGER) / 3600 - 32 * 24;
+END;
+-- [end]
+--pg CREATE FUNCTION activity_log() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	INSERT INTO activity (integration_id, hour, kind, n)
+--pg 	    SELECT NEW.integration_id, floor(NEW.at / 3600), k, 1
+--pg 	    FROM (SELECT 'push' AS k WHERE NEW.action = 'push' AND
+--pg 		NEW.result = 'ok'
+--pg 		UNION ALL SELECT 'sync' WHERE NEW.action = 'sync'
+--pg 		UNION ALL SELECT 'conflict' WHERE NEW.result = 'conflict'
+--pg 		UNION ALL SELECT 'failure' WHERE NEW.result = 'error') kinds
+--pg 	    ON CONFLICT (integration_id, hour, kind)
+--pg 	    DO UPDATE SET n = activity.n + 1;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER activity_log AFTER INSERT ON sync_log
+--pg 	FOR EACH ROW EXECUTE FUNCTION activity_log();
+--pg CREATE FUNCTION activity_job() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	INSERT INTO activity (integration_id, hour, kind, n)
+--pg 	    VALUES (NEW.integration_id,
+--pg 	    floor(extract(epoch FROM now()) / 3600), 'failure', 1)
+--pg 	    ON CONFLICT (integration_id, hour, kind)
+--pg 	    DO UPDATE SET n = activity.n + 1;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER activity_job AFTER UPDATE OF state ON job FOR EACH ROW
+--pg     WHEN (OLD.state = 'leased' AND NEW.state IN ('ready', 'dead') AND
+--pg     NEW.attempts >= OLD.attempts AND NEW.kind != 'notify')
+--pg 	EXECUTE FUNCTION activity_job();
+--pg CREATE FUNCTION activity_prune() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	DELETE FROM activity WHERE
+--pg 	    hour < floor(extract(epoch FROM now()) / 3600) - 32 * 24;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER activity_prune AFTER INSERT ON activity
+--pg 	FOR EACH ROW EXECUTE FUNCTION activity_prune();
+
+-- The sync log page filters by integration, feature, result and time and
+-- pages newest first by (at, id) from where the last page ended: each
+-- filter has an index in that order, so a page reads its own rows only.
+CREATE INDEX sync_log_at ON sync_log (at);
+CREATE INDEX sync_log_time ON sync_log (integration_id, at);
+CREATE INDEX sync_log_feature ON sync_log (feature_id, at);
+CREATE INDEX sync_log_outcome ON sync_log (result, at);

@@ -2,14 +2,17 @@
  * admin: the configuration pages under /admin/ (DESIGN §1, §6).
  *
  * Routes:
- *   GET  /admin/                      integrations list
+ *   GET  /admin/                      integrations list, activity dashboard
+ *   GET  /admin/log                   sync log of every integration, filtered
  *   GET  /admin/login, POST           login form, login
  *   POST /admin/logout
  *   GET  /admin/new, POST             create form, create
- *   GET  /admin/i/ID                  links, sync log, failed jobs
+ *   GET  /admin/i/ID                  activity, links, sync log, failed jobs
+ *   GET  /admin/i/ID/links/LINK       one link's history
  *   GET  /admin/i/ID/edit, POST       edit form, save
  *   GET  /admin/i/ID/delete, POST     confirm page, delete and report
  *   POST /admin/i/ID/retry            retry a failed job
+ *   GET  /admin/i/ID/webhook, POST    the tracker's webhook, a new secret
  *   POST /admin/i/ID/channels         connect a notification channel
  *   POST /admin/i/ID/channels/T/test  send it a test
  *   POST /admin/i/ID/channels/T/delete  disconnect it
@@ -27,7 +30,9 @@
 #include "admin/api.h"
 #include "admin/channels.h"
 #include "admin/forms.h"
+#include "admin/hooks.h"
 #include "admin/pages.h"
+#include "admin/synclog.h"
 #include "admin/view.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -200,6 +205,18 @@ integration_path(struct view *ad)
 	return p + 32;
 }
 
+/* Splits "/links/<id>": the link id, or 0. */
+static long long
+link_path(const char *rest)
+{
+	long	 id;
+
+	if (strncmp(rest, "/links/", 7) != 0 ||
+	    util_parse_long(rest + 7, 1, 1L << 62, &id) == -1)
+		return 0;
+	return id;
+}
+
 /* Splits "/channels/<type>/test" or ".../delete": 0, or -1. */
 static int
 channel_action(const char *rest, char type[16], int *test)
@@ -222,6 +239,7 @@ route(struct view *ad)
 {
 	const char	*path = ad->rq->path, *rest;
 	char		 type[16];
+	long long	 link;
 	int		 test;
 
 	if (strcmp(path, "/admin/static/admin.css") == 0) {
@@ -259,6 +277,9 @@ route(struct view *ad)
 	} else if (strcmp(path, "/admin/new") == 0) {
 		if (method(ad, 1, 1))
 			forms_create(ad);
+	} else if (strcmp(path, "/admin/log") == 0) {
+		if (method(ad, 1, 0))
+			synclog_page(ad);
 	} else if (strncmp(path, "/admin/i/", 9) == 0 &&
 	    (rest = integration_path(ad)) != NULL) {
 		if (*rest == '\0' || strcmp(rest, "/") == 0) {
@@ -270,9 +291,15 @@ route(struct view *ad)
 		} else if (strcmp(rest, "/delete") == 0) {
 			if (method(ad, 1, 1))
 				pages_delete(ad);
+		} else if ((link = link_path(rest)) > 0) {
+			if (method(ad, 1, 0))
+				synclog_link(ad, link);
 		} else if (strcmp(rest, "/retry") == 0) {
 			if (method(ad, 0, 1))
 				pages_retry(ad);
+		} else if (strcmp(rest, "/webhook") == 0) {
+			if (method(ad, 1, 1))
+				hooks_page(ad);
 		} else if (strcmp(rest, "/channels") == 0) {
 			if (method(ad, 0, 1))
 				channels_connect(ad);

@@ -7,6 +7,12 @@
  * admin need not type the tokens twice, the page then carries them sealed
  * (crypto_seal, bound to this session): never in clear.  When creating
  * fails, the form comes back with what was typed except the tokens.
+ *
+ * A tracker with workflows (tracker_ops.statuses) maps each Productboard
+ * status to one of its statuses, read with the tracker's token at the
+ * same step, and its statuses and their categories back; the page carries
+ * that list to show the form again, and integ checks the map against the
+ * tracker itself.
  */
 #include "config.h"
 
@@ -15,6 +21,7 @@
 #include <string.h>
 
 #include "admin/forms.h"
+#include "admin/hooks.h"
 #include "admin/view.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -24,20 +31,27 @@
 #include "trackers/tracker.h"
 #include "upstream/pb.h"
 
-#define MAX_STATUSES	50
+#define MAX_STATUSES	50	/* Productboard's */
+#define MAX_STATES	40	/* of a tracker's workflow */
+#define MAX_BACK	(MAX_STATES + 4)	/* its statuses, categories */
 #define MAX_OPTIONS	4	/* a backend's settings the form can hold */
 #define NBASE		(sizeof(base) / sizeof(base[0]))
+#define NROWS		(4 * MAX_STATUSES + MAX_BACK)
 
 struct strow {
 	char	 id[65];
 	char	 name[1024];
-	char	 state[8];		/* "opened" or "closed" */
+	char	 state[256];		/* a class, or a workflow's status */
 	char	 label[256];
 };
 
 struct mapping {
 	size_t		 n;
 	struct strow	 st[MAX_STATUSES];
+	/* The tracker's statuses (tracker_ops.statuses), or NULL. */
+	cJSON		*states;
+	/* The Productboard status for each of back_key()'s, or "". */
+	char		 back[MAX_BACK][65];
 	char		 to_open[65];
 	char		 to_closed[65];
 };
@@ -52,6 +66,7 @@ struct fvals {
 	const char	*opt[MAX_OPTIONS];	/* tracker_ops.options, in order */
 	const char	*conflict;
 	const char	*delete;
+	int		 by_hand;	/* the tracker's webhook set up by hand */
 };
 
 static const struct form_field base[] = {
@@ -75,6 +90,8 @@ static const struct form_field base[] = {
 	{ "statuses", FORM_INT, 0, 0, MAX_STATUSES },
 	{ "to_pb_opened", FORM_LINE, 64, 0, 0 },
 	{ "to_pb_closed", FORM_LINE, 64, 0, 0 },
+	{ "tracker_states", FORM_LINE, 24000, 0, 0 },
+	{ "hook_by_hand", FORM_LINE, 4, 0, 0 },
 };
 
 static const struct {
@@ -95,16 +112,16 @@ static const struct {
 	{ "to_pb_closed", "Status for closed issues" },
 };
 
-static struct form_field fields[NBASE + 4 * MAX_STATUSES];
-static char		 names[4 * MAX_STATUSES][32];
+static struct form_field fields[NBASE + NROWS];
+static char		 names[NROWS][32];
 static size_t		 nfields;
 
-/* The field table: the base fields and four per status row. */
+/* The field table: the base fields, four per status row, the way back. */
 static void
 build_fields(void)
 {
 	static const char *suffix[] = { "id", "name", "state", "label" };
-	static const size_t max[] = { 64, 1000, 8, 255 };
+	static const size_t max[] = { 64, 1000, 255, 255 };
 	size_t	 i, k, n = 0;
 
 	if (nfields > 0)
@@ -118,6 +135,12 @@ build_fields(void)
 			fields[NBASE + n].type = FORM_LINE;
 			fields[NBASE + n].maxlen = max[k];
 		}
+	for (i = 0; i < MAX_BACK; i++, n++) {
+		snprintf(names[n], sizeof(names[n]), "back%zu", i);
+		fields[NBASE + n].name = names[n];
+		fields[NBASE + n].type = FORM_LINE;
+		fields[NBASE + n].maxlen = 64;
+	}
 	nfields = NBASE + n;
 }
 
@@ -138,13 +161,80 @@ st_field(struct view *ad, size_t i, const char *what)
 	return str(ad, name);
 }
 
+/*
+ * A tracker's statuses as the form keeps them: at most MAX_STATES of
+ * {"name", "group", "group_name"}, each text; what is not is dropped (the
+ * list comes back from the page).  A new array, or NULL for none.
+ */
+static cJSON *
+states_clean(const cJSON *in)
+{
+	const cJSON	*it;
+	const char	*name, *group, *gname;
+	cJSON		*out, *o;
+
+	if (!cJSON_IsArray(in) || (out = cJSON_CreateArray()) == NULL)
+		return NULL;
+	cJSON_ArrayForEach(it, in) {
+		if (cJSON_GetArraySize(out) == MAX_STATES)
+			break;
+		name = json_str(it, "name", 255);
+		group = json_str_or_empty(it, "group", 32);
+		gname = json_str_or_empty(it, "group_name", 64);
+		if (name == NULL || group == NULL || gname == NULL ||
+		    (o = cJSON_CreateObject()) == NULL)
+			continue;
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddStringToObject(o, "group", group);
+		cJSON_AddStringToObject(o, "group_name", gname);
+		cJSON_AddItemToArray(out, o);
+	}
+	return out;
+}
+
+/*
+ * The i-th way back to Productboard of a workflow, besides the classes:
+ * each of its statuses by name, then each category they have.  The key
+ * of the status map, with *group the category's name for a category (else
+ * NULL); NULL past the last.
+ */
+static const char *
+back_key(const cJSON *states, size_t i, const char **group)
+{
+	const cJSON	*it, *pr;
+	const char	*g;
+	size_t		 k = 0;
+
+	*group = NULL;
+	cJSON_ArrayForEach(it, states)
+		if (k++ == i)
+			return json_str_or_empty(it, "name", 255);
+	cJSON_ArrayForEach(it, states) {
+		g = json_str_or_empty(it, "group", 32);
+		for (pr = states->child; pr != it && strcmp(g,
+		    json_str_or_empty(pr, "group", 32)) != 0; pr = pr->next)
+			;
+		if (*g == '\0' || pr != it || k++ != i)
+			continue;
+		*group = json_str_or_empty(it, "group_name", 64);
+		if (**group == '\0')
+			*group = g;
+		return g;
+	}
+	return NULL;
+}
+
 /* The mapping rows the form sent back. */
 static void
 mapping_from_form(struct view *ad, struct mapping *m)
 {
 	long long	 n = 0;
+	const char	*states = str(ad, "tracker_states"), *g;
+	cJSON		*j;
+	char		 name[32];
 	size_t		 i;
 
+	cJSON_Delete(m->states);
 	memset(m, 0, sizeof(*m));
 	if (form_int(&ad->form, "statuses", &n) == -1)
 		n = 0;
@@ -161,22 +251,38 @@ mapping_from_form(struct view *ad, struct mapping *m)
 		    st_field(ad, i, "label"));
 		m->n++;
 	}
+	if (*states != '\0') {
+		j = json_parse(states, strlen(states));
+		m->states = states_clean(j);
+		cJSON_Delete(j);
+	}
+	for (i = 0; m->states != NULL && i < MAX_BACK &&
+	    back_key(m->states, i, &g) != NULL; i++) {
+		snprintf(name, sizeof(name), "back%zu", i);
+		snprintf(m->back[i], sizeof(m->back[i]), "%s", str(ad, name));
+	}
 	snprintf(m->to_open, sizeof(m->to_open), "%s", str(ad, "to_pb_opened"));
 	snprintf(m->to_closed, sizeof(m->to_closed), "%s",
 	    str(ad, "to_pb_closed"));
 }
 
-/* Rows from Productboard's statuses, set as the status map says. */
+/*
+ * Rows from Productboard's statuses, set as the status map says; states
+ * are the tracker's (tracker_ops.statuses, or NULL), kept by m.
+ */
 static void
 mapping_from_statuses(struct mapping *m, const cJSON *statuses,
-    const char *map_json)
+    const char *map_json, const cJSON *states)
 {
 	cJSON		*map = map_json != NULL ? json_parse(map_json,
 			    strlen(map_json)) : NULL;
 	const cJSON	*it, *tg, *tp, *e;
-	const char	*id, *name, *s;
+	const char	*id, *name, *s, *k, *g;
+	size_t		 i;
 
+	cJSON_Delete(m->states);
 	memset(m, 0, sizeof(*m));
+	m->states = states_clean(states);
 	tg = cJSON_GetObjectItemCaseSensitive(map, "to_tracker");
 	tp = cJSON_GetObjectItemCaseSensitive(map, "to_productboard");
 	cJSON_ArrayForEach(it, statuses) {
@@ -190,12 +296,21 @@ mapping_from_statuses(struct mapping *m, const cJSON *statuses,
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(e, "state"));
 		snprintf(m->st[m->n].id, sizeof(m->st[0].id), "%s", id);
 		snprintf(m->st[m->n].name, sizeof(m->st[0].name), "%s", name);
+		/* A workflow's status stays; else only the two classes. */
 		snprintf(m->st[m->n].state, sizeof(m->st[0].state), "%s",
-		    s != NULL && strcmp(s, "closed") == 0 ? "closed" : "opened");
+		    s != NULL && (m->states != NULL || strcmp(s, "closed") ==
+		    0) ? s : "opened");
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(e, "label"));
 		snprintf(m->st[m->n].label, sizeof(m->st[0].label), "%s",
 		    s != NULL ? s : "");
 		m->n++;
+	}
+	for (i = 0; m->states != NULL && i < MAX_BACK &&
+	    (k = back_key(m->states, i, &g)) != NULL; i++) {
+		s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tp,
+		    k));
+		snprintf(m->back[i], sizeof(m->back[i]), "%s", s != NULL ? s :
+		    "");
 	}
 	s = cJSON_GetStringValue(cJSON_GetObjectItem(tp, "opened"));
 	snprintf(m->to_open, sizeof(m->to_open), "%s", s != NULL ? s : "");
@@ -216,16 +331,32 @@ known_status(const struct mapping *m, const char *id)
 	return 0;
 }
 
+/* 1 if state is one the form offers: a class, or a workflow's status. */
+static int
+state_offered(const struct mapping *m, const char *state)
+{
+	const cJSON	*it;
+
+	if (strcmp(state, "opened") == 0 || strcmp(state, "closed") == 0)
+		return 1;
+	cJSON_ArrayForEach(it, m->states)
+		if (strcmp(state, json_str_or_empty(it, "name", 255)) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The status map JSON (sync.h) of the rows: a heap string, or NULL with
  * err set.
  */
 static char *
-mapping_json(const struct mapping *m, char *err, size_t len)
+mapping_json(const struct mapping *m, const struct tracker_ops *ops,
+    char *err, size_t len)
 {
-	cJSON	*j = cJSON_CreateObject(), *tg, *tp, *e;
-	char	*out = NULL;
-	size_t	 i;
+	cJSON		*j = cJSON_CreateObject(), *tg, *tp, *e;
+	const char	*k, *g;
+	char		*out = NULL;
+	size_t		 i;
 
 	tg = cJSON_AddObjectToObject(j, "to_tracker");
 	tp = cJSON_AddObjectToObject(j, "to_productboard");
@@ -234,10 +365,10 @@ mapping_json(const struct mapping *m, char *err, size_t len)
 		goto out;
 	}
 	for (i = 0; i < m->n; i++) {
-		if (strcmp(m->st[i].state, "opened") != 0 &&
-		    strcmp(m->st[i].state, "closed") != 0) {
-			snprintf(err, len, "Choose open or closed for the "
-			    "status \"%s\".", m->st[i].name);
+		if (!state_offered(m, m->st[i].state)) {
+			snprintf(err, len, "Choose the %s state for the status "
+			    "\"%s\" from the list.", ops->title,
+			    m->st[i].name);
 			goto out;
 		}
 		if (cJSON_GetObjectItemCaseSensitive(tg, m->st[i].id) != NULL)
@@ -246,6 +377,18 @@ mapping_json(const struct mapping *m, char *err, size_t len)
 		cJSON_AddStringToObject(e, "state", m->st[i].state);
 		if (m->st[i].label[0] != '\0')
 			cJSON_AddStringToObject(e, "label", m->st[i].label);
+	}
+	for (i = 0; m->states != NULL && i < MAX_BACK &&
+	    (k = back_key(m->states, i, &g)) != NULL; i++) {
+		if (m->back[i][0] == '\0' ||
+		    cJSON_GetObjectItemCaseSensitive(tp, k) != NULL)
+			continue;
+		if (!known_status(m, m->back[i])) {
+			snprintf(err, len, "Choose Productboard statuses from "
+			    "the list.");
+			goto out;
+		}
+		cJSON_AddStringToObject(tp, k, m->back[i]);
 	}
 	if ((m->to_open[0] != '\0' && !known_status(m, m->to_open)) ||
 	    (m->to_closed[0] != '\0' && !known_status(m, m->to_closed))) {
@@ -258,7 +401,7 @@ mapping_json(const struct mapping *m, char *err, size_t len)
 		cJSON_AddStringToObject(tp, "closed", m->to_closed);
 	if ((out = json_print(j)) == NULL)
 		snprintf(err, len, "Out of memory.");
-	else if (integ_status_map_ok(out, NULL, err, len) == -1) {
+	else if (integ_status_map_ok(out, ops->states, err, len) == -1) {
 		free(out);
 		out = NULL;
 	}
@@ -285,14 +428,50 @@ status_options(struct tmpl_vars *v, const char *list,
 	}
 }
 
+/* One option of a row's "which tracker state" select. */
+static void
+state_option(struct tmpl_vars *row, const char *value, const char *text,
+    const char *selected)
+{
+	struct tmpl_vars *o = tmpl_row(row, "state_opts");
+
+	tmpl_set(o, "opt_value", value);
+	tmpl_set(o, "opt_text", text);
+	tmpl_set_const(o, "opt_sel", strcmp(value, selected) == 0 ?
+	    "selected" : "");
+}
+
+/* The states a row's select offers: the classes, a workflow's statuses. */
+static void
+state_options(struct tmpl_vars *row, const struct mapping *m,
+    const char *selected)
+{
+	const cJSON	*it;
+	const char	*name;
+
+	tmpl_list(row, "state_opts");
+	state_option(row, "opened", m->states != NULL ? "open (any status "
+	    "not done)" : "open", selected);
+	state_option(row, "closed", m->states != NULL ? "closed (any done "
+	    "status)" : "closed", selected);
+	cJSON_ArrayForEach(it, m->states)
+		if (*(name = json_str_or_empty(it, "name", 255)) != '\0')
+			state_option(row, name, name, selected);
+}
+
 static void
 mapping_vars(struct tmpl_vars *v, const struct mapping *m)
 {
 	struct tmpl_vars *row;
+	const char	*k, *g;
+	char		*states = m->states != NULL ?
+			    cJSON_PrintUnformatted(m->states) : NULL;
 	size_t		 i;
 
 	tmpl_set_flag(v, "mapping", m->n > 0);
 	tmpl_setf(v, "status_count", "%zu", m->n);
+	tmpl_set(v, "tracker_states", states != NULL ? states : "");
+	cJSON_free(states);
 	tmpl_list(v, "statuses");
 	for (i = 0; i < m->n; i++) {
 		row = tmpl_row(v, "statuses");
@@ -300,16 +479,33 @@ mapping_vars(struct tmpl_vars *v, const struct mapping *m)
 		tmpl_set(row, "st_id", m->st[i].id);
 		tmpl_set(row, "st_name", m->st[i].name);
 		tmpl_set(row, "st_label", m->st[i].label);
-		tmpl_set_const(row, "sel_opened", strcmp(m->st[i].state,
-		    "closed") != 0 ? "selected" : "");
-		tmpl_set_const(row, "sel_closed", strcmp(m->st[i].state,
-		    "closed") == 0 ? "selected" : "");
+		state_options(row, m, m->st[i].state);
+	}
+	tmpl_list(v, "back_rows");
+	for (i = 0; m->states != NULL && i < MAX_BACK &&
+	    (k = back_key(m->states, i, &g)) != NULL; i++) {
+		row = tmpl_row(v, "back_rows");
+		tmpl_setf(row, "i", "%zu", i);
+		tmpl_set(row, "back_status", g == NULL ? k : "");
+		tmpl_set(row, "back_group", g != NULL ? g : "");
+		status_options(row, "back_opts", m, m->back[i]);
+		tmpl_set_const(row, "back_none", m->back[i][0] == '\0' ?
+		    "selected" : "");
 	}
 	status_options(v, "open_opts", m, m->to_open);
 	status_options(v, "closed_opts", m, m->to_closed);
 	tmpl_set_const(v, "open_none", m->to_open[0] == '\0' ? "selected" : "");
 	tmpl_set_const(v, "closed_none", m->to_closed[0] == '\0' ? "selected" :
 	    "");
+}
+
+/* Frees what the mapping holds besides itself. */
+static void
+mapping_free(struct mapping *m)
+{
+	if (m != NULL)
+		cJSON_Delete(m->states);
+	free(m);
 }
 
 /* The tracker a form is for: the one it names, else the first one. */
@@ -334,6 +530,8 @@ tracker_vars(struct tmpl_vars *v, const struct tracker_ops *ops)
 	tmpl_set(v, "url_default", ops->url_default);
 	tmpl_set(v, "project_label", ops->project_label);
 	tmpl_set(v, "token_label", ops->token_label);
+	tmpl_set_flag(v, "can_by_hand", ops->hook_by_hand != NULL);
+	tmpl_set_flag(v, "workflow", ops->statuses != NULL);
 	tmpl_list(v, "trackers");
 	for (i = 0; tracker_kinds[i] != NULL; i++) {
 		o = tmpl_row(v, "trackers");
@@ -363,6 +561,7 @@ option_vars(struct tmpl_vars *v, const struct tracker_ops *ops,
 		tmpl_set(r, "value", f->opt[i] != NULL && *f->opt[i] != '\0' ?
 		    f->opt[i] : o->def != NULL ? o->def : "");
 		tmpl_set_flag(r, "required", o->def == NULL);
+		tmpl_set_flag(r, "with_token", o->with_token);
 	}
 }
 
@@ -406,6 +605,7 @@ value_vars(struct tmpl_vars *v, const struct fvals *f)
 	    "checked" : "");
 	tmpl_set_const(v, "delete_label", strcmp(f->delete, "label") == 0 ?
 	    "checked" : "");
+	tmpl_set_const(v, "by_hand_checked", f->by_hand ? "checked" : "");
 }
 
 /* The values the admin typed (never the tokens). */
@@ -423,6 +623,7 @@ typed_values(struct view *ad, struct fvals *f)
 	f->opt[3] = str(ad, "tracker_opt3");
 	f->conflict = str(ad, "conflict_policy");
 	f->delete = str(ad, "delete_policy");
+	f->by_hand = strcmp(str(ad, "hook_by_hand"), "on") == 0;
 }
 
 /* "Name: too long" for the first invalid field, or 0 when all are valid. */
@@ -514,15 +715,39 @@ tail(const char *token, char out[8])
 	snprintf(out, 8, "%s", n > 8 ? token + n - 4 : "");
 }
 
-/* "Load statuses": validates the token and shows the mapping. */
+/*
+ * The statuses of the tracker's workflow, read with what the admin typed
+ * (NULL for a tracker whose states are fixed): 0, or -1 with err.
+ */
+static int
+tracker_states(struct view *ad, const struct fvals *f, const char *trt,
+    cJSON **out, char *err, size_t len)
+{
+	struct integ_form g;
+	char		*opts;
+	int		 rc;
+
+	memset(&g, 0, sizeof(g));
+	g.tracker_kind = f->kind;
+	g.tracker_url = f->url;
+	g.tracker_token = trt;
+	g.tracker_project = f->project;
+	g.tracker_options = opts = options_json(form_ops(f->kind), f);
+	rc = integ_statuses(ad->app, &g, out, err, len);
+	free(opts);
+	return rc;
+}
+
+/* "Load statuses": validates the tokens and shows the mapping. */
 static void
 load_statuses(struct view *ad, const struct fvals *f, struct mapping *m,
     char *pbt, char *trt)
 {
 	struct create_page p;
 	struct pb	 pb;
-	cJSON		*st = NULL;
-	char		 err[640] = "", notice[256], pbtail[8], trtail[8];
+	cJSON		*st = NULL, *states = NULL;
+	char		 err[640] = "", notice[320], pbtail[8], trtail[8];
+	char		 more[96] = "";
 	char		*map = NULL, *pbs = NULL, *trs = NULL;
 	enum http_err	 e = HTTP_EINTERNAL;
 
@@ -545,9 +770,16 @@ load_statuses(struct view *ad, const struct fvals *f, struct mapping *m,
 			    "read from Productboard: %s", pb.up.err);
 		pb_release(&pb);
 	}
+	if (e == HTTP_OK && tracker_states(ad, f, trt, &states, err,
+	    sizeof(err)) == -1)
+		e = HTTP_ECLIENT;
 	if (e == HTTP_OK) {
 		map = sync_default_status_map(st);
-		mapping_from_statuses(m, st, map);
+		mapping_from_statuses(m, st, map, states);
+		if (states != NULL)
+			snprintf(more, sizeof(more), ", and the %s workflow has "
+			    "%d", form_ops(f->kind)->title,
+			    cJSON_GetArraySize(m->states));
 		pbs = draft_seal(ad, "pb_token", pbt);
 		trs = draft_seal(ad, "tracker_token", trt);
 		tail(pbt, pbtail);
@@ -557,13 +789,14 @@ load_statuses(struct view *ad, const struct fvals *f, struct mapping *m,
 		p.pb_tail = pbtail;
 		p.tr_tail = trtail;
 		snprintf(notice, sizeof(notice), "Productboard accepted the "
-		    "token and has %zu feature statuses. Check the mapping "
-		    "below, then create the integration.", m->n);
+		    "token and has %zu feature statuses%s. Check the mapping "
+		    "below, then create the integration.", m->n, more);
 		p.notice = notice;
 	} else
 		p.error = err;
 	create_form(ad, e == HTTP_OK ? 200 : 422, &p);
 	cJSON_Delete(st);
+	cJSON_Delete(states);
 	free(map);
 	free(pbs);
 	free(trs);
@@ -587,6 +820,22 @@ probe_hint(struct view *ad, char *err, size_t len)
 		    ad->app->conf.public_url);
 }
 
+/*
+ * A token that may not register the webhook, on a tracker where a person
+ * can set it up by hand: the form's way on.
+ */
+static void
+by_hand_hint(const struct tracker_ops *ops, char *err, size_t len)
+{
+	size_t	 n = strlen(err);
+
+	if (ops->hook_by_hand != NULL && strncmp(err, ops->need_hook,
+	    strlen(ops->need_hook)) == 0 && n + 1 < len)
+		snprintf(err + n, len - n, " Or tick \"Set up the webhook by "
+		    "hand\": pbsync then shows what a %s administrator enters "
+		    "in %s's settings.", ops->title, ops->title);
+}
+
 void
 forms_create(struct view *ad)
 {
@@ -598,6 +847,7 @@ forms_create(struct view *ad)
 	struct buf	 kind;
 	char		 err[1024], id[33], *pbt = NULL, *trt = NULL;
 	char		*map = NULL, *opts = NULL, to[96];
+	char		 secret[CRYPTO_SECRET_LEN + 1];
 
 	memset(&p, 0, sizeof(p));
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
@@ -639,7 +889,8 @@ forms_create(struct view *ad)
 		load_statuses(ad, &fv, m, pbt, trt);
 		goto out;
 	}
-	if (m->n > 0 && (map = mapping_json(m, err, sizeof(err))) == NULL) {
+	if (m->n > 0 && (map = mapping_json(m, form_ops(fv.kind), err,
+	    sizeof(err))) == NULL) {
 		p.error = err;
 		create_form(ad, 422, &p);
 		goto out;
@@ -656,15 +907,24 @@ forms_create(struct view *ad)
 	f.conflict_policy = *fv.conflict != '\0' ? fv.conflict : "latest";
 	f.delete_policy = *fv.delete != '\0' ? fv.delete : "keep";
 	f.status_map = map;
+	f.hook_by_hand = fv.by_hand;
+	f.hook_secret = secret;
 	if (integ_create(ad->app, &f, id, err, sizeof(err)) == -1) {
 		log_info("admin \"%s\": integration not created: %s",
 		    ad->sess.user, err);
 		probe_hint(ad, err, sizeof(err));
+		by_hand_hint(form_ops(fv.kind), err, sizeof(err));
 		p.error = err;
 		create_form(ad, 422, &p);
 		goto out;
 	}
 	view_audit(ad, id, "integration created");
+	/* The secret to enter in the tracker: on this answer only. */
+	if (fv.by_hand) {
+		hooks_created(ad, id, secret);
+		crypto_wipe(secret, sizeof(secret));
+		goto out;
+	}
 	snprintf(to, sizeof(to), "/admin/i/%s?done=created", id);
 	view_redirect(ad, to);
 out:
@@ -672,7 +932,7 @@ out:
 	crypto_free_secret(trt);
 	free(map);
 	free(opts);
-	free(m);
+	mapping_free(m);
 }
 
 static void
@@ -705,13 +965,34 @@ edit_form(struct view *ad, int status, const struct store_isum *s,
 	view_page(ad, status, "form.html", v);
 }
 
-/* The edit form as saved, with the statuses read from Productboard. */
+/*
+ * The settings that go with the token, as saved, into f (their strings
+ * are opts's): the edit form shows them with the token.
+ */
+static void
+saved_options(const struct tracker_ops *ops, const cJSON *opts,
+    struct fvals *f)
+{
+	const struct tracker_option *o;
+	size_t		 i;
+
+	for (i = 0, o = ops != NULL ? ops->options : NULL; o != NULL &&
+	    o->name != NULL && i < MAX_OPTIONS; i++, o++)
+		if (o->with_token)
+			f->opt[i] = cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(opts, o->name));
+}
+
+/*
+ * The edit form as saved, with the statuses read from Productboard and,
+ * where it has a workflow, from the tracker.
+ */
 static void
 edit_get(struct view *ad, const struct store_isum *s, struct mapping *m)
 {
 	struct fvals	 fv;
 	struct ctx	 c;
-	cJSON		*st = NULL;
+	cJSON		*st = NULL, *states = NULL, *opts = NULL;
 	char		 notice[800] = "";
 	enum http_err	 e;
 
@@ -728,17 +1009,29 @@ edit_get(struct view *ad, const struct store_isum *s, struct mapping *m)
 		    "decrypted (see the log), so the status mapping cannot be "
 		    "changed.");
 	} else {
-		if ((e = pb_statuses(&c.pb, &st)) == HTTP_OK)
-			mapping_from_statuses(m, st, c.in.status_map);
-		else
+		opts = json_parse(c.in.tracker_options,
+		    strlen(c.in.tracker_options));
+		saved_options(c.tr.ops, opts, &fv);
+		if ((e = pb_statuses(&c.pb, &st)) != HTTP_OK)
 			snprintf(notice, sizeof(notice), "The Productboard "
 			    "statuses could not be read (%s), so the status "
 			    "mapping is kept as it is. Enter a new Productboard "
 			    "token if the old one was revoked.", c.pb.up.err);
+		else if (c.tr.ops->statuses != NULL &&
+		    (e = c.tr.ops->statuses(&c.tr, &states)) != HTTP_OK)
+			snprintf(notice, sizeof(notice), "The %s statuses could "
+			    "not be read (%s), so the status mapping is kept as "
+			    "it is. Enter a new %s token if the old one was "
+			    "revoked.", c.tr.ops->title, c.tr.up.err,
+			    c.tr.ops->title);
+		else
+			mapping_from_statuses(m, st, c.in.status_map, states);
 		cJSON_Delete(st);
+		cJSON_Delete(states);
 		ctx_close(&c);
 	}
 	edit_form(ad, 200, s, &fv, m, NULL, notice);
+	cJSON_Delete(opts);
 }
 
 void
@@ -748,7 +1041,7 @@ forms_edit(struct view *ad)
 	struct integ_form f;
 	struct fvals	 fv;
 	struct mapping	*m = NULL;
-	char		 err[512], *map = NULL, to[96];
+	char		 err[512], *map = NULL, *opts = NULL, to[96];
 	int		 rc;
 
 	if ((rc = store_isum_get(&ad->app->store, ad->id, &s)) != 0) {
@@ -772,7 +1065,8 @@ forms_edit(struct view *ad)
 	fv.kind = s.tracker_kind;	/* an integration keeps its tracker */
 	mapping_from_form(ad, m);
 	if (invalid_message(ad, err, sizeof(err)) == -1 ||
-	    (m->n > 0 && (map = mapping_json(m, err, sizeof(err))) == NULL)) {
+	    (m->n > 0 && (map = mapping_json(m, form_ops(fv.kind), err,
+	    sizeof(err))) == NULL)) {
 		edit_form(ad, 422, &s, &fv, m, err, NULL);
 		goto out;
 	}
@@ -781,6 +1075,8 @@ forms_edit(struct view *ad)
 	f.column_label = fv.label;
 	f.pb_token = str(ad, "pb_token");
 	f.tracker_token = str(ad, "tracker_token");
+	/* Only those that go with the token are on the form. */
+	f.tracker_options = opts = options_json(form_ops(fv.kind), &fv);
 	f.conflict_policy = fv.conflict;
 	f.delete_policy = fv.delete;
 	f.status_map = map;
@@ -795,6 +1091,7 @@ forms_edit(struct view *ad)
 	view_redirect(ad, to);
 out:
 	free(map);
-	free(m);
+	free(opts);
+	mapping_free(m);
 	store_isum_release(&s);
 }

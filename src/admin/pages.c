@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/dash.h"
 #include "admin/pages.h"
 #include "admin/view.h"
 #include "base/log.h"
@@ -62,9 +63,10 @@ health(struct tmpl_vars *v, const struct store_isum *s)
 	tmpl_setf(v, "jobs_waiting", "%lld", s->jobs_waiting);
 	tmpl_set(v, "auth_failed", s->auth_failed != NULL ? s->auth_failed :
 	    "");
-	tmpl_set(v, "hook", s->has_hook && s->has_plugin &&
-	    s->has_webhook ? "registered" : "incomplete: delete and create "
-	    "again");
+	tmpl_set(v, "hook", !(s->has_hook && s->has_plugin &&
+	    s->has_webhook) ? "incomplete: delete and create again" :
+	    strcmp(s->tracker_hook_id, INTEG_HOOK_BY_HAND) == 0 ?
+	    "registered; set up by hand in the tracker" : "registered");
 	ok = s->jobs_dead == 0 && s->auth_failed == NULL &&
 	    s->has_hook && s->has_plugin && s->has_webhook;
 	tmpl_set_flag(v, "healthy", ok);
@@ -127,6 +129,7 @@ pages_list(struct view *ad)
 		row = tmpl_row(v, "integrations");
 		summary(row, &list[i]);
 	}
+	dash_home(ad, v, list, n);
 	store_isum_free(list, n);
 	view_page(ad, 200, "list.html", v);
 }
@@ -194,6 +197,8 @@ links_section(struct view *ad, struct tmpl_vars *v, long long before)
 		    l[i].issue_state : "linked");
 		view_time(l[i].last_sync_at, t);
 		tmpl_set(row, "last_sync", t);
+		tmpl_setf(row, "history_url", "/admin/i/%s/links/%lld", ad->id,
+		    l[i].id);
 	}
 	if (n == LINKS_PER_PAGE)
 		older(v, "links_older", ad->id, "links_before", l[n - 1].id,
@@ -210,6 +215,7 @@ log_section(struct view *ad, struct tmpl_vars *v, long long before)
 	char		 t[32];
 
 	tmpl_list(v, "log_rows");
+	tmpl_setf(v, "log_url", "/admin/log?i=%s", ad->id);
 	tmpl_set(v, "log_older", "");
 	tmpl_set_flag(v, "log_paged", before > 0);
 	tmpl_set_flag(v, "has_log", 0);
@@ -318,6 +324,7 @@ pages_integration(struct view *ad)
 	}
 	v = view_vars(ad, s.name);
 	summary(v, &s);
+	dash_integration(ad, v, &s);
 	store_isum_release(&s);
 	done_notice(ad, v);
 	links_section(ad, v, query_id(ad, "links_before"));

@@ -14,8 +14,10 @@
 #include "base/conf.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "cli/doctor.h"
 #include "flows/ctx.h"
+#include "flows/integ.h"
 #include "store/store.h"
 #include "trackers/tracker.h"
 #include "upstream/pb.h"
@@ -331,7 +333,10 @@ check_tracker(struct doctor *d, struct ctx *c)
 		    "set another token on the integration's Edit page",
 		    "%s %s", ops->need_write, p.name);
 		rc = -1;
-	} else if (!p.can_hook)
+	} else if (integ_hook_by_hand(&c->in))
+		say(d, OK, ops->title, NULL, "%s reads %s and may write issues "
+		    "(its webhook is set up by hand)", tok, p.name);
+	else if (!p.can_hook)
 		say(d, WARN, ops->title, "give the token's user that role: "
 		    "pbsyncctl integration delete needs it too", "%s %s",
 		    ops->need_hook, p.name);
@@ -385,6 +390,35 @@ unchecked(struct doctor *d, struct ctx *c, const char *check,
 	return 1;
 }
 
+/*
+ * A webhook set up by hand: pbsync cannot ask the tracker for it, so the
+ * deliveries it keeps the keys of say whether it works.
+ */
+static void
+by_hand(struct doctor *d, struct ctx *c, const char *check)
+{
+	long		 days = c->app->conf.delivery_retention_s / 86400;
+	char		 t[32], fix[512];
+	double		 at;
+	int		 rc;
+
+	snprintf(fix, sizeof(fix), "compare the webhook in %s's settings "
+	    "with the integration's webhook page (/admin/i/%s/webhook): URL, "
+	    "secret, events, filter; a change to an issue of the project "
+	    "then shows here", c->tr.ops->title, c->in.id);
+	rc = store_delivery_last(&c->app->store, c->in.id, "tracker", &at);
+	if (rc == 1) {
+		util_format_time(at, t);
+		say(d, OK, check, NULL, "set up by hand; its last delivery "
+		    "arrived %s", t);
+	} else if (rc == 0)
+		say(d, WARN, check, fix, "set up by hand, and no delivery from "
+		    "it in the last %ld day%s", days, days == 1 ? "" : "s");
+	else
+		say(d, WARN, check, "see the log", "set up by hand, not checked: "
+		    "the database did not answer");
+}
+
 /* The plugin integration, the Productboard webhook, the tracker's hook. */
 static void
 check_registrations(struct doctor *d, struct ctx *c, int pb_ok, int tr_ok)
@@ -409,7 +443,9 @@ check_registrations(struct doctor *d, struct ctx *c, int pb_ok, int tr_ok)
 		    "through the reconcile");
 	}
 	snprintf(check, sizeof(check), "%s webhook", c->tr.ops->title);
-	if (c->tr.ops->hook_exists == NULL)
+	if (integ_hook_by_hand(&c->in))
+		by_hand(d, c, check);
+	else if (c->tr.ops->hook_exists == NULL)
 		say(d, WARN, check, "give its backend a hook_exists", "not "
 		    "checked: this pbsync cannot ask %s", c->tr.ops->title);
 	else if (!unchecked(d, c, check, c->in.tracker_hook_id, tr_ok)) {

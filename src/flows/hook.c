@@ -51,12 +51,16 @@ delivery_rows(struct store *s, void *arg)
 	if (d->dedupe != NULL && (rc = store_delivery_seen(s, d->iid,
 	    d->source, d->dedupe, d->now)) != 0)
 		return rc == STORE_EXISTS ? STORE_EXISTS : -1;
-	return store_job_enqueue(s, d->iid, d->kind, d->key, d->payload,
-	    d->now) != 0 ? -1 : 0;
+	if (store_job_enqueue(s, d->iid, d->kind, d->key, d->payload,
+	    d->now) != 0 ||
+	    store_activity_add(s, d->iid, STORE_ACT_DELIVERY, d->now) != 0)
+		return -1;
+	return 0;
 }
 
 /*
- * Enqueues a job for a delivery in one transaction with its dedupe row.
+ * Enqueues a job for a delivery in one transaction with its dedupe row
+ * and its count on the activity dashboard.
  * Returns the status to answer: ok on success (or duplicate), 503 when the
  * database is locked or broken, so the sender retries.  A key already
  * recorded is answered from a read, without taking the write lock: with

@@ -54,11 +54,39 @@ form_url(const struct integ_form *f, const struct tracker_ops *ops)
 	    f->tracker_url : ops->url_default;
 }
 
+/* The tracker's fields of the form: token, project, URL, settings. */
+static int
+check_tracker_fields(const struct app *a, const struct integ_form *f,
+    const struct tracker_ops *ops, char *err, size_t len)
+{
+	const char	*url = form_url(f, ops);
+
+	if (f->tracker_token == NULL || *f->tracker_token == '\0' ||
+	    strlen(f->tracker_token) > 1024 ||
+	    !util_text_ok(f->tracker_token, strlen(f->tracker_token)))
+		snprintf(err, len, "Enter a %s access token.", ops->title);
+	else if (f->tracker_project == NULL || *f->tracker_project == '\0' ||
+	    strlen(f->tracker_project) > 255 ||
+	    !util_text_ok(f->tracker_project, strlen(f->tracker_project)))
+		snprintf(err, len, "Enter the %s: %s.", ops->title,
+		    ops->project_label);
+	else if (strlen(url) > 1024 ||
+	    http_url_allowed(url, a->conf.allow_private_upstreams) == -1 ||
+	    (!a->conf.allow_private_upstreams && http_url_local(url)))
+		snprintf(err, len, "The %s URL must be an https:// URL of a "
+		    "public host.", ops->title);
+	else if (f->hook_by_hand && ops->hook_by_hand == NULL)
+		snprintf(err, len, "pbsync registers the %s webhook itself: it "
+		    "cannot be set up by hand.", ops->title);
+	else
+		return tracker_options_ok(ops, f->tracker_options, err, len);
+	return -1;
+}
+
 static int
 check_form(const struct app *a, const struct integ_form *f,
     const struct tracker_ops *ops, char *err, size_t len)
 {
-	const char	*url = form_url(f, ops);
 	size_t		 n;
 	char		*cut;
 
@@ -75,22 +103,28 @@ check_form(const struct app *a, const struct integ_form *f,
 	    strlen(f->pb_token) > 4096 ||
 	    !util_text_ok(f->pb_token, strlen(f->pb_token)))
 		snprintf(err, len, "Enter a Productboard API token.");
-	else if (f->tracker_token == NULL || *f->tracker_token == '\0' ||
-	    strlen(f->tracker_token) > 1024 ||
-	    !util_text_ok(f->tracker_token, strlen(f->tracker_token)))
-		snprintf(err, len, "Enter a %s access token.", ops->title);
-	else if (f->tracker_project == NULL || *f->tracker_project == '\0' ||
-	    strlen(f->tracker_project) > 255 ||
-	    !util_text_ok(f->tracker_project, strlen(f->tracker_project)))
-		snprintf(err, len, "Enter the %s: %s.", ops->title,
-		    ops->project_label);
-	else if (strlen(url) > 1024 ||
-	    http_url_allowed(url, a->conf.allow_private_upstreams) == -1 ||
-	    (!a->conf.allow_private_upstreams && http_url_local(url)))
-		snprintf(err, len, "The %s URL must be an https:// URL of a "
-		    "public host.", ops->title);
-	else if (tracker_options_ok(ops, f->tracker_options, err, len) == 0)
+	else if (check_tracker_fields(a, f, ops, err, len) == 0)
 		return integ_choices_ok(f, ops->states, err, len);
+	return -1;
+}
+
+/* Why the project the admin named was not found, in err: -1. */
+static int
+project_refused(const struct tracker *tr, enum http_err e, const char *given,
+    char *err, size_t len)
+{
+	const char	*who = tr->ops->title;
+
+	if (e == HTTP_ECLIENT && tr->up.status == 401)
+		snprintf(err, len, "%s rejected the token.", who);
+	else if (e == HTTP_ECLIENT && tr->up.status == 404)
+		snprintf(err, len, "%s project \"%s\" does not exist or the "
+		    "token cannot see it.", who, given);
+	else if (e == HTTP_ECLIENT && tr->up.status == 422)
+		snprintf(err, len, "%s.", tr->up.err);	/* the backend's words */
+	else
+		snprintf(err, len, "%s could not be reached (%s); try again.",
+		    who, http_strerror(e));
 	return -1;
 }
 
@@ -134,24 +168,67 @@ check_upstreams(struct app *a, const struct integ_form *f,
 		return -1;
 	}
 	e = tracker_project(&tr, f->tracker_project, tp);
-	if (e == HTTP_ECLIENT && tr.up.status == 401)
-		snprintf(err, len, "%s rejected the token.", who);
-	else if (e == HTTP_ECLIENT && tr.up.status == 404)
-		snprintf(err, len, "%s project \"%s\" does not exist or the "
-		    "token cannot see it.", who, f->tracker_project);
-	else if (e == HTTP_ECLIENT && tr.up.status == 422)
-		snprintf(err, len, "%s.", tr.up.err);	/* the backend's words */
-	else if (e != HTTP_OK)
-		snprintf(err, len, "%s could not be reached (%s); try again.",
-		    who, http_strerror(e));
+	if (e != HTTP_OK)
+		project_refused(&tr, e, f->tracker_project, err, len);
 	else if (!tp->can_write)
 		snprintf(err, len, "%s %s.", ops->need_write, tp->name);
-	else if (!tp->can_hook)
+	else if (!tp->can_hook && !f->hook_by_hand)
 		snprintf(err, len, "%s %s.", ops->need_hook, tp->name);
 	else
-		rc = 0;
+		rc = integ_status_map_known(&tr, f->status_map, err, len);
 	tracker_close(&tr);
 	return rc;
+}
+
+int
+integ_statuses(struct app *a, const struct integ_form *f, cJSON **out,
+    char *err, size_t len)
+{
+	const struct tracker_ops *ops;
+	struct tracker_project tp;
+	struct tracker	 tr;
+	enum http_err	 e;
+	int		 rc = -1;
+
+	*out = NULL;
+	if ((ops = form_tracker(f, err, len)) == NULL)
+		return -1;
+	if (ops->statuses == NULL)
+		return 0;
+	if (check_tracker_fields(a, f, ops, err, len) == -1)
+		return -1;
+	if (tracker_open(&tr, a, ops->kind, form_url(f, ops), f->tracker_token,
+	    NULL, f->tracker_options) == -1) {
+		snprintf(err, len, "The %s token is not valid.", ops->title);
+		return -1;
+	}
+	if ((e = tracker_project(&tr, f->tracker_project, &tp)) != HTTP_OK)
+		project_refused(&tr, e, f->tracker_project, err, len);
+	else if ((e = ops->statuses(&tr, out)) != HTTP_OK)
+		snprintf(err, len, "The %s statuses could not be read: %s",
+		    ops->title, tr.up.err);
+	else
+		rc = 0;
+	tracker_project_release(&tp);
+	tracker_close(&tr);
+	return rc;
+}
+
+/*
+ * The tracker webhook's secret as the row keeps it: a signing tracker
+ * needs the secret itself, sealed; else its hash will do.  Heap, or NULL.
+ */
+static char *
+hook_secret_kept(struct app *a, const struct tracker_ops *ops,
+    const char *id, const char *secret)
+{
+	char	 ad[64], h[CRYPTO_HASH_LEN + 1];
+
+	snprintf(ad, sizeof(ad), "%s:tracker_hook_secret", id);
+	if (ops->auth == TRACKER_AUTH_HMAC_SHA256)
+		return crypto_seal(&a->key, secret, ad);
+	crypto_digest(secret, h);
+	return strdup(h);
 }
 
 /* Fills the row with sealed tokens and hashed secrets. */
@@ -160,8 +237,7 @@ make_row(struct app *a, const struct integ_form *f, const char *map,
     const struct tracker_ops *ops, const struct tracker_project *tp,
     const struct secrets *sec, struct store_integration *in)
 {
-	char	 ad[64], h1[CRYPTO_HASH_LEN + 1], h2[CRYPTO_HASH_LEN + 1],
-		 h3[CRYPTO_HASH_LEN + 1];
+	char	 ad[64], h1[CRYPTO_HASH_LEN + 1], h2[CRYPTO_HASH_LEN + 1];
 	size_t	 pl = strlen(f->pb_token), tl = strlen(f->tracker_token);
 
 	memset(in, 0, sizeof(*in));
@@ -177,14 +253,7 @@ make_row(struct app *a, const struct integ_form *f, const char *map,
 	crypto_digest(sec->pbhook, h2);
 	in->plugin_secret = strdup(h1);
 	in->pb_hook_secret = strdup(h2);
-	/* A signing tracker needs the secret itself; else its hash will do. */
-	snprintf(ad, sizeof(ad), "%s:tracker_hook_secret", in->id);
-	if (ops->auth == TRACKER_AUTH_HMAC_SHA256)
-		in->tracker_hook_secret = crypto_seal(&a->key, sec->trhook, ad);
-	else {
-		crypto_digest(sec->trhook, h3);
-		in->tracker_hook_secret = strdup(h3);
-	}
+	in->tracker_hook_secret = hook_secret_kept(a, ops, in->id, sec->trhook);
 	in->name = strdup(f->name);
 	in->column_label = strdup(f->column_label);
 	in->tracker_kind = strdup(ops->kind);
@@ -219,10 +288,20 @@ make_row(struct app *a, const struct integ_form *f, const char *map,
 	return 0;
 }
 
-/* Registers the three upstream objects, undoing on failure. */
+/* The URL the tracker's webhook of integration id delivers to. */
+static void
+hook_url(const struct app *a, const char *id, char *url, size_t len)
+{
+	snprintf(url, len, "%s/webhooks/gittab/%s", a->conf.public_url, id);
+}
+
+/*
+ * Registers the three upstream objects (the tracker's webhook unless a
+ * person sets it up by hand), undoing on failure.
+ */
 static int
-register_upstream(struct ctx *c, const struct secrets *sec, char *err,
-    size_t len)
+register_upstream(struct ctx *c, const struct secrets *sec, int by_hand,
+    char *err, size_t len)
 {
 	const char	*pub = c->app->conf.public_url;
 	char		 url[1200], name[300], type[64];
@@ -248,7 +327,14 @@ register_upstream(struct ctx *c, const struct secrets *sec, char *err,
 		    c->pb.up.err);
 		goto undo_plugin;
 	}
-	snprintf(url, sizeof(url), "%s/webhooks/gittab/%s", pub, c->in.id);
+	hook_url(c->app, c->in.id, url, sizeof(url));
+	if (by_hand) {
+		if ((c->in.tracker_hook_id = strdup(INTEG_HOOK_BY_HAND)) !=
+		    NULL)
+			return 0;
+		snprintf(err, len, "Out of memory.");
+		goto undo_webhook;
+	}
 	e = c->tr.ops->hook_create(&c->tr, url, sec->trhook,
 	    &c->in.tracker_hook_id);
 	/* A 403 that is a rate limit (GitHub's secondary one) is not a right. */
@@ -316,14 +402,17 @@ integ_create(struct app *a, const struct integ_form *f, char id[33],
 		snprintf(err, len, "Internal error: see the log.");
 		goto out;
 	}
-	if (register_upstream(&c, &sec, err, len) == -1 ||
+	if (register_upstream(&c, &sec, f->hook_by_hand, err, len) == -1 ||
 	    store_integration_update(&a->store, &c.in) != 0) {
 		store_integration_delete(&a->store, c.in.id);
 		goto out;
 	}
 	memcpy(id, c.in.id, 33);
-	log_info("integration %s created (%s project %s)", c.in.id, ops->kind,
-	    tp.name);
+	if (f->hook_by_hand && f->hook_secret != NULL)
+		memcpy(f->hook_secret, sec.trhook, sizeof(sec.trhook));
+	log_info("integration %s created (%s project %s%s)", c.in.id,
+	    ops->kind, tp.name, f->hook_by_hand ? ", its webhook set up by "
+	    "hand" : "");
 	rc = 0;
 out:
 	if (c.ready || c.in.name != NULL)
@@ -349,8 +438,9 @@ step(struct buf *report, const char *what, enum http_err e,
 int
 integ_delete(struct app *a, const char *id, struct buf *report)
 {
+	struct tracker_hook_setup hs;
 	struct ctx	 c;
-	char		 what[64];
+	char		 what[64], url[1200];
 	int		 rc, failed = 0;
 
 	if ((rc = ctx_load(&c, a, id)) != 0) {
@@ -364,15 +454,79 @@ integ_delete(struct app *a, const char *id, struct buf *report)
 	if (c.in.pb_webhook_id != NULL)
 		failed |= step(report, "Productboard webhook",
 		    pb_webhook_delete(&c.pb, c.in.pb_webhook_id), &c.pb.up);
-	if (c.in.tracker_hook_id != NULL) {
-		snprintf(what, sizeof(what), "%s webhook", c.tr.ops->title);
+	snprintf(what, sizeof(what), "%s webhook", c.tr.ops->title);
+	if (integ_hook_by_hand(&c.in) && integ_hook_setup(a, &c.in, url,
+	    sizeof(url), &hs) == 0)
+		buf_printf(report, "%s: set up by hand: delete the one for %s "
+		    "in %s\n", what, url, hs.where);
+	else if (c.in.tracker_hook_id != NULL)
 		failed |= step(report, what, c.tr.ops->hook_delete(&c.tr,
 		    c.in.tracker_hook_id), &c.tr.up);
-	}
 	if (!failed && store_integration_delete(&a->store, id) != 0)
 		failed = 1;
 	buf_printf(report, "pbsync records: %s\n", failed ? "kept (retry "
 	    "the delete once the failures above are fixed)" : "removed");
 	ctx_close(&c);
 	return failed ? -1 : 0;
+}
+
+int
+integ_hook_setup(const struct app *a, const struct store_integration *in,
+    char *url, size_t len, struct tracker_hook_setup *hs)
+{
+	const struct tracker_ops *ops = tracker_find(in->tracker_kind);
+
+	memset(hs, 0, sizeof(*hs));
+	if (ops == NULL || ops->hook_by_hand == NULL ||
+	    ops->hook_by_hand(in->tracker_project, hs) == -1)
+		return -1;
+	hook_url(a, in->id, url, len);
+	return 0;
+}
+
+int
+integ_hook_secret_new(struct app *a, const char *id,
+    char secret[CRYPTO_SECRET_LEN + 1], char *err, size_t len)
+{
+	const struct tracker_ops *ops;
+	struct store_integration in;
+	char		*kept = NULL;
+	int		 rc;
+
+	if ((rc = store_integration_get(&a->store, id, &in)) != 0) {
+		snprintf(err, len, rc == STORE_NOTFOUND ? "This integration "
+		    "does not exist any more." : "The integration cannot be "
+		    "read: see the log.");
+		return -1;
+	}
+	rc = -1;
+	if ((ops = tracker_find(in.tracker_kind)) == NULL ||
+	    !integ_hook_by_hand(&in))
+		snprintf(err, len, "pbsync registered this webhook: its secret "
+		    "is pbsync's own.");
+	else if (!a->key.loaded)
+		snprintf(err, len, "The key file is not readable: no secret "
+		    "can be kept.");
+	else {
+		crypto_random_secret(secret);
+		if ((kept = hook_secret_kept(a, ops, in.id, secret)) == NULL) {
+			snprintf(err, len, "Internal error: see the log.");
+			goto out;
+		}
+		free(in.tracker_hook_secret);
+		in.tracker_hook_secret = kept;
+		if (store_integration_update(&a->store, &in) != 0)
+			snprintf(err, len, "The new secret could not be saved: "
+			    "see the log.");
+		else {
+			log_info("integration %s: a new secret for its webhook "
+			    "set up by hand", in.id);
+			rc = 0;
+		}
+	}
+out:
+	if (rc == -1)
+		crypto_wipe(secret, CRYPTO_SECRET_LEN + 1);
+	store_integration_release(&in);
+	return rc;
 }

@@ -323,6 +323,57 @@ fetch(struct ctx *c, const struct store_link *l, struct sides *s,
 	return HTTP_OK;
 }
 
+/* Replaces *slot with a copy of v: 0 or -1. */
+static int
+take(char **slot, const char *v)
+{
+	char	*d;
+
+	if (v == NULL || (d = strdup(v)) == NULL)
+		return -1;
+	free(*slot);
+	*slot = d;
+	return 0;
+}
+
+static void
+swap(char **a, char **b)
+{
+	char	*t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * A title or state read back unlike what was written was changed after
+ * the write: the snapshot takes what was written, so that the next round
+ * sees the person's change as one.  (A description read back is the
+ * tracker's own rendering of what was written: it cannot be told apart.)
+ */
+static enum http_err
+as_written(struct ctx *c, struct sides *s, const struct tracker_edit *ed)
+{
+	char	*title;
+	int	 rc = 0;
+
+	if (ed->title != NULL) {
+		if ((title = tracker_title_cut(c->tr.ops, ed->title)) == NULL)
+			return HTTP_EINTERNAL;
+		if (!same(s->i.title, title))
+			rc = take(&s->i.title, title);
+		free(title);
+	}
+	if (rc == 0 && ed->state != NULL && !same(s->i.state, ed->state) &&
+	    !same(tracker_issue_class(&s->i), ed->state)) {
+		rc = take(&s->i.state, ed->state);
+		free(s->i.state_group);
+		free(s->i.state_class);
+		s->i.state_group = s->i.state_class = NULL;
+	}
+	return rc == 0 ? HTTP_OK : HTTP_EINTERNAL;
+}
+
 /* Writes the tracker per the plan; the returned issue replaces s->i. */
 static enum http_err
 write_tracker(struct ctx *c, struct sides *s, const struct plan *p)
@@ -356,16 +407,28 @@ write_tracker(struct ctx *c, struct sides *s, const struct plan *p)
 	}
 	e = c->tr.ops->edit(&c->tr, s->i.ref, &ed, &out);
 	buf_release(&md);
-	if (e == HTTP_OK) {
-		tracker_issue_release(&s->prev);
-		s->prev = s->i;
-		s->i = out;
-		free(s->tr_desc);
-		s->tr_desc = own_text(c, &s->i);
-		if (s->tr_desc == NULL)
-			e = HTTP_EINTERNAL;
+	if (e != HTTP_OK)
+		return e;
+	tracker_issue_release(&s->prev);
+	s->prev = s->i;
+	s->i = out;
+	/*
+	 * What the round did not write stays as fetched: the issue a write
+	 * answers with can hold a person's edit made since the fetch (Jira:
+	 * between the transition and the PUT), which must reach the other
+	 * side, not the snapshot.  (The snapshot's name is Productboard's.)
+	 */
+	if (ed.state == NULL) {
+		swap(&s->i.state, &s->prev.state);
+		swap(&s->i.state_group, &s->prev.state_group);
+		swap(&s->i.state_class, &s->prev.state_class);
 	}
-	return e;
+	if (ed.description != NULL) {
+		free(s->tr_desc);
+		if ((s->tr_desc = own_text(c, &s->i)) == NULL)
+			return HTTP_EINTERNAL;
+	}
+	return c->tr.ops->reads_back ? as_written(c, s, &ed) : HTTP_OK;
 }
 
 /* Writes Productboard per the plan and updates s->f to what was sent. */
@@ -585,19 +648,6 @@ out:
 	free(md);
 	cJSON_Delete(o);
 	return rc;
-}
-
-/* Replaces *slot with a copy of v: 0 or -1. */
-static int
-take(char **slot, const char *v)
-{
-	char	*d;
-
-	if (v == NULL || (d = strdup(v)) == NULL)
-		return -1;
-	free(*slot);
-	*slot = d;
-	return 0;
 }
 
 /*

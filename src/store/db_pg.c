@@ -43,12 +43,16 @@ struct pg_stmt {
 	struct db_stmt	 base;
 	char		*sql;		/* with $N placeholders */
 	int		 nparams;
+	Oid		*types;		/* what the server cannot tell */
 	char		**values;
 	char		 name[16];
 	unsigned	 gen;		/* prepared on that connection; 0: not */
 	PGresult	*res;
 	int		 row, rows;
 };
+
+#define MAX_PARAMS	32766	/* the protocol counts them in 16 bits */
+#define TEXT_OID	25	/* the type text, as pg_type numbers it */
 
 #define PG(d)		((struct pg *)(void *)(d))
 #define PGST(s)		((struct pg_stmt *)(void *)(s))
@@ -224,11 +228,11 @@ pg_changes(struct db *db)
 /*
  * The statement with SQLite's placeholders as PostgreSQL's: ?N is $N and
  * ? one more than the largest number before it.  Quoted text and
- * comments are copied as they are.  NULL when out of memory or a number
- * is out of range.
+ * comments are copied as they are.  used[N] is set for each N the text
+ * names.  NULL when out of memory or a number is out of range.
  */
 static char *
-placeholders(const char *sql, int *nparams)
+placeholders(const char *sql, int *nparams, char *used)
 {
 	char		*out, *o, *end;
 	const char	*p = sql;
@@ -256,12 +260,13 @@ placeholders(const char *sql, int *nparams)
 				n = strtol(p, &end, 10);
 				p = end;
 			}
-			if (n < 1 || n > 32766 || errno != 0) {
+			if (n < 1 || n > MAX_PARAMS || errno != 0) {
 				free(out);
 				return NULL;
 			}
 			if (n > max)
 				max = (int)n;
+			used[n] = 1;
 			o += sprintf(o, "$%ld", n);
 		} else
 			*o++ = *p++;
@@ -271,18 +276,47 @@ placeholders(const char *sql, int *nparams)
 	return out;
 }
 
+/*
+ * A statement of the store may bind a number its text does not name (one
+ * text of several that share their bindings): PostgreSQL, which types a
+ * parameter by where it is used, is told that one is text.
+ */
+static int
+unused_as_text(struct pg_stmt *s, const char *used)
+{
+	int	 i;
+
+	if (s->nparams == 0)
+		return 0;
+	if ((s->values = calloc((size_t)s->nparams, sizeof(*s->values))) ==
+	    NULL || (s->types = calloc((size_t)s->nparams,
+	    sizeof(*s->types))) == NULL)
+		return -1;
+	for (i = 0; i < s->nparams; i++)
+		s->types[i] = used[i + 1] ? 0 : TEXT_OID;
+	return 0;
+}
+
 static struct db_stmt *
 pg_prepare(struct db *db, const char *sql)
 {
 	struct pg	*p = PG(db);
 	struct pg_stmt	*s;
+	char		*used;
+	int		 rc = -1;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->sql = placeholders(sql, &s->nparams)) == NULL ||
-	    (s->nparams > 0 && (s->values = calloc((size_t)s->nparams,
-	    sizeof(*s->values))) == NULL)) {
-		if (s != NULL)
+	if ((s = calloc(1, sizeof(*s))) != NULL &&
+	    (used = calloc(MAX_PARAMS + 1, 1)) != NULL) {
+		if ((s->sql = placeholders(sql, &s->nparams, used)) != NULL)
+			rc = unused_as_text(s, used);
+		free(used);
+	}
+	if (rc == -1) {
+		if (s != NULL) {
 			free(s->sql);
+			free(s->values);
+			free(s->types);
+		}
 		free(s);
 		db_fail(db, DB_FAILED, "cannot prepare a statement: out of "
 		    "memory or a placeholder out of range");
@@ -329,6 +363,7 @@ pg_finalize(struct db_stmt *st)
 	pg_reset(st);
 	pg_clear(st);
 	free(s->values);
+	free(s->types);
 	free(s->sql);
 	free(s);
 }
@@ -386,7 +421,7 @@ prepared(struct pg *p, struct pg_stmt *s)
 
 	if (s->gen == p->gen)
 		return 0;
-	r = PQprepare(p->c, s->name, s->sql, s->nparams, NULL);
+	r = PQprepare(p->c, s->name, s->sql, s->nparams, s->types);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = fail(p, r);
 	else

@@ -305,6 +305,7 @@ struct store_isum {
 	char	*delete_policy;
 	int	 has_plugin, has_webhook;
 	int	 has_hook;		/* the tracker's webhook */
+	char	*tracker_hook_id;	/* its id, or NULL */
 	long long links;
 	long long jobs_dead;
 	long long jobs_waiting;
@@ -443,5 +444,97 @@ int	 store_delivery_known(struct store *, const char *iid,
  * number forgotten, or -1.  A result of limit means more may be left.
  */
 int	 store_delivery_prune(struct store *, double before, int limit);
+/*
+ * When the last delivery of source whose key is still recorded arrived:
+ * 1 with *at, 0 when none is, -1 on error.
+ */
+int	 store_delivery_last(struct store *, const char *iid,
+	    const char *source, double *at);
+
+/*
+ * Activity (store_activity.c): the hourly counts the dashboard charts
+ * (schema 10), the job queue's depth and the sync log's filtered pages.
+ * Hours are unix time / 3600.  Arrays are heap memory: free() them, or
+ * store_logents_free for log entries.
+ */
+enum store_act {
+	STORE_ACT_DELIVERY,	/* a delivery accepted and queued */
+	STORE_ACT_PUSH,		/* an issue created */
+	STORE_ACT_SYNC,		/* a sync round that wrote */
+	STORE_ACT_CONFLICT,	/* such a round with a conflict */
+	STORE_ACT_FAILURE,	/* a push refused, a failed job attempt */
+	STORE_ACT_N
+};
+#define STORE_ACT_BUCKETS	48
+/* The kinds as the activity table names them, in enum store_act order. */
+extern const char *const store_act_kinds[STORE_ACT_N];
+
+struct store_series {
+	long long from_hour;		/* the first bucket starts then */
+	int	 width;			/* hours per bucket */
+	int	 buckets;
+	long long n[STORE_ACT_N][STORE_ACT_BUCKETS];
+	long long total[STORE_ACT_N];
+};
+
+struct store_acttotal {
+	char	 integration_id[33];
+	long long n[STORE_ACT_N];
+};
+
+/* The jobs of one integration now. */
+struct store_queue {
+	char	 integration_id[33];
+	long long queued;		/* waiting, never tried */
+	long long retrying;		/* waiting after a failed attempt */
+	long long leased;		/* running */
+	long long buried;		/* dead: failed every attempt */
+	double	 oldest;		/* created_at of the oldest not dead;
+					   0 when none */
+	double	 due_since;		/* run_at of the most overdue waiting
+					   job; 0 when none is due */
+};
+
+/* What the sync log page asks for; NULL and 0 mean any. */
+struct store_logq {
+	const char *iid;
+	const char *feature_id;
+	const char *result;		/* ok, error, conflict, info */
+	double	 from, to;		/* at in [from, to) */
+	long long before;		/* only entries below this one */
+};
+
+struct store_logent {
+	struct store_logrow r;
+	char	 integration_id[33];
+	char	*integration_name;
+	long long link_id;		/* the feature's link now; 0: none */
+	char	*feature_name;		/* its last synced name, or NULL */
+};
+
+/* Counts one event of kind in the hour of at. */
+int	 store_activity_add(struct store *, const char *iid, enum store_act,
+	    double at);
+/*
+ * The counts of iid (NULL: every integration) in nb buckets of width
+ * hours, the last ending before end_hour; nb at most STORE_ACT_BUCKETS.
+ */
+int	 store_activity_series(struct store *, const char *iid,
+	    long long end_hour, int width, int nb, struct store_series *);
+/* The counts of each integration with any in [from_hour, to_hour). */
+int	 store_activity_totals(struct store *, long long from_hour,
+	    long long to_hour, struct store_acttotal **, size_t *n);
+/* The job queue of each integration that has jobs, by integration id. */
+int	 store_queue_stats(struct store *, double now, struct store_queue **,
+	    size_t *n);
+/*
+ * At most max entries matching q, newest first: 0, -1, or STORE_NOTFOUND
+ * when q->before names no entry (its integration was deleted).
+ */
+int	 store_log_find(struct store *, const struct store_logq *, size_t max,
+	    struct store_logent **, size_t *n);
+void	 store_logents_free(struct store_logent *, size_t n);
+/* The statement store_log_find runs for q on SQLite (its plan is tested). */
+const char *store_log_sql(const struct store_logq *);
 
 #endif

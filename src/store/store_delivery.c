@@ -74,3 +74,23 @@ store_delivery_prune(struct store *s, double before, int limit)
 		return -1;
 	return db_changes(s->conn);
 }
+
+int
+store_delivery_last(struct store *s, const char *iid, const char *source,
+    double *at)
+{
+	static const char sql[] = "SELECT max(received_at) FROM delivery"
+	    " WHERE integration_id = ? AND source = ?";
+	struct db_stmt	*st;
+	int		 rc;
+
+	*at = 0;
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, source);
+	if ((rc = db_step(st)) == DB_ROW && db_column_text(st, 0) != NULL)
+		*at = db_column_double(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? (*at > 0) : store_fail(s, "delivery last");
+}

@@ -21,5 +21,12 @@ int		 store_fail(struct store *, const char *what);
 /* Copies column col into a heap string (NULL stays NULL): 0 or -1. */
 int		 store_text(struct db_stmt *, int col, char **);
 void		 store_text_fixed(struct db_stmt *, int col, char *, size_t);
+/*
+ * Reads a sync log row whose id, at, actor, action, feature_id,
+ * issue_ref, result and detail start at column col: 0 or -1.
+ */
+int		 store_logrow_read(struct db_stmt *, int col,
+		    struct store_logrow *);
+void		 store_logrow_release(struct store_logrow *);
 
 #endif

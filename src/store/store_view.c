@@ -15,7 +15,7 @@
 	" i.tracker_token_tail, i.auth_failed, i.conflict_policy," \
 	" i.delete_policy, i.tracker_kind," \
 	" i.pb_plugin_id IS NOT NULL, i.pb_webhook_id IS NOT NULL," \
-	" i.tracker_hook_id IS NOT NULL," \
+	" i.tracker_hook_id," \
 	" (SELECT count(*) FROM link l WHERE l.integration_id = i.id)," \
 	" (SELECT count(*) FROM job j WHERE j.integration_id = i.id" \
 	"  AND j.state = 'dead')," \
@@ -45,7 +45,8 @@ read_isum(struct db_stmt *st, struct store_isum *o)
 		err |= store_text(st, 1 + (int)i, str[i]);
 	o->has_plugin = (int)db_column_int64(st, 12);
 	o->has_webhook = (int)db_column_int64(st, 13);
-	o->has_hook = (int)db_column_int64(st, 14);
+	err |= store_text(st, 14, &o->tracker_hook_id);
+	o->has_hook = o->tracker_hook_id != NULL;
 	o->links = db_column_int64(st, 15);
 	o->jobs_dead = db_column_int64(st, 16);
 	o->jobs_waiting = db_column_int64(st, 17);
@@ -160,6 +161,7 @@ store_isum_release(struct store_isum *o)
 	free(o->auth_failed);
 	free(o->conflict_policy);
 	free(o->delete_policy);
+	free(o->tracker_hook_id);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -239,30 +241,42 @@ store_links_free(struct store_link *v, size_t n)
 	free(v);
 }
 
-static int
-read_logrow(struct db_stmt *st, void *p)
+int
+store_logrow_read(struct db_stmt *st, int col, struct store_logrow *r)
 {
-	struct store_logrow *r = p;
 	char	**str[] = { &r->actor, &r->action, &r->feature_id,
 		    &r->issue_ref, &r->result, &r->detail };
 	size_t	 i;
 	int	 err = 0;
 
 	memset(r, 0, sizeof(*r));
-	r->id = db_column_int64(st, 0);
-	r->at = db_column_double(st, 1);
+	r->id = db_column_int64(st, col);
+	r->at = db_column_double(st, col + 1);
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
-		err |= store_text(st, 2 + (int)i, str[i]);
+		err |= store_text(st, col + 2 + (int)i, str[i]);
 	if (err) {
-		free(r->actor);
-		free(r->action);
-		free(r->feature_id);
-		free(r->issue_ref);
-		free(r->result);
-		free(r->detail);
+		store_logrow_release(r);
 		return -1;
 	}
 	return 0;
+}
+
+void
+store_logrow_release(struct store_logrow *r)
+{
+	free(r->actor);
+	free(r->action);
+	free(r->feature_id);
+	free(r->issue_ref);
+	free(r->result);
+	free(r->detail);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+read_logrow(struct db_stmt *st, void *p)
+{
+	return store_logrow_read(st, 0, p);
 }
 
 static void
@@ -300,14 +314,8 @@ store_logrows_free(struct store_logrow *v, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; v != NULL && i < n; i++) {
-		free(v[i].actor);
-		free(v[i].action);
-		free(v[i].feature_id);
-		free(v[i].issue_ref);
-		free(v[i].result);
-		free(v[i].detail);
-	}
+	for (i = 0; v != NULL && i < n; i++)
+		store_logrow_release(&v[i]);
 	free(v);
 }
 

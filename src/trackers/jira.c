@@ -24,9 +24,9 @@
 #define MAX_PROJECT	64
 
 static const struct tracker_option options[] = {
-	{ "email", "Account e-mail (the API token's user)", NULL },
-	{ "issue_type", "Issue type of new issues", "Task" },
-	{ NULL, NULL, NULL }
+	{ "email", "Account e-mail (the API token's user)", NULL, 1 },
+	{ "issue_type", "Issue type of new issues", "Task", 0 },
+	{ NULL, NULL, NULL, 0 }
 };
 
 static int
@@ -71,21 +71,35 @@ jira_limit_is_shared(const struct http_resp *r)
 	return strcasecmp(r->ratelimit_reason, "jira-per-issue-on-write") != 0;
 }
 
-/* The project id and issue type id of "<project>:<type>": 0 or -1. */
+/* The project id and issue type id of kept, "<project>:<type>": 0 or -1. */
+static int
+split_kept(const char *kept, char pid[MAX_PROJECT], char tid[MAX_PROJECT])
+{
+	const char	*c;
+
+	if (kept == NULL || (c = strchr(kept, ':')) == NULL ||
+	    (size_t)(c - kept) >= MAX_PROJECT || strlen(c + 1) >= MAX_PROJECT)
+		return -1;
+	memcpy(pid, kept, (size_t)(c - kept));
+	pid[c - kept] = '\0';
+	memcpy(tid, c + 1, strlen(c + 1) + 1);
+	return 0;
+}
+
 static int
 split_project(const struct tracker *t, char pid[MAX_PROJECT],
     char tid[MAX_PROJECT])
 {
-	const char	*c;
+	return split_kept(t->project, pid, tid);
+}
 
-	if (t->project == NULL || (c = strchr(t->project, ':')) == NULL ||
-	    (size_t)(c - t->project) >= MAX_PROJECT ||
-	    strlen(c + 1) >= MAX_PROJECT)
-		return -1;
-	memcpy(pid, t->project, (size_t)(c - t->project));
-	pid[c - t->project] = '\0';
-	memcpy(tid, c + 1, strlen(c + 1) + 1);
-	return 0;
+/* A text field of Jira's answer, or "" when absent or not text. */
+static const char *
+str_of(const cJSON *j, const char *path, size_t maxlen)
+{
+	const char	*s = json_str(j, path, maxlen);
+
+	return s != NULL ? s : "";
 }
 
 /* "<site>/rest/api/3<rest>"; escaped segments are the caller's. */
@@ -218,37 +232,48 @@ fail:
 }
 
 /*
- * GET of an issue.  One that left the project (moved) is gone for pbsync,
- * as a 404: its new project is not this integration's.
+ * The issue of answer j into out.  One that left the project (moved) is
+ * gone for pbsync, as a 404: its new project is not this integration's.
  */
+static enum http_err
+answer_issue(struct tracker *t, const cJSON *j, struct tracker_issue *out)
+{
+	char		 pid[MAX_PROJECT], tid[MAX_PROJECT];
+	const char	*in;
+
+	if (split_project(t, pid, tid) == -1)
+		return HTTP_EINTERNAL;
+	if ((in = json_str(j, "fields.project.id", 32)) != NULL &&
+	    strcmp(in, pid) != 0) {
+		snprintf(t->up.err, sizeof(t->up.err), "jira: the issue moved "
+		    "to another project");
+		t->up.status = 404;
+		return HTTP_ECLIENT;
+	}
+	if (read_issue(t, j, out) == -1) {
+		snprintf(t->up.err, sizeof(t->up.err),
+		    "jira sent an issue without id or key");
+		return HTTP_ESERVER;
+	}
+	return HTTP_OK;
+}
+
+/* GET of an issue, its answer kept in *raw if raw is not NULL. */
 static enum http_err
 get_issue(struct tracker *t, const char *ref, const char *expand,
     cJSON **raw, struct tracker_issue *out)
 {
 	struct buf	 u;
 	cJSON		*j = NULL;
-	char		 pid[MAX_PROJECT], tid[MAX_PROJECT];
-	const char	*in;
 	enum http_err	 e = HTTP_EINTERNAL;
 
 	memset(out, 0, sizeof(*out));
-	if (split_project(t, pid, tid) == 0 &&
-	    issue_url(t, &u, ref, "?fields=" FIELDS) == 0 &&
+	if (issue_url(t, &u, ref, "?fields=" FIELDS) == 0 &&
 	    (expand == NULL || buf_printf(&u, "&expand=%s", expand) == 0))
 		e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
 	buf_release(&u);
-	if (e == HTTP_OK && (in = json_str(j, "fields.project.id", 32)) !=
-	    NULL && strcmp(in, pid) != 0) {
-		snprintf(t->up.err, sizeof(t->up.err), "jira: the issue moved "
-		    "to another project");
-		t->up.status = 404;
-		e = HTTP_ECLIENT;
-	}
-	if (e == HTTP_OK && read_issue(t, j, out) == -1) {
-		snprintf(t->up.err, sizeof(t->up.err),
-		    "jira sent an issue without id or key");
-		e = HTTP_ESERVER;
-	}
+	if (e == HTTP_OK)
+		e = answer_issue(t, j, out);
 	if (e == HTTP_OK && raw != NULL) {
 		*raw = j;
 		j = NULL;
@@ -354,12 +379,12 @@ pick_transition(const cJSON *ts, const char *state)
 	size_t		 k;
 
 	cJSON_ArrayForEach(it, ts)
-		if (strcasecmp(json_str_or_empty(it, "to.name", 255),
+		if (strcasecmp(str_of(it, "to.name", 255),
 		    state) == 0)
 			return json_str(it, "id", 32);
 	for (k = 0; k < 2; k++)
 		cJSON_ArrayForEach(it, ts) {
-			cat = json_str_or_empty(it, "to.statusCategory.key",
+			cat = str_of(it, "to.statusCategory.key",
 			    32);
 			if (strcmp(state, "closed") == 0 ?
 			    k == 0 && strcmp(cat, "done") == 0 :
@@ -428,16 +453,18 @@ transition(struct tracker *t, const char *ref, const char *state)
 }
 
 /*
- * PUT for summary, description and labels (labels by add and remove
- * operations, so a person's labels stay), then the transition, then the
- * issue as it is now.
+ * The transition, then a PUT for summary, description and labels (labels
+ * by add and remove operations, so a person's labels stay) that answers
+ * with the issue as that PUT left it (returnIssue): a read after it could
+ * hold a person's edit made in between.  Only a transition: the issue is
+ * read after it (the engine checks the state it finds, tracker.h).
  */
 static enum http_err
 edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
     struct tracker_issue *out)
 {
 	struct buf	 u;
-	cJSON		*b = cJSON_CreateObject(), *f, *up, *l;
+	cJSON		*b = cJSON_CreateObject(), *f, *up, *l, *j = NULL;
 	char		*s = NULL;
 	enum http_err	 e = HTTP_EINTERNAL;
 
@@ -458,21 +485,24 @@ edit(struct tracker *t, const char *ref, const struct tracker_edit *ed,
 	    add_labels(t, l, ed->add_labels, "add") == -1 ||
 	    add_labels(t, l, ed->remove_labels, "remove") == -1))
 		goto out;
-	e = HTTP_OK;
-	if (cJSON_GetArraySize(f) > 0 ||
-	    cJSON_GetArraySize(cJSON_GetObjectItem(up, "labels")) > 0) {
-		if (cJSON_GetArraySize(up) == 0)
-			cJSON_DeleteItemFromObject(b, "update");
-		e = issue_url(t, &u, ref, "") == -1 ? HTTP_EINTERNAL :
-		    upstream_call(&t->up, "PUT", buf_str(&u), b, NULL);
-	}
-	if (e == HTTP_OK && ed->state != NULL)
-		e = transition(t, ref, ed->state);
-	if (e == HTTP_OK)
+	if (ed->state != NULL && (e = transition(t, ref, ed->state)) !=
+	    HTTP_OK)
+		goto out;
+	if (cJSON_GetArraySize(f) == 0 &&
+	    cJSON_GetArraySize(cJSON_GetObjectItem(up, "labels")) == 0) {
 		e = get(t, ref, out);
+		goto out;
+	}
+	if (cJSON_GetArraySize(up) == 0)
+		cJSON_DeleteItemFromObject(b, "update");
+	e = issue_url(t, &u, ref, "?returnIssue=true") == -1 ?
+	    HTTP_EINTERNAL : upstream_call(&t->up, "PUT", buf_str(&u), b, &j);
+	if (e == HTTP_OK)
+		e = answer_issue(t, j, out);
 out:
 	buf_release(&u);
 	cJSON_Delete(b);
+	cJSON_Delete(j);
 	free(s);
 	return e;
 }
@@ -597,6 +627,33 @@ hook_url(const struct tracker *t, struct buf *b, const char *id)
 	    http_escape_segment(b, id);
 }
 
+/* The JQL filter of the webhook of the project kept: 0 or -1. */
+static int
+hook_filter(const char *kept, char *out, size_t len)
+{
+	char	 pid[MAX_PROJECT], tid[MAX_PROJECT];
+
+	if (split_kept(kept, pid, tid) == -1)
+		return -1;
+	snprintf(out, len, "project = %s", pid);
+	return 0;
+}
+
+/*
+ * An admin webhook as a Jira administrator makes it in Jira's settings
+ * (webhooks, "Registering a webhook using the Jira administration
+ * console"): the events of hook_create, its filter, a body.
+ */
+static int
+hook_by_hand(const char *kept, struct tracker_hook_setup *h)
+{
+	h->where = "Jira settings (the cog), System, WebHooks, Create a "
+	    "WebHook";
+	h->events = "Issue: created, updated, deleted";
+	h->body = "Exclude body: not ticked";
+	return hook_filter(kept, h->filter, sizeof(h->filter));
+}
+
 /*
  * An admin webhook (webhooks: "Registering a webhook via the Jira REST
  * API") for the project's issue events, with a secret: Jira signs each
@@ -610,18 +667,17 @@ hook_create(struct tracker *t, const char *url, const char *secret,
 	    "jira:issue_updated", "jira:issue_deleted" };
 	struct buf	 u;
 	cJSON		*b = cJSON_CreateObject(), *j = NULL, *ev;
-	char		 pid[MAX_PROJECT], tid[MAX_PROJECT], jql[96];
+	char		 jql[96];
 	const char	*self, *slash;
 	enum http_err	 e = HTTP_EINTERNAL;
 	size_t		 i;
 
 	*id = NULL;
 	buf_init(&u, 16);
-	if (b == NULL || split_project(t, pid, tid) == -1 ||
+	if (b == NULL || hook_filter(t->project, jql, sizeof(jql)) == -1 ||
 	    (ev = cJSON_AddArrayToObject(b, "events")) == NULL ||
 	    hook_url(t, &u, NULL) == -1)
 		goto out;
-	snprintf(jql, sizeof(jql), "project = %s", pid);
 	cJSON_AddStringToObject(b, "name", "pbsync");
 	cJSON_AddStringToObject(b, "url", url);
 	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
@@ -630,7 +686,9 @@ hook_create(struct tracker *t, const char *url, const char *secret,
 	    HOOK_FILTER, jql);
 	cJSON_AddFalseToObject(b, "excludeBody");
 	cJSON_AddStringToObject(b, "secret", secret);
+	t->up.hide = secret;
 	e = upstream_call(&t->up, "POST", buf_str(&u), b, &j);
+	t->up.hide = NULL;
 	/* The answer names the webhook by its URL: ".../webhook/<id>". */
 	if (e == HTTP_OK && ((self = json_str(j, "self", 2048)) == NULL ||
 	    (slash = strrchr(self, '/')) == NULL ||
@@ -672,6 +730,60 @@ hook_exists(struct tracker *t, const char *id, int *active)
 	buf_release(&u);
 	if (e == HTTP_OK)
 		*active = !cJSON_IsFalse(cJSON_GetObjectItem(j, "enabled"));
+	cJSON_Delete(j);
+	return e;
+}
+
+/*
+ * The statuses of the workflow of the project's issue type, from each
+ * issue type's statuses ("Get all statuses for project").
+ */
+static enum http_err
+statuses(struct tracker *t, cJSON **out)
+{
+	struct buf	 u;
+	cJSON		*j = NULL, *o;
+	const cJSON	*it, *st, *type = NULL;
+	const char	*name;
+	char		 pid[MAX_PROJECT], tid[MAX_PROJECT];
+	enum http_err	 e = HTTP_EINTERNAL;
+
+	*out = NULL;
+	buf_init(&u, 16);
+	if (split_project(t, pid, tid) == 0 &&
+	    api_url(t, &u, "/project/") == 0 &&
+	    http_escape_segment(&u, pid) == 0 &&
+	    buf_puts(&u, "/statuses") == 0)
+		e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
+	buf_release(&u);
+	if (e != HTTP_OK)
+		goto out;
+	cJSON_ArrayForEach(it, j)
+		if (type == NULL && strcmp(str_of(it, "id",
+		    MAX_PROJECT), tid) == 0)
+			type = it;
+	if (type == NULL) {
+		snprintf(t->up.err, sizeof(t->up.err), "jira lists no "
+		    "statuses for the issue type %s of the project", tid);
+		e = HTTP_ESERVER;
+		goto out;
+	}
+	if ((*out = cJSON_CreateArray()) == NULL) {
+		e = HTTP_EINTERNAL;
+		goto out;
+	}
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(type, "statuses")) {
+		if ((name = json_str(st, "name", 255)) == NULL ||
+		    (o = cJSON_CreateObject()) == NULL)
+			continue;
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddStringToObject(o, "group", str_of(st,
+		    "statusCategory.key", 32));
+		cJSON_AddStringToObject(o, "group_name", str_of(st,
+		    "statusCategory.name", 64));
+		cJSON_AddItemToArray(*out, o);
+	}
+out:
 	cJSON_Delete(j);
 	return e;
 }
@@ -882,6 +994,7 @@ const struct tracker_ops jira_ops = {
 	    "alone may register webhooks, for",
 	.states = NULL,
 	.options = options,
+	.statuses = statuses,
 	.open = open_jira,
 	.project = project,
 	.create = create,
@@ -890,12 +1003,14 @@ const struct tracker_ops jira_ops = {
 	.find_marker = find_marker,
 	.hook_create = hook_create,
 	.hook_delete = hook_delete,
+	.hook_by_hand = hook_by_hand,
 	.hook_exists = hook_exists,
 	.from_html = adf_from_html,
 	.to_html = adf_to_html,
 	.footer_append = adf_marker_append,
 	.footer_strip = adf_marker_strip,
 	.max_title = JIRA_MAX_SUMMARY,
+	.reads_back = 1,
 	.max_description = MAX_DESCRIPTION,
 	.auth = TRACKER_AUTH_HMAC_SHA256,
 	.auth_header = "HTTP_X_HUB_SIGNATURE",

@@ -99,6 +99,17 @@ struct tracker_option {
 	const char	*name;		/* "issue_type" */
 	const char	*label;		/* "Issue type", for the form */
 	const char	*def;		/* the default, or NULL: required */
+	/* 1 if it says whose the token is (Jira: the account's e-mail): it
+	 * changes with the token, and an edit may change it. */
+	int		 with_token;
+};
+
+/* What a person enters in the tracker to set the webhook up by hand. */
+struct tracker_hook_setup {
+	const char	*where;		/* the tracker's page for it */
+	const char	*events;	/* the events to tick, in its words */
+	const char	*body;		/* what the hook must send, or NULL */
+	char		 filter[128];	/* the project's filter, or "" */
 };
 
 #define TRACKER_MAX_OPTION	255	/* characters of a setting's value */
@@ -124,6 +135,13 @@ struct tracker_ops {
 	const char	*const *states;
 	/* Its settings, ended by one whose name is NULL; or NULL: none. */
 	const struct tracker_option *options;
+	/*
+	 * The statuses of the workflow of the project (and issue type) the
+	 * tracker works in, where states is NULL: *out gets a JSON array of
+	 * {"name", "group", "group_name"} (the status, its category and the
+	 * category's name for people).  NULL where states lists them.
+	 */
+	enum http_err	(*statuses)(struct tracker *, cJSON **out);
 
 	int		(*open)(struct tracker *, struct app *, const char *url,
 			    const char *token);
@@ -151,6 +169,14 @@ struct tracker_ops {
 			    const char *secret, char **id);
 	enum http_err	(*hook_delete)(struct tracker *, const char *id);
 	/*
+	 * The webhook set up by hand, where the tracker lets only some
+	 * accounts register one (Jira: its administrators): what to enter
+	 * for project (as the backend keeps it), 0 or -1.  NULL: pbsync
+	 * registers the webhook, always.
+	 */
+	int		(*hook_by_hand)(const char *project,
+			    struct tracker_hook_setup *);
+	/*
 	 * Whether the webhook of that id is still there: HTTP_OK, with
 	 * *active 0 when the tracker has stopped sending to it, or
 	 * HTTP_ECLIENT with up.status 404 when it is gone.
@@ -173,6 +199,12 @@ struct tracker_ops {
 	size_t		 max_description;
 	/* The characters of a title it keeps (a longer one is cut). */
 	size_t		 max_title;
+	/*
+	 * 1 if edit's issue is not all the answer of its own write (Jira:
+	 * a transition, then the fields' PUT or a read): a person's change
+	 * made after a write can be in it.
+	 */
+	int		 reads_back;
 
 	enum tracker_auth auth;
 	const char	*auth_header;	/* CGI name: "HTTP_X_GITLAB_TOKEN" */

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -139,33 +140,128 @@ plain_word(const struct buf *b)
 	return 1;
 }
 
-/* Extracts a readable message from any of the error shapes we know. */
+/* Adds one message of an answer (field: message) to b. */
+static void
+reason_add(struct buf *b, const char *field, const char *m)
+{
+	if (m == NULL || *m == '\0')
+		return;
+	if (b->len > 0)
+		buf_puts(b, "; ");
+	if (field != NULL)
+		buf_printf(b, "%s: ", field);
+	buf_puts(b, m);
+}
+
+/* A text field of an error answer, or NULL when absent or empty. */
+static const char *
+reason_field(const cJSON *j, const char *name)
+{
+	const char	*s = cJSON_GetStringValue(cJSON_GetObjectItem(j, name));
+
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* The messages of an error answer in the shapes pbsync knows, into b. */
+static void
+reason_of(const cJSON *j, struct buf *b)
+{
+	const cJSON	*errors = cJSON_GetObjectItem(j, "errors"), *it;
+	const char	*m;
+
+	/* Productboard: {"errors": [{"title", "detail"}]}. */
+	it = cJSON_IsArray(errors) ? cJSON_GetArrayItem(errors, 0) : NULL;
+	if ((m = reason_field(it, "detail")) != NULL ||
+	    (m = reason_field(it, "title")) != NULL ||
+	    /* GitLab and GitHub: "message"; OAuth's "error". */
+	    (m = reason_field(j, "message")) != NULL ||
+	    (m = reason_field(j, "error")) != NULL) {
+		reason_add(b, NULL, m);
+		return;
+	}
+	/* Jira: {"errorMessages": [...], "errors": {"field": "message"}}. */
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "errorMessages"))
+		reason_add(b, NULL, cJSON_GetStringValue(it));
+	if (cJSON_IsObject(errors))
+		cJSON_ArrayForEach(it, errors)
+			reason_add(b, it->string, cJSON_GetStringValue(it));
+}
+
+/* Each occurrence of secret in b as "[hidden]" (secret of 8 or more). */
+static void
+reason_hide(struct buf *b, const char *secret)
+{
+	size_t	 n = secret != NULL ? strlen(secret) : 0;
+	char	*p;
+
+	if (n < 8 || b->len == 0)
+		return;
+	while ((p = strstr(b->data, secret)) != NULL) {
+		memcpy(p, "[hidden]", 8);
+		memmove(p + 8, p + n, b->len - (size_t)(p - b->data) - n + 1);
+		b->len -= n - 8;
+	}
+}
+
+/*
+ * The reason for people and logs: control characters as spaces, bytes
+ * that are no UTF-8 as '?', cut at a whole character after
+ * UPSTREAM_REASON_MAX bytes with "...".
+ */
+static void
+reason_copy(char out[UPSTREAM_REASON_MAX + 4], const struct buf *b)
+{
+	const char	*s = buf_str(b);
+	size_t		 i = 0, o = 0, n;
+	uint32_t	 cp = 0;
+	int		 ctl;
+
+	while (i < b->len) {
+		n = util_utf8_decode(s + i, b->len - i, &cp);
+		ctl = n > 0 && (cp < 0x20 || (cp >= 0x7f && cp < 0xa0));
+		if (o + (n > 0 && !ctl ? n : 1) > UPSTREAM_REASON_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (n == 0 || ctl)
+			out[o++] = n == 0 ? '?' : ' ';
+		else {
+			memcpy(out + o, s + i, n);
+			o += n;
+		}
+		i += n > 0 ? n : 1;
+	}
+	out[o] = '\0';
+}
+
+/* Explains a failed call in u->err: the service's own words if any. */
 static void
 describe(struct upstream *u, enum http_err e)
 {
+	struct buf	 b;
 	cJSON		*j;
-	const char	*m = NULL;
-	const cJSON	*v;
+	const char	*cred = strrchr(u->auth, ' ');
+	char		 m[UPSTREAM_REASON_MAX + 4];
 
 	if (e != HTTP_ECLIENT && e != HTTP_ESERVER && e != HTTP_ERATE) {
 		snprintf(u->err, sizeof(u->err), "%s: %s", u->name,
 		    u->resp.error);
 		return;
 	}
+	buf_init(&b, MAX_RESPONSE);
 	j = json_parse(buf_str(&u->resp.body), u->resp.body.len);
 	if (j == NULL && plain_word(&u->resp.body))
-		m = buf_str(&u->resp.body);	/* Slack's "no_service" */
-	if (j != NULL) {
-		v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0);
-		if ((m = json_str(v, "detail", 400)) == NULL &&
-		    (m = json_str(v, "title", 400)) == NULL &&
-		    (m = json_str(j, "message", 400)) == NULL &&
-		    (m = json_str(j, "error", 400)) == NULL &&
-		    (v = json_get(j, "message")) != NULL)
-			m = NULL;
-	}
+		reason_add(&b, NULL, buf_str(&u->resp.body));	/* Slack's */
+	else if (j != NULL)
+		reason_of(j, &b);
+	/* The answer may quote what was sent: the token, a secret. */
+	reason_hide(&b, cred != NULL ? cred + 1 : NULL);
+	reason_hide(&b, u->hide);
+	reason_copy(m, &b);
 	snprintf(u->err, sizeof(u->err), "%s answered %ld%s%s", u->name,
-	    u->status, m != NULL ? ": " : "", m != NULL ? m : "");
+	    u->status, *m != '\0' ? ": " : "", m);
+	buf_release(&b);
 	cJSON_Delete(j);
 }
 

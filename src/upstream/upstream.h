@@ -16,6 +16,8 @@
 #include "base/crypto.h"
 #include "base/http.h"
 
+#define UPSTREAM_REASON_MAX	300	/* bytes of a service's message kept */
+
 struct upstream {
 	struct app	*app;
 	const char	*name;		/* "productboard", "gitlab": logs */
@@ -42,6 +44,8 @@ struct upstream {
 	 */
 	int		(*limit_is_shared)(const struct http_resp *);
 	long		 timeout_ms;	/* 0: the client's default */
+	/* A secret the call being made sends (a webhook's): never in err. */
+	const char	*hide;
 };
 
 /*
@@ -55,7 +59,11 @@ void	 upstream_release(struct upstream *);
 /*
  * Sends body (may be NULL) as JSON and parses a JSON answer into *out when
  * out is not NULL (NULL for an empty body).  Returns the classification;
- * u->err explains a failure.
+ * u->err explains a failure: for an error answer, the service's message
+ * in any of the shapes pbsync knows (Productboard's errors, GitLab's and
+ * GitHub's message, Jira's errorMessages and errors), at most
+ * UPSTREAM_REASON_MAX bytes, control characters as spaces, the token and
+ * hide replaced.
  */
 enum http_err upstream_call(struct upstream *, const char *method,
 	    const char *url, const cJSON *body, cJSON **out);

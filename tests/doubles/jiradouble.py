@@ -804,6 +804,7 @@ class Jira(Double):
                     "account": 0}
         self.burst = {}          # (method, route) -> deque of times
         self.writes = {}         # issue id -> deque of write times
+        self.after_move = {}     # issue id -> (target, person): see below
         self.quota = collections.deque()
         for i, name, desc, level, sub, avatar in ISSUE_TYPES:
             self.issuetypes[i] = {"id": i, "name": name, "description": desc,
@@ -1397,7 +1398,7 @@ class Jira(Double):
             i = self.issues.get(int(ref))
         else:
             i = next((x for x in self.issues.values()
-                      if x["key"] == ref.upper()), None)
+                      if ref.upper() in [x["key"]] + x["old_keys"]), None)
         if i is None or i["deleted"] or not self.can(
                 user, self.projects[i["project"]], "BROWSE_PROJECTS"):
             raise fail(404, [NO_ISSUE])
@@ -1456,9 +1457,18 @@ class Jira(Double):
             ref, user)), ctype=JSON)
 
     def project_statuses(self, req, ref, user):
+        """GET /project/{p}/statuses ("Get all statuses for project"): an
+        IssueTypeWithStatus per issue type of the project (self, id,
+        name, subtask, statuses), each status a StatusDetails with its
+        untranslatedName; Browse projects, else 404."""
         p = self.browsable_project(ref, user)
-        return Reply(200, [dict(self.type_view(t), statuses=[
-            self.status_view(s) for s in p["workflows"][t]["statuses"]])
+        return Reply(200, [{
+            "self": self.api_url("issueType/" + t), "id": t,
+            "name": self.issuetypes[t]["name"],
+            "subtask": self.issuetypes[t]["subtask"],
+            "statuses": [dict(self.status_view(s), untranslatedName=self
+                              .statuses[s]["name"])
+                         for s in p["workflows"][t]["statuses"]]}
             for t in p["issuetypes"]], ctype=JSON)
 
     def page(self, req, items):
@@ -1643,7 +1653,7 @@ class Jira(Double):
              "reporter": rep, "creator": actor["accountId"],
              "assignee": None, "created": now, "updated": now,
              "status_changed": now, "deleted": False, "changelog": [],
-             "versions": []}
+             "versions": [], "old_keys": []}
         p["next_number"] += 1
         self.issues[i["id"]] = i
         self.snapshot(i)
@@ -1858,6 +1868,9 @@ class Jira(Double):
             changes = {}
         self.write_limit(i)
         self.do_transition(i, tid, user, changes)
+        after = self.after_move.pop(i["id"], None)
+        if after is not None:
+            self.human_move(i, after[0], after[1])
         return Reply(204)
 
     def do_transition(self, i, tid, actor, changes=None):
@@ -2298,6 +2311,7 @@ class Jira(Double):
         r.add("POST", r"/_double/issues/([^/]+)/transitions",
               self.c_issue_transition)
         r.add("DELETE", r"/_double/issues/([^/]+)", self.c_issue_delete)
+        r.add("POST", r"/_double/issues/([^/]+)/move", self.c_issue_move)
 
     def actor(self, who):
         """A control call's person: `as_user` by e-mail, account id or
@@ -2316,8 +2330,8 @@ class Jira(Double):
         """An issue by key or id, whoever may see it (a control call)."""
         ref = urllib.parse.unquote(ref)
         for x in self.issues.values():
-            if (x["key"] == ref.upper() or str(x["id"]) == ref) and \
-                    not x["deleted"]:
+            if (ref.upper() in [x["key"]] + x["old_keys"] or
+                    str(x["id"]) == ref) and not x["deleted"]:
                 return x
         raise fail(404, ["no issue %s" % ref])
 
@@ -2466,7 +2480,45 @@ class Jira(Double):
             tr = q.get("transition")
             if isinstance(tr, dict):
                 tr = tr.get("id") or tr.get("name")
-            self.human_move(i, tr if tr is not None else "", actor)
+            tr = tr if tr is not None else ""
+            # "after": "next transition": the person moves the issue just
+            # after the API's next transition of it, before its answer (a
+            # race that timing alone would rarely make).
+            if q.get("after") == "next transition":
+                self.after_move[i["id"]] = (tr, actor)
+                return Reply(202, self.issue_state(i))
+            self.human_move(i, tr, actor)
+            return Reply(200, self.issue_state(i))
+
+    def c_issue_move(self, req, ref):
+        """A person moves the issue to another project ({"to_project",
+        "as_user"}), as Jira Cloud's Move does: the id kept, a new key
+        there, the old key still answering with the issue where it is
+        now; the issue type kept if the project has it (else its first),
+        the status if the new workflow has it (else its initial one);
+        jira:issue_updated (issue_moved) to the hooks whose JQL matches
+        the issue in its new project."""
+        with self.lock:
+            q = req.obj()
+            actor = self.actor(q.get("as_user"))
+            i = self.c_issue(ref)
+            was = self.projects[i["project"]]
+            p = self.c_project_of(str(q.get("to_project") or ""))
+            if p is was:
+                raise fail(400, ["%s is in %s already" % (i["key"],
+                                                         p["key"])])
+            key = "%s-%d" % (p["key"], p["next_number"])
+            p["next_number"] += 1
+            items = [self.item("project", was["id"], was["name"], p["id"],
+                               p["name"]),
+                     self.item("Key", None, i["key"], None, key)]
+            i["old_keys"].append(i["key"])
+            i["key"], i["project"] = key, p["id"]
+            if i["issuetype"] not in p["issuetypes"]:
+                i["issuetype"] = p["issuetypes"][0]
+            if i["status"] not in self.workflow(i)["statuses"]:
+                i["status"] = self.workflow(i)["initial"]
+            self.record(i, items, actor, "issue_moved")
             return Reply(200, self.issue_state(i))
 
     def c_issue_delete(self, req, ref):

@@ -329,13 +329,46 @@ class JiraTest(unittest.TestCase):
                            "FLY"), 400)
 
     def test_project_statuses(self):
-        r = self.api("GET", "/rest/api/3/project/PROJ/statuses")
-        self.assertEqual(r.status, 200, r.text)
-        self.assertEqual([t["name"] for t in r.json], ["Task", "Bug"])
-        self.assertEqual([(s["name"], s["statusCategory"]["key"])
-                          for s in r.json[0]["statuses"]],
-                         [("To Do", "new"), ("In Progress", "indeterminate"),
-                          ("Done", "done")])
+        """Atlassian's "Get all statuses for project": an
+        IssueTypeWithStatus per issue type (self, id, name, subtask,
+        statuses), each status a StatusDetails; by key or id, for anyone
+        who may browse the project, its workflow per issue type."""
+        JD.ctl("POST", "projects/PROJ/workflow", {
+            "issuetype": "Bug", "statuses": [
+                {"name": "Open", "category": "new"},
+                {"name": "Fixed", "category": "done"}],
+            "transitions": [{"name": "Fix", "to": "Fixed"}]})
+        for ref, who in (("PROJ", BOT), ("10100", VIEWER)):
+            r = self.api("GET", "/rest/api/3/project/%s/statuses" % ref,
+                         who=who)
+            self.assertEqual(r.status, 200, r.text)
+            self.assertEqual([(t["id"], t["name"], t["subtask"])
+                              for t in r.json],
+                             [("10001", "Task", False),
+                              ("10002", "Bug", False)])
+            self.assertEqual(set(r.json[0]), {"self", "id", "name",
+                                              "subtask", "statuses"})
+            self.assertTrue(r.json[0]["self"].endswith(
+                "/rest/api/3/issueType/10001"), r.json[0]["self"])
+            self.assertEqual([(s["name"], s["untranslatedName"],
+                               s["statusCategory"]["key"])
+                              for s in r.json[0]["statuses"]],
+                             [("To Do", "To Do", "new"),
+                              ("In Progress", "In Progress",
+                               "indeterminate"), ("Done", "Done", "done")])
+            self.assertEqual([(s["name"], s["statusCategory"]["key"])
+                              for s in r.json[1]["statuses"]],
+                             [("Open", "new"), ("Fixed", "done")])
+            st = r.json[0]["statuses"][0]
+            self.assertTrue({"self", "description", "iconUrl", "name", "id",
+                             "statusCategory"} <= set(st), st)
+            self.assertEqual(set(st["statusCategory"]), {
+                "self", "id", "key", "colorName", "name"})
+        for who in (OUTSIDER, None):
+            self.jerr(self.api("GET", "/rest/api/3/project/PROJ/statuses",
+                               who=who), 404,
+                      ["No project could be found with key 'PROJ'."])
+        self.jerr(self.api("GET", "/rest/api/3/project/NOPE/statuses"), 404)
 
     # -- issues ----------------------------------------------------------
     def test_create_and_get(self):
@@ -1002,6 +1035,37 @@ class JiraTest(unittest.TestCase):
         self.jerr(self.api("GET", "/rest/api/3/issue/" + key), 404)
         r = JD.ctl("POST", "issues/%s/transitions" % key, {"transition": 31})
         self.assertEqual(r.status, 404)
+
+    def test_person_moves_an_issue(self):
+        """Moved to OTHER: the id kept, a new key there, the old key
+        answering with the issue in OTHER; the move (issue_moved, its
+        project and Key items) goes only to a hook whose JQL matches the
+        issue in its new project."""
+        self.hook(path="/proj")
+        self.hook(path="/other", jql="project = OTHER")
+        old = self.create()
+        r = JD.ctl("POST", "issues/%s/move" % old["key"], {
+            "to_project": "OTHER", "as_user": ALICE})
+        self.assertEqual((r.status, r.json["key"], r.json["project"]),
+                         (200, "OTHER-1", "OTHER"), r.text)
+        for ref in (old["id"], old["key"], "OTHER-1"):
+            i = self.get(ref)
+            self.assertEqual((i["id"], i["key"], i["fields"]["project"]
+                              ["key"]), (old["id"], "OTHER-1", "OTHER"))
+        self.jerr(self.api("GET", "/rest/api/3/issue/" + old["key"],
+                           who=ALICE), 404, [NO_ISSUE])
+        self.assertEqual([e["webhookEvent"] for e in self.events("/proj")],
+                         ["jira:issue_created"])
+        moved = self.events("/other")
+        self.assertEqual([(e["webhookEvent"], e["issue_event_type_name"],
+                           e["issue"]["key"]) for e in moved],
+                         [("jira:issue_updated", "issue_moved", "OTHER-1")])
+        self.assertEqual([(x["field"], x["to"], x["toString"]) for x in
+                          moved[0]["changelog"]["items"]][1:],
+                         [("Key", None, "OTHER-1")])
+        self.assertEqual(moved[0]["changelog"]["items"][0]["to"], "10200")
+        self.assertEqual(JD.ctl("POST", "issues/OTHER-1/move", {
+            "to_project": "OTHER"}).status, 400)
 
     def test_jql_and_event_filters(self):
         self.hook(path="/proj")

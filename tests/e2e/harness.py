@@ -297,8 +297,10 @@ class Stack:
         if self.pb is not None:
             self.env["PBSYNC_PRODUCTBOARD_API_URL"] = self.pb.url
         if os.environ.get("PBSYNC_E2E_VALGRIND"):
-            # memcheck runs code some 30 times slower: CPU time with it.
+            # memcheck runs code some 30 times slower: CPU time with it,
+            # and a push's first call (libraries' first use) takes seconds.
             self.env["PBSYNC_CPU_BUDGET_S"] = "600"
+            self.env["PBSYNC_PUSH_BUDGET_MS"] = "4500"
         self.env.update(env or {})
         with open(self.env["PBSYNC_CONFIG"], "w") as f:
             f.write("# written by the e2e harness\nlog_level = debug\n")

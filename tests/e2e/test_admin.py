@@ -13,6 +13,7 @@ import re
 import subprocess
 import threading
 import urllib.parse
+import urllib.request
 
 import fixtures
 import reliability
@@ -114,7 +115,8 @@ class FormParser(html.parser.HTMLParser):
         if not self.inside:
             return
         if tag == "input" and a.get("name"):
-            if a.get("type") == "radio" and "checked" not in a:
+            if a.get("type") in ("radio", "checkbox") and \
+                    "checked" not in a:
                 return
             self.data[a["name"]] = a.get("value") or ""
         elif tag == "select":
@@ -439,6 +441,139 @@ def logout_and_expiry(a):
          "an expired session sends back to the login")
 
 
+def hook_value(body, what):
+    """A setting the tracker webhook's page shows (id hook-<what>)."""
+    m = re.search(r'id="hook-%s">([^<]*)<' % what, body)
+    return html.unescape(m.group(1)) if m else None
+
+
+def webhook_by_hand(a):
+    """A token that may not register the webhook: where the tracker lets
+    a person set it up by hand, the integration is made without it, its
+    page says what to enter (the secret in the create's answer only);
+    entered so, the tracker's changes reach Productboard; a new secret
+    replaces the old one; the delete leaves the webhook to its admin.
+    Elsewhere the form neither offers nor takes it.  Returns the secrets
+    shown, which no log may hold."""
+    page = a.get("/admin/new?tracker=" + tr.kind).body
+    t.eq('name="hook_by_hand"' in page, tr.hook_by_hand,
+         "the create form offers to set the webhook up by hand: %s" %
+         tr.hook_by_hand)
+    if not tr.hook_by_hand:
+        r = a.post("/admin/new", create_form(a, name="By hand",
+                                             hook_by_hand="on"))
+        t.ok(r.status == 422 and "cannot be set up by hand" in r.body,
+             "a form that asks for it anyway is refused", said(r))
+        nothing_left("a webhook by hand refused")
+        return []
+    tr.clear()
+    r = a.post("/admin/new", create_form(
+        a, name="By hand", token=tr.hook_by_hand_token, hook_by_hand="on",
+        **tr.form_options(human=True)))
+    row = s.sql("SELECT id, tracker_hook_id FROM integration")
+    iid = row[0][0] if row else ""
+    url, secret = hook_value(r.body, "url"), hook_value(r.body, "secret")
+    events, jql = hook_value(r.body, "events"), hook_value(r.body, "filter")
+    t.ok(r.status == 200 and len(row) == 1 and row[0][1] == "by-hand" and
+         not tr.api("POST", "^%s$" % tr.hook_path) and not tr.hooks(),
+         "a token that may not register it: created, no webhook asked "
+         "for; the answer is the webhook's page", said(r))
+    t.eq(url, s.base + "/webhooks/gittab/" + iid, "it gives the URL")
+    t.ok(secret and len(secret) >= 40 and events and jql and
+         tr.hook_by_hand_token not in r.body,
+         "the secret, the events and the filter", (events, jql))
+    r2 = a.get("/admin/i/%s/webhook" % iid)
+    t.ok(r2.status == 200 and hook_value(r2.body, "url") == url and
+         hook_value(r2.body, "filter") == jql and secret not in r2.body,
+         "the webhook page later: the same settings, not the secret")
+    page = a.get("/admin/i/" + iid).body
+    t.ok('href="/admin/i/%s/webhook"' % iid in page,
+         "the integration page links to it")
+    t.ok("registered; set up by hand in the tracker" in page,
+         "the integration page says the webhook was set up by hand")
+
+    # Set up as the page says: a person's rename reaches the feature.
+    fid = fixtures.feature(s, name="Made by hand")
+    fixtures.click(s, fixtures.plugin_id(s, iid), fid)
+    fixtures.idle(s)
+    key = s.sql("SELECT issue_key FROM link WHERE feature_id = ?", fid)
+    number = tr.key_number(key[0][0]) if key else 0
+    hid = tr.add_hook("pbsync: By hand", url, events, jql, secret)
+
+    def name():
+        return s.pb.call("GET", "/_double/state")["features"][fid]["name"]
+    tr.edit(number, title="Renamed in " + tr.title)
+    t.ok(wait_for(lambda: name() == "Renamed in " + tr.title, 30),
+         "set up with those settings, a rename in %s reaches the feature" %
+         tr.title, name())
+
+    # Its token may still not register webhooks; its settings that say
+    # whose the token is change with it, checked with it.
+    edit = "/admin/i/%s/edit" % iid
+    form = page_form(a.get(edit).body, edit)
+    r = a.post(edit, dict(form, tracker_token=tr.hook_by_hand_token,
+                          **tr.form_options(human=True)))
+    t.ok(r.status == 303, "its token entered again is taken: the webhook "
+         "needs no right of it", said(r))
+    form = page_form(a.get(edit).body, edit)
+    r = a.post(edit, dict(form, tracker_token="",
+                          **{k: "nobody@example.com" for k in
+                             tr.form_options()}))
+    t.ok(r.status == 422 and "rejected the token with the new settings" in
+         r.body, "another account's e-mail with the saved token: refused",
+         said(r))
+    r = a.post(edit, dict(form, tracker_token=tr.token,
+                          **tr.form_options()))
+    kept = s.sql("SELECT tracker_options, tracker_token_tail FROM"
+                 " integration")[0]
+    t.ok(r.status == 303 and all(v in kept[0] for v in
+                                 tr.form_options().values()) and
+         kept[1] == tr.token[-4:], "another account, its e-mail with its "
+         "token: saved", (said(r), kept))
+
+    def last_answer():
+        tr.d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                            "timeout": 20})
+        got = [d["status"] for d in tr.d.call("GET", "/_double/deliveries")
+               if str(d.get("hook_id")) == str(hid)]
+        return got[-1] if got else None
+    r = a.post("/admin/i/%s/webhook" % iid, {})
+    t.eq(r.status, 403, "a new secret without the CSRF token: 403")
+    r = a.post("/admin/i/%s/webhook" % iid,
+               {"csrf": a.csrf("/admin/i/%s/webhook" % iid)})
+    new = hook_value(r.body, "secret")
+    t.ok(r.status == 200 and new and new != secret,
+         "a new secret, shown once", said(r))
+    # What the rename set going (Productboard's own delivery of it) is
+    # over before the next edit.
+    fixtures.idle(s, settled=True)
+    tr.edit(number, title="Signed with the old secret")
+    t.eq(last_answer(), 401, "deliveries signed with the old one are "
+         "refused")
+    url_, headers = tr.hook_api(hid)
+    req = urllib.request.Request(url_, method="PUT", data=json.dumps(
+        {"secret": new}).encode(), headers=dict(
+            headers, **{"Content-Type": "application/json"}))
+    urllib.request.urlopen(req, timeout=30).read()
+    tr.edit(number, title="Signed with the new secret")
+    answer = last_answer()
+    t.ok(answer is not None and 200 <= answer < 300 and
+         wait_for(lambda: name() == "Signed with the new secret", 30),
+         "with the new one in %s, they reach the feature again" % tr.title,
+         (answer, name()))
+
+    r = a.post("/admin/i/%s/delete" % iid,
+               {"csrf": a.csrf("/admin/i/%s/delete" % iid)})
+    t.ok(r.status == 200 and "set up by hand" in r.body and
+         s.counts()["integration"] == 0 and len(tr.hooks()) == 1,
+         "the delete says to remove the webhook in %s, and leaves it" %
+         tr.title, r.body[-1500:])
+    urllib.request.urlopen(urllib.request.Request(
+        url_, method="DELETE", headers=headers), timeout=30).read()
+    nothing_left("delete of an integration with its webhook by hand")
+    return [secret, new]
+
+
 def suite(stack, tracker):
     global s, tr
     s, tr = stack, tracker
@@ -480,12 +615,16 @@ def suite(stack, tracker):
     nothing_left("refused Productboard token")
 
     # The human may write issues but not create webhooks (GitLab: a
-    # Developer; GitHub: push access).
-    r = a.post("/admin/new", create_form(a, token=tr.human_token))
+    # Developer; GitHub: push access; Jira: no Jira administrator).
+    r = a.post("/admin/new", create_form(a, token=tr.human_token,
+                                         **tr.form_options(human=True)))
     t.ok(r.status == 422 and tr.need_hook in r.body,
          "a %s token that cannot create webhooks: '%s'" % (tr.title,
                                                            tr.need_hook),
          said(r))
+    t.eq("Set up the webhook by hand" in said(r), tr.hook_by_hand,
+         "the refusal offers to set the webhook up by hand: %s" %
+         tr.hook_by_hand)
     kept_typed(r, "token without the webhook right")
     nothing_left("token without the webhook right")
 
@@ -539,18 +678,42 @@ def suite(stack, tracker):
            for i in range(int(form["statuses"]))}
     done_i = [i for i in range(int(form["statuses"]))
               if form["st%d_name" % i] == "Done"][0]
-    t.ok(re.search(r'name="st%d_state"[^>]*>\s*<option value="opened" >'
-                   r'open</option>\s*<option value="closed" selected>'
-                   % done_i, r.body),
+    t.eq(form["st%d_state" % done_i], "closed",
          "the default maps Done to a closed issue")
+    offered = [re.findall(r'<option value="([^"]*)"', m) for m in re.findall(
+        r'<select name="st\d+_state".*?</select>', r.body, re.S)]
+    t.ok(len(offered) == len(ids) and all(o == tr.state_choices
+                                          for o in offered),
+         "each status may become one of %s" % tr.state_choices, offered[:1])
+    back = re.findall(r'<select name="back(\d+)"', r.body)
+    t.eq(len(back), len(tr.back_choices), "and the way back offers %s "
+         "besides open and closed" % (tr.back_choices or "nothing"))
     prog_i = [i for i in range(int(form["statuses"]))
               if form["st%d_name" % i] == "In Progress"][0]
+    new_i = [i for i in range(int(form["statuses"]))
+             if form["st%d_name" % i] == "New"][0]
     form.update({"pb_token": "", "tracker_token": "", "op": "save",
                  "st%d_state" % done_i: "closed",
                  "st%d_label" % prog_i: "status::doing",
                  "to_pb_closed": ids["Done"],
                  "to_pb_opened": ids["In Progress"],
                  "conflict_policy": "latest", "delete_policy": "close"})
+    # A state the tracker does not have, as a forged or stale form sends
+    # it: refused, nothing saved or registered.
+    r = a.post("/admin/new", dict(form, **{"st%d_state" % done_i:
+                                           "Shipped"}))
+    t.ok(r.status == 422 and "Choose the %s state for the status "
+         "&quot;Done&quot; from the list." % tr.title in r.body,
+         "a state %s does not have: refused" % tr.title, said(r))
+    nothing_left("a state the tracker does not have")
+    # The tracker's own state where it has some, and a status of its
+    # workflow back to Productboard.
+    want_back = {}
+    if tr.named_state:
+        form["st%d_state" % prog_i] = tr.named_state
+    if tr.back_choices:
+        form["back0"] = ids["New"]
+        want_back = {tr.back_choices[0]: ids["New"]}
     s.pb.call("DELETE", "/_double/requests")
     tr.clear()
     r = a.post("/admin/new", form)
@@ -572,10 +735,12 @@ def suite(stack, tracker):
          PB_TOKEN not in pbt, "the tokens are stored sealed")
     smap = json.loads(smap or "{}")
     t.eq(smap.get("to_tracker", {}).get(ids["In Progress"]),
-         {"state": "opened", "label": "status::doing"},
-         "the status map holds the scoped label")
-    t.eq(smap.get("to_productboard"), {"closed": ids["Done"],
-                                       "opened": ids["In Progress"]},
+         {"state": tr.named_state or "opened", "label": "status::doing"},
+         "the status map holds the scoped label (and %s's state)" %
+         tr.title)
+    t.eq(smap.get("to_productboard"), dict({"closed": ids["Done"],
+                                            "opened": ids["In Progress"]},
+                                           **want_back),
          "and the way back")
 
     posts = requests(s.pb, "POST", r"^/v2/plugin-integrations$")
@@ -621,6 +786,11 @@ def suite(stack, tracker):
     t.ok(r.status == 200 and "The integration was created" in r.body,
          "the integration page confirms the creation")
     t.ok(tr.token[-4:] in r.body, "tokens are shown by their last characters")
+    r = a.get("/admin/i/%s/webhook" % iid)
+    t.ok(r.status == 200 and "pbsync registered the %s webhook" % tr.title
+         in r.body and "<code>%s</code>" % hid in r.body and
+         'id="hook-secret"' not in r.body,
+         "the webhook page names the webhook pbsync registered")
 
     # -- a feature named like a script, pushed ------------------------------
     fid = fixtures.feature(s, name=XSS)
@@ -725,6 +895,13 @@ def suite(stack, tracker):
     t.ok(r.status == 200 and "status::doing" in r.body and
          "In Progress" in r.body, "the edit form shows the saved mapping")
     form = page_form(r.body, "/admin/i/%s/edit" % iid)
+    t.eq((form.get("st%d_state" % prog_i), {k: form.get("back%d" % i) for
+                                            i, k in enumerate(
+                                                tr.back_choices[:1])}),
+         (tr.named_state or "opened", want_back),
+         "with the states chosen, both ways")
+    t.eq({k: form.get(k) for k in tr.form_options()}, tr.form_options(),
+         "and the settings that say whose the token is")
     form.update({"name": "Team B", "column_label": "GL2",
                  "conflict_policy": "tracker", "delete_policy": "label",
                  "pb_token": BAD_PB_TOKEN, "tracker_token": "",
@@ -756,10 +933,26 @@ def suite(stack, tracker):
          "the mapping was saved as edited")
     form["csrf"] = a.csrf("/admin/i/%s/edit" % iid)
     form["tracker_token"] = tr.human_token
+    form.update(tr.form_options(human=True))
     r = a.post("/admin/i/%s/edit" % iid, form)
     t.ok(r.status == 422 and tr.need_hook in r.body,
-         "a new %s token that cannot create webhooks is refused" % tr.title)
+         "a new %s token that cannot create webhooks is refused" % tr.title,
+         said(r))
+    kept = s.sql("SELECT tracker_options FROM integration")[0][0]
+    t.ok(all(v in kept for v in tr.form_options().values()) and
+         not any(v in kept for v in tr.form_options(human=True).values()
+                 if v not in tr.form_options().values()),
+         "and its settings stay", kept)
+    if tr.fixed_option:
+        field, value = tr.fixed_option
+        r = a.post("/admin/i/%s/edit" % iid, dict(form, **{
+            field: value, "tracker_token": tr.token}, **tr.form_options()))
+        t.ok(r.status == 422 and "cannot be changed" in r.body and
+             s.sql("SELECT tracker_options FROM integration")[0][0] ==
+             kept, "a setting that does not go with the token cannot "
+             "change", said(r))
     form["tracker_token"] = tr.token
+    form.update(tr.form_options())
     form["name"] = XSS
     r = a.post("/admin/i/%s/edit" % iid, form)
     t.eq(r.status, 303, "a valid new %s token is accepted" % tr.title)
@@ -846,6 +1039,8 @@ def suite(stack, tracker):
          "deleting again finishes the job")
     nothing_left("delete retried")
 
+    shown = webhook_by_hand(a)
+
     if once(tr):
         logout_and_expiry(a)
 
@@ -857,8 +1052,9 @@ def suite(stack, tracker):
     t.eq(leaked, [], "no token or password appears in any page")
     logs = s.log() + "".join(s.log(n + ".stderr") for n in
                              ("admin", "plugin", "pbhook", "glhook"))
-    leaked = [x for x in secrets() if x in logs]
-    t.eq(leaked, [], "no token or password appears in the logs")
+    leaked = [x[:6] + "..." for x in secrets() + tuple(shown) if x in logs]
+    t.eq(leaked, [], "no token, password or webhook secret appears in the "
+         "logs")
 
 
 trackers.each(t, suite)

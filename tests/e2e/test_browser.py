@@ -310,6 +310,45 @@ try:
     t.ok(os.path.getsize(shot) > 5000, "a screenshot of the list is kept "
          "at " + os.path.relpath(shot, TOP_BUILD))
 
+    # -- the activity dashboard and the sync log ----------------------------
+    fid = fixtures.feature(s, "Browser feature")
+    fixtures.click(s, fixtures.plugin_id(s, iid), fid)
+    size = ("(function(q){return [].slice.call(document.querySelectorAll(q))"
+            ".map(function(e){var r=e.getBoundingClientRect();"
+            "return [r.width,r.height]})})(%s)")
+    for path in ("/admin/", "/admin/i/" + iid):
+        b.goto(s.base + path)
+        charts = b.js(size % json.dumps("svg.spark"))
+        t.ok(charts and len(charts) == 5 and all(w > 0 and h > 0 for w, h
+                                                 in charts),
+             "%s: the five charts render with a size" % path, charts)
+        bars = b.js(size % json.dumps("#chart-push rect.bar"))
+        t.ok(bars and all(w > 0 and h > 0 for w, h in bars),
+             "%s: the push is drawn as a bar" % path, bars)
+    t.eq(b.js("getComputedStyle(document.querySelector('#chart-push "
+              "rect.bar')).fill"), "rgb(47, 91, 211)",
+         "the bars take their colour from the style sheet under the CSP")
+    for width in (1280, 390):
+        b.call("Emulation.setDeviceMetricsOverride", width=width,
+               height=900, deviceScaleFactor=1, mobile=width < 500)
+        for path, name in (("/admin/", "dashboard"), ("/admin/log",
+                                                      "synclog")):
+            b.goto(s.base + path)
+            over = b.js("document.documentElement.scrollWidth - "
+                        "window.innerWidth")
+            t.ok(over is not None and over <= 0, "%s at %d pixels wide: "
+                 "nothing sticks out sideways" % (path, width), over)
+            b.screenshot("admin-%s-%d.png" % (name, width))
+    b.call("Emulation.clearDeviceMetricsOverride")
+    b.goto(s.base + "/admin/log")
+    t.ok(b.js("document.querySelectorAll('table.log tr.entry').length") >= 1,
+         "the sync log lists the push")
+    b.click("table.log td a[href*='/links/']")
+    txt = b.text()
+    t.ok("History" in txt and "Browser feature" in txt,
+         "its feature opens the link's history", txt[-600:])
+    b.goto(s.base + "/admin/")
+
     b.click("td a[href^='/admin/i/']")
     b.click("a.danger")
     t.ok("Delete this integration" in b.text(), "the delete page asks "

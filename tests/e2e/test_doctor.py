@@ -10,6 +10,7 @@ through each service's API), and where the tracker has the switch (GitHub)
 a webhook turned off.  No token or secret in anything it prints; nothing
 it finds is written back.
 """
+import html
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import urllib.request
 import fixtures as fx
 import reliability
 import trackers
-from harness import Tap
+from harness import AdminSession, Tap
 
 t = Tap()
 AREA = "pbsyncctl doctor"
@@ -100,6 +101,59 @@ def gone(s, case, iid, name, status, expected, says=""):
         status, rc, v, text, sorted(k for k in bad if k != (iid, name))),
         status == 204 and rc == 1 and v == "FAIL" and "is gone" in text and
         says in text and list(bad) == [(iid, name)])
+
+
+def by_hand(s, tr):
+    """A webhook set up by hand, where the tracker lets a token that may
+    not register one go without it: doctor cannot ask the tracker, so it
+    says when the last delivery arrived (warn before any, ok after one),
+    and the token's missing right is no warning.  Returns the secret."""
+    admin = AdminSession(s)
+    csrf = re.search(r'name="csrf" value="([^"]*)"', admin.get(
+        "/admin/new?tracker=" + tr.kind)[1])
+    st, page = admin.req("POST", "/admin/new", dict({
+        "csrf": csrf.group(1) if csrf else "", "op": "save",
+        "name": "By hand", "column_label": tr.title,
+        "pb_token": fx.PB_TOKEN, "tracker_kind": tr.kind,
+        "tracker_url": tr.url(), "tracker_token": tr.hook_by_hand_token,
+        "tracker_project": tr.project, "conflict_policy": "latest",
+        "delete_policy": "keep", "hook_by_hand": "on"},
+        **tr.form_options(human=True)))
+    shown = {k: html.unescape(v) for k, v in re.findall(
+        r'id="hook-(\w+)">([^<]*)<', page)}
+    iid = s.sql("SELECT id FROM integration WHERE name = 'By hand'")
+    iid = iid[0][0] if iid else None
+    hook = tr.title + " webhook"
+    rc, rows, out, _ = doctor(s, iid)
+    bad = not_ok(rows)
+    v, text = bad.get((iid, hook), (None, ""))
+    check("%s set up by hand, no delivery yet" % hook, "warn %s: set up by "
+          "hand, no delivery; fix: the webhook page to compare with; %s "
+          "ok; exit 0" % (hook, tr.title), "create %d; exit %d; %s %r; "
+          "others: %s" % (st, rc, v, text, sorted(k for k in bad
+                                                   if k != (iid, hook))),
+          st == 200 and rc == 0 and v == "warn" and "set up by hand" in
+          text and "no delivery" in text and "/admin/i/%s/webhook" % iid
+          in text and list(bad) == [(iid, hook)])
+    hid = tr.add_hook("pbsync: By hand", shown.get("url"),
+                      shown.get("events"), shown.get("filter"),
+                      shown.get("secret"))
+    tr.open_issue("Seen by the hook", "A person's new issue.")
+    tr.d.call("POST", "/_double/wait", {"deliveries_idle": True,
+                                        "timeout": 20})
+    rc, rows, out, _ = doctor(s, iid)
+    said = [x for w, i, k, x in rows if (i, k) == (iid, hook)]
+    check("%s set up by hand, after a delivery" % hook, "ok %s: set up by "
+          "hand, its last delivery's time; exit 0" % hook, "exit %d; %s; "
+          "not ok: %s" % (rc, said, not_ok(rows)),
+          rc == 0 and not not_ok(rows) and len(said) == 1 and
+          "last delivery arrived" in said[0])
+    r = s.ctl("integration", "delete", iid, check=False)
+    t.ok(r.returncode == 0 and "set up by hand" in r.stdout,
+         "pbsyncctl integration delete says to remove it by hand",
+         r.stdout)
+    hook_call(tr, hid, "DELETE")
+    return shown.get("secret")
 
 
 def suite(s, tr):
@@ -284,8 +338,11 @@ def suite(s, tr):
          r.stderr, "doctor with two ids: its usage on stderr, exit 2",
          r.stderr)
 
-    secrets = [fx.PB_TOKEN, tr.token] + [
+    shown = by_hand(s, tr) if tr.hook_by_hand else None
+
+    secrets = [fx.PB_TOKEN, tr.token, shown] + [
         x for x in (tr.hook_secret_sent(h) for h in tr.hooks()) if x]
+    secrets = [x for x in secrets if x]
     leaked = [x[:6] + "..." for x in secrets if any(
         x in o for o in s.outputs)]
     t.ok(len(secrets) >= 3 and not leaked, "no token or hook secret in "

@@ -1,7 +1,9 @@
 """Deletion and drift: a feature deleted in Productboard, an issue deleted
 in the tracker (GitLab sends nothing for that: reconcile finds it; GitHub
 sends `deleted`), and an issue moved elsewhere (GitLab: the link follows
-it; GitHub: a transferred issue is gone for pbsync, the link ends).
+it; GitHub: a transferred issue is gone for pbsync, the link ends; Jira:
+a moved issue is gone for pbsync too, and only a reconcile sees the move,
+the webhook's JQL not matching it in its new project).
 Runs once per tracker (tests/e2e/trackers.py)."""
 from harness import Tap, wait_for
 import fixtures as fx
@@ -76,7 +78,14 @@ def suite(s, tr):
     # pbsync's token sees both places, as it must to follow a move.
     tr.grant("mover", "tok-mover-0123456789", (tr, other), "admin")
     tr.grant(trackers.BOT, tr.token, (tr, other), "admin")
+    path = tr.issue_path(n)
+    tr.clear()
     tr.move(n, other, "mover")
+    if not tr.sends_move:
+        fx.idle(s, settled=True)
+        t.eq(len(link_of(fid3)), 1, "%s sends nothing for a move out of "
+             "the project" % tr.title)
+        s.ctl("reconcile")
     if tr.moves_keep_link:
         t.ok(wait_for(lambda: link_of(fid3) and other.holds(
             link_of(fid3)[0][1]), 15),
@@ -89,6 +98,11 @@ def suite(s, tr):
         t.ok(wait_for(lambda: fx.connection(s, pid, fid3)["data"]["fields"]
                       ["connection"]["state"] == "initial", 15),
              "and the column is back to initial")
+        fx.idle(s)
+        t.eq([r["method"] + " " + r["path"] for r in tr.all_writes()
+              if r["path"] == path or r["path"].startswith(path + "/")],
+             [],
+             "no write reaches the issue in its new place")
     fx.idle(s)
 
     # -- a copied marker takes no link over ------------------------------------
@@ -111,6 +125,8 @@ def suite(s, tr):
                              "y\n\n<!-- pbsync:feature=%s -->\n" % fid4,
                              trackers.BOT)
     tr.move(n4, hidden, "mover")
+    if not tr.sends_move:
+        s.ctl("reconcile")
     gone = wait_for(lambda: not link_of(fid4), 15)
     reliability.check(t, "security", "an issue moves out of the token's "
                       "sight while other issues (another user's, and one "

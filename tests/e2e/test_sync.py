@@ -225,6 +225,7 @@ def suite(s, tr):
 
 
 # Only the worker runs jobs here, so killing it mid-job is meaningful.
-trackers.each(t, suite, env={"PBSYNC_JOB_LEASE_S": "4",
-                             "PBSYNC_JOB_BUDGET_MS": "0",
-                             "PBSYNC_RECONCILE_INTERVAL_S": "3600"})
+# The one suite Jira runs in by default, besides test_trackers.
+trackers.each(t, suite, every=True,
+              env={"PBSYNC_JOB_LEASE_S": "4", "PBSYNC_JOB_BUDGET_MS": "0",
+                   "PBSYNC_RECONCILE_INTERVAL_S": "3600"})

@@ -102,6 +102,22 @@ def one_tracker(cls, admin):
     tr.seed()
     by_form(tr, admin)
     env = {"PBSYNC_PB_TOKEN": fx.PB_TOKEN, "PBSYNC_TRACKER_TOKEN": tr.token}
+    # A status map naming a state the tracker does not have, either way.
+    for way, says in (("to_tracker", tr.unknown_state_says),
+                      ("to_productboard", tr.unknown_back_says)):
+        bad = fx.status_map(s)
+        if way == "to_tracker":
+            bad[way][fx.status_ids(s)["Planned"]]["state"] = "Shipped"
+        else:
+            bad[way]["Shipped"] = fx.status_ids(s)["Done"]
+        r = s.ctl("integration", "add", "--name", "Shipped",
+                  "--status-map", json.dumps(bad), *tr.integration_args(),
+                  env=env, check=False)
+        check(tr, "a status map naming a state %s does not have, %s" % (
+            tr.title, way), "refused: '%s'; nothing made" % says,
+            "exit %d %r" % (r.returncode, r.stderr.strip()[-300:]),
+            r.returncode != 0 and says in r.stderr and not s.sql(
+                "SELECT id FROM integration WHERE name = 'Shipped'"))
     r = s.ctl("integration", "add", "--name", "Team " + tr.title,
               "--status-map", json.dumps(fx.status_map(s)),
               *tr.integration_args(), env=env, check=False)
@@ -528,6 +544,29 @@ def jira_only():
           "issue in %s; transition 51 %s" % (
               tr.issue(n)["status"], "used" if used else "not seen"),
           shipped and bool(used))
+
+    # A person reopens the issue just after pbsync's transition to Done,
+    # before pbsync reads the issue back: the reopening is theirs.
+    tr.edit(n, status="To Do")
+    wait_for(lambda: status_name(fid) == "In Progress", 20)
+    tr.edit(n, status="In Progress")
+    tr.edit(n, status="In Review")
+    wait_for(lambda: status_name(fid) == "Planned", 20)
+    idle()
+    s.jr.call("POST", "/_double/issues/%s-%d/transitions" % (tr.project, n),
+              {"as_user": tr.human_email, "transition": "Reopen",
+               "after": "next transition"})
+    s.pb.call("PATCH", "/_double/features/" + fid,
+              {"status": {"id": fx.status_ids(s)["Done"]}})
+    back = wait_for(lambda: status_is("To Do") and
+                    status_name(fid) == "In Progress", 20)
+    idle()
+    check(tr, "a person reopens the issue between pbsync's transition to "
+          "Done and its read of the issue", "the reopening reaches "
+          "Productboard: the feature is In Progress again",
+          "issue in %s; feature %s" % (tr.issue(n)["status"],
+                                       status_name(fid)),
+          back and status_is("To Do") and status_name(fid) == "In Progress")
 
     # A name longer than a Jira summary takes.
     long = "Long name " + "x" * 290

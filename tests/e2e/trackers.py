@@ -57,9 +57,38 @@ class Tracker:
     # reconcile finds it).
     sends_delete = False
 
-    def form_options(self):
-        """The admin form's fields for the tracker's own settings."""
+    def form_options(self, human=False):
+        """The admin form's fields for the tracker's own settings (with
+        human: those of the human's token, where a setting says whose the
+        token is)."""
         return {}
+
+    # The states the admin form offers for a Productboard status (the
+    # values of its select), and the ways back it offers besides open and
+    # closed (a workflow's statuses, then their categories): the default
+    # project's.  named_state: a state of the tracker's own to choose
+    # (None where open and closed are all there is).
+    state_choices = ["opened", "closed"]
+    back_choices = []
+    named_state = None
+    # What pbsync says of a status map naming a state the tracker does
+    # not have ("Shipped"), to the tracker and back to Productboard.
+    unknown_state_says = "must map to open or closed"
+    unknown_back_says = "The status mapping is not valid"
+    # The tracker lets a person set the webhook up by hand (for a token
+    # that may not register one): hook_by_hand_token is such a token,
+    # add_hook() what an administrator does in the tracker's settings.
+    hook_by_hand = False
+    hook_by_hand_token = None
+    # A setting of the form that an edit may not change (field, value),
+    # or None.
+    fixed_option = None
+
+    def add_hook(self, name, url, events, jql, secret):
+        """The webhook a tracker administrator creates in its settings with
+        what pbsync's page says (events in the tracker's words); returns
+        its id."""
+        raise NotImplementedError
 
     @staticmethod
     def actionable(body, words):
@@ -71,8 +100,23 @@ class Tracker:
     @staticmethod
     def shows(body, how, text):
         """True if body, the tracker's text, shows text as how ("bold",
-        "item": a list item)."""
+        "item": a list item; "top": the heading the text starts with)."""
+        if how == "top":
+            return body.startswith("# %s" % text)
         return {"bold": "**%s**", "item": "- %s"}[how] % text in body
+
+    @staticmethod
+    def marked(body, fid):
+        """True if body carries pbsync's hidden marker of feature fid."""
+        return "<!-- pbsync:feature=%s -->" % fid in body
+
+    @staticmethod
+    def notifies(body, name):
+        """True if body would notify name: "@name" left as written (not
+        in a code span, broken by a zero-width space, nor escaped)."""
+        at = "@" + name
+        return at in body.replace("`%s`" % at, "").replace(
+            "@\u200b" + name, "") and "\\" + at not in body
 
     def issues_of(self, fid):
         """The issues carrying the feature's marker."""
@@ -166,6 +210,11 @@ class Tracker:
         return dict(self.signed(hook, body), **{
             self.event_header: self.ignored_event}), body
 
+    def ignored_body(self, body):
+        """body made one of an event pbsync acknowledges and ignores when
+        sent with ignored_event: here the header says so, body is kept."""
+        return body
+
     # The tracker acts on mentions and references in titles too, so
     # pbsync breaks them there (title_shown()); elsewhere only in bodies.
     mentions_in_titles = False
@@ -175,6 +224,9 @@ class Tracker:
     # An issue moved to another project stays linked (pbsync follows the
     # move); elsewhere a move or a transfer ends the link.
     moves_keep_link = False
+    # A move out of the project reaches pbsync as a delivery (else only a
+    # reconcile finds it).
+    sends_move = True
     # The characters of a description pbsync writes to the tracker (its
     # limit in src/trackers).
     max_description = None
@@ -841,8 +893,42 @@ class Jira(Tracker):
     closed_label = "Done"  # the workflow's status, as Jira names it
     sends_delete = True    # jira:issue_deleted
 
-    def form_options(self):
-        return {"tracker_opt0": self.email}
+    def form_options(self, human=False):
+        return {"tracker_opt0": self.human_email if human else self.email}
+
+    state_choices = ["opened", "closed", "To Do", "In Progress", "Done"]
+    back_choices = ["To Do", "In Progress", "Done", "new", "indeterminate",
+                    "done"]
+    named_state = "In Progress"
+    unknown_state_says = "is not a status of the Jira workflow"
+    unknown_back_says = "nor one of its status categories (new, " \
+        "indeterminate, done)"
+    # Only a Jira administrator registers webhooks; alice is none.
+    hook_by_hand = True
+    hook_by_hand_token = human_token
+    fixed_option = ("tracker_opt1", "Bug")   # the issue type
+
+    def add_hook(self, name, url, events, jql, secret):
+        """A Jira administrator (the bot) creates the admin webhook in
+        System, WebHooks: "Issue: created, updated, deleted" are the
+        jira:issue_* events."""
+        import base64
+        import urllib.request
+        kind, _, which = events.partition(":")
+        body = {"name": name, "url": url, "events": [
+            "jira:%s_%s" % (kind.strip().lower(), w.strip())
+            for w in which.split(",")],
+            "filters": {"issue-related-events-section": jql},
+            "excludeBody": False, "secret": secret}
+        auth = base64.b64encode(("%s:%s" % (self.email, self.token))
+                                .encode()).decode()
+        req = urllib.request.Request(
+            self.url() + "/rest/webhooks/1.0/webhook", method="POST",
+            data=json.dumps(body).encode(), headers={
+                "Authorization": "Basic " + auth,
+                "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())["self"].rsplit("/", 1)[1]
 
     @staticmethod
     def actionable(body, words):
@@ -871,8 +957,18 @@ class Jira(Tracker):
 
     @staticmethod
     def shows(body, how, text):
-        """In the ADF document: a text node with the strong mark, or
-        one in a list item."""
+        """In the ADF document: a text node with the strong mark, one in
+        a list item, or (top) the document's first node a level-1
+        heading of that text alone."""
+        if how == "top":
+            try:
+                first = (json.loads(body).get("content") or [{}])[0]
+            except (ValueError, AttributeError):
+                return False
+            return first.get("type") == "heading" and \
+                (first.get("attrs") or {}).get("level") == 1 and \
+                first.get("content") == [{"type": "text", "text": text}]
+
         def walk(n, in_item):
             if isinstance(n, list):
                 return any(walk(x, in_item) for x in n)
@@ -887,6 +983,33 @@ class Jira(Tracker):
             return walk(json.loads(body), False)
         except ValueError:
             return False
+
+    @staticmethod
+    def marked(body, fid):
+        """pbsync's footer as src/convert/adf.c writes it, the document's
+        end: a rule, the paragraph linking to the feature, then a
+        paragraph of one code-marked text node, "pbsync:feature=<id>"."""
+        try:
+            end = json.loads(body).get("content")[-3:]
+        except (ValueError, AttributeError, TypeError):
+            return False
+        if len(end) != 3:
+            return False
+        lead = (end[1].get("content") or [{}])[0]
+        return end[0].get("type") == "rule" and \
+            end[1].get("type") == "paragraph" and \
+            (lead.get("text") or "").startswith(
+                "Linked to the Productboard feature ") and \
+            end[2] == {"type": "paragraph", "content": [{
+                "type": "text", "text": "pbsync:feature=%s" % fid,
+                "marks": [{"type": "code"}]}]}
+
+    @staticmethod
+    def notifies(body, name):
+        """Jira notifies through mention nodes, never through text: any
+        mention node (or a body that is not ADF) would."""
+        return bool([n for n in Jira.actionable(body, ()) if n in (
+            "mention", "not ADF")])
 
     def integration_args(self):
         return super().integration_args() + ("--option",
@@ -1000,7 +1123,7 @@ class Jira(Tracker):
 
     # The job error pbsync records when the double answers a write 500.
     server_error = "jira answered 500"
-    write_status = 204          # PUT /issue/{id}, POST .../transitions
+    write_status = 200          # PUT /issue/{id}?returnIssue=true
     unavailable_retry_after = 1
 
     def credential(self):
@@ -1016,11 +1139,15 @@ class Jira(Tracker):
     def ignored_delivery(self, hook):
         """Jira names the event in the body (webhookEvent); a comment's
         is acknowledged and ignored."""
-        body = json.dumps({"timestamp": 1, "webhookEvent": "comment_created",
+        body = self.ignored_body("{}")
+        return self.signed(hook, body), body
+
+    def ignored_body(self, body):
+        """A comment's event, whatever body was."""
+        return json.dumps({"timestamp": 1, "webhookEvent": "comment_created",
                            "comment": {"id": "10000", "body": "a comment"},
                            "issue": {"id": "10001",
                                      "key": self.project + "-1"}})
-        return self.signed(hook, body), body
 
     @staticmethod
     def delivery_number(body):
@@ -1153,12 +1280,23 @@ class Jira(Tracker):
             "projects": {p.project: {"admin": "admin", "write": "member"}[
                 role] for p in places}})
 
-    # move(): the Jira double has no control route that moves an issue
-    # to another project yet.
+    def move(self, number, to, as_user):
+        """Moved to the project of adapter to (Jira's Move): a new key
+        there, the id kept."""
+        return self.d.call("POST", "/_double/issues/%s/move" % self.key_of(
+            number), {"to_project": to.project, "as_user": as_user})
+
+    # A moved issue has left the integration's project: gone for pbsync,
+    # the link ends (src/trackers/jira.c answer_issue).  The webhook's
+    # JQL (project = ...) matches the issue where it is now, so Jira
+    # sends pbsync nothing for the move: a reconcile finds it.
+    moves_keep_link = False
+    sends_move = False
 
 
 ALL = (GitLab, GitHub)
-# Trackers a suite runs only when PBSYNC_E2E_TRACKERS names them.
+# Trackers a suite runs only when PBSYNC_E2E_TRACKERS names them, or
+# with every: the e2e time of the test command is shared out.
 NAMED_ONLY = (Jira,)
 EVERY = ALL + NAMED_ONLY
 
@@ -1177,15 +1315,16 @@ def chosen(every=False):
     return [c for c in ALL + NAMED_ONLY if c.kind in want.split()]
 
 
-def each(tap, suite, **stack_kw):
-    """Runs suite(s, tr) once per chosen tracker, each time on a fresh
-    Stack(tracker=..., **stack_kw) whose Productboard token and tracker
-    users are seeded, the tracker's title in front of every check; then
-    ends the TAP stream.  A suite that raises fails one check and the
-    next tracker still runs."""
+def each(tap, suite, every=False, **stack_kw):
+    """Runs suite(s, tr) once per chosen tracker (with every, the
+    named-only ones too), each time on a fresh Stack(tracker=...,
+    **stack_kw) whose Productboard token and tracker users are seeded,
+    the tracker's title in front of every check; then ends the TAP
+    stream.  A suite that raises fails one check and the next tracker
+    still runs."""
     from harness import Stack
     from fixtures import PB_TOKEN
-    for cls in chosen():
+    for cls in chosen(every):
         tap.prefix = cls.title + ": "
         s = None
         try:

@@ -301,9 +301,12 @@ create(struct world *w, const cJSON *b, cJSON **out)
 	return 201;
 }
 
-/* PUT /issue/{id}: summary and description; labels only by update. */
+/*
+ * PUT /issue/{id}: summary and description; labels only by update.  204,
+ * or with ?returnIssue=true 200 and the issue as the edit left it.
+ */
 static int
-edit(struct world *w, const cJSON *b, cJSON **out)
+edit(struct world *w, const cJSON *b, int answer, cJSON **out)
 {
 	static const char *const top[] = { "fields", "update", NULL };
 	static const char *const known[] = { "summary", "description",
@@ -331,7 +334,10 @@ edit(struct world *w, const cJSON *b, cJSON **out)
 		w->noop_writes++;
 	else
 		changed(w, "jira:issue_updated", 1);
-	return 204;
+	if (!answer)
+		return 204;
+	*out = issue(w, NULL, 0);
+	return 200;
 }
 
 /* POST /issue/{id}/transitions: to a status the current one offers. */
@@ -420,7 +426,8 @@ mem_jira_serve(struct world *w, const char *method, const char *path,
 		return 200;
 	}
 	if (strcmp(method, "PUT") == 0)
-		return edit(w, body, out);
+		return edit(w, body, q != NULL &&
+		    strstr(q, "returnIssue=true") != NULL, out);
 	return world_unexpected(w, method, path, out);
 }
 

@@ -2,8 +2,9 @@
 """The store's unit tests on PostgreSQL (TAP).
 
 Starts the throwaway server of tests/pg/cluster and runs, each against a
-schema of its own (tests/unit/tstore.h): test_store and test_prom (the
-checks they make on SQLite, now on PostgreSQL) and test_store_pg (what
+schema of its own (tests/unit/tstore.h): test_store, test_prom and
+test_activity (the checks they make on SQLite, now on PostgreSQL, but
+test_activity's SQLite query plans) and test_store_pg (what
 only several PostgreSQL connections can show: leases with SKIP LOCKED, a
 delivery from two connections, transactions run again after their
 connection was ended or a deadlock, and the schema both engines make).
@@ -21,7 +22,7 @@ TOP = os.environ.get("top_srcdir", os.path.join(os.path.dirname(
     os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("top_builddir", os.getcwd())
 BINARIES = ("tests/unit/test_store", "tests/unit/test_prom",
-            "tests/unit/test_store_pg")
+            "tests/unit/test_activity", "tests/unit/test_store_pg")
 TAP = re.compile(r"^(not )?ok \d+ ?-? ?(.*)$")
 
 

@@ -106,6 +106,138 @@ param(const void *arg, const char *name)
 	return NULL;
 }
 
+/* Opens the Jira backend on the canned server, in project 10000:10001. */
+static void
+jira_open(struct tracker *tr, struct app *a)
+{
+	char	 base[64];
+
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	if (tracker_open(tr, a, "jira", base, "jt", "10000:10001",
+	    "{\"email\":\"bot@example.com\"}") == -1)
+		abort();
+}
+
+/*
+ * Jira's error shape (errorMessages, then each field's error) is what an
+ * admin and the log read: bounded, control characters out, no secret.
+ */
+static void
+jira_errors(struct app *a)
+{
+	static char	 longer[2100];
+	struct tracker	 tr;
+	struct tracker_issue i;
+	char		*hook = NULL;
+	size_t		 n;
+
+	canned(reply(400, "{\"errorMessages\":[\"Field 'x' is bad\"],"
+	    "\"errors\":{\"summary\":\"You must specify a summary of the "
+	    "issue.\",\"labels\":\"No spaces.\"}}"));
+	jira_open(&tr, a);
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_ECLIENT);
+	collect();
+	CHECK_STR(tr.up.err, "jira answered 400: Field 'x' is bad; summary: "
+	    "You must specify a summary of the issue.; labels: No spaces.");
+	tracker_close(&tr);
+
+	canned(reply(404, "{\"errorMessages\":[\"Gone\\u0007\\n\\u001b[31m "
+	    "red\\u0085.\"],\"errors\":{}}"));
+	jira_open(&tr, a);
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_ECLIENT);
+	collect();
+	CHECK_STR(tr.up.err, "jira answered 404: Gone   [31m red .");
+	tracker_close(&tr);
+
+	memcpy(longer, "{\"errorMessages\":[\"", 19);
+	memset(longer + 19, 'x', 2000);
+	memcpy(longer + 2019, "\"]}", 4);
+	canned(reply(400, longer));
+	jira_open(&tr, a);
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_ECLIENT);
+	collect();
+	n = strlen("jira answered 400: ");
+	CHECK_INT(strlen(tr.up.err), n + UPSTREAM_REASON_MAX + 3);
+	CHECK(strcmp(tr.up.err + strlen(tr.up.err) - 4, "x...") == 0);
+	tracker_close(&tr);
+
+	/* A message quoting the hook's secret or the credential hides them. */
+	canned(reply(400, "{\"errorMessages\":[\"Bad secret "
+	    "hook-secret-0123456789 for Ym90QGV4YW1wbGUuY29tOmp0\"],"
+	    "\"errors\":{}}"));
+	jira_open(&tr, a);
+	CHECK_INT(tr.ops->hook_create(&tr, "https://x/webhooks/gittab/1",
+	    "hook-secret-0123456789", &hook), HTTP_ECLIENT);
+	collect();
+	CHECK(hook == NULL);
+	CHECK_STR(tr.up.err, "jira answered 400: Bad secret [hidden] for "
+	    "[hidden]");
+	CHECK(tr.up.hide == NULL);
+	tracker_close(&tr);
+
+	/* The other shapes: GitLab's and GitHub's message. */
+	canned(reply(404, "{\"message\":\"404 Project Not Found\"}"));
+	jira_open(&tr, a);
+	CHECK_INT(tr.ops->get(&tr, "10042", &i), HTTP_ECLIENT);
+	collect();
+	CHECK_STR(tr.up.err, "jira answered 404: 404 Project Not Found");
+	tracker_close(&tr);
+}
+
+/*
+ * The workflow's statuses of the integration's issue type, and what a
+ * person enters to set the webhook up by hand.
+ */
+static void
+jira_workflow(struct app *a)
+{
+	static const char answer[] = "[{\"self\":\"x\",\"id\":\"10000\","
+	    "\"name\":\"Epic\",\"subtask\":false,\"statuses\":[{\"name\":"
+	    "\"Backlog\",\"id\":\"1\",\"statusCategory\":{\"key\":\"new\","
+	    "\"name\":\"To Do\"}}]},{\"id\":\"10001\",\"name\":\"Task\","
+	    "\"statuses\":[{\"name\":\"To Do\",\"id\":\"10000\","
+	    "\"statusCategory\":{\"key\":\"new\",\"name\":\"To Do\"}},{"
+	    "\"name\":\"In Review\",\"id\":\"3\",\"statusCategory\":{\"key\":"
+	    "\"indeterminate\",\"name\":\"In Progress\"}},{\"name\":7}]}]";
+	const struct tracker_ops *ops = tracker_find("jira");
+	struct tracker_hook_setup hs;
+	struct tracker	 tr;
+	cJSON		*st = NULL;
+	char		*text;
+
+	canned(reply(200, answer));
+	jira_open(&tr, a);
+	CHECK_INT(tr.ops->statuses(&tr, &st), HTTP_OK);
+	collect();
+	CHECK(strncmp(seen, "GET /rest/api/3/project/10000/statuses ", 39) ==
+	    0);
+	text = cJSON_PrintUnformatted(st);
+	CHECK_STR(text, "[{\"name\":\"To Do\",\"group\":\"new\","
+	    "\"group_name\":\"To Do\"},{\"name\":\"In Review\",\"group\":"
+	    "\"indeterminate\",\"group_name\":\"In Progress\"}]");
+	cJSON_free(text);
+	cJSON_Delete(st);
+	tracker_close(&tr);
+
+	/* An issue type the answer does not list. */
+	canned(reply(200, "[{\"id\":\"10000\",\"statuses\":[]}]"));
+	jira_open(&tr, a);
+	CHECK_INT(tr.ops->statuses(&tr, &st), HTTP_ESERVER);
+	collect();
+	CHECK(st == NULL);
+	CHECK(strstr(tr.up.err, "10001") != NULL);
+	tracker_close(&tr);
+
+	CHECK(ops->hook_by_hand != NULL);
+	CHECK_INT(ops->hook_by_hand("10000:10001", &hs), 0);
+	CHECK_STR(hs.filter, "project = 10000");
+	CHECK_STR(hs.events, "Issue: created, updated, deleted");
+	CHECK(strstr(hs.where, "WebHooks") != NULL);
+	CHECK_INT(ops->hook_by_hand("10000", &hs), -1);
+	CHECK(tracker_find("gitlab")->hook_by_hand == NULL);
+	CHECK(tracker_find("github")->statuses == NULL);
+}
+
 /* The Jira backend: settings, basic auth, issue reads, limits, events. */
 static void
 jira(struct app *a)
@@ -391,6 +523,8 @@ main(void)
 	CHECK(strncmp(seen, "GET /api/v4/projects/4/issues/14 ", 33) == 0);
 	tracker_close(&tr);
 	jira(&a);
+	jira_errors(&a);
+	jira_workflow(&a);
 	http_release(&a.http);
 	return t_done();
 }
