@@ -10,6 +10,7 @@
 #include "trackers/tracker.h"
 
 #define LOG_PER_PAGE	50
+#define TEXT_MAX	100	/* characters of the text filter */
 
 /* The outcomes a person filters by, and the result each one is. */
 static const struct {
@@ -30,6 +31,8 @@ struct filter {
 	char		 feature[65];
 	char		 outcome[16];
 	char		 from[20], to[20];
+	char		 who[256];
+	char		 text[TEXT_MAX * 4 + 1];
 	struct store_logq q;
 };
 
@@ -40,16 +43,29 @@ param(struct view *ad, const char *name, char *out, size_t len)
 	struct buf	 b;
 	int		 rc = 0;
 
-	buf_init(&b, 128);
+	/* A value longer than len stops its decoding part way: not absent. */
+	buf_init(&b, len);
 	out[0] = '\0';
 	if (req_query(ad->rq, name, &b) == 0) {
 		if (b.len >= len || !util_text_ok(buf_str(&b), b.len))
 			rc = -1;
 		else
 			memcpy(out, buf_str(&b), b.len + 1);
-	}
+	} else if (b.len > 0)
+		rc = -1;
 	buf_release(&b);
 	return rc;
+}
+
+/* The characters of UTF-8 text s. */
+static size_t
+chars(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
 }
 
 /*
@@ -101,6 +117,11 @@ read_filter(struct view *ad, struct filter *f)
 	if (param(ad, "to", f->to, sizeof(f->to)) == -1 ||
 	    utc_time(f->to, &f->q.to) == -1)
 		return "the time before which";
+	if (param(ad, "who", f->who, sizeof(f->who)) == -1)
+		return "who";
+	if (param(ad, "text", f->text, sizeof(f->text)) == -1 ||
+	    chars(f->text) > TEXT_MAX)
+		return "the text (at most 100 characters)";
 	if (param(ad, "before", before, sizeof(before)) == -1 ||
 	    (before[0] != '\0' && util_parse_long(before, 1, 1L << 62,
 	    &id) == -1))
@@ -108,6 +129,8 @@ read_filter(struct view *ad, struct filter *f)
 	f->q.before = id;
 	f->q.iid = f->iid[0] != '\0' ? f->iid : NULL;
 	f->q.feature_id = f->feature[0] != '\0' ? f->feature : NULL;
+	f->q.actor = f->who[0] != '\0' ? f->who : NULL;
+	f->q.text = f->text[0] != '\0' ? f->text : NULL;
 	return NULL;
 }
 
@@ -138,6 +161,8 @@ filter_url(struct tmpl_vars *v, const char *key, const char *page,
 		add_param(&u, "outcome", f->outcome);
 		add_param(&u, "from", f->from);
 		add_param(&u, "to", f->to);
+		add_param(&u, "who", f->who);
+		add_param(&u, "text", f->text);
 	}
 	if (before > 0) {
 		snprintf(id, sizeof(id), "%lld", before);
@@ -319,6 +344,8 @@ synclog_page(struct view *ad)
 	tmpl_set(v, "feature", f.feature);
 	tmpl_set(v, "from", f.from);
 	tmpl_set(v, "to", f.to);
+	tmpl_set(v, "who", f.who);
+	tmpl_set(v, "text", f.text);
 	tmpl_set_flag(v, "wide", 1);
 	if (find(ad, v, "/admin/log", &f) == 0)
 		view_page(ad, 200, "log.html", v);

@@ -502,6 +502,8 @@ struct store_logq {
 	const char *result;		/* ok, error, conflict, info */
 	double	 from, to;		/* at in [from, to) */
 	long long before;		/* only entries below this one */
+	const char *actor;		/* who, any case */
+	const char *text;		/* in the detail or the feature */
 };
 
 struct store_logent {

@@ -212,19 +212,36 @@ store_queue_stats(struct store *s, double now, struct store_queue **out,
 	" AND l.feature_id = g.feature_id" \
 	" WHERE g.at >= ?1 AND g.at < ?2 AND g.at <= ?3" \
 	" AND (g.at < ?3 OR g.id < ?4)"
-#define LOG_ORDER " ORDER BY g.at DESC, g.id DESC LIMIT ?8"
+/*
+ * Who and the text have no index: they filter the rows the index gives in
+ * page order, so a page reads rows until it has max of them (a rare text
+ * may read far into the log; the LIMIT still ends the scan at a page).
+ * SQLite compares the name without case (NOCASE) and its LIKE ignores
+ * case; PostgreSQL's lower() and ILIKE do the same, and it is told the
+ * type of ?9 and ?10 where it first meets them.
+ */
+#define LOG_ORDER(who, text, like) \
+	" AND (" who ")" \
+	" AND (" text " IS NULL OR g.detail " like " ?10 ESCAPE '\\'" \
+	" OR g.feature_id " like " ?10 ESCAPE '\\'" \
+	" OR l.snap_name " like " ?10 ESCAPE '\\')" \
+	" ORDER BY g.at DESC, g.id DESC LIMIT ?8"
+#define LOG_ORDER_SQLITE \
+	LOG_ORDER("?9 IS NULL OR g.actor = ?9 COLLATE NOCASE", "?10", "LIKE")
+#define LOG_ORDER_PG LOG_ORDER("CAST(?9 AS TEXT) IS NULL" \
+	" OR lower(g.actor) = lower(?9)", "CAST(?10 AS TEXT)", "ILIKE")
 #define BY_IID(plus) " AND " plus "g.integration_id = ?5"
 #define BY_FID " AND g.feature_id = ?6"
 #define BY_RES(plus) " AND " plus "g.result = ?7"
-#define LOG_SQL(join, also) { \
-	LOG_SELECT(join) LOG_ORDER, \
-	LOG_SELECT(join) BY_IID("") LOG_ORDER, \
-	LOG_SELECT(join) BY_FID LOG_ORDER, \
-	LOG_SELECT(join) BY_IID(also) BY_FID LOG_ORDER, \
-	LOG_SELECT(join) BY_RES("") LOG_ORDER, \
-	LOG_SELECT(join) BY_IID("") BY_RES("") LOG_ORDER, \
-	LOG_SELECT(join) BY_FID BY_RES(also) LOG_ORDER, \
-	LOG_SELECT(join) BY_IID(also) BY_FID BY_RES(also) LOG_ORDER, \
+#define LOG_SQL(join, also, order) { \
+	LOG_SELECT(join) order, \
+	LOG_SELECT(join) BY_IID("") order, \
+	LOG_SELECT(join) BY_FID order, \
+	LOG_SELECT(join) BY_IID(also) BY_FID order, \
+	LOG_SELECT(join) BY_RES("") order, \
+	LOG_SELECT(join) BY_IID("") BY_RES("") order, \
+	LOG_SELECT(join) BY_FID BY_RES(also) order, \
+	LOG_SELECT(join) BY_IID(also) BY_FID BY_RES(also) order, \
 }
 
 /*
@@ -232,8 +249,8 @@ store_queue_stats(struct store *s, double now, struct store_queue **out,
  * (feature ? 2 : 0) | (result ? 4 : 0).
  */
 static const char *const log_sql[2][8] = {
-	LOG_SQL("CROSS JOIN", "+"),
-	LOG_SQL("JOIN", ""),
+	LOG_SQL("CROSS JOIN", "+", LOG_ORDER_SQLITE),
+	LOG_SQL("JOIN", "", LOG_ORDER_PG),
 };
 
 static int
@@ -276,6 +293,29 @@ log_text(int pg, const struct store_logq *q)
 	    (q->result != NULL) << 2];
 }
 
+/*
+ * "%text%" with text's %, _ and \ taken literally (ESCAPE '\'), or NULL
+ * when text is NULL or memory is short: to free.
+ */
+static char *
+like_pattern(const char *text)
+{
+	char	*p, *o;
+
+	if (text == NULL || (p = malloc(2 * strlen(text) + 3)) == NULL)
+		return NULL;
+	o = p;
+	*o++ = '%';
+	for (; *text != '\0'; text++) {
+		if (*text == '%' || *text == '_' || *text == '\\')
+			*o++ = '\\';
+		*o++ = *text;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return p;
+}
+
 const char *
 store_log_sql(const struct store_logq *q)
 {
@@ -288,6 +328,7 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 {
 	struct db_stmt	*st;
 	struct store_logent *v = NULL, *tmp;
+	char		*pat;
 	double		 below = 1e300;
 	int		 rc;
 
@@ -297,6 +338,8 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 		return rc;
 	if ((st = store_stmt(s, log_text(s->pg, q))) == NULL)
 		return -1;
+	if ((pat = like_pattern(q->text)) == NULL && q->text != NULL)
+		return -1;
 	db_bind_double(st, 1, q->from);
 	db_bind_double(st, 2, q->to > 0 ? q->to : 1e300);
 	db_bind_double(st, 3, below);
@@ -305,6 +348,8 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 	db_bind_text(st, 6, q->feature_id);
 	db_bind_text(st, 7, q->result);
 	db_bind_int64(st, 8, (int64_t)max);
+	db_bind_text(st, 9, q->actor);
+	db_bind_text(st, 10, pat);
 	while ((rc = db_step(st)) == DB_ROW) {
 		if ((tmp = realloc(v, (*n + 1) * sizeof(*v))) == NULL)
 			break;
@@ -318,6 +363,7 @@ store_log_find(struct store *s, const struct store_logq *q, size_t max,
 		(*n)++;
 	}
 	db_reset(st);
+	free(pat);
 	if (rc != DB_DONE) {
 		store_logents_free(v, *n);
 		*n = 0;

@@ -28,6 +28,42 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 PASSWORD = "correct horse battery staple"
 ARTIFACTS = os.path.join(TOP_BUILD, "tests", "e2e", "browser-artifacts")
 
+# Each visible text's WCAG 2 contrast ratio: its colour (an SVG text's
+# fill) over the first background that is not transparent, walking up
+# (one partly transparent is laid over the one below it).  Large text is
+# 24px, or 18.66px and bold.
+CONTRAST = """(function(){
+function rgba(s){var m=/rgba?\\(([^)]*)\\)/.exec(s||'');if(!m)return null;
+ var v=m[1].split(/[ ,\\/]+/).filter(Boolean).map(parseFloat);
+ if(v.length<3)return null;if(v.length<4)v.push(1);return v}
+function over(a,b){return [0,1,2].map(function(i){
+ return a[i]*a[3]+b[i]*(1-a[3])}).concat([1])}
+function bg(e){for(;e;e=e.parentElement){
+ var c=rgba(getComputedStyle(e).backgroundColor);
+ if(c&&c[3]>0)return c[3]<1?over(c,bg(e.parentElement)):c}
+ return [255,255,255,1]}
+function lum(c){var w=[0.2126,0.7152,0.0722],l=0;
+ for(var i=0;i<3;i++){var v=c[i]/255;
+  l+=w[i]*(v<=0.03928?v/12.92:Math.pow((v+0.055)/1.055,2.4))}return l}
+var tw=document.createTreeWalker(document.body,NodeFilter.SHOW_TEXT),
+ node,n=0,bad=[];
+while((node=tw.nextNode())){
+ var e=node.parentElement;if(!e||!node.data.trim())continue;
+ var cs=getComputedStyle(e),r=e.getClientRects();
+ if(!r.length||cs.visibility!=='visible'||cs.display==='none'||
+  e.closest('[hidden],noscript,title,style,script'))continue;
+ var b=bg(e),f=rgba(e instanceof SVGElement?cs.fill:cs.color);
+ if(!f)continue;f=over(f,b);
+ var l1=lum(f),l2=lum(b),ratio=(Math.max(l1,l2)+0.05)/(Math.min(l1,l2)+0.05),
+  px=parseFloat(cs.fontSize),bold=parseInt(cs.fontWeight,10)>=700,
+  need=px>=24||(px>=18.66&&bold)?3:4.5;
+ n++;
+ if(ratio<need)bad.push([e.tagName.toLowerCase()+
+  (e.className&&typeof e.className==='string'?'.'+e.className:''),
+  node.data.trim().slice(0,30),cs.color,cs.backgroundColor,
+  Math.round(ratio*100)/100])}
+return {n:n,bad:bad}})()"""
+
 
 def find_chromium():
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -340,6 +376,12 @@ try:
                  "nothing sticks out sideways" % (path, width), over)
             b.screenshot("admin-%s-%d.png" % (name, width))
     b.call("Emulation.clearDeviceMetricsOverride")
+    for path in ("/admin/", "/admin/log"):
+        b.goto(s.base + path)
+        got = b.js(CONTRAST)
+        t.ok(got and got["n"] >= 20 and got["bad"] == [],
+             "%s: every visible text has a WCAG contrast of 4.5 (3 when "
+             "large) against its background" % path, got)
     b.goto(s.base + "/admin/log")
     t.ok(b.js("document.querySelectorAll('table.log tr.entry').length") >= 1,
          "the sync log lists the push")

@@ -345,21 +345,28 @@ def suite(s, tr):
         t.eq(st, 400, "a filter that cannot be read is refused: " + q)
 
     # -- keyset paging ---------------------------------------------------------
+    def walk(url, keep):
+        """Follows the older pages from url, each next link keeping the
+        parts keep: the pages and the ids, in order."""
+        got, pages = [], 0
+        while url and pages < 5:
+            body = page(url)
+            got += entries(body)
+            pages += 1
+            url = older(body)
+            if url:
+                t.ok(all(k in url for k in keep),
+                     "the next page keeps the filters: " + url)
+        return pages, got
+
     for i in range(PER_PAGE * 2 + 3 - len(ids("feature_id = 'old'"))):
         s.sql("INSERT INTO sync_log (integration_id, at, actor, action,"
               " feature_id, result, detail) VALUES (?, ?, 'pbsync', 'sync',"
               " 'old', ?, 'name to gitlab; ')", B, now - 5000 - i,
               "error" if i % 2 else "ok")
     want = ids("feature_id = 'old'")
-    got, url, pages = [], "/admin/log?feature=old&i=" + B, 0
-    while url and pages < 5:
-        body = page(url)
-        got += entries(body)
-        pages += 1
-        url = older(body)
-        if url:
-            t.ok("before=" in url and "feature=old" in url and "i=" + B in
-                 url, "the next page keeps the filters: " + url)
+    pages, got = walk("/admin/log?feature=old&i=" + B,
+                      ("before=", "feature=old", "i=" + B))
     t.eq((pages, got), (3, want), "three pages of 50, 50 and 3 entries, "
          "newest first, none twice, none missed")
     # A page boundary: exactly 50 entries give one page and no link.
@@ -382,6 +389,79 @@ def suite(s, tr):
     body = page("/admin/log?feature=old&outcome=failed")
     t.eq(entries(body), ids("feature_id = 'old' AND result = 'error'")[
         :PER_PAGE], "feature and outcome together")
+
+    # -- the sync log: who and text --------------------------------------------
+    def log_rows():
+        return s.sql("SELECT g.id, g.actor, g.detail, g.feature_id,"
+                     " coalesce(l.snap_name, '') FROM sync_log g LEFT JOIN"
+                     " link l ON l.integration_id = g.integration_id AND"
+                     " l.feature_id = g.feature_id ORDER BY g.at DESC,"
+                     " g.id DESC")
+
+    def has(text):
+        """The ids whose detail, feature id or name hold text, any case."""
+        x = text.lower()
+        return [r[0] for r in log_rows()
+                if any(x in c.lower() for c in r[2:])]
+
+    def by(who):
+        return [r[0] for r in log_rows() if r[1].lower() == who.lower()]
+
+    hostile = '<script>alert("t")</script>'
+    for i, (who, det) in enumerate((
+            ("Ann <ann@x.org>", "Qz 50% done"),
+            ("ANN <ANN@X.ORG>", "qz 50 done"),
+            ("Bob", "qz a_b"), ("Ann <ann@x.org>", "qz axb"),
+            ("Bob", "qz " + hostile))):
+        s.sql("INSERT INTO sync_log (integration_id, at, actor, action,"
+              " feature_id, result, detail) VALUES (?, ?, ?, 'push', 'wt',"
+              " 'info', ?)", A, now - 4000 - i, who, det)
+    body = page("/admin/log?who=" + urllib.parse.quote("ann <ANN@x.org>"))
+    t.eq(entries(body), by("Ann <ann@x.org>"), "who: that actor's entries")
+    t.eq(len(entries(body)), 3, "who matches in any case, the whole actor")
+    t.ok('value="ann &lt;ANN@x.org&gt;"' in body, "the form keeps who")
+    t.eq(entries(page("/admin/log?who=Ann")), [],
+         "who matches the whole actor, not a part")
+    body = page("/admin/log?text=QZ")
+    t.eq((entries(body), len(entries(body))), (has("qz"), 5),
+         "text: a part of the detail, in any case")
+    t.eq(entries(page("/admin/log?text=" + urllib.parse.quote("50%"))),
+         has("50%"), "text: % is literal")
+    t.eq(len(has("50%")), 1, "only the entry with 50%")
+    t.eq(entries(page("/admin/log?text=a_b")), has("a_b"),
+         "text: _ is literal")
+    t.eq(len(has("a_b")), 1, "only the entry with a_b")
+    name = s.sql("SELECT snap_name FROM link WHERE feature_id = ?",
+                 fids[1])[0][0]
+    t.eq(entries(page("/admin/log?text=" + urllib.parse.quote(
+        name.upper()))), has(name), "text: the feature's name")
+    t.ok(len(has(name)) >= 1 and has(name) != has(""), "some, not all")
+    t.eq(entries(page("/admin/log?text=" + urllib.parse.quote(fids[2]))),
+         has(fids[2]), "text: the feature's id")
+    body = page("/admin/log?i=%s&who=Bob&text=%s" % (
+        A, urllib.parse.quote(hostile)))
+    t.eq(len(entries(body)), 1, "who and text together")
+    t.ok("<script>" not in body and 'value="&lt;script&gt;alert(&quot;t'
+         in body, "a hostile text is escaped in the form and the table")
+    body = page("/admin/log?text=" + urllib.parse.quote("\u00e9" * 100))
+    t.ok("No entry matches." in body, "100 characters, 200 bytes: read")
+    for q, what in (("text=" + "x" * 101, "the text"),
+                    ("who=" + "x" * 256, "who")):
+        st, body = a.get("/admin/log?" + q)
+        t.ok(st == 400 and "check %s" % what in body,
+             "a filter that cannot be read is refused, named: " + q[:8])
+    # Pages of a text filter: rows that fail it between those that pass.
+    for i in range(PER_PAGE + 12):
+        s.sql("INSERT INTO sync_log (integration_id, at, actor, action,"
+              " feature_id, result, detail) VALUES (?, ?, 'Pager', 'sync',"
+              " 'pg', 'ok', ?)", B, now - 3000 - i,
+              ("Q_%%p %d" if i % 6 else "qxxp %d") % i)
+    want = [x for x in has("q_%p") if x in by("pager")]
+    pages, got = walk("/admin/log?who=pager&text=q_%25P",
+                      ("who=pager", "text=q_%25P"))
+    t.eq((pages, len(got), got), (2, len(want), want),
+         "two pages of the text filter, none twice, none missed")
+    t.ok(len(want) > PER_PAGE and len(has("qxxp")) > 0, "more than a page")
 
     # -- one link's history ----------------------------------------------------
     body = page("/admin/i/%s/links/%d" % (A, lid[fids[0]]))

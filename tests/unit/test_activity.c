@@ -101,6 +101,9 @@ plans(struct store *s)
 		q.iid = want[i].iid ? IID : NULL;
 		q.feature_id = want[i].fid ? "f" : NULL;
 		q.result = want[i].res ? "ok" : NULL;
+		/* Who and the text filter the same index's rows. */
+		q.actor = i % 2 ? "pbsync" : NULL;
+		q.text = i % 3 ? "x" : NULL;
 		p = plan(s, &q);
 		snprintf(use, sizeof(use), "g USING INDEX %s ", want[i].index);
 		if (!CHECK(strstr(p, use) != NULL) ||
@@ -160,6 +163,46 @@ paging(struct store *s)
 	q.before = 99;
 	CHECK_INT(store_log_find(s, &q, 2, &(struct store_logent *){ NULL },
 	    &(size_t){ 0 }), STORE_NOTFOUND);
+}
+
+/* Who matches whole and in any case; the text's %, _ and \\ are literal. */
+static void
+search(struct store *s)
+{
+	struct store_logq q;
+
+	/* Ids 8..13, newest first by id. */
+	exec(s, "INSERT INTO sync_log (integration_id, at, actor, action,"
+	    " feature_id, result, detail) VALUES"
+	    " ('" IID2 "', 7000, 'pbsync', 'sync', 'q', 'ok', 'name to gitlab'),"
+	    " ('" IID2 "', 7001, 'Jane <j@x>', 'push', 'q', 'ok', '50% off'),"
+	    " ('" IID2 "', 7002, 'jane <J@X>', 'push', 'q', 'ok', '50 off'),"
+	    " ('" IID2 "', 7003, 'Jane', 'push', 'r', 'ok', 'a_b\\c'),"
+	    " ('" IID2 "', 7004, 'pbsync', 'sync', 'q', 'ok', 'axb'),"
+	    " ('" IID2 "', 7005, 'pbsync', 'sync', 'Road', 'ok', 'GitLab')");
+	memset(&q, 0, sizeof(q));
+	q.iid = IID2;
+	q.from = 7000;
+	q.actor = "JANE <j@x>";
+	CHECK_STR(walk(s, q), "10 9 ");
+	q.actor = "jan";
+	CHECK_STR(walk(s, q), "");
+	q.actor = NULL;
+	q.text = "gitlab";
+	CHECK_STR(walk(s, q), "13 8 ");
+	q.text = "0%";
+	CHECK_STR(walk(s, q), "9 ");
+	q.text = "a_b";
+	CHECK_STR(walk(s, q), "11 ");
+	q.text = "b\\c";
+	CHECK_STR(walk(s, q), "11 ");
+	q.text = "\\";
+	CHECK_STR(walk(s, q), "11 ");
+	q.text = "oad";			/* the feature id */
+	CHECK_STR(walk(s, q), "13 ");
+	q.actor = "pbsync";
+	q.text = "a";
+	CHECK_STR(walk(s, q), "13 12 8 ");
 }
 
 static void
@@ -251,6 +294,7 @@ main(void)
 	if (!t_store_pg())
 		plans(&s);
 	paging(&s);
+	search(&s);
 	counts(&s);
 	store_close(&s);
 	t_store_done();
