@@ -1,8 +1,16 @@
--- pbsync schema: the only place it is written.
+-- pbsync schema: the only place it is written, for SQLite and PostgreSQL.
 --
 -- Each "-- version N" section is one migration, applied in order inside a
--- transaction when PRAGMA user_version is below N.  Never edit a released
+-- transaction when the database's version (SQLite's PRAGMA user_version,
+-- PostgreSQL's pbsync_schema row) is below N.  Never edit a released
 -- section: add a new one.
+--
+-- SQLite reads this file as it is.  PostgreSQL runs the same sections with
+-- the types and clauses its DDL spells otherwise rewritten (pg_words in
+-- src/store/store.c: INTEGER PRIMARY KEY is an identity column, REAL is
+-- DOUBLE PRECISION, WITHOUT ROWID goes...), without the lines between
+-- "-- [sqlite]" and "-- [end]", and with the lines "--pg ..." (comments
+-- to SQLite) taken in.  Write new sections in what both engines take.
 
 -- version 1
 
@@ -152,12 +160,24 @@ CREATE TABLE row_count (
 	n			INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO row_count (name, n) SELECT 'link', count(*) FROM link;
+-- [sqlite]
 CREATE TRIGGER link_count_insert AFTER INSERT ON link BEGIN
 	UPDATE row_count SET n = n + 1 WHERE name = 'link';
 END;
 CREATE TRIGGER link_count_delete AFTER DELETE ON link BEGIN
 	UPDATE row_count SET n = n - 1 WHERE name = 'link';
 END;
+-- [end]
+--pg CREATE FUNCTION link_count() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	UPDATE row_count SET n = n + CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END
+--pg 	    WHERE name = 'link';
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER link_count_insert AFTER INSERT ON link
+--pg 	FOR EACH ROW EXECUTE FUNCTION link_count();
+--pg CREATE TRIGGER link_count_delete AFTER DELETE ON link
+--pg 	FOR EACH ROW EXECUTE FUNCTION link_count();
 
 -- version 3
 
@@ -191,6 +211,9 @@ CREATE TABLE login_device (
 -- CHECK); the migration runs with foreign keys off and checks them after.
 -- Existing GitLab integrations carry over unchanged: their tokens stay
 -- sealed under the column's old name, which ctx_open still accepts.
+-- (PostgreSQL databases start after this version: the copies that read
+-- JSON are SQLite's alone, and the old integration table goes with the
+-- references to it, which the rebuilt tables make again.)
 
 CREATE TABLE integration_v4 (
 	id			TEXT PRIMARY KEY
@@ -224,6 +247,7 @@ CREATE TABLE integration_v4 (
 	created_at		REAL NOT NULL,
 	updated_at		REAL NOT NULL
 );
+-- [sqlite]
 INSERT INTO integration_v4 SELECT id, name, column_label, pb_token,
 	pb_token_tail, 'gitlab', gl_base_url, gl_token, gl_token_tail,
 	CAST(gl_project_id AS TEXT), gl_project_path, gl_project_url,
@@ -237,7 +261,11 @@ INSERT INTO integration_v4 SELECT id, name, column_label, pb_token,
 	delete_policy, auth_failed, last_sync_at, created_at, updated_at
 	FROM integration;
 DROP TABLE integration;
+-- [end]
+--pg DROP TABLE integration CASCADE;
 ALTER TABLE integration_v4 RENAME TO integration;
+--pg ALTER TABLE sync_log ADD FOREIGN KEY (integration_id)
+--pg 	REFERENCES integration(id) ON DELETE CASCADE;
 
 CREATE TABLE link_v4 (
 	id			INTEGER PRIMARY KEY,
@@ -278,12 +306,18 @@ DROP TABLE link;
 ALTER TABLE link_v4 RENAME TO link;
 CREATE INDEX link_issue ON link (integration_id, issue_id);
 CREATE INDEX link_synced ON link (integration_id, last_sync_at);
+-- [sqlite]
 CREATE TRIGGER link_count_insert AFTER INSERT ON link BEGIN
 	UPDATE row_count SET n = n + 1 WHERE name = 'link';
 END;
 CREATE TRIGGER link_count_delete AFTER DELETE ON link BEGIN
 	UPDATE row_count SET n = n - 1 WHERE name = 'link';
 END;
+-- [end]
+--pg CREATE TRIGGER link_count_insert AFTER INSERT ON link
+--pg 	FOR EACH ROW EXECUTE FUNCTION link_count();
+--pg CREATE TRIGGER link_count_delete AFTER DELETE ON link
+--pg 	FOR EACH ROW EXECUTE FUNCTION link_count();
 
 CREATE TABLE delivery_v4 (
 	integration_id		TEXT NOT NULL REFERENCES integration(id) ON DELETE CASCADE,
@@ -300,10 +334,12 @@ ALTER TABLE delivery_v4 RENAME TO delivery;
 CREATE INDEX delivery_age ON delivery (received_at);
 
 -- An unmark job names its issue by ref now.
+-- [sqlite]
 UPDATE job SET payload = json_object('ref',
 	json_extract(payload, '$.project_id') || '/' || json_extract(payload, '$.iid'))
 	WHERE kind = 'unmark' AND json_valid(payload)
 	AND json_extract(payload, '$.iid') IS NOT NULL;
+-- [end]
 
 -- version 5
 
@@ -433,7 +469,9 @@ CREATE TABLE activity (
 ) WITHOUT ROWID;
 CREATE INDEX activity_hour ON activity (hour);
 
--- The activity of the past 32 days already in the sync log.
+-- The activity of the past 32 days already in the sync log (SQLite's: no
+-- PostgreSQL database is older than this version).
+-- [sqlite]
 INSERT INTO activity (integration_id, hour, kind, n)
 	SELECT integration_id, CAST(at / 3600 AS INTEGER), k, count(*) FROM (
 	    SELECT integration_id, at, 'push' AS k FROM sync_log
@@ -469,6 +507,43 @@ CREATE TRIGGER activity_prune AFTER INSERT ON activity BEGIN
 	DELETE FROM activity WHERE
 	    hour < CAST(strftime('%s', 'now') AS INTEGER) / 3600 - 32 * 24;
 END;
+-- [end]
+--pg CREATE FUNCTION activity_log() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	INSERT INTO activity (integration_id, hour, kind, n)
+--pg 	    SELECT NEW.integration_id, floor(NEW.at / 3600), k, 1
+--pg 	    FROM (SELECT 'push' AS k WHERE NEW.action = 'push' AND
+--pg 		NEW.result = 'ok'
+--pg 		UNION ALL SELECT 'sync' WHERE NEW.action = 'sync'
+--pg 		UNION ALL SELECT 'conflict' WHERE NEW.result = 'conflict'
+--pg 		UNION ALL SELECT 'failure' WHERE NEW.result = 'error') kinds
+--pg 	    ON CONFLICT (integration_id, hour, kind)
+--pg 	    DO UPDATE SET n = activity.n + 1;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER activity_log AFTER INSERT ON sync_log
+--pg 	FOR EACH ROW EXECUTE FUNCTION activity_log();
+--pg CREATE FUNCTION activity_job() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	INSERT INTO activity (integration_id, hour, kind, n)
+--pg 	    VALUES (NEW.integration_id,
+--pg 	    floor(extract(epoch FROM now()) / 3600), 'failure', 1)
+--pg 	    ON CONFLICT (integration_id, hour, kind)
+--pg 	    DO UPDATE SET n = activity.n + 1;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER activity_job AFTER UPDATE OF state ON job FOR EACH ROW
+--pg     WHEN (OLD.state = 'leased' AND NEW.state IN ('ready', 'dead') AND
+--pg     NEW.attempts >= OLD.attempts AND NEW.kind != 'notify')
+--pg 	EXECUTE FUNCTION activity_job();
+--pg CREATE FUNCTION activity_prune() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	DELETE FROM activity WHERE
+--pg 	    hour < floor(extract(epoch FROM now()) / 3600) - 32 * 24;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER activity_prune AFTER INSERT ON activity
+--pg 	FOR EACH ROW EXECUTE FUNCTION activity_prune();
 
 -- The sync log page filters by integration, feature, result and time and
 -- pages newest first by (at, id) from where the last page ended: each

@@ -95,7 +95,7 @@ def make_libs():
         m = re.match(r"(\w+_LIBS|LIBS) = (.*)", line)
         if m:
             flags[m.group(1)] = m.group(2).split()
-    return [f for k in ("CURL_LIBS", "SQLITE_LIBS", "CJSON_LIBS",
+    return [f for k in ("CURL_LIBS", "SQLITE_LIBS", "PQ_LIBS", "CJSON_LIBS",
                         "SODIUM_LIBS", "CMARK_LIBS", "FCGI_LIBS", "LIBS")
             for f in flags.get(k, [])]
 

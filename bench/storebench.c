@@ -77,7 +77,7 @@ explain(struct store *s, const char *sql)
 }
 
 static int
-plans(struct app *a, const char *iid, const char *fid, long long issue)
+plans(struct app *a, const char *iid, const char *fid, const char *issue)
 {
 	struct store		*s = &a->store;
 	struct store_integration in;
@@ -153,14 +153,14 @@ int
 main(int argc, char *argv[])
 {
 	struct app	 a;
-	long		 issue;
 	int		 rc = 2;
 
 	if (app_open(&a, "storebench") == -1 || app_store(&a) == -1)
 		return 1;
-	if (argc == 5 && strcmp(argv[1], "plans") == 0 &&
-	    util_parse_long(argv[4], 0, 1L << 62, &issue) == 0)
-		rc = plans(&a, argv[2], argv[3], issue);
+	if (a.store.db == NULL && (argc == 5 || argc == 3))
+		fprintf(stderr, "storebench: plans and traces are SQLite's\n");
+	else if (argc == 5 && strcmp(argv[1], "plans") == 0)
+		rc = plans(&a, argv[2], argv[3], argv[4]);
 	else if ((argc == 2 || (argc == 3 && strcmp(argv[2], "trace") == 0))
 	    && strcmp(argv[1], "jobs") == 0)
 		rc = jobs(&a, argc == 3);

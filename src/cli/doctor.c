@@ -164,13 +164,17 @@ check_key(struct doctor *d, const struct conf *c)
 	    (unsigned)(st.st_mode & 07777));
 }
 
-/* 1 if the database file is there; opening it would create it. */
+/*
+ * 1 if the database file is there; opening it would create it.  A
+ * PostgreSQL database is there or the server says so when it opens.
+ */
 static int
 check_database_file(struct doctor *d, const struct conf *c)
 {
 	struct stat	 st;
 
-	if (strcmp(c->database, ":memory:") == 0 ||
+	if (store_postgresql(c->database) ||
+	    strcmp(c->database, ":memory:") == 0 ||
 	    strncmp(c->database, "file:", 5) == 0 ||
 	    stat(c->database, &st) == 0)
 		return 1;
@@ -186,24 +190,24 @@ check_store(struct doctor *d, struct app *a)
 {
 	const char	*log = *a->conf.log_file != '\0' ? a->conf.log_file :
 			    "standard error";
-	char		 fix[PATH_MAX + 128];
+	char		 fix[PATH_MAX + 128], where[PATH_MAX + 64];
 	int		 v, latest = store_latest_version();
 
+	store_where(a->conf.database, where, sizeof(where));
 	if (!a->store_ok) {
-		snprintf(fix, sizeof(fix), "%s says why; check the owner and "
-		    "mode of the file and its directory", log);
-		say(d, FAIL, "database", fix, "%s does not open",
-		    a->conf.database);
+		snprintf(fix, sizeof(fix), "%s says why; %s", log,
+		    store_postgresql(a->conf.database) ? "check that the "
+		    "server runs and the role may connect and create tables" :
+		    "check the owner and mode of the file and its directory");
+		say(d, FAIL, "database", fix, "%s does not open", where);
 		return -1;
 	}
 	if ((v = store_schema_version(&a->store)) != latest) {
 		say(d, FAIL, "database", "run pbsyncctl init", "%s is at schema "
-		    "version %d, this pbsync's is %d", a->conf.database, v,
-		    latest);
+		    "version %d, this pbsync's is %d", where, v, latest);
 		return -1;
 	}
-	say(d, OK, "database", NULL, "%s opens, schema version %d",
-	    a->conf.database, v);
+	say(d, OK, "database", NULL, "%s opens, schema version %d", where, v);
 	return 0;
 }
 

@@ -114,6 +114,8 @@ channel_rotate(struct app *a, char *argv[])
 static int
 run_init(struct app *a, char *argv[])
 {
+	char	 where[PATH_MAX + 64];
+
 	if (access(a->conf.key_file, F_OK) == 0)
 		printf("key file %s exists, kept\n", a->conf.key_file);
 	else if (crypto_key_create(a->conf.key_file) == -1)
@@ -122,7 +124,8 @@ run_init(struct app *a, char *argv[])
 		printf("created key file %s\n", a->conf.key_file);
 	if (app_store(a) == -1)
 		return 1;
-	printf("database %s at schema version %d\n", a->conf.database,
+	store_where(a->conf.database, where, sizeof(where));
+	printf("database %s at schema version %d\n", where,
 	    store_schema_version(&a->store));
 	return 0;
 }
@@ -611,12 +614,25 @@ cmd_jobs(struct app *a, int forever, enum jobs_lane lane)
 static int
 worker_child(void *arg)
 {
-	return cmd_jobs(arg, 1, proc_slot == 0 ? JOBS_SYNC : JOBS_NOTIFY);
+	struct app	*a = arg;
+
+	if (app_store(a) == -1)
+		return 1;
+	return cmd_jobs(a, 1, proc_slot == 0 ? JOBS_SYNC : JOBS_NOTIFY);
 }
 
+/*
+ * Each child opens a connection of its own: one opened before a fork is
+ * no child's to use (two processes on one PostgreSQL connection mix
+ * their messages; SQLite forbids it), so the supervisor closes its own.
+ */
 static int
 run_worker(struct app *a, char *argv[])
 {
+	if (a->store_ok) {
+		store_close(&a->store);
+		a->store_ok = 0;
+	}
 	return proc_supervise(2, worker_child, a);
 }
 

@@ -32,6 +32,32 @@ unavailable(const char *who)
 	return 503;
 }
 
+struct delivery {
+	const char	*iid, *source, *dedupe, *kind, *key, *payload;
+	double		 now;
+};
+
+/*
+ * A delivery's rows: its dedupe key, then its job.  STORE_EXISTS when the
+ * key was recorded before, by another delivery or by this one in a run
+ * whose commit took effect but whose answer was lost.
+ */
+static int
+delivery_rows(struct store *s, void *arg)
+{
+	const struct delivery *d = arg;
+	int		 rc;
+
+	if (d->dedupe != NULL && (rc = store_delivery_seen(s, d->iid,
+	    d->source, d->dedupe, d->now)) != 0)
+		return rc == STORE_EXISTS ? STORE_EXISTS : -1;
+	if (store_job_enqueue(s, d->iid, d->kind, d->key, d->payload,
+	    d->now) != 0 ||
+	    store_activity_add(s, d->iid, STORE_ACT_DELIVERY, d->now) != 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Enqueues a job for a delivery in one transaction with its dedupe row
  * and its count on the activity dashboard.
@@ -45,35 +71,21 @@ persist(struct app *a, const char *iid, const char *source, const char *who,
     const char *dedupe, const char *kind, const char *key,
     const char *payload, int ok)
 {
+	struct delivery	 d = { iid, source, dedupe, kind, key, payload,
+			    util_now() };
 	struct store	*s = &a->store;
-	double		 now = util_now();
 	int		 rc;
 
 	if (dedupe != NULL &&
 	    (rc = store_delivery_known(s, iid, source, dedupe)) != 0)
 		return rc == -1 ? unavailable(who) : duplicate(who, dedupe, ok);
-	if (store_begin(s) == -1)
-		return unavailable(who);
-	if (dedupe != NULL) {
-		rc = store_delivery_seen(s, iid, source, dedupe, now);
-		if (rc == STORE_EXISTS) {
-			store_rollback(s);
-			return duplicate(who, dedupe, ok);
-		}
-		if (rc != 0)
-			goto fail;
-	}
-	if (store_job_enqueue(s, iid, kind, key, payload, now) != 0 ||
-	    store_activity_add(s, iid, STORE_ACT_DELIVERY, now) != 0)
-		goto fail;
-	if (store_commit(s) == -1)
+	if ((rc = store_tx(s, delivery_rows, &d)) == STORE_EXISTS)
+		return duplicate(who, dedupe, ok);
+	if (rc != 0)
 		return unavailable(who);
 	log_info("%s delivery queued: %s job for %s", who, kind, key);
 	metrics_delivery(who, "queued");
 	return ok;
-fail:
-	store_rollback(s);
-	return unavailable(who);
 }
 
 /* Refuses a delivery whose body is not one we can take. */

@@ -218,27 +218,42 @@ abandon(struct ctx *c, const struct store_link *l)
 	store_job_cancel(&c->app->store, c->in.id, "push", l->feature_id);
 }
 
+struct claim {
+	struct ctx		*c;
+	const char		*fid, *actor;
+	struct store_link	*l;
+};
+
+/* The link claimed and the safety-net job: 0, STORE_EXISTS or -1. */
+static int
+claim_rows(struct store *s, void *arg)
+{
+	struct claim	*k = arg;
+	struct ctx	*c = k->c;
+	const char	*fid = k->fid;
+	int		 rc;
+
+	/* What an earlier run of the transaction read is gone with it. */
+	store_link_release(k->l);
+	rc = store_link_claim(s, c->in.id, fid, k->actor, k->l);
+	if (rc == 0 && store_job_enqueue(s, c->in.id, "push", fid, "{}",
+	    util_now() + INFLIGHT_S(c)) != 0)
+		rc = -1;
+	if (rc == -1)
+		store_link_release(k->l);
+	return rc;
+}
+
 /* Claims the link and schedules the safety-net job in one transaction. */
 static int
 claim(struct ctx *c, const char *fid, const char *actor, struct store_link *l)
 {
-	struct store	*s = &c->app->store;
+	struct claim	 k = { c, fid, actor, l };
 	int		 rc;
 
-	if (store_begin(s) == -1)
-		return -1;
-	rc = store_link_claim(s, c->in.id, fid, actor, l);
-	if (rc == 0 && store_job_enqueue(s, c->in.id, "push", fid, "{}",
-	    util_now() + INFLIGHT_S(c)) != 0)
-		rc = -1;
-	if (rc == -1) {
-		store_rollback(s);
-		return -1;
-	}
-	if (store_commit(s) == -1) {
+	memset(l, 0, sizeof(*l));
+	if ((rc = store_tx(&c->app->store, claim_rows, &k)) == -1)
 		store_link_release(l);
-		return -1;
-	}
 	return rc;
 }
 
@@ -374,14 +389,49 @@ out:
 	store_link_release(&l);
 }
 
+struct unlink {
+	struct ctx		*c;
+	const char		*fid;
+	const struct store_link	*l;
+};
+
+/*
+ * The link deleted with its waiting jobs, and the job that takes the
+ * marker off its issue: 0 or -1.
+ */
+static int
+unlink_rows(struct store *s, void *arg)
+{
+	const struct unlink *u = arg;
+	const struct store_link *l = u->l;
+	struct ctx	*c = u->c;
+	const char	*fid = u->fid;
+	cJSON		*p;
+	char		*payload;
+	int		 rc;
+
+	rc = store_link_delete(s, l->id);
+	store_job_cancel(s, c->in.id, "push", fid);
+	store_job_cancel(s, c->in.id, "sync", fid);
+	if (rc == 0 && l->issue_id != NULL && l->issue_ref != NULL) {
+		p = cJSON_CreateObject();
+		payload = p != NULL && cJSON_AddStringToObject(p, "ref",
+		    l->issue_ref) != NULL ? cJSON_PrintUnformatted(p) : NULL;
+		rc = payload == NULL ? -1 : store_job_enqueue(s, c->in.id,
+		    "unmark", l->issue_id, payload, util_now());
+		cJSON_Delete(p);
+		cJSON_free(payload);
+	}
+	return rc != 0 ? -1 : 0;
+}
+
 cJSON *
 push_unlink(struct ctx *c, const char *fid, const char *actor,
     const char *trigger)
 {
 	struct store	*s = &c->app->store;
 	struct store_link l;
-	cJSON		*p;
-	char		*payload;
+	struct unlink	 u = { c, fid, &l };
 	int		 rc;
 
 	if ((rc = store_link_get(s, c->in.id, fid, &l)) == -1)
@@ -390,24 +440,7 @@ push_unlink(struct ctx *c, const char *fid, const char *actor,
 		ctx_log(c, actor, trigger, fid, NULL, "info", "no link");
 		return conn_simple("initial");
 	}
-	if (store_begin(s) == -1) {
-		store_link_release(&l);
-		return conn_error("pbsync is busy, please try again");
-	}
-	rc = store_link_delete(s, l.id);
-	store_job_cancel(s, c->in.id, "push", fid);
-	store_job_cancel(s, c->in.id, "sync", fid);
-	if (rc == 0 && l.issue_id != NULL && l.issue_ref != NULL) {
-		p = cJSON_CreateObject();
-		payload = p != NULL && cJSON_AddStringToObject(p, "ref",
-		    l.issue_ref) != NULL ? cJSON_PrintUnformatted(p) : NULL;
-		rc = payload == NULL ? -1 : store_job_enqueue(s, c->in.id,
-		    "unmark", l.issue_id, payload, util_now());
-		cJSON_Delete(p);
-		cJSON_free(payload);
-	}
-	if (rc != 0 || store_commit(s) == -1) {
-		store_rollback(s);
+	if (store_tx(s, unlink_rows, &u) != 0) {
 		store_link_release(&l);
 		return conn_error("pbsync is busy, please try again");
 	}

@@ -1,57 +1,49 @@
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
-/*
- * How long a statement waits for another writer.  Productboard gives up on
- * a webhook or a click after 5 s: wait less, so that while the database is
- * locked the sender still gets its 503 (a click its "busy" answer) in time.
- */
-#define BUSY_TIMEOUT_MS	2000
 #define VERSION_MARK	"\n-- version "
+#define TX_ATTEMPTS	5
 
 extern const char store_schema_sql[];
 
-/* Logs the last error of the connection, remembering whether it was BUSY. */
+/* Logs the last error of the connection, remembering what kind it was. */
 int
 store_fail(struct store *s, const char *what)
 {
-	int	 code = sqlite3_extended_errcode(s->db);
+	enum db_err	 e = db_error(s->conn);
 
-	s->busy = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
-	log_err("store: %s: %s", what, sqlite3_errmsg(s->db));
+	s->busy = e == DB_BUSY;
+	s->retry = e == DB_RETRY;
+	log_err("store: %s: %s", what, db_errmsg(s->conn));
 	return -1;
 }
 
-sqlite3_stmt *
+struct db_stmt *
 store_stmt(struct store *s, const char *sql)
 {
 	size_t		 i;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	for (i = 0; i < sizeof(s->cache) / sizeof(s->cache[0]); i++) {
 		if (s->cache[i].sql == sql) {
-			sqlite3_reset(s->cache[i].stmt);
-			sqlite3_clear_bindings(s->cache[i].stmt);
+			db_reset(s->cache[i].stmt);
+			db_clear(s->cache[i].stmt);
 			return s->cache[i].stmt;
 		}
 		if (s->cache[i].sql == NULL)
 			break;
 	}
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-	    NULL) != SQLITE_OK) {
+	if ((st = db_prepare(s->conn, sql)) == NULL) {
 		store_fail(s, "prepare");
 		return NULL;
 	}
@@ -63,18 +55,18 @@ store_stmt(struct store *s, const char *sql)
 	return st;
 }
 
-/* Steps a statement that returns no rows: 0 or -1. */
+/* Steps a statement that returns no rows: 0, STORE_EXISTS or -1. */
 int
-store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
+store_exec_stmt(struct store *s, struct db_stmt *st, const char *what)
 {
-	int	 rc = sqlite3_step(st);
+	int	 rc = db_step(st);
 
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-			s->busy = 0;
+	db_reset(st);
+	if (rc != DB_DONE) {
+		if (db_error(s->conn) == DB_CONSTRAINT) {
+			s->busy = s->retry = 0;
 			log_warn("store: %s: constraint: %s", what,
-			    sqlite3_errmsg(s->db));
+			    db_errmsg(s->conn));
 			return STORE_EXISTS;
 		}
 		return store_fail(s, what);
@@ -83,46 +75,45 @@ store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 int
-store_text(sqlite3_stmt *st, int col, char **out)
+store_text(struct db_stmt *st, int col, char **out)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char	*t = db_column_text(st, col);
 
 	if (t == NULL) {
 		*out = NULL;
 		return 0;
 	}
-	return (*out = strdup((const char *)t)) == NULL ? -1 : 0;
+	return (*out = strdup(t)) == NULL ? -1 : 0;
 }
 
 void
-store_text_fixed(sqlite3_stmt *st, int col, char *out, size_t len)
+store_text_fixed(struct db_stmt *st, int col, char *out, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char	*t = db_column_text(st, col);
 
-	snprintf(out, len, "%s", t != NULL ? (const char *)t : "");
-}
-
-int
-store_bind_text(sqlite3_stmt *st, int idx, const char *v)
-{
-	return v == NULL ? sqlite3_bind_null(st, idx) :
-	    sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+	snprintf(out, len, "%s", t != NULL ? t : "");
 }
 
 static int
 exec(struct store *s, const char *sql)
 {
-	char	*err = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		int code = sqlite3_extended_errcode(s->db);
-
-		s->busy = (code & 0xff) == SQLITE_BUSY;
-		log_err("store: %s", err != NULL ? err : "exec failed");
-		sqlite3_free(err);
+	if (db_exec(s->conn, sql) == -1) {
+		store_fail(s, "exec");
 		return -1;
 	}
 	return 0;
+}
+
+void
+store_where(const char *database, char *out, size_t len)
+{
+	db_redact(database, out, len);
+}
+
+int
+store_postgresql(const char *database)
+{
+	return db_engine_of(database) == DB_POSTGRESQL;
 }
 
 int
@@ -143,71 +134,175 @@ store_latest_version(void)
 int
 store_threadsafe(void)
 {
-	return sqlite3_threadsafe() != 0;
+	return db_threadsafe();
 }
 
 int
 store_schema_version(struct store *s)
 {
-	sqlite3_stmt	*st;
+	static const char lite[] = "PRAGMA user_version";
+	static const char pg[] =
+	    "SELECT coalesce(max(version), 0) FROM pbsync_schema";
+	struct db_stmt	*st;
 	int		 v = -1;
 
-	if ((st = store_stmt(s, "PRAGMA user_version")) == NULL)
+	if ((st = store_stmt(s, STORE_SQL(s, lite, pg))) == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
+	if (db_step(st) == DB_ROW)
+		v = (int)db_column_int64(st, 0);
+	db_reset(st);
 	return v;
+}
+
+/*
+ * schema.sql is written for SQLite and read as it is by SQLite; what
+ * PostgreSQL runs is the same text with these words replaced (outside
+ * comments and quoted text), the lines between "-- [sqlite]" and
+ * "-- [end]" left out, and the lines "--pg ..." (comments to SQLite)
+ * taken in.  Longer words first.
+ */
+static const struct {
+	const char	*sqlite, *postgresql;
+} pg_words[] = {
+	{ "INTEGER PRIMARY KEY",
+	    "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" },
+	{ "INTEGER", "BIGINT" },
+	{ "REAL", "DOUBLE PRECISION" },
+	{ "BLOB", "BYTEA" },
+	{ " WITHOUT ROWID", "" },
+	{ "NOT GLOB '*[^0-9a-f]*'", "!~ '[^0-9a-f]'" },
+};
+
+static int
+word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Appends one line of SQL with pg_words replaced: 0 or -1. */
+static int
+pg_line(struct buf *b, const char *p, const char *end)
+{
+	size_t	 i, n;
+	char	 quote = 0;
+	int	 err = 0;
+
+	while (p < end) {
+		if (quote == 0 && p + 1 < end && p[0] == '-' && p[1] == '-')
+			break;
+		for (i = 0; quote == 0 && i < sizeof(pg_words) /
+		    sizeof(pg_words[0]); i++) {
+			n = strlen(pg_words[i].sqlite);
+			if ((size_t)(end - p) >= n &&
+			    memcmp(p, pg_words[i].sqlite, n) == 0 &&
+			    (p + n == end || !word_char(p[n]))) {
+				err |= buf_puts(b, pg_words[i].postgresql);
+				p += n;
+				break;
+			}
+		}
+		if (quote == 0 && i < sizeof(pg_words) / sizeof(pg_words[0]))
+			continue;
+		if (*p == '\'' && (quote == 0 || quote == '\''))
+			quote = quote == 0 ? '\'' : 0;
+		/* A word's tail is not the start of a word to replace. */
+		do
+			err |= buf_putc(b, *p++);
+		while (quote == 0 && p < end && word_char(p[-1]) &&
+		    word_char(*p));
+	}
+	return err | buf_putc(b, '\n');
+}
+
+/* Appends the PostgreSQL text of a schema.sql section: 0 or -1. */
+static int
+pg_section(struct buf *b, const char *p, size_t len)
+{
+	const char	*end = p + len, *eol;
+	int		 skip = 0, err = 0;
+
+	for (; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if ((size_t)(eol - p) >= 11 && memcmp(p, "-- [sqlite]", 11) == 0)
+			skip = 1;
+		else if ((size_t)(eol - p) >= 8 && memcmp(p, "-- [end]", 8) == 0)
+			skip = 0;
+		else if (!skip && (size_t)(eol - p) >= 4 &&
+		    memcmp(p, "--pg", 4) == 0)
+			err |= pg_line(b, p + 4 + (eol - p > 4 && p[4] == ' '),
+			    eol);
+		else if (!skip)
+			err |= pg_line(b, p, eol);
+		if (eol == end)
+			break;
+	}
+	return err;
 }
 
 /* Applies the schema.sql section for version v, inside a transaction. */
 static int
 migrate_one(struct store *s, long v, const char *start, size_t len)
 {
-	char	*sql;
-	int	 rc;
+	struct buf	 b;
+	int		 rc;
 
-	if ((sql = malloc(len + 64)) == NULL)
-		return -1;
-	memcpy(sql, start, len);
-	snprintf(sql + len, 64, ";\nPRAGMA user_version = %ld;", v);
-	rc = exec(s, sql);
-	free(sql);
+	buf_init(&b, len * 2 + 4096);
+	if (s->pg)
+		rc = pg_section(&b, start, len) | buf_printf(&b, ";\n"
+		    "DELETE FROM pbsync_schema;\n"
+		    "INSERT INTO pbsync_schema (version) VALUES (%ld);", v);
+	else
+		rc = buf_append(&b, start, len) | buf_printf(&b, ";\n"
+		    "PRAGMA user_version = %ld;", v);
+	if (rc == 0)
+		rc = exec(s, buf_str(&b));
+	buf_release(&b);
 	if (rc == 0)
 		log_info("store: migrated to schema version %ld", v);
 	return rc;
 }
 
 /*
- * Migrations run with foreign keys off, so a table can be rebuilt (drop,
- * rename) without its references cascading: this checks them after.
+ * SQLite's migrations run with foreign keys off, so a table can be
+ * rebuilt (drop, rename) without its references cascading: this checks
+ * them after.  PostgreSQL checks every reference as it goes.
  */
 static int
 foreign_keys_broken(struct store *s)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
-	    NULL) != SQLITE_OK)
+	if (s->pg)
+		return 0;
+	if ((st = db_prepare(s->conn, "PRAGMA foreign_key_check")) == NULL)
 		return store_fail(s, "foreign_key_check") != 0;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(st);
+	db_finalize(st);
+	if (rc == DB_ROW)
 		log_err("store: a migration left rows whose references are "
 		    "broken");
-	return rc != SQLITE_DONE;
+	return rc != DB_DONE;
 }
 
 static int
 migrate(struct store *s)
 {
+	/* One migration at a time: the others wait, then find it done. */
+	static const char pg_lock[] =
+	    "SELECT pg_advisory_xact_lock(hashtext('pbsync schema'));"
+	    "CREATE TABLE IF NOT EXISTS pbsync_schema ("
+	    " version BIGINT NOT NULL)";
 	const char	*p = store_schema_sql, *next, *body;
 	long		 v;
 	int		 cur;
 
-	if (exec(s, "BEGIN IMMEDIATE") == -1)
+	if (store_begin(s) == -1)
 		return -1;
+	if (s->pg && exec(s, pg_lock) == -1)
+		goto fail;
 	if ((cur = store_schema_version(s)) < 0)
 		goto fail;
 	if (cur > store_latest_version()) {
@@ -229,71 +324,30 @@ migrate(struct store *s)
 	}
 	if (foreign_keys_broken(s))
 		goto fail;
-	return exec(s, "COMMIT");
+	return store_commit(s);
 fail:
-	exec(s, "ROLLBACK");
+	store_rollback(s);
 	return -1;
 }
 
-/*
- * Waits for a lock another connection holds, up to BUSY_TIMEOUT_MS.
- * SQLite's own handler sleeps 1, 2, 5, 10 ... 100 ms between tries, but a
- * delivery holds the write lock for its inserts and one fsync, well under
- * a millisecond: waiters overslept, and under load queued behind each
- * other for seconds.  Polling every 50 us, then every ms after the first
- * 5 ms, hands the lock over about as soon as it is free.
- */
-static int
-on_busy(void *arg, int tries)
-{
-	struct store	*s = arg;
-	struct timespec	 ts;
-	int64_t		 now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	if (tries == 0)
-		s->wait_from = now;
-	if (now - s->wait_from >= (int64_t)(s->wait_max_ms > 0 ?
-	    s->wait_max_ms : BUSY_TIMEOUT_MS) * 1000)
-		return 0;
-	usleep(now - s->wait_from < 5000 ? 50u : 1000u);
-	return 1;
-}
-
 int
-store_open(struct store *s, const char *path)
+store_open(struct store *s, const char *database)
 {
-	int	 fd;
+	char	 where[512];
 
 	memset(s, 0, sizeof(*s));
-	/*
-	 * Created owner-only before SQLite opens it: SQLite gives the -wal
-	 * and -shm files the database's mode, and the database holds sealed
-	 * tokens, hashed secrets and every link.  Only when it does not
-	 * exist (O_EXCL): closing a descriptor of a file drops every POSIX
-	 * lock the process holds on it, so closing one while another
-	 * connection of this process (the metrics' thread) has it open would
-	 * let another process take it for unused and delete its WAL.
-	 */
-	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
-	    (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) != -1)
-		close(fd);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_err("store: cannot open \"%s\": %s", path,
-		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+	if (db_open(&s->conn, database) == -1) {
+		store_where(database, where, sizeof(where));
+		log_err("store: cannot open \"%s\": %s", where,
+		    s->conn != NULL ? db_errmsg(s->conn) : "out of memory");
 		store_close(s);
 		return -1;
 	}
-	sqlite3_busy_handler(s->db, on_busy, s);
-	sqlite3_extended_result_codes(s->db, 1);
+	s->pg = db_engine(s->conn) == DB_POSTGRESQL;
+	s->db = db_sqlite(s->conn);
 	/* Migrations first: foreign keys are off until a connection asks. */
-	if (exec(s, "PRAGMA journal_mode = WAL") == -1 ||
-	    exec(s, "PRAGMA synchronous = FULL") == -1 ||
-	    migrate(s) == -1 ||
-	    exec(s, "PRAGMA foreign_keys = ON") == -1) {
+	if (migrate(s) == -1 ||
+	    (!s->pg && exec(s, "PRAGMA foreign_keys = ON") == -1)) {
 		store_close(s);
 		return -1;
 	}
@@ -306,23 +360,22 @@ store_close(struct store *s)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(s->cache) / sizeof(s->cache[0]); i++)
-		if (s->cache[i].stmt != NULL)
-			sqlite3_finalize(s->cache[i].stmt);
-	if (s->db != NULL)
-		sqlite3_close(s->db);
+		db_finalize(s->cache[i].stmt);
+	db_close(s->conn);
 	memset(s, 0, sizeof(*s));
 }
 
 int
 store_begin(struct store *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	return db_begin(s->conn, 0) == -1 ? store_fail(s, "begin") : 0;
 }
 
 int
 store_commit(struct store *s)
 {
-	if (exec(s, "COMMIT") == -1) {
+	if (db_commit(s->conn) == -1) {
+		store_fail(s, "commit");
 		store_rollback(s);
 		return -1;
 	}
@@ -332,8 +385,29 @@ store_commit(struct store *s)
 void
 store_rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(s->conn);
+}
+
+int
+store_tx(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+	int	 attempt, rc;
+
+	for (attempt = 1; ; attempt++) {
+		s->retry = 0;
+		if ((rc = store_begin(s)) == 0) {
+			if ((rc = body(s, arg)) == 0 &&
+			    (rc = store_commit(s)) == 0)
+				return 0;
+			store_rollback(s);
+		}
+		if (!s->retry || attempt == TX_ATTEMPTS)
+			return rc;
+		log_warn("store: transaction run again (attempt %d)",
+		    attempt + 1);
+		/* 10, 40, 160, 640 ms: a restarting server has time. */
+		usleep(10000u << (2 * (attempt - 1)));
+	}
 }
 
 int
@@ -345,23 +419,23 @@ store_health(struct store *s, struct store_health *h)
 	    " (SELECT count(*) FROM job WHERE state = 'dead'),"
 	    " (SELECT count(*) FROM integration),"
 	    " (SELECT n FROM row_count WHERE name = 'link')";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	memset(h, 0, sizeof(*h));
 	if ((h->schema_version = store_schema_version(s)) < 0 ||
 	    (st = store_stmt(s, sql)) == NULL)
 		return -1;
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if ((rc = db_step(st)) != DB_ROW) {
+		db_reset(st);
 		return store_fail(s, "health");
 	}
-	h->jobs_ready = sqlite3_column_int64(st, 0);
-	h->jobs_leased = sqlite3_column_int64(st, 1);
-	h->jobs_dead = sqlite3_column_int64(st, 2);
-	h->integrations = sqlite3_column_int64(st, 3);
-	h->links = sqlite3_column_int64(st, 4);
-	sqlite3_reset(st);
+	h->jobs_ready = db_column_int64(st, 0);
+	h->jobs_leased = db_column_int64(st, 1);
+	h->jobs_dead = db_column_int64(st, 2);
+	h->integrations = db_column_int64(st, 3);
+	h->links = db_column_int64(st, 4);
+	db_reset(st);
 	return 0;
 }
 
@@ -372,18 +446,18 @@ store_log(struct store *s, const struct store_log *l)
 	    "INSERT INTO sync_log (integration_id, at, actor, action,"
 	    " feature_id, issue_ref, result, detail)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, l->integration_id);
-	sqlite3_bind_double(st, 2, util_now());
-	store_bind_text(st, 3, l->actor != NULL ? l->actor : "");
-	store_bind_text(st, 4, l->action);
-	store_bind_text(st, 5, l->feature_id != NULL ? l->feature_id : "");
-	store_bind_text(st, 6, l->issue_ref != NULL ? l->issue_ref : "");
-	store_bind_text(st, 7, l->result);
-	store_bind_text(st, 8, l->detail != NULL ? l->detail : "");
+	db_bind_text(st, 1, l->integration_id);
+	db_bind_double(st, 2, util_now());
+	db_bind_text(st, 3, l->actor != NULL ? l->actor : "");
+	db_bind_text(st, 4, l->action);
+	db_bind_text(st, 5, l->feature_id != NULL ? l->feature_id : "");
+	db_bind_text(st, 6, l->issue_ref != NULL ? l->issue_ref : "");
+	db_bind_text(st, 7, l->result);
+	db_bind_text(st, 8, l->detail != NULL ? l->detail : "");
 	return store_exec_stmt(s, st, "sync log");
 }
 
@@ -392,17 +466,17 @@ store_pause_get(struct store *s, const char *token_hash, double *until)
 {
 	static const char sql[] =
 	    "SELECT until FROM upstream_pause WHERE token_hash = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	*until = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, token_hash);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*until = sqlite3_column_double(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	db_bind_text(st, 1, token_hash);
+	if ((rc = db_step(st)) == DB_ROW)
+		*until = db_column_double(st, 0);
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? 0 :
 	    store_fail(s, "pause get");
 }
 
@@ -412,12 +486,12 @@ store_pause_set(struct store *s, const char *token_hash, double until)
 	static const char sql[] =
 	    "INSERT INTO upstream_pause (token_hash, until) VALUES (?, ?)"
 	    " ON CONFLICT (token_hash) DO UPDATE SET"
-	    " until = max(until, excluded.until)";
-	sqlite3_stmt	*st;
+	    " until = greatest(upstream_pause.until, excluded.until)";
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, token_hash);
-	sqlite3_bind_double(st, 2, until);
+	db_bind_text(st, 1, token_hash);
+	db_bind_double(st, 2, until);
 	return store_exec_stmt(s, st, "pause set");
 }

@@ -1,11 +1,13 @@
 /*
- * store: the SQLite mapping store; all SQL lives in store*.c.
+ * store: the mapping store; all SQL lives in store*.c.
  *
- * One connection per process, opened after any fork.  WAL, a busy timeout,
- * foreign keys, synchronous=FULL (an acknowledged delivery must survive a
- * power cut) and migrations from schema.sql, compiled in.  Statements are
- * prepared once and cached.  Functions return 0 on success, -1 on error
- * (logged), and STORE_NOTFOUND / STORE_EXISTS where callers branch on it.
+ * One connection per process, opened after any fork, to the database the
+ * setting names: a SQLite file (WAL, a busy timeout, foreign keys,
+ * synchronous=FULL: an acknowledged delivery must survive a power cut) or
+ * PostgreSQL (a postgresql:// URI or service=NAME; synchronous commits).
+ * Migrations from schema.sql, compiled in.  Statements are prepared once
+ * and cached.  Functions return 0 on success, -1 on error (logged), and
+ * STORE_NOTFOUND / STORE_EXISTS where callers branch on it.
  */
 #ifndef PBSYNC_STORE_H
 #define PBSYNC_STORE_H
@@ -17,16 +19,24 @@
 #define STORE_EXISTS	2
 #define STORE_BUSY	3	/* locked past busy_timeout: retry later */
 
+struct db;
+struct db_stmt;
 struct sqlite3;
 
 struct store {
+	struct db	*conn;
+	/*
+	 * SQLite's own handle when the database is a SQLite file, else
+	 * NULL: for what only SQLite has (storebench's query plans and
+	 * traces, tests that reach into the file).
+	 */
 	struct sqlite3	*db;
-	int		 busy;		/* last error was SQLITE_BUSY */
-	int64_t		 wait_from;	/* waiting for a lock since (us) */
-	long		 wait_max_ms;	/* 0: BUSY_TIMEOUT_MS of store.c */
+	int		 pg;		/* the database is PostgreSQL */
+	int		 busy;		/* last error: a lock not free in time */
+	int		 retry;		/* last error: run the transaction again */
 	struct store_cache {
-		const char		*sql;
-		struct sqlite3_stmt	*stmt;
+		const char	*sql;
+		struct db_stmt	*stmt;
 	}		 cache[128];
 };
 
@@ -121,11 +131,27 @@ struct store_log {
 };
 
 /* store.c: connection, transactions, migrations */
-int	 store_open(struct store *, const char *path);
+int	 store_open(struct store *, const char *database);
 void	 store_close(struct store *);
-int	 store_begin(struct store *);	/* BEGIN IMMEDIATE */
+/* A write transaction: SQLite's BEGIN IMMEDIATE, PostgreSQL's BEGIN. */
+int	 store_begin(struct store *);
 int	 store_commit(struct store *);
 void	 store_rollback(struct store *);
+/*
+ * Runs body(s, arg) in a transaction and commits it when body returns 0;
+ * any other value rolls it back and is returned.  A transaction that
+ * failed for a reason that passes (PostgreSQL: a serialization failure,
+ * a deadlock, a lost connection) runs again, body included, a few times:
+ * body must read what it decides on inside the transaction, so that a
+ * run after a commit whose answer was lost finds its own rows (a
+ * delivery already seen) and does nothing twice.
+ */
+int	 store_tx(struct store *, int (*body)(struct store *, void *),
+	    void *arg);
+/* The database setting as it may be shown: its password masked. */
+void	 store_where(const char *database, char *out, size_t len);
+/* 1 if the database setting names PostgreSQL, 0 a SQLite file. */
+int	 store_postgresql(const char *database);
 int	 store_schema_version(struct store *);
 int	 store_latest_version(void);
 /* 1 if SQLite may be used from several threads, a connection each. */
@@ -510,7 +536,7 @@ int	 store_queue_stats(struct store *, double now, struct store_queue **,
 int	 store_log_find(struct store *, const struct store_logq *, size_t max,
 	    struct store_logent **, size_t *n);
 void	 store_logents_free(struct store_logent *, size_t n);
-/* The statement store_log_find runs for q (its query plan is tested). */
+/* The statement store_log_find runs for q on SQLite (its plan is tested). */
 const char *store_log_sql(const struct store_logq *);
 
 #endif

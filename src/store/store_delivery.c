@@ -3,17 +3,17 @@
 #include "store/store_int.h"
 
 /* The cached statement sql with a delivery's key bound as ?1, ?2, ?3. */
-static sqlite3_stmt *
+static struct db_stmt *
 key_stmt(struct store *s, const char *sql, const char *iid,
     const char *source, const char *key)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return NULL;
-	store_bind_text(st, 1, iid);
-	store_bind_text(st, 2, source);
-	store_bind_text(st, 3, key);
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, source);
+	db_bind_text(st, 3, key);
 	return st;
 }
 
@@ -24,15 +24,15 @@ store_delivery_seen(struct store *s, const char *iid, const char *source,
 	static const char sql[] = "INSERT INTO delivery (integration_id,"
 	    " source, key, received_at) VALUES (?, ?, ?, ?)"
 	    " ON CONFLICT DO NOTHING";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	if ((st = key_stmt(s, sql, iid, source, key)) == NULL)
 		return -1;
-	sqlite3_bind_double(st, 4, now);
+	db_bind_double(st, 4, now);
 	if ((rc = store_exec_stmt(s, st, "delivery")) != 0)
 		return rc;
-	return sqlite3_changes(s->db) == 1 ? 0 : STORE_EXISTS;
+	return db_changes(s->conn) == 1 ? 0 : STORE_EXISTS;
 }
 
 int
@@ -41,16 +41,16 @@ store_delivery_known(struct store *s, const char *iid, const char *source,
 {
 	static const char sql[] = "SELECT 1 FROM delivery WHERE"
 	    " integration_id = ? AND source = ? AND key = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	if ((st = key_stmt(s, sql, iid, source, key)) == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(st);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, "delivery known");
+	return rc == DB_DONE ? 0 : store_fail(s, "delivery known");
 }
 
 int
@@ -64,15 +64,15 @@ store_delivery_prune(struct store *s, double before, int limit)
 	    " (integration_id, source, key) IN (SELECT integration_id, source,"
 	    " key FROM delivery WHERE received_at < ?1"
 	    " ORDER BY received_at LIMIT ?2)";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_double(st, 1, before);
-	sqlite3_bind_int(st, 2, limit);
+	db_bind_double(st, 1, before);
+	db_bind_int64(st, 2, limit);
 	if (store_exec_stmt(s, st, "delivery prune") != 0)
 		return -1;
-	return sqlite3_changes(s->db);
+	return db_changes(s->conn);
 }
 
 int
@@ -81,17 +81,16 @@ store_delivery_last(struct store *s, const char *iid, const char *source,
 {
 	static const char sql[] = "SELECT max(received_at) FROM delivery"
 	    " WHERE integration_id = ? AND source = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	*at = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	store_bind_text(st, 2, source);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		*at = sqlite3_column_double(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? (*at > 0) : store_fail(s, "delivery last");
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, source);
+	if ((rc = db_step(st)) == DB_ROW && db_column_text(st, 0) != NULL)
+		*at = db_column_double(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? (*at > 0) : store_fail(s, "delivery last");
 }

@@ -16,33 +16,33 @@
 
 /* Binds the 22 COLUMNS in order from index 1. */
 static void
-bind_row(sqlite3_stmt *st, const struct store_integration *in)
+bind_row(struct db_stmt *st, const struct store_integration *in)
 {
-	store_bind_text(st, 1, in->id);
-	store_bind_text(st, 2, in->name);
-	store_bind_text(st, 3, in->column_label);
-	store_bind_text(st, 4, in->pb_token);
-	store_bind_text(st, 5, in->pb_token_tail);
-	store_bind_text(st, 6, in->tracker_url);
-	store_bind_text(st, 7, in->tracker_token);
-	store_bind_text(st, 8, in->tracker_token_tail);
-	store_bind_text(st, 9, in->tracker_project);
-	store_bind_text(st, 10, in->tracker_project_name);
-	store_bind_text(st, 11, in->tracker_project_url != NULL ?
+	db_bind_text(st, 1, in->id);
+	db_bind_text(st, 2, in->name);
+	db_bind_text(st, 3, in->column_label);
+	db_bind_text(st, 4, in->pb_token);
+	db_bind_text(st, 5, in->pb_token_tail);
+	db_bind_text(st, 6, in->tracker_url);
+	db_bind_text(st, 7, in->tracker_token);
+	db_bind_text(st, 8, in->tracker_token_tail);
+	db_bind_text(st, 9, in->tracker_project);
+	db_bind_text(st, 10, in->tracker_project_name);
+	db_bind_text(st, 11, in->tracker_project_url != NULL ?
 	    in->tracker_project_url : "");
-	store_bind_text(st, 12, in->pb_plugin_id);
-	store_bind_text(st, 13, in->pb_webhook_id);
-	store_bind_text(st, 14, in->tracker_hook_id);
-	store_bind_text(st, 15, in->plugin_secret);
-	store_bind_text(st, 16, in->pb_hook_secret);
-	store_bind_text(st, 17, in->tracker_hook_secret);
-	store_bind_text(st, 18, in->status_map != NULL ? in->status_map : "{}");
-	store_bind_text(st, 19, in->conflict_policy != NULL ?
+	db_bind_text(st, 12, in->pb_plugin_id);
+	db_bind_text(st, 13, in->pb_webhook_id);
+	db_bind_text(st, 14, in->tracker_hook_id);
+	db_bind_text(st, 15, in->plugin_secret);
+	db_bind_text(st, 16, in->pb_hook_secret);
+	db_bind_text(st, 17, in->tracker_hook_secret);
+	db_bind_text(st, 18, in->status_map != NULL ? in->status_map : "{}");
+	db_bind_text(st, 19, in->conflict_policy != NULL ?
 	    in->conflict_policy : "latest");
-	store_bind_text(st, 20, in->delete_policy != NULL ?
+	db_bind_text(st, 20, in->delete_policy != NULL ?
 	    in->delete_policy : "keep");
-	store_bind_text(st, 21, in->tracker_kind);
-	store_bind_text(st, 22, in->tracker_options != NULL ?
+	db_bind_text(st, 21, in->tracker_kind);
+	db_bind_text(st, 22, in->tracker_options != NULL ?
 	    in->tracker_options : "{}");
 }
 
@@ -52,12 +52,12 @@ store_integration_insert(struct store *s, const struct store_integration *in)
 	static const char sql[] = "INSERT INTO integration (" COLUMNS
 	    ", created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
 	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?23, ?23)";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
 	bind_row(st, in);
-	sqlite3_bind_double(st, 23, util_now());
+	db_bind_double(st, 23, util_now());
 	return store_exec_stmt(s, st, "integration insert");
 }
 
@@ -68,16 +68,16 @@ store_integration_update(struct store *s, const struct store_integration *in)
 	    ", updated_at) = (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
 	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
 	    " WHERE id = ?1";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
 	bind_row(st, in);
-	sqlite3_bind_double(st, 23, util_now());
+	db_bind_double(st, 23, util_now());
 	if ((rc = store_exec_stmt(s, st, "integration update")) != 0)
 		return rc;
-	return sqlite3_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+	return db_changes(s->conn) == 1 ? 0 : STORE_NOTFOUND;
 }
 
 int
@@ -86,7 +86,7 @@ store_integration_get(struct store *s, const char *id,
 {
 	static const char sql[] = "SELECT " COLUMNS ", auth_failed,"
 	    " last_sync_at, created_at FROM integration WHERE id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	/* The columns from 1 on, in the order of COLUMNS. */
 	char		**str[] = { &out->name, &out->column_label,
 			    &out->pb_token, &out->pb_token_tail,
@@ -106,18 +106,18 @@ store_integration_get(struct store *s, const char *id,
 	memset(out, 0, sizeof(*out));
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND :
+	db_bind_text(st, 1, id);
+	if ((rc = db_step(st)) != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? STORE_NOTFOUND :
 		    store_fail(s, "integration get");
 	}
 	store_text_fixed(st, 0, out->id, sizeof(out->id));
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, 1 + (int)i, str[i]);
-	out->last_sync_at = sqlite3_column_double(st, 23);
-	out->created_at = sqlite3_column_double(st, 24);
-	sqlite3_reset(st);
+	out->last_sync_at = db_column_double(st, 23);
+	out->created_at = db_column_double(st, 24);
+	db_reset(st);
 	if (err) {
 		store_integration_release(out);
 		return -1;
@@ -129,15 +129,15 @@ int
 store_integration_delete(struct store *s, const char *id)
 {
 	static const char sql[] = "DELETE FROM integration WHERE id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, id);
+	db_bind_text(st, 1, id);
 	if ((rc = store_exec_stmt(s, st, "integration delete")) != 0)
 		return rc;
-	return sqlite3_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+	return db_changes(s->conn) == 1 ? 0 : STORE_NOTFOUND;
 }
 
 int
@@ -146,12 +146,12 @@ store_integration_set_auth_failed(struct store *s, const char *id,
 {
 	static const char sql[] =
 	    "UPDATE integration SET auth_failed = ? WHERE id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, what);
-	store_bind_text(st, 2, id);
+	db_bind_text(st, 1, what);
+	db_bind_text(st, 2, id);
 	return store_exec_stmt(s, st, "integration auth flag");
 }
 
@@ -160,7 +160,7 @@ store_integration_ids(struct store *s, char ***ids, size_t *n)
 {
 	static const char sql[] =
 	    "SELECT id FROM integration ORDER BY created_at, id";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		**v = NULL, **tmp;
 	size_t		 cnt = 0;
 	int		 rc;
@@ -169,7 +169,7 @@ store_integration_ids(struct store *s, char ***ids, size_t *n)
 	*n = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((tmp = realloc(v, (cnt + 1) * sizeof(*v))) == NULL)
 			goto fail;
 		v = tmp;
@@ -177,14 +177,14 @@ store_integration_ids(struct store *s, char ***ids, size_t *n)
 			goto fail;
 		cnt++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		goto fail;
 	*ids = v;
 	*n = cnt;
 	return 0;
 fail:
-	sqlite3_reset(st);
+	db_reset(st);
 	while (cnt > 0)
 		free(v[--cnt]);
 	free(v);

@@ -21,20 +21,20 @@ store_job_enqueue(struct store *s, const char *iid, const char *kind,
 	    " VALUES (?, ?, ?, ?, ?, ?6, ?6, ?7)"
 	    " ON CONFLICT (integration_id, kind, key) WHERE state = 'ready'"
 	    " DO UPDATE SET payload = excluded.payload,"
-	    " run_at = min(run_at, excluded.run_at),"
+	    " run_at = least(job.run_at, excluded.run_at),"
 	    " updated_at = excluded.updated_at,"
-	    " request_id = coalesce(request_id, excluded.request_id)";
-	sqlite3_stmt	*st;
+	    " request_id = coalesce(job.request_id, excluded.request_id)";
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	store_bind_text(st, 2, kind);
-	store_bind_text(st, 3, key);
-	store_bind_text(st, 4, payload != NULL ? payload : "{}");
-	sqlite3_bind_double(st, 5, run_at);
-	sqlite3_bind_double(st, 6, util_now());
-	store_bind_text(st, 7, log_request());
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, kind);
+	db_bind_text(st, 3, key);
+	db_bind_text(st, 4, payload != NULL ? payload : "{}");
+	db_bind_double(st, 5, run_at);
+	db_bind_double(st, 6, util_now());
+	db_bind_text(st, 7, log_request());
 	return store_exec_stmt(s, st, "job enqueue");
 }
 
@@ -44,51 +44,62 @@ store_job_lease(struct store *s, double now, double lease_s,
 {
 	/*
 	 * An expired lease means its holder died: the job is taken again.
-	 * The UPDATE ... RETURNING is atomic, so two processes never lease
-	 * the same job.  Each arm reads the first row of job_due in order
-	 * (its entries sort by run_at, then id), so a long queue costs no
-	 * sort; one OR over both would collect and sort every due job.
+	 * Each arm reads the first row of job_due in order (its entries
+	 * sort by run_at, then id), so a long queue costs no sort; one OR
+	 * over both would collect and sort every due job.  In SQLite the
+	 * UPDATE ... RETURNING holds the write lock, so two processes never
+	 * lease the same job.  PostgreSQL lets writers run together: each
+	 * arm locks the row it picks and passes over rows another
+	 * transaction holds (FOR UPDATE SKIP LOCKED, which UNION does not
+	 * take, hence the CTEs), and a row leased meanwhile is read again
+	 * as it is now, so a second lessee finds it taken.
 	 */
-	static const char sql[] = "UPDATE job SET state = 'leased',"
-	    " lease_until = ?2, attempts = attempts + 1, updated_at = ?1"
-	    " WHERE id = (SELECT id FROM"
-	    " (SELECT * FROM (SELECT id, run_at FROM job"
-	    " WHERE state = 'ready' AND run_at <= ?1"
-	    " AND (?3 IS NULL OR (kind = ?3) = ?4) ORDER BY run_at, id"
-	    " LIMIT 1) UNION ALL"
-	    " SELECT * FROM (SELECT id, run_at FROM job"
-	    " WHERE state = 'leased' AND lease_until < ?1"
-	    " AND (?3 IS NULL OR (kind = ?3) = ?4) ORDER BY run_at, id"
-	    " LIMIT 1)) ORDER BY run_at, id LIMIT 1)"
-	    " RETURNING id, integration_id, kind, key, payload, attempts,"
-	    " last_error, run_at, state, request_id, created_at";
-	sqlite3_stmt	*st;
+#define LEASE_SET "UPDATE job SET state = 'leased', lease_until = ?2," \
+	" attempts = attempts + 1, updated_at = ?1"
+	/* PostgreSQL must be told what ?3 is where it is first seen. */
+#define LEASE_ARM(due, kind) "SELECT id, run_at FROM job WHERE " due \
+	" AND (" kind " IS NULL OR (kind = ?3) = ?4) ORDER BY run_at, id LIMIT 1"
+#define LEASE_READY	"state = 'ready' AND run_at <= ?1"
+#define LEASE_LAPSED	"state = 'leased' AND lease_until < ?1"
+#define LEASE_RETURNING " RETURNING id, integration_id, kind, key," \
+	" payload, attempts, last_error, run_at, state, request_id, created_at"
+	static const char lite[] = LEASE_SET " WHERE id = (SELECT id FROM"
+	    " (SELECT * FROM (" LEASE_ARM(LEASE_READY, "?3") ") UNION ALL"
+	    " SELECT * FROM (" LEASE_ARM(LEASE_LAPSED, "?3") "))"
+	    " ORDER BY run_at, id LIMIT 1)" LEASE_RETURNING;
+	static const char pg[] = "WITH ready AS ("
+	    LEASE_ARM(LEASE_READY, "CAST(?3 AS TEXT)") " FOR UPDATE SKIP LOCKED),"
+	    " lapsed AS (" LEASE_ARM(LEASE_LAPSED, "CAST(?3 AS TEXT)")
+	    " FOR UPDATE SKIP LOCKED) " LEASE_SET " WHERE id = (SELECT id FROM"
+	    " (SELECT * FROM ready UNION ALL SELECT * FROM lapsed) due"
+	    " ORDER BY run_at, id LIMIT 1)" LEASE_RETURNING;
+	struct db_stmt	*st;
 	int		 rc, err = 0;
 
 	memset(j, 0, sizeof(*j));
-	if ((st = store_stmt(s, sql)) == NULL)
+	if ((st = store_stmt(s, STORE_SQL(s, lite, pg))) == NULL)
 		return -1;
-	sqlite3_bind_double(st, 1, now);
-	sqlite3_bind_double(st, 2, now + lease_s);
-	store_bind_text(st, 3, kind);
-	sqlite3_bind_int(st, 4, only != 0);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		j->id = sqlite3_column_int64(st, 0);
+	db_bind_double(st, 1, now);
+	db_bind_double(st, 2, now + lease_s);
+	db_bind_text(st, 3, kind);
+	db_bind_int64(st, 4, only != 0);
+	if ((rc = db_step(st)) == DB_ROW) {
+		j->id = db_column_int64(st, 0);
 		store_text_fixed(st, 1, j->integration_id,
 		    sizeof(j->integration_id));
 		err |= store_text(st, 2, &j->kind);
 		err |= store_text(st, 3, &j->key);
 		err |= store_text(st, 4, &j->payload);
-		j->attempts = sqlite3_column_int64(st, 5);
+		j->attempts = db_column_int64(st, 5);
 		err |= store_text(st, 6, &j->last_error);
-		j->run_at = sqlite3_column_double(st, 7);
+		j->run_at = db_column_double(st, 7);
 		err |= store_text(st, 8, &j->state);
 		err |= store_text(st, 9, &j->request_id);
-		j->created_at = sqlite3_column_double(st, 10);
-		rc = sqlite3_step(st);
+		j->created_at = db_column_double(st, 10);
+		rc = db_step(st);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_job_release(j);
 		return store_fail(s, "job lease");
 	}
@@ -106,15 +117,15 @@ static int
 job_update(struct store *s, const char *sql, long long id, double t,
     const char *error, const char *what)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_double(st, 2, t);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		store_bind_text(st, 3, error);
+	db_bind_int64(st, 1, id);
+	if (db_param_count(st) >= 2)
+		db_bind_double(st, 2, t);
+	if (db_param_count(st) >= 3)
+		db_bind_text(st, 3, error);
 	return store_exec_stmt(s, st, what);
 }
 
@@ -127,9 +138,21 @@ store_job_done(struct store *s, long long id)
 }
 
 /*
+ * The condition under which a job may become ready: no other job of its
+ * key is (the coalescing index allows one).  Checked in the statement,
+ * where SQLite's UPDATE OR IGNORE would have let the index refuse it:
+ * PostgreSQL has no such clause.
+ */
+#define NO_READY_TWIN " AND NOT EXISTS (SELECT 1 FROM job r" \
+	" WHERE r.integration_id = job.integration_id AND r.kind = job.kind" \
+	" AND r.key = job.key AND r.state = 'ready' AND r.id != job.id)"
+
+/*
  * Makes a leased job ready again at run_at with sql.  If a newer event was
- * coalesced into a fresh ready job meanwhile, this one is redundant: the
- * unique index refuses the update and the fresh job carries on.
+ * coalesced into a fresh ready job meanwhile, this one is redundant: it
+ * stays leased and is deleted, and the fresh job carries on.  (On
+ * PostgreSQL the fresh job can come between the check and the update:
+ * then the index refuses the update, with the same outcome.)
  */
 static int
 reschedule(struct store *s, const char *sql, long long id, double run_at,
@@ -139,7 +162,8 @@ reschedule(struct store *s, const char *sql, long long id, double run_at,
 	    " AND state = 'leased'";
 	int	 rc;
 
-	if ((rc = job_update(s, sql, id, run_at, error, "job retry")) != 0)
+	rc = job_update(s, sql, id, run_at, error, "job retry");
+	if (rc != 0 && rc != STORE_EXISTS)
 		return rc;
 	return job_update(s, drop, id, run_at, error, "job retry drop");
 }
@@ -148,9 +172,9 @@ int
 store_job_retry(struct store *s, long long id, double run_at,
     const char *error)
 {
-	static const char sql[] = "UPDATE OR IGNORE job SET state = 'ready',"
+	static const char sql[] = "UPDATE job SET state = 'ready',"
 	    " run_at = ?2, last_error = ?3, lease_until = NULL,"
-	    " updated_at = ?2 WHERE id = ?1";
+	    " updated_at = ?2 WHERE id = ?1" NO_READY_TWIN;
 
 	return reschedule(s, sql, id, run_at, error);
 }
@@ -158,9 +182,10 @@ store_job_retry(struct store *s, long long id, double run_at,
 int
 store_job_wait(struct store *s, long long id, double run_at, const char *why)
 {
-	static const char sql[] = "UPDATE OR IGNORE job SET state = 'ready',"
+	static const char sql[] = "UPDATE job SET state = 'ready',"
 	    " run_at = ?2, last_error = ?3, lease_until = NULL,"
-	    " attempts = max(attempts - 1, 0), updated_at = ?2 WHERE id = ?1";
+	    " attempts = greatest(attempts - 1, 0), updated_at = ?2"
+	    " WHERE id = ?1" NO_READY_TWIN;
 
 	return reschedule(s, sql, id, run_at, why);
 }
@@ -178,14 +203,14 @@ store_job_bury(struct store *s, long long id, const char *error)
 int
 store_job_revive(struct store *s, long long id, double now)
 {
-	static const char sql[] = "UPDATE OR IGNORE job SET state = 'ready',"
+	static const char sql[] = "UPDATE job SET state = 'ready',"
 	    " attempts = 0, run_at = ?2, updated_at = ?2"
-	    " WHERE id = ?1 AND state = 'dead'";
+	    " WHERE id = ?1 AND state = 'dead'" NO_READY_TWIN;
 	int	 rc;
 
 	if ((rc = job_update(s, sql, id, now, NULL, "job revive")) != 0)
-		return rc;
-	return sqlite3_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+		return rc == STORE_EXISTS ? STORE_NOTFOUND : rc;
+	return db_changes(s->conn) == 1 ? 0 : STORE_NOTFOUND;
 }
 
 int
@@ -194,13 +219,13 @@ store_job_cancel(struct store *s, const char *iid, const char *kind,
 {
 	static const char sql[] = "DELETE FROM job WHERE integration_id = ?"
 	    " AND kind = ? AND key = ? AND state != 'leased'";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	store_bind_text(st, 2, kind);
-	store_bind_text(st, 3, key);
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, kind);
+	db_bind_text(st, 3, key);
 	return store_exec_stmt(s, st, "job cancel");
 }
 

@@ -13,7 +13,7 @@
 	" pushed_by, created_at, last_sync_at, updated_at, pending"
 
 static int
-read_row(sqlite3_stmt *st, struct store_link *l)
+read_row(struct db_stmt *st, struct store_link *l)
 {
 	/* The columns from 2 on, in the order of COLUMNS. */
 	char	**str[] = { &l->feature_id, &l->state, &l->issue_id,
@@ -24,13 +24,13 @@ read_row(sqlite3_stmt *st, struct store_link *l)
 	size_t	 i;
 	int	 err = 0;
 
-	l->id = sqlite3_column_int64(st, 0);
+	l->id = db_column_int64(st, 0);
 	store_text_fixed(st, 1, l->integration_id, sizeof(l->integration_id));
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, 2 + (int)i, str[i]);
-	l->created_at = sqlite3_column_double(st, 17);
-	l->last_sync_at = sqlite3_column_double(st, 18);
-	l->updated_at = sqlite3_column_double(st, 19);
+	l->created_at = db_column_double(st, 17);
+	l->last_sync_at = db_column_double(st, 18);
+	l->updated_at = db_column_double(st, 19);
 	err |= store_text(st, 20, &l->pending);
 	if (err) {
 		store_link_release(l);
@@ -41,19 +41,19 @@ read_row(sqlite3_stmt *st, struct store_link *l)
 
 /* Steps a one-row SELECT into l: 0, STORE_NOTFOUND or -1. */
 static int
-get_one(struct store *s, sqlite3_stmt *st, struct store_link *l)
+get_one(struct store *s, struct db_stmt *st, struct store_link *l)
 {
 	int	 rc;
 
 	memset(l, 0, sizeof(*l));
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		rc = read_row(st, l);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		rc = STORE_NOTFOUND;
 	else
 		rc = store_fail(s, "link get");
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -63,12 +63,12 @@ store_link_get(struct store *s, const char *iid, const char *fid,
 {
 	static const char sql[] = "SELECT " COLUMNS " FROM link"
 	    " WHERE integration_id = ? AND feature_id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	store_bind_text(st, 2, fid);
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, fid);
 	return get_one(s, st, l);
 }
 
@@ -78,12 +78,12 @@ store_link_get_by_issue(struct store *s, const char *iid,
 {
 	static const char sql[] = "SELECT " COLUMNS " FROM link"
 	    " WHERE integration_id = ? AND issue_id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	store_bind_text(st, 2, issue_id);
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, issue_id);
 	return get_one(s, st, l);
 }
 
@@ -91,11 +91,11 @@ int
 store_link_get_by_id(struct store *s, long long id, struct store_link *l)
 {
 	static const char sql[] = "SELECT " COLUMNS " FROM link WHERE id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	return get_one(s, st, l);
 }
 
@@ -106,18 +106,18 @@ store_link_claim(struct store *s, const char *iid, const char *fid,
 	static const char sql[] = "INSERT INTO link (integration_id,"
 	    " feature_id, pushed_by, created_at, updated_at)"
 	    " VALUES (?, ?, ?, ?4, ?4) ON CONFLICT DO NOTHING";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc, fresh;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	store_bind_text(st, 2, fid);
-	store_bind_text(st, 3, actor != NULL ? actor : "");
-	sqlite3_bind_double(st, 4, util_now());
+	db_bind_text(st, 1, iid);
+	db_bind_text(st, 2, fid);
+	db_bind_text(st, 3, actor != NULL ? actor : "");
+	db_bind_double(st, 4, util_now());
 	if ((rc = store_exec_stmt(s, st, "link claim")) != 0)
 		return rc;
-	fresh = sqlite3_changes(s->db) == 1;
+	fresh = db_changes(s->conn) == 1;
 	if ((rc = store_link_get(s, iid, fid, l)) != 0)
 		return rc == STORE_NOTFOUND ? -1 : rc;
 	return fresh ? 0 : STORE_EXISTS;
@@ -125,22 +125,22 @@ store_link_claim(struct store *s, const char *iid, const char *fid,
 
 /* Binds the mutable columns of l in the order both updates use. */
 static void
-bind_mutable(sqlite3_stmt *st, const struct store_link *l)
+bind_mutable(struct db_stmt *st, const struct store_link *l)
 {
-	sqlite3_bind_int64(st, 1, l->id);
-	store_bind_text(st, 2, l->issue_id);
-	store_bind_text(st, 3, l->issue_ref);
-	store_bind_text(st, 4, l->issue_key);
-	store_bind_text(st, 5, l->issue_url);
-	store_bind_text(st, 6, l->issue_title);
-	store_bind_text(st, 7, l->issue_state);
-	store_bind_text(st, 8, l->feature_url);
-	store_bind_text(st, 9, l->snap_name);
-	store_bind_text(st, 10, l->snap_pb_desc);
-	store_bind_text(st, 11, l->snap_tracker_desc);
-	store_bind_text(st, 12, l->snap_status);
-	store_bind_text(st, 13, l->snap_state);
-	sqlite3_bind_double(st, 14, util_now());
+	db_bind_int64(st, 1, l->id);
+	db_bind_text(st, 2, l->issue_id);
+	db_bind_text(st, 3, l->issue_ref);
+	db_bind_text(st, 4, l->issue_key);
+	db_bind_text(st, 5, l->issue_url);
+	db_bind_text(st, 6, l->issue_title);
+	db_bind_text(st, 7, l->issue_state);
+	db_bind_text(st, 8, l->feature_url);
+	db_bind_text(st, 9, l->snap_name);
+	db_bind_text(st, 10, l->snap_pb_desc);
+	db_bind_text(st, 11, l->snap_tracker_desc);
+	db_bind_text(st, 12, l->snap_status);
+	db_bind_text(st, 13, l->snap_state);
+	db_bind_double(st, 14, util_now());
 }
 
 /* The columns a push or a sync writes; ?15 = 1 also marks it linked. */
@@ -155,12 +155,12 @@ bind_mutable(sqlite3_stmt *st, const struct store_link *l)
 static int
 link_update(struct store *s, const struct store_link *l, int linked)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, LINK_UPDATE_SQL)) == NULL)
 		return -1;
 	bind_mutable(st, l);
-	sqlite3_bind_int(st, 15, linked);
+	db_bind_int64(st, 15, linked);
 	return store_exec_stmt(s, st, linked ? "link set issue" :
 	    "link set snapshot");
 }
@@ -182,11 +182,11 @@ int
 store_link_delete(struct store *s, long long id)
 {
 	static const char sql[] = "DELETE FROM link WHERE id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	return store_exec_stmt(s, st, "link delete");
 }
 
@@ -196,19 +196,19 @@ store_link_ids(struct store *s, const char *iid, long long after, size_t max,
 {
 	static const char sql[] = "SELECT id FROM link WHERE integration_id = ?"
 	    " AND id > ? AND state = 'linked' ORDER BY id LIMIT ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	*n = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		ids[(*n)++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 :
+	db_bind_text(st, 1, iid);
+	db_bind_int64(st, 2, after);
+	db_bind_int64(st, 3, (int64_t)max);
+	while ((rc = db_step(st)) == DB_ROW && *n < max)
+		ids[(*n)++] = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_DONE || rc == DB_ROW ? 0 :
 	    store_fail(s, "link ids");
 }
 
@@ -216,12 +216,12 @@ int
 store_link_touch(struct store *s, long long id, double t)
 {
 	static const char sql[] = "UPDATE link SET updated_at = ? WHERE id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_double(st, 1, t);
-	sqlite3_bind_int64(st, 2, id);
+	db_bind_double(st, 1, t);
+	db_bind_int64(st, 2, id);
 	return store_exec_stmt(s, st, "link touch");
 }
 
@@ -230,20 +230,20 @@ store_link_lock(struct store *s, long long id, double now, double until)
 {
 	static const char sql[] = "UPDATE link SET lock_until = ?3"
 	    " WHERE id = ?1 AND (lock_until IS NULL OR lock_until < ?2)";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_double(st, 2, now);
+	db_bind_int64(st, 1, id);
+	db_bind_double(st, 2, now);
 	if (until > 0)
-		sqlite3_bind_double(st, 3, until);
+		db_bind_double(st, 3, until);
 	else
-		sqlite3_bind_null(st, 3);
+		db_bind_null(st, 3);
 	if ((rc = store_exec_stmt(s, st, "link lock")) != 0)
 		return rc;
-	return sqlite3_changes(s->db) == 1 ? 0 : STORE_EXISTS;
+	return db_changes(s->conn) == 1 ? 0 : STORE_EXISTS;
 }
 
 void
@@ -272,11 +272,11 @@ int
 store_link_set_pending(struct store *s, long long id, const char *pending)
 {
 	static const char sql[] = "UPDATE link SET pending = ? WHERE id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, pending);
-	sqlite3_bind_int64(st, 2, id);
+	db_bind_text(st, 1, pending);
+	db_bind_int64(st, 2, id);
 	return store_exec_stmt(s, st, "link set pending");
 }

@@ -11,38 +11,36 @@ store_metric_add(struct store *s, const struct store_metric *m, size_t n,
 {
 	static const char sql[] = "INSERT INTO metric (name, labels, value)"
 	    " VALUES (?, ?, ?) ON CONFLICT (name, labels) DO UPDATE SET"
-	    " value = value + excluded.value";
-	sqlite3_stmt	*st;
+	    " value = metric.value + excluded.value";
+	struct db_stmt	*st = NULL;
 	size_t		 i;
 	int		 rc;
 
 	/*
 	 * Counts wait for a later batch rather than hold up a request: a
-	 * write lock not free within wait_ms is no error, and not logged.
+	 * lock not free within wait_ms is no error, and not logged.
 	 */
-	if ((st = store_stmt(s, "BEGIN IMMEDIATE")) == NULL)
-		return -1;
-	s->wait_max_ms = wait_ms;
-	rc = sqlite3_step(st);
-	s->wait_max_ms = 0;
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_BUSY)
-		return STORE_BUSY;
-	if (rc != SQLITE_DONE)
-		return store_fail(s, "metric begin");
+	if (db_begin(s->conn, wait_ms) == -1)
+		return db_error(s->conn) == DB_BUSY ? STORE_BUSY :
+		    store_fail(s, "metric begin");
 	for (i = 0; i < n; i++) {
 		if ((st = store_stmt(s, sql)) == NULL)
 			goto fail;
-		store_bind_text(st, 1, m[i].name);
-		store_bind_text(st, 2, m[i].labels);
-		sqlite3_bind_double(st, 3, m[i].value);
-		if (store_exec_stmt(s, st, "metric add") != 0)
+		db_bind_text(st, 1, m[i].name);
+		db_bind_text(st, 2, m[i].labels);
+		db_bind_double(st, 3, m[i].value);
+		if (db_step(st) != DB_DONE)
 			goto fail;
+		db_reset(st);
 	}
 	return store_commit(s);
 fail:
+	rc = db_error(s->conn) == DB_BUSY ? STORE_BUSY :
+	    store_fail(s, "metric add");
+	if (st != NULL)
+		db_reset(st);
 	store_rollback(s);
-	return -1;
+	return rc;
 }
 
 int
@@ -51,7 +49,7 @@ store_metric_list(struct store *s, struct store_metric **out, size_t *n)
 	static const char sql[] = "SELECT name, labels, value FROM metric"
 	    " ORDER BY name, labels";
 	struct store_metric *v = NULL, *nv;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	size_t		 cap = 0;
 	int		 rc;
 
@@ -59,11 +57,11 @@ store_metric_list(struct store *s, struct store_metric **out, size_t *n)
 	*n = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				sqlite3_reset(st);
+				db_reset(st);
 				free(v);
 				return -1;
 			}
@@ -71,10 +69,10 @@ store_metric_list(struct store *s, struct store_metric **out, size_t *n)
 		}
 		store_text_fixed(st, 0, v[*n].name, sizeof(v[*n].name));
 		store_text_fixed(st, 1, v[*n].labels, sizeof(v[*n].labels));
-		v[(*n)++].value = sqlite3_column_double(st, 2);
+		v[(*n)++].value = db_column_double(st, 2);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(v);
 		*n = 0;
 		return store_fail(s, "metric list");
@@ -87,18 +85,18 @@ store_metric_list(struct store *s, struct store_metric **out, size_t *n)
 static int
 count(struct store *s, const char *sql, double now, long long *out)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	*out = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	if (sqlite3_bind_parameter_count(st) >= 1)
-		sqlite3_bind_double(st, 1, now);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : store_fail(s, "gauge");
+	if (db_param_count(st) >= 1)
+		db_bind_double(st, 1, now);
+	if ((rc = db_step(st)) == DB_ROW)
+		*out = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? 0 : store_fail(s, "gauge");
 }
 
 int
@@ -115,31 +113,31 @@ store_gauges(struct store *s, double now, struct store_gauges *g)
 	    " WHERE name = 'link'), 0)";
 	static const char paused[] = "SELECT count(*) FROM upstream_pause"
 	    " WHERE until > ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct store_jobstat *j;
 	int		 rc;
 
 	memset(g, 0, sizeof(*g));
 	if ((st = store_stmt(s, jobs)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	while ((rc = db_step(st)) == DB_ROW &&
 	    g->njobs < sizeof(g->jobs) / sizeof(g->jobs[0])) {
 		j = &g->jobs[g->njobs++];
 		store_text_fixed(st, 0, j->kind, sizeof(j->kind));
 		store_text_fixed(st, 1, j->state, sizeof(j->state));
-		j->n = sqlite3_column_int64(st, 2);
-		j->oldest = sqlite3_column_double(st, 3);
+		j->n = db_column_int64(st, 2);
+		j->oldest = db_column_double(st, 3);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	db_reset(st);
+	if (rc != DB_DONE && rc != DB_ROW)
 		return store_fail(s, "job gauges");
 	if ((st = store_stmt(s, due)) == NULL)
 		return -1;
-	sqlite3_bind_double(st, 1, now);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g->due_since = sqlite3_column_double(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	db_bind_double(st, 1, now);
+	if ((rc = db_step(st)) == DB_ROW)
+		g->due_since = db_column_double(st, 0);
+	db_reset(st);
+	if (rc != DB_DONE && rc != DB_ROW)
 		return store_fail(s, "job lag");
 	if (count(s, integrations, now, &g->integrations) == -1 ||
 	    count(s, links, now, &g->links) == -1 ||

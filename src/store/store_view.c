@@ -21,7 +21,7 @@
 	"  AND j.state = 'dead')," \
 	" (SELECT count(*) FROM job j WHERE j.integration_id = i.id" \
 	"  AND j.state != 'dead')," \
-	" max(coalesce(i.last_sync_at, 0)," \
+	" greatest(coalesce(i.last_sync_at, 0)," \
 	"  coalesce((SELECT max(l.last_sync_at) FROM link l" \
 	"  WHERE l.integration_id = i.id), 0)," \
 	"  coalesce((SELECT max(g.at) FROM sync_log g" \
@@ -30,7 +30,7 @@
 
 /* Reads one ISUM_SELECT row: 0 or -1. */
 static int
-read_isum(sqlite3_stmt *st, struct store_isum *o)
+read_isum(struct db_stmt *st, struct store_isum *o)
 {
 	char	**str[] = { &o->name, &o->column_label, &o->tracker_url,
 		    &o->tracker_project_name, &o->tracker_project_url,
@@ -43,15 +43,15 @@ read_isum(sqlite3_stmt *st, struct store_isum *o)
 	store_text_fixed(st, 0, o->id, sizeof(o->id));
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, 1 + (int)i, str[i]);
-	o->has_plugin = sqlite3_column_int(st, 12);
-	o->has_webhook = sqlite3_column_int(st, 13);
+	o->has_plugin = (int)db_column_int64(st, 12);
+	o->has_webhook = (int)db_column_int64(st, 13);
 	err |= store_text(st, 14, &o->tracker_hook_id);
 	o->has_hook = o->tracker_hook_id != NULL;
-	o->links = sqlite3_column_int64(st, 15);
-	o->jobs_dead = sqlite3_column_int64(st, 16);
-	o->jobs_waiting = sqlite3_column_int64(st, 17);
-	o->last_ok_at = sqlite3_column_double(st, 18);
-	o->created_at = sqlite3_column_double(st, 19);
+	o->links = db_column_int64(st, 15);
+	o->jobs_dead = db_column_int64(st, 16);
+	o->jobs_waiting = db_column_int64(st, 17);
+	o->last_ok_at = db_column_double(st, 18);
+	o->created_at = db_column_double(st, 19);
 	if (err) {
 		store_isum_release(o);
 		return -1;
@@ -64,8 +64,8 @@ read_isum(sqlite3_stmt *st, struct store_isum *o)
  * 0 or -1.  free_fn releases what was read when a later row fails.
  */
 static int
-collect(struct store *s, sqlite3_stmt *st, size_t elem,
-    int (*read)(sqlite3_stmt *, void *), void (*free_fn)(void *, size_t),
+collect(struct store *s, struct db_stmt *st, size_t elem,
+    int (*read)(struct db_stmt *, void *), void (*free_fn)(void *, size_t),
     void **out, size_t *n, const char *what)
 {
 	char	*v = NULL, *tmp;
@@ -74,7 +74,7 @@ collect(struct store *s, sqlite3_stmt *st, size_t elem,
 
 	*out = NULL;
 	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((tmp = realloc(v, (cnt + 1) * elem)) == NULL)
 			goto fail;
 		v = tmp;
@@ -82,8 +82,8 @@ collect(struct store *s, sqlite3_stmt *st, size_t elem,
 			goto fail;
 		cnt++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_fail(s, what);
 		free_fn(v, cnt);
 		return -1;
@@ -92,13 +92,13 @@ collect(struct store *s, sqlite3_stmt *st, size_t elem,
 	*n = cnt;
 	return 0;
 fail:
-	sqlite3_reset(st);
+	db_reset(st);
 	free_fn(v, cnt);
 	return -1;
 }
 
 static int
-read_isum_v(sqlite3_stmt *st, void *o)
+read_isum_v(struct db_stmt *st, void *o)
 {
 	return read_isum(st, o);
 }
@@ -113,7 +113,7 @@ int
 store_isum_list(struct store *s, struct store_isum **out, size_t *n)
 {
 	static const char sql[] = ISUM_SELECT " ORDER BY i.created_at, i.id";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	void		*v;
 	int		 rc;
 
@@ -131,19 +131,19 @@ int
 store_isum_get(struct store *s, const char *iid, struct store_isum *out)
 {
 	static const char sql[] = ISUM_SELECT " WHERE i.id = ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_text(st, 1, iid);
+	if ((rc = db_step(st)) == DB_ROW)
 		rc = read_isum(st, out);
 	else
-		rc = rc == SQLITE_DONE ? STORE_NOTFOUND :
+		rc = rc == DB_DONE ? STORE_NOTFOUND :
 		    store_fail(s, "integration summary");
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -176,7 +176,7 @@ store_isum_free(struct store_isum *v, size_t n)
 }
 
 static int
-read_link(sqlite3_stmt *st, void *p)
+read_link(struct db_stmt *st, void *p)
 {
 	struct store_link *l = p;
 	char	**str[] = { &l->feature_id, &l->state, &l->issue_url,
@@ -186,12 +186,12 @@ read_link(sqlite3_stmt *st, void *p)
 	int	 err = 0;
 
 	memset(l, 0, sizeof(*l));
-	l->id = sqlite3_column_int64(st, 0);
+	l->id = db_column_int64(st, 0);
 	store_text_fixed(st, 1, l->integration_id, sizeof(l->integration_id));
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, 2 + (int)i, str[i]);
-	l->last_sync_at = sqlite3_column_double(st, 11);
-	l->created_at = sqlite3_column_double(st, 12);
+	l->last_sync_at = db_column_double(st, 11);
+	l->created_at = db_column_double(st, 12);
 	if (err) {
 		store_link_release(l);
 		return -1;
@@ -214,7 +214,7 @@ store_link_page(struct store *s, const char *iid, long long before,
 	    " snap_name, issue_key, issue_id,"
 	    " coalesce(last_sync_at, 0), created_at FROM link"
 	    " WHERE integration_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	void		*v;
 	int		 rc;
 
@@ -222,9 +222,9 @@ store_link_page(struct store *s, const char *iid, long long before,
 	*n = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	sqlite3_bind_int64(st, 2, before > 0 ? before : INT64_MAX);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	db_bind_text(st, 1, iid);
+	db_bind_int64(st, 2, before > 0 ? before : INT64_MAX);
+	db_bind_int64(st, 3, (int64_t)max);
 	rc = collect(s, st, sizeof(**out), read_link, free_links_v, &v, n,
 	    "link page");
 	*out = v;
@@ -242,7 +242,7 @@ store_links_free(struct store_link *v, size_t n)
 }
 
 int
-store_logrow_read(sqlite3_stmt *st, int col, struct store_logrow *r)
+store_logrow_read(struct db_stmt *st, int col, struct store_logrow *r)
 {
 	char	**str[] = { &r->actor, &r->action, &r->feature_id,
 		    &r->issue_ref, &r->result, &r->detail };
@@ -250,8 +250,8 @@ store_logrow_read(sqlite3_stmt *st, int col, struct store_logrow *r)
 	int	 err = 0;
 
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, col);
-	r->at = sqlite3_column_double(st, col + 1);
+	r->id = db_column_int64(st, col);
+	r->at = db_column_double(st, col + 1);
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		err |= store_text(st, col + 2 + (int)i, str[i]);
 	if (err) {
@@ -274,7 +274,7 @@ store_logrow_release(struct store_logrow *r)
 }
 
 static int
-read_logrow(sqlite3_stmt *st, void *p)
+read_logrow(struct db_stmt *st, void *p)
 {
 	return store_logrow_read(st, 0, p);
 }
@@ -292,7 +292,7 @@ store_log_page(struct store *s, const char *iid, long long before,
 	static const char sql[] = "SELECT id, at, actor, action, feature_id,"
 	    " issue_ref, result, detail FROM sync_log"
 	    " WHERE integration_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	void		*v;
 	int		 rc;
 
@@ -300,9 +300,9 @@ store_log_page(struct store *s, const char *iid, long long before,
 	*n = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	sqlite3_bind_int64(st, 2, before > 0 ? before : INT64_MAX);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	db_bind_text(st, 1, iid);
+	db_bind_int64(st, 2, before > 0 ? before : INT64_MAX);
+	db_bind_int64(st, 3, (int64_t)max);
 	rc = collect(s, st, sizeof(**out), read_logrow, free_logrows_v, &v, n,
 	    "log page");
 	*out = v;
@@ -320,19 +320,19 @@ store_logrows_free(struct store_logrow *v, size_t n)
 }
 
 static int
-read_job(sqlite3_stmt *st, void *p)
+read_job(struct db_stmt *st, void *p)
 {
 	struct store_job *j = p;
 	int	 err = 0;
 
 	memset(j, 0, sizeof(*j));
-	j->id = sqlite3_column_int64(st, 0);
+	j->id = db_column_int64(st, 0);
 	store_text_fixed(st, 1, j->integration_id, sizeof(j->integration_id));
 	err |= store_text(st, 2, &j->kind);
 	err |= store_text(st, 3, &j->key);
-	j->attempts = sqlite3_column_int64(st, 4);
+	j->attempts = db_column_int64(st, 4);
 	err |= store_text(st, 5, &j->last_error);
-	j->run_at = sqlite3_column_double(st, 6);
+	j->run_at = db_column_double(st, 6);
 	err |= store_text(st, 7, &j->state);
 	if (err) {
 		store_job_release(j);
@@ -356,7 +356,7 @@ store_job_dead_list(struct store *s, const char *iid, size_t max,
 	    " attempts, last_error, updated_at, state FROM job"
 	    " WHERE integration_id = ? AND state = 'dead'"
 	    " ORDER BY id DESC LIMIT ?";
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	void		*v;
 	int		 rc;
 
@@ -364,8 +364,8 @@ store_job_dead_list(struct store *s, const char *iid, size_t max,
 	*n = 0;
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	store_bind_text(st, 1, iid);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	db_bind_text(st, 1, iid);
+	db_bind_int64(st, 2, (int64_t)max);
 	rc = collect(s, st, sizeof(**out), read_job, free_jobs_v, &v, n,
 	    "dead jobs");
 	*out = v;

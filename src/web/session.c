@@ -89,6 +89,43 @@ trusted(struct app *a, const char *device, long long uid)
 	return store_device_of(&a->store, h, uid) == 1;
 }
 
+struct try {
+	const char	*ukey, *akey;
+	int		 vouched;
+	double		 now;
+	long long	 failures;	/* under ukey */
+	long		 wait;
+};
+
+/*
+ * Looks at the counts of both keys and counts the try when no wait is
+ * due: 0, 1 (a wait: nothing written) or -1.
+ */
+static int
+try_rows(struct store *s, void *arg)
+{
+	struct try	*t = arg;
+	const char	*ukey = t->ukey, *akey = t->akey;
+	int		 vouched = t->vouched;
+	double		 now = t->now, lu, la;
+	long long	 fa;
+	long		 wait, wa;
+
+	if (store_login_get(s, ukey, &t->failures, &lu) == -1 ||
+	    store_login_get(s, akey, &fa, &la) == -1)
+		return -1;
+	wait = vouched ? 0 : session_wait(t->failures, lu, now);
+	wa = vouched ? 0 : wait_after(SESSION_ADDR_FREE_FAILURES, fa, la, now);
+	if (wa > wait)
+		wait = wa;
+	if ((t->wait = wait) > 0)
+		return 1;
+	if (store_login_failed(s, ukey, now) == -1 ||
+	    store_login_failed(s, akey, now) == -1)
+		return -1;
+	return 0;
+}
+
 /*
  * Counts the try before the password is checked, in one transaction with
  * the look at the counts, so parallel guesses see each other; vouched
@@ -99,32 +136,11 @@ static long
 count_try(struct app *a, const char *ukey, const char *akey, int vouched,
     double now, long long *failures)
 {
-	long long	 fa;
-	double		 lu, la;
-	long		 wait, wa;
+	struct try	 t = { ukey, akey, vouched, now, 0, 0 };
+	int		 rc = store_tx(&a->store, try_rows, &t);
 
-	if (store_begin(&a->store) == -1)
-		return -1;
-	if (store_login_get(&a->store, ukey, failures, &lu) == -1 ||
-	    store_login_get(&a->store, akey, &fa, &la) == -1) {
-		store_rollback(&a->store);
-		return -1;
-	}
-	wait = vouched ? 0 : session_wait(*failures, lu, now);
-	wa = vouched ? 0 : wait_after(SESSION_ADDR_FREE_FAILURES, fa, la, now);
-	if (wa > wait)
-		wait = wa;
-	if (wait > 0) {
-		store_rollback(&a->store);
-		return wait;
-	}
-	if (store_login_failed(&a->store, ukey, now) == -1 ||
-	    store_login_failed(&a->store, akey, now) == -1 ||
-	    store_commit(&a->store) == -1) {
-		store_rollback(&a->store);
-		return -1;
-	}
-	return 0;
+	*failures = t.failures;
+	return rc == 0 || rc == 1 ? t.wait : -1;
 }
 
 /*

@@ -3,7 +3,12 @@ SQLite file and the test doubles, all on loopback in a temporary directory.
 
 Every test file builds a Stack, talks HTTP to it and reports TAP through
 Tap, which automake's TAP driver counts.
+
+With PBSYNC_E2E_DB=postgresql the stacks keep their state in PostgreSQL
+instead, each in a schema of its own: of the server PBSYNC_TEST_PG names,
+or of a throwaway one (tests/pg/cluster) the suite starts and stops.
 """
+import atexit
 import http.client
 import json
 import os
@@ -60,6 +65,69 @@ class Tap:
     def done(self):
         print("1..%d" % self.n)
         sys.exit(1 if self.failed else 0)
+
+
+# -- PostgreSQL ------------------------------------------------------------
+PG = os.environ.get("PBSYNC_E2E_DB") == "postgresql"
+_pg = {"uri": os.environ.get("PBSYNC_TEST_PG"), "cluster": None, "n": 0}
+
+
+def _pg_stop():
+    c = _pg["cluster"]
+    if c is not None and c.poll() is None:
+        c.send_signal(signal.SIGTERM)
+        c.wait(60)
+
+
+def pg_database():
+    """A new empty schema for a stack: the URI that names it."""
+    if not _pg["uri"]:
+        _pg["cluster"] = subprocess.Popen(
+            [os.path.join(TOP_SRC, "tests", "pg", "cluster")],
+            stdout=subprocess.PIPE, text=True)
+        atexit.register(_pg_stop)
+        _pg["uri"] = _pg["cluster"].stdout.readline().strip()
+        if not _pg["uri"]:
+            raise RuntimeError("tests/pg/cluster started no server")
+    _pg["n"] += 1
+    schema = "e2e_%d_%d" % (os.getpid(), _pg["n"])
+    # unixepoch(): the suites' SQL uses SQLite's.
+    pg_sql(_pg["uri"], "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s;"
+           " CREATE FUNCTION %s.unixepoch() RETURNS bigint LANGUAGE sql AS"
+           " 'SELECT floor(extract(epoch FROM now()))::bigint'"
+           % (schema, schema, schema))
+    return "%s%soptions=-csearch_path%%3D%s" % (
+        _pg["uri"], "&" if "?" in _pg["uri"] else "?", schema), schema
+
+
+def pg_sql(uri, query, *args):
+    """Runs query (? placeholders, as sqlite3 takes them) with psql, the
+    values bound as psql quotes them: the rows of a SELECT as tuples, each
+    value as JSON has it (numbers, text, None)."""
+    parts = query.split("?")
+    cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+           "-d", uri]
+    q = parts[0]
+    for i, rest in enumerate(parts[1:]):
+        if i >= len(args):
+            q += "?" + rest
+        elif args[i] is None:
+            q += "NULL" + rest
+        else:
+            cmd += ["-v", "p%d=%s" % (i, args[i])]
+            q += ":'p%d'" % i + rest
+    select = re.match(r"\s*(SELECT|WITH)\b", query, re.I) is not None
+    if select:
+        q = "SELECT row_to_json(q) FROM (%s) q" % q
+    r = subprocess.run(cmd, input=q + ";\n", capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("psql: %s: %s" % (query, r.stderr.strip()))
+    if not select:
+        return []
+    # Pairs, not a dict: two columns may have one name (count, count).
+    return [json.loads(line, object_pairs_hook=lambda kv: tuple(
+        v for _, v in kv)) for line in r.stdout.splitlines() if line]
 
 
 def free_port():
@@ -210,9 +278,14 @@ class Stack:
         self.tr = trackers.by_kind(tracker)(self)
         self.td = self.tr.d
         self.env = dict(os.environ)
+        self.schema = None
+        if PG:
+            database, self.schema = pg_database()
+        else:
+            database = os.path.join(self.dir, "pbsync.db")
         self.env.update({
             "PBSYNC_CONFIG": os.path.join(self.dir, "pbsync.conf"),
-            "PBSYNC_DATABASE": os.path.join(self.dir, "pbsync.db"),
+            "PBSYNC_DATABASE": database,
             "PBSYNC_KEY_FILE": os.path.join(self.dir, "pbsync.key"),
             "PBSYNC_PUBLIC_URL": self.base,
             "PBSYNC_TEMPLATES": os.path.join(TOP_SRC, "templates"),
@@ -362,6 +435,8 @@ class Stack:
             print("# kept " + self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self.schema is not None:
+                pg_sql(_pg["uri"], "DROP SCHEMA %s CASCADE" % self.schema)
 
     def check_pb_requests(self, tap):
         """Dumps the Productboard double's request and delivery logs
@@ -462,6 +537,13 @@ class Stack:
         """Rows of every table of the database: {name: count}; not the
         metric table, whose counters count every request, refused ones
         too (one row per route and status, a fixed set)."""
+        if PG:
+            names = [r[0] for r in self.sql(
+                "SELECT table_name FROM information_schema.tables WHERE"
+                " table_schema = current_schema() AND table_name NOT IN"
+                " ('metric', 'pbsync_schema') ORDER BY table_name")]
+            return {n: self.sql('SELECT count(*) FROM "%s"' % n)[0][0]
+                    for n in names}
         import sqlite3
         db = sqlite3.connect(self.env["PBSYNC_DATABASE"], timeout=10)
         try:
@@ -480,6 +562,8 @@ class Stack:
 
     # -- database --------------------------------------------------------
     def sql(self, query, *args):
+        if PG:
+            return pg_sql(self.env["PBSYNC_DATABASE"], query, *args)
         import sqlite3
         db = sqlite3.connect(self.env["PBSYNC_DATABASE"], timeout=10)
         try:

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "app/app.h"
 #include "app/metrics.h"
 #include "base/log.h"
 #include "base/prom.h"
+#include "store/db.h"
 #include "t.h"
+#include "tstore.h"
 
 static void
 names(void)
@@ -193,7 +193,7 @@ metrics(void)
 	const char	*o;
 
 	memset(&a, 0, sizeof(a));
-	CHECK_INT(store_open(&a.store, ":memory:"), 0);
+	CHECK_INT(store_open(&a.store, t_store_where(":memory:")), 0);
 	metrics_enable(1);
 	metrics_request("plugin", 200);
 	metrics_request("plugin", 200);
@@ -214,12 +214,10 @@ metrics(void)
 	CHECK(!metrics_pending());
 	/* A flush the store refuses gives the counts back for the next. */
 	metrics_conflict();
-	CHECK_INT(sqlite3_exec(a.store.db, "ALTER TABLE metric RENAME TO m2",
-	    NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(db_exec(a.store.conn, "ALTER TABLE metric RENAME TO m2"), 0);
 	CHECK_INT(metrics_flush(&a, 1), -1);
 	CHECK(metrics_pending());
-	CHECK_INT(sqlite3_exec(a.store.db, "ALTER TABLE m2 RENAME TO metric",
-	    NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(db_exec(a.store.conn, "ALTER TABLE m2 RENAME TO metric"), 0);
 	CHECK_INT(metrics_flush(&a, 1), 0);
 	CHECK(!metrics_pending());
 	/* Another process's counts add to the same rows. */
@@ -287,7 +285,7 @@ threaded(void)
 {
 	struct app	 a;
 	struct store_metric *v;
-	char		 path[] = "/tmp/test_prom.XXXXXX", aux[64];
+	char		 path[] = "/tmp/test_prom.XXXXXX", aux[64], where[1024];
 	size_t		 n, i;
 	int		 fd, found = 0, tries;
 
@@ -297,8 +295,9 @@ threaded(void)
 		return;
 	}
 	close(fd);
-	a.conf.database = path;
-	CHECK_INT(store_open(&a.store, path), 0);
+	snprintf(where, sizeof(where), "%s", t_store_where(path));
+	a.conf.database = where;
+	CHECK_INT(store_open(&a.store, a.conf.database), 0);
 	a.store_ok = 1;
 	metrics_enable(1);
 	CHECK_INT(metrics_start(&a), 0);
@@ -337,5 +336,6 @@ main(void)
 	table();
 	metrics();
 	threaded();
+	t_store_done();
 	return t_done();
 }

@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "store/store.h"
 #include "t.h"
+#include "tstore.h"
 
 extern const char store_schema_sql[];
 
@@ -103,6 +104,40 @@ migration_4(void)
 	unlink(wal);
 }
 
+/* The database setting: which engine it names, and how it is shown. */
+static void
+where(void)
+{
+	static const struct {
+		const char	*setting, *shown;
+		int		 pg;
+	} t[] = {
+		{ "/var/lib/pbsync/pbsync.db", "/var/lib/pbsync/pbsync.db", 0 },
+		{ ":memory:", ":memory:", 0 },
+		{ "postgres.db", "postgres.db", 0 },
+		{ "postgresql://pbsync:s3cret@db.example/pbsync?sslmode=require",
+		    "postgresql://pbsync:***@db.example/pbsync?sslmode=require",
+		    1 },
+		{ "postgres://u@h/d?password=s3cret&sslmode=verify-full",
+		    "postgres://u@h/d?password=***&sslmode=verify-full", 1 },
+		{ "postgresql:///pbsync?host=/run/postgresql",
+		    "postgresql:///pbsync?host=/run/postgresql", 1 },
+		{ "service=pbsync", "service=pbsync", 1 },
+		{ "service=pbsync password=s3cret", "service=pbsync password=***",
+		    1 },
+	};
+	char	 out[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		store_where(t[i].setting, out, sizeof(out));
+		CHECK_STR(out, t[i].shown);
+		CHECK_INT(store_postgresql(t[i].setting), t[i].pg);
+	}
+	store_where(t[3].setting, out, 12);
+	CHECK_STR(out, "postgresql:");
+}
+
 static void
 fill(struct store_integration *in, const char *id)
 {
@@ -135,7 +170,8 @@ main(void)
 	double		 now = util_now(), until;
 
 	log_open("test_store", LOGL_ERR, NULL);
-	CHECK_INT(store_open(&s, ":memory:"), 0);
+	where();
+	CHECK_INT(store_open(&s, t_store_where(":memory:")), 0);
 	CHECK_INT(store_schema_version(&s), store_latest_version());
 	CHECK(store_latest_version() >= 1);
 
@@ -279,6 +315,9 @@ main(void)
 	CHECK_INT(h.links + h.jobs_ready, 0);
 	CHECK_INT(store_integration_delete(&s, id), STORE_NOTFOUND);
 	store_close(&s);
-	migration_4();
+	/* PostgreSQL databases start at a later version. */
+	if (!t_store_pg())
+		migration_4();
+	t_store_done();
 	return t_done();
 }
