@@ -692,27 +692,51 @@ static int
 holds_paragraph(enum html_tag t)
 {
 	return t == HTML_ROOT || t == HTML_DIV || t == HTML_BLOCKQUOTE ||
-	    t == HTML_LI || t == HTML_TD || t == HTML_TH || t == HTML_UL ||
-	    t == HTML_OL;
+	    t == HTML_LI || t == HTML_UL || t == HTML_OL;
+}
+
+/*
+ * The levels Markdown adds at an element t in parent: the paragraph
+ * around inline content in a block container, the item around what a
+ * list holds outside its items, the body around a table's rows, and
+ * the paragraph every table cell holds (mdtable.c), counted at the cell.
+ */
+static int
+added_levels(enum html_tag parent, enum html_tag t)
+{
+	return (!html_is_block(t) && holds_paragraph(parent)) +
+	    ((parent == HTML_UL || parent == HTML_OL) && t != HTML_LI) +
+	    (parent == HTML_TABLE && t == HTML_TR) +
+	    (t == HTML_TD || t == HTML_TH);
 }
 
 /*
  * The depth an element t would have below the current node, counting
- * the paragraph that Markdown puts around inline content in a block
- * container, so that the Markdown nests no deeper than the HTML kept.
+ * what Markdown adds (added_levels()), so that the Markdown nests no
+ * deeper than the HTML kept.
  */
 static int
 depth_of(const struct parser *ps, enum html_tag t)
 {
 	const struct html_node *n;
-	int		 d = 1;
+	int		 d = 1 + added_levels(ps->cur->tag, t);
 
-	if (!html_is_block(t) && holds_paragraph(ps->cur->tag))
-		d++;
 	for (n = ps->cur; n != ps->root; n = n->parent)
-		d += 1 + (!html_is_block(n->tag) &&
-		    holds_paragraph(n->parent->tag));
+		d += 1 + added_levels(n->parent->tag, n->tag);
 	return d;
+}
+
+/* A space where a block or line break went for being too deep. */
+static void
+gap(struct parser *ps, enum html_tag t)
+{
+	if (!html_is_block(t) && t != HTML_BR)
+		return;
+	buf_reset(&ps->text);
+	if (buf_putc(&ps->text, ' ') == -1)
+		ps->err = 1;
+	else
+		add_text(ps);
 }
 
 /* Adds an element below the current node and opens it unless void. */
@@ -724,6 +748,7 @@ open(struct parser *ps, enum html_tag t, int empty)
 	if (depth_of(ps, t) > HTML_MAX_DEPTH) {
 		if (!empty)
 			ps->skipped++;
+		gap(ps, t);
 		return NULL;
 	}
 	if ((n = new_node(ps, t)) == NULL)
@@ -764,6 +789,31 @@ html_href_ok(const char *href)
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strncmp(scheme, ok[i], strlen(ok[i])) == 0)
 			return 1;
+	return 0;
+}
+
+/* Here too: the parser gives a link without text its address. */
+int
+html_put_href(struct buf *b, const char *href)
+{
+	const char	*e;
+	unsigned char	 c;
+
+	while (*href != '\0' && (unsigned char)*href <= ' ')
+		href++;
+	for (e = href + strlen(href); e > href &&
+	    (unsigned char)e[-1] <= ' '; e--)
+		;
+	for (; href < e; href++) {
+		c = (unsigned char)*href;
+		if (c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (c <= ' ' || c == 0x7f || strchr("\"<>\\`", c) != NULL) {
+			if (buf_printf(b, "%%%02X", c) == -1)
+				return -1;
+		} else if (buf_putc(b, (char)c) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -835,6 +885,10 @@ start_tag(struct parser *ps, const char *name, struct attrs *a)
 	n = open(ps, d->tag, (d->flags & F_VOID) || a->selfclose);
 	if (n != NULL && apply_attrs(n, a) == -1)
 		ps->err = 1;
+	/* A task item's checkbox goes where an <input> would, or nowhere. */
+	if (n != NULL && n->tag == HTML_LI && ps->cur == n &&
+	    depth_of(ps, HTML_INPUT) > HTML_MAX_DEPTH)
+		n->check = HTML_CHECK_NONE;
 }
 
 static void
@@ -853,6 +907,7 @@ end_tag(struct parser *ps, const char *name)
 		return;
 	if (ps->skipped > 0) {
 		ps->skipped--;
+		gap(ps, d->tag);
 		return;
 	}
 	if ((n = open_element(ps, d->tag)) != NULL)
@@ -897,6 +952,70 @@ tag(struct parser *ps)
 	attrs_release(&a);
 }
 
+/* 1 if n holds no text but white space. */
+static int
+blank(const struct html_node *n)
+{
+	const struct html_node *c;
+
+	if (n->tag == HTML_TEXT)
+		return strspn(n->text, " \t\n\f") == n->len;
+	for (c = n->first; c != NULL; c = c->next)
+		if (!blank(c))
+			return 0;
+	return 1;
+}
+
+/*
+ * Gives link a, which holds no text, its address as text; what it held
+ * goes before it, where its white space stays a gap.
+ */
+static void
+show_address(struct parser *ps, struct html_node *a)
+{
+	struct html_node *c, *t;
+	struct buf	 h;
+
+	while ((c = a->first) != NULL) {
+		if ((a->first = c->next) == NULL)
+			a->last = NULL;
+		else
+			a->first->prev = NULL;
+		link_node(a->parent, c, a);
+	}
+	buf_init(&h, MAX_ATTR * 3 + 1);
+	if (html_put_href(&h, a->href) == -1 || buf_puts(&h, "") == -1 ||
+	    (t = new_node(ps, HTML_TEXT)) == NULL) {
+		ps->err = 1;
+		buf_release(&h);
+		return;
+	}
+	t->len = h.len;
+	t->cap = h.len + 1;
+	t->text = buf_detach(&h);
+	link_node(a, t, NULL);
+}
+
+/* Every link that may stay one and has no text shows its address. */
+static void
+show_addresses(struct parser *ps)
+{
+	struct html_node *n = ps->root->first;
+
+	while (n != NULL && !ps->err) {
+		if (n->tag == HTML_A && n->href != NULL &&
+		    html_href_ok(n->href) && blank(n))
+			show_address(ps, n);
+		else if (n->first != NULL && n->tag != HTML_A) {
+			n = n->first;	/* links do not nest (implicit_close) */
+			continue;
+		}
+		while (n != ps->root && n->next == NULL)
+			n = n->parent;
+		n = n == ps->root ? NULL : n->next;
+	}
+}
+
 struct html_node *
 html_parse(const char *s, size_t len)
 {
@@ -917,6 +1036,8 @@ html_parse(const char *s, size_t len)
 		else
 			tag(&ps);
 	}
+	if (!ps.err)
+		show_addresses(&ps);
 	buf_release(&ps.text);
 	if (ps.err) {
 		html_free(ps.root);
@@ -992,6 +1113,9 @@ html_task_check(const struct html_node *li)
 			break;
 		if (c->tag == HTML_INPUT)
 			return c->check;
+		if (html_is_block(c->tag) && c->tag != HTML_P &&
+		    c->tag != HTML_DIV)
+			break;		/* a nested list's item is not ours */
 		c = c->first;
 	}
 	return HTML_CHECK_NONE;

@@ -11,10 +11,15 @@
  * become U+FFFD), CR LF becomes LF.  Comments, <script>, <style> and the
  * like are dropped with their content.  An <img> becomes a link to its
  * src with its alt text (or the src) as text, or that text alone where
- * no link may go, as md2html renders a Markdown image.  Elements nested deeper than
- * HTML_MAX_DEPTH are dropped and their text kept (flattened); inline
- * content in a block container counts one level more, for the paragraph
- * Markdown puts around it.
+ * no link may go, as md2html renders a Markdown image.  A link that may
+ * stay one (html_href_ok) with no text but white space shows its address
+ * (in html_put_href()'s form) as its text, and what it held goes before
+ * it, as md2html renders "[](address)".  Elements nested deeper than
+ * HTML_MAX_DEPTH are dropped and their text kept (flattened, a block or
+ * <br> as a space); inline content in a block container counts one level
+ * more, for the paragraph Markdown puts around it, and so do what a list
+ * holds outside its items (for the item), a table's rows outside a body
+ * and every table cell (for its paragraph).
  *
  * The tree keeps only what a converter needs: the tag, text, href, a
  * code language, <ol start> and checkbox state.  html.c reads HTML,
@@ -110,7 +115,10 @@ int	 html_href_ok(const char *href);
  */
 int	 html_table_rows(const struct html_node *table,
 	    const struct html_node ***v, size_t *k, size_t *cap);
-/* The checkbox of a task item: on the li, or an <input> opening it. */
+/*
+ * The checkbox of a task item: on the li, or an <input> opening it (in
+ * its paragraph or div, not in a nested list).
+ */
 enum html_check html_task_check(const struct html_node *li);
 /* The cells (td, th) of a table row. */
 size_t	 html_row_cells(const struct html_node *tr);

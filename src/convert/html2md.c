@@ -11,8 +11,9 @@
 
 /*
  * Inline content is first written with one-byte placeholders, resolved
- * once both neighbours are known (finish()).  Text never holds bytes
- * below 0x09 (html_parse drops them), so they cannot clash.
+ * once both neighbours are known (finish()).  Text never holds control
+ * bytes but tab, newline and form feed (html_parse drops them), so they
+ * cannot clash.
  */
 #define M_B_OPEN	'\x01'
 #define M_B_CLOSE	'\x02'
@@ -22,6 +23,10 @@
 #define M_S_CLOSE	'\x06'
 #define M_BLOCK		'\x07'	/* a block boundary inside inline content */
 #define M_BR		'\x08'	/* <br> */
+#define M_C_OPEN	'\x10'	/* code span content follows */
+#define M_C_CLOSE	'\x11'
+#define M_US		'\x12'	/* '_', escaped unless inside a word */
+#define M_AMP		'\x13'	/* '&', escaped before a character reference */
 /* Blanks at the end of a code line, which tidy() must not drop. */
 #define M_SP		'\x0e'
 #define M_TAB		'\x0f'
@@ -38,6 +43,7 @@ struct cv {
 	size_t		 max;		/* the cap of every buffer */
 	int		 err;		/* an append failed */
 	int		 in_link;	/* links cannot nest */
+	int		 in_item;	/* list items open */
 	unsigned	 marks;		/* open b, i, s, u: mark_bit() */
 	enum where	 where;
 };
@@ -49,6 +55,7 @@ struct seq {
 	enum html_tag	 prev;		/* the last one */
 	int		 alt;		/* the last, a list, used "*" or ")" */
 	int		 loose;		/* "\n" would not keep them apart */
+	int		 lead;		/* the first can go on a line of text */
 };
 
 static void	 inlines(struct cv *, const struct html_node *,
@@ -96,6 +103,21 @@ last_byte(const struct buf *b)
 }
 
 /*
+ * The byte of text back bytes from the end of b, M_US and M_AMP as the
+ * '_' and '&' they stand for; 0 before its start.
+ */
+static int
+text_byte(const struct buf *b, size_t back)
+{
+	int	 c;
+
+	if (b->len < back)
+		return 0;
+	c = (unsigned char)b->data[b->len - back];
+	return c == M_US ? '_' : c == M_AMP ? '&' : c;
+}
+
+/*
  * GitLab reference patterns (gittab-api.md §6): @user and @group need a
  * name character and no word character before; #12, !3, &12 (epic) and
  * $12 (snippet) need a digit; ~label and %milestone also take a quoted
@@ -124,6 +146,14 @@ html2md_ref_break(int before, int sigil, int c)
 	default:
 		return 0;
 	}
+}
+
+int
+html2md_sigil(int before, int c)
+{
+	return html2md_ref_break(before, c, 'a') ||
+	    html2md_ref_break(before, c, '1') ||
+	    html2md_ref_break(before, c, '+');
 }
 
 char *
@@ -167,9 +197,10 @@ entity_like(const char *s, size_t n)
 
 /*
  * Appends text escaped for Markdown (CommonMark §2.4): the characters
- * that can start inline syntax always, '_' unless inside a word, '&'
- * before something that reads as an entity.  Line starts are handled by
- * line_starts().  White space (left inside <pre> only) is one space.
+ * that can start inline syntax always; '_' and '&' as M_US and M_AMP, for
+ * finish() to see if '_' is inside a word and if a character reference
+ * follows '&', where the next text node may go on.  Line starts are
+ * handled by line_starts().  White space is one space.
  */
 static void
 text(struct cv *cv, struct buf *b, const char *s, size_t n)
@@ -177,7 +208,7 @@ text(struct cv *cv, struct buf *b, const char *s, size_t n)
 	size_t		 i, k;
 	uint32_t	 cp;
 	unsigned char	 c;
-	int		 prev;
+	int		 prev, before;
 
 	for (i = 0; i < n; i += k) {
 		c = (unsigned char)s[i];
@@ -187,34 +218,37 @@ text(struct cv *cv, struct buf *b, const char *s, size_t n)
 				putc_(cv, b, ' ');
 			continue;
 		}
-		prev = last_byte(b);
-		if (html2md_ref_break(b->len > 1 ?
-		    (unsigned char)b->data[b->len - 2] : 0, prev, c))
+		prev = text_byte(b, 1);
+		before = text_byte(b, 2);
+		if (html2md_ref_break(before, prev, c))
 			puts_(cv, b, HTML2MD_WJ);
-		if (strchr("\\`*[]<|~$", c) != NULL ||
-		    (c == '_' && !(alnum(prev) && i + 1 < n &&
-		    alnum((unsigned char)s[i + 1]))) ||
-		    (c == '&' && entity_like(s + i + 1, n - i - 1)))
+		if (c == '_' || c == '&') {
+			putc_(cv, b, c == '_' ? M_US : M_AMP);
+			continue;
+		}
+		if (strchr("\\`*[]<|~$", c) != NULL)
 			putc_(cv, b, '\\');
 		put(cv, b, s + i, k);
 	}
 }
 
-/* Appends the text below n, unescaped, <br> and blocks as sep. */
+/* Appends the text below n, unescaped, with M_BR and M_BLOCK. */
 static void
-raw_text(struct cv *cv, const struct html_node *n, struct buf *b,
-    const char *sep)
+raw_text(struct cv *cv, const struct html_node *n, struct buf *b)
 {
 	const struct html_node *c;
 
 	for (c = n->first; c != NULL; c = c->next) {
 		if (c->tag == HTML_TEXT)
 			put(cv, b, c->text, c->len);
-		else if (c->tag == HTML_BR || html_is_block(c->tag)) {
-			puts_(cv, b, sep);
-			raw_text(cv, c, b, sep);
+		else if (c->tag == HTML_BR)
+			putc_(cv, b, M_BR);
+		else if (html_is_block(c->tag)) {
+			putc_(cv, b, M_BLOCK);
+			raw_text(cv, c, b);
+			putc_(cv, b, M_BLOCK);
 		} else
-			raw_text(cv, c, b, sep);
+			raw_text(cv, c, b);
 	}
 }
 
@@ -240,40 +274,85 @@ fence(struct cv *cv, struct buf *b, char c, size_t n)
 }
 
 /*
- * A code span (CommonMark §6.1): a backtick string longer than any run
- * inside, padded with a space where the content would otherwise lose
- * one.  In table cells '|' must be "\|" even here (GFM tables).
+ * The content of a code span between M_C_OPEN and M_C_CLOSE, for
+ * finish(): line breaks and blocks inside are a space between text, as
+ * html_collapse_space() lays it out, and breaks before and after it.  In
+ * table cells '|' must be "\|" even here (GFM tables).
  */
 static void
 code_span(struct cv *cv, const struct html_node *n, struct buf *b)
 {
 	struct buf	 t;
-	size_t		 i, k;
-	int		 pad;
+	size_t		 i, o = 0, s = 0, e;
 
 	buf_init(&t, cv->max);
-	raw_text(cv, n, &t, " ");
-	for (i = 0; i < t.len; i++)
-		if (strchr("\t\n\f", t.data[i]) != NULL)
-			t.data[i] = ' ';
-	if (t.len > 0 && !cv->err) {
-		k = longest_run(t.data, t.len, '`') + 1;
-		pad = t.data[0] == '`' || t.data[t.len - 1] == '`' ||
-		    (t.data[0] == ' ' && t.data[t.len - 1] == ' ' &&
-		    strspn(t.data, " ") < t.len);
-		fence(cv, b, '`', k);
-		if (pad)
-			putc_(cv, b, ' ');
-		for (i = 0; i < t.len; i++) {
+	raw_text(cv, n, &t);
+	while (s < t.len && (t.data[s] == M_BR || t.data[s] == M_BLOCK))
+		s++;
+	for (e = t.len; e > s && (t.data[e - 1] == M_BR ||
+	    t.data[e - 1] == M_BLOCK); e--)
+		;
+	put(cv, b, buf_str(&t), s);
+	for (i = s; i < e; i++) {
+		if (t.data[i] == M_BR || t.data[i] == M_BLOCK) {
+			if (t.data[o - 1] != ' ' && t.data[i + 1] != ' ' &&
+			    t.data[i + 1] != M_BR && t.data[i + 1] != M_BLOCK)
+				t.data[o++] = ' ';
+		} else
+			t.data[o++] = strchr("\t\n\f", t.data[i]) != NULL ?
+			    ' ' : t.data[i];
+	}
+	if (o > 0) {
+		putc_(cv, b, M_C_OPEN);
+		for (i = 0; i < o; i++) {
 			if (t.data[i] == '|' && cv->where == IN_CELL)
 				putc_(cv, b, '\\');
 			putc_(cv, b, t.data[i]);
 		}
+		putc_(cv, b, M_C_CLOSE);
+	}
+	put(cv, b, buf_str(&t) + e, t.len - e);
+	buf_release(&t);
+}
+
+/*
+ * Writes the code span whose content starts at s[i] (after M_C_OPEN) and
+ * returns the index of its M_C_CLOSE.  Spans that touch are one: their
+ * backtick strings would run together (CommonMark §6.1).  The string is
+ * longer than any run inside, padded with a space where the content
+ * would otherwise lose one.
+ */
+static size_t
+code_out(struct cv *cv, const char *s, size_t n, size_t i, struct buf *out)
+{
+	struct buf	 t;
+	size_t		 e, k;
+	int		 pad;
+
+	buf_init(&t, cv->max);
+	for (;;) {
+		for (e = i; e < n && s[e] != M_C_CLOSE; e++)
+			;
+		put(cv, &t, s + i, e - i);
+		if (e + 1 >= n || s[e + 1] != M_C_OPEN)
+			break;
+		i = e + 2;
+	}
+	if (t.len > 0) {
+		k = longest_run(t.data, t.len, '`') + 1;
+		pad = t.data[0] == '`' || t.data[t.len - 1] == '`' ||
+		    (t.data[0] == ' ' && t.data[t.len - 1] == ' ' &&
+		    strspn(t.data, " ") < t.len);
+		fence(cv, out, '`', k);
 		if (pad)
-			putc_(cv, b, ' ');
-		fence(cv, b, '`', k);
+			putc_(cv, out, ' ');
+		put(cv, out, t.data, t.len);
+		if (pad)
+			putc_(cv, out, ' ');
+		fence(cv, out, '`', k);
 	}
 	buf_release(&t);
+	return e;
 }
 
 /* 1 if c is white space or a line break placeholder. */
@@ -283,18 +362,27 @@ is_gap(char c)
 	return c == ' ' || c == M_BLOCK || c == M_BR;
 }
 
+/* The gaps at both ends of t: its content is t[*s] to t[*e - 1]. */
+static void
+gaps(const struct buf *t, size_t *s, size_t *e)
+{
+	for (*s = 0; *s < t->len && is_gap(t->data[*s]); (*s)++)
+		;
+	for (*e = t->len; *e > *s && is_gap(t->data[*e - 1]); (*e)--)
+		;
+}
+
 /*
  * Renders the children of first..last (siblings) between open and close,
  * with leading and trailing spaces and breaks moved outside, where
- * delimiters could not touch them.  Returns 0 for empty content, which
- * gets no delimiters, else 1.
+ * delimiters could not touch them.  Empty content gets no delimiters.
  */
-static int
+static void
 wrap(struct cv *cv, struct buf *b, const struct html_node *first,
     const struct html_node *last, const char *open, const char *close)
 {
 	struct buf	 t;
-	size_t		 s = 0, e;
+	size_t		 s, e;
 
 	buf_init(&t, cv->max);
 	for (;; first = first->next) {
@@ -302,11 +390,7 @@ wrap(struct cv *cv, struct buf *b, const struct html_node *first,
 		if (first == last)
 			break;
 	}
-	e = t.len;
-	while (s < e && is_gap(t.data[s]))
-		s++;
-	while (e > s && is_gap(t.data[e - 1]))
-		e--;
+	gaps(&t, &s, &e);
 	put(cv, b, buf_str(&t), s);
 	if (e > s) {
 		puts_(cv, b, open);
@@ -315,7 +399,6 @@ wrap(struct cv *cv, struct buf *b, const struct html_node *first,
 	}
 	put(cv, b, buf_str(&t) + e, t.len - e);
 	buf_release(&t);
-	return e > s;
 }
 
 /* 1 if href can be written as an autolink <href> (CommonMark §6.5). */
@@ -330,7 +413,9 @@ autolink_ok(const char *h)
 /*
  * A link destination (CommonMark §6.3): plain when its parentheses
  * balance (cmark allows 32 levels), else in <...>.  html_put_href has
- * already percent-encoded space, '<', '>' and '\'.
+ * already percent-encoded space, '<', '>' and '\'.  An '&' that would
+ * read as a character reference is "&amp;": cmark decodes references
+ * in a destination before backslash escapes, so "\&" would not do.
  */
 static void
 destination(struct cv *cv, struct buf *b, const char *h)
@@ -347,56 +432,65 @@ destination(struct cv *cv, struct buf *b, const char *h)
 	if (!plain)
 		putc_(cv, b, '<');
 	for (p = h; *p != '\0'; p++) {
-		if (*p == '|' || (*p == '&' && entity_like(p + 1, strlen(p + 1))))
-			putc_(cv, b, '\\');
-		putc_(cv, b, *p);
+		if (*p == '&' && entity_like(p + 1, strlen(p + 1)))
+			puts_(cv, b, "&amp;");
+		else {
+			if (*p == '|')
+				putc_(cv, b, '\\');
+			putc_(cv, b, *p);
+		}
 	}
 	if (!plain)
 		putc_(cv, b, '>');
 }
 
+/*
+ * A link: "<address>" when its text is just the address and it can be
+ * an autolink (md2html reads the same back), else "[text](address)",
+ * spaces and breaks at the ends of its text outside.  A link without
+ * text has its address as text (html.h).
+ */
 static void
 link(struct cv *cv, const struct html_node *a, struct buf *b)
 {
-	struct buf	 h, t;
-	const struct html_node *c = a->first;
-	int		 any;
+	struct buf	 h, c, t;
+	size_t		 s, e;
 
 	if (cv->in_link || a->href == NULL || !html_href_ok(a->href)) {
 		inlines(cv, a->first, NULL, b);
 		return;
 	}
 	buf_init(&h, cv->max);
+	buf_init(&c, cv->max);
 	buf_init(&t, cv->max);
 	if (html_put_href(&h, a->href) == -1)
 		cv->err = 1;
-	if (c != NULL && c->next == NULL && c->tag == HTML_TEXT &&
-	    strcmp(c->text, buf_str(&h)) == 0 && autolink_ok(buf_str(&h))) {
+	cv->in_link = 1;
+	inlines(cv, a->first, NULL, &c);
+	cv->in_link = 0;
+	text(cv, &t, buf_str(&h), h.len);
+	gaps(&c, &s, &e);
+	put(cv, b, buf_str(&c), s);
+	if (e - s == t.len && memcmp(buf_str(&c) + s, buf_str(&t),
+	    t.len) == 0 && autolink_ok(buf_str(&h))) {
 		putc_(cv, b, '<');
 		puts_(cv, b, buf_str(&h));
 		putc_(cv, b, '>');
-	} else {
-		/* The text, then "](dest)" as the closing delimiter. */
-		buf_puts(&t, "](");
-		destination(cv, &t, buf_str(&h));
-		putc_(cv, &t, ')');
-		cv->in_link = 1;
-		any = a->first != NULL && wrap(cv, b, a, a, "[", buf_str(&t));
-		cv->in_link = 0;
-		if (!any) {
-			/* No text: show the address. */
-			if (autolink_ok(buf_str(&h))) {
-				putc_(cv, b, '<');
-				puts_(cv, b, buf_str(&h));
-				putc_(cv, b, '>');
-			} else {
-				putc_(cv, b, '[');
-				text(cv, b, h.data, h.len);
-				puts_(cv, b, buf_str(&t));
-			}
+	} else if (e > s) {
+		/* "!" right before would make it an image. */
+		if (last_byte(b) == '!') {
+			b->data[b->len - 1] = '\\';
+			putc_(cv, b, '!');
 		}
+		putc_(cv, b, '[');
+		put(cv, b, buf_str(&c) + s, e - s);
+		puts_(cv, b, "](");
+		destination(cv, b, buf_str(&h));
+		putc_(cv, b, ')');
 	}
+	put(cv, b, buf_str(&c) + e, c.len - e);
 	buf_release(&h);
+	buf_release(&c);
 	buf_release(&t);
 }
 
@@ -577,7 +671,8 @@ delim_char(char m)
  * flanking rules must hold, "~~" must stay a run of two, and an opener
  * that could also close (say in "x**y") must not sit inside a pair of
  * the same character, which it would close instead (CommonMark §6.2,
- * "process emphasis").  Placeholders nest properly, as they come from a
+ * "process emphasis"), nor follow a closer of that character, whose run
+ * it would lengthen.  Placeholders nest properly, as they come from a
  * tree.
  */
 static int
@@ -593,7 +688,10 @@ pair_forms(const char *s, size_t n, unsigned char *md)
 				return -1;
 			l = class_before(s, i);
 			r = class_after(s, n, i + 1);
-			forced[top] = 0;
+			/* Right after a closer of its character, one run. */
+			forced[top] = i > 0 && (s[i - 1] == M_B_CLOSE ||
+			    s[i - 1] == M_I_CLOSE || s[i - 1] == M_S_CLOSE) &&
+			    delim_char(s[i - 1]) == delim_char(s[i]);
 			if (l != HTML2MD_SPACE && (l != HTML2MD_PUNCT ||
 			    r != HTML2MD_LETTER))	/* it might close */
 				for (k = 0; k < top; k++)
@@ -615,6 +713,25 @@ pair_forms(const char *s, size_t n, unsigned char *md)
 		}
 	}
 	return 0;
+}
+
+/*
+ * 1 if s (n bytes, after '&') reads as a character reference once the
+ * WORD JOINERs html2md put in go (its references are short).
+ */
+static int
+reference_at(const char *s, size_t n)
+{
+	char	 t[64];
+	size_t	 i, k = 0, wj = strlen(HTML2MD_WJ);
+
+	for (i = 0; i < n && k < sizeof(t); i++) {
+		if (n - i >= wj && memcmp(s + i, HTML2MD_WJ, wj) == 0)
+			i += wj - 1;
+		else
+			t[k++] = s[i];
+	}
+	return entity_like(t, k);
 }
 
 /* Appends the break that ends a line inside inline content. */
@@ -665,6 +782,22 @@ finish(struct cv *cv, const char *s, size_t n, struct buf *out)
 			puts_(cv, out, mark[!form[i]][s[i] - M_B_OPEN]);
 			continue;
 		}
+		if (s[i] == M_C_OPEN) {
+			i = code_out(cv, s, n, i + 1, out);
+			continue;
+		}
+		if (s[i] == M_US) {
+			if (i == 0 || !alnum(s[i - 1]) || !alnum(s[i + 1]))
+				putc_(cv, out, '\\');
+			putc_(cv, out, '_');
+			continue;
+		}
+		if (s[i] == M_AMP) {
+			if (reference_at(s + i + 1, n - i - 1))
+				putc_(cv, out, '\\');
+			putc_(cv, out, '&');
+			continue;
+		}
 		if (!is_gap(s[i])) {
 			putc_(cv, out, s[i]);
 			continue;
@@ -674,9 +807,11 @@ finish(struct cv *cv, const char *s, size_t n, struct buf *out)
 			blk |= s[j] == M_BLOCK;
 		}
 		if (brs == 0 && !blk)
-			put(cv, out, s + i, j - i);	/* code spans keep theirs */
+			put(cv, out, s + i, j - i);
 		else if (brs == 0)
 			brs = 1;
+		if (cv->where == IN_HEADING && brs > 1)
+			brs = 1;	/* one space: html_write()'s too */
 		for (; brs > 0; brs--)
 			line_break(cv, out);
 		i = j - 1;
@@ -746,21 +881,53 @@ line_starts(struct cv *cv, const char *s, size_t n, struct buf *out)
 }
 
 /*
+ * Appends placeholder text t to out with each b, i or s closer and an
+ * opener of its kind right after it joined, also where that makes other
+ * ones touch: the elements touch, and html_write() makes them one.  Text
+ * that then touches gets a WORD JOINER where it makes a reference.
+ */
+static void
+join_marks(struct cv *cv, const struct buf *t, struct buf *out)
+{
+	size_t	 i;
+	int	 joined = 0;
+	char	 c;
+
+	for (i = 0; i < t->len; i++) {
+		c = t->data[i];
+		if ((c == M_B_OPEN || c == M_I_OPEN || c == M_S_OPEN) &&
+		    last_byte(out) == c + 1) {
+			out->data[--out->len] = '\0';
+			joined = 1;
+			continue;
+		}
+		if (joined && html2md_ref_break(text_byte(out, 2),
+		    text_byte(out, 1), (unsigned char)c))
+			puts_(cv, out, HTML2MD_WJ);
+		joined = 0;
+		putc_(cv, out, c);
+	}
+}
+
+/*
  * Renders siblings first..stop (excluded) as inline content of where.
- * A paragraph that is only GitLab's "[[_TOC_]]" or "[TOC]" stays one.
+ * A paragraph that is only GitLab's "[[_TOC_]]" or "[TOC]" stays one,
+ * but in a list item, where md2html does not read it as one.
  */
 static void
 inline_block(struct cv *cv, const struct html_node *first,
     const struct html_node *stop, enum where where, struct buf *out)
 {
-	struct buf	 t, f;
+	struct buf	 t, j, f;
 	size_t		 k;
 
 	buf_init(&t, cv->max);
+	buf_init(&j, cv->max);
 	buf_init(&f, cv->max);
 	cv->where = where;
 	inlines(cv, first, stop, &t);
-	finish(cv, buf_str(&t), t.len, &f);
+	join_marks(cv, &t, &j);
+	finish(cv, buf_str(&j), j.len, &f);
 	if (where == IN_CELL) {
 		k = blank_run(buf_str(&f), f.len);
 		put(cv, out, buf_str(&f), k);
@@ -768,14 +935,15 @@ inline_block(struct cv *cv, const struct html_node *first,
 			putc_(cv, out, '\\');
 		put(cv, out, buf_str(&f) + k, f.len - k);
 	}
-	else if (where == IN_PARA && (strcmp(buf_str(&f),
-	    "\\[\\[\\_TOC\\_\\]\\]") == 0 ||
+	else if (where == IN_PARA && cv->in_item == 0 &&
+	    (strcmp(buf_str(&f), "\\[\\[\\_TOC\\_\\]\\]") == 0 ||
 	    strcmp(buf_str(&f), "\\[TOC\\]") == 0))
 		puts_(cv, out, f.len > 7 ? "[[_TOC_]]" : "[TOC]");
 	else
 		line_starts(cv, buf_str(&f), f.len, out);
 	cv->where = IN_PARA;
 	buf_release(&t);
+	buf_release(&j);
 	buf_release(&f);
 }
 
@@ -841,6 +1009,29 @@ code_lines(struct cv *cv, struct buf *out, const char *s, size_t n,
 }
 
 /*
+ * Cuts the lines of only spaces and tabs at both ends of code s (*n
+ * bytes), which an indented code block cannot hold (CommonMark §4.4).
+ */
+static const char *
+trim_blank_lines(const char *s, size_t *n)
+{
+	size_t	 k, e;
+
+	while ((k = strspn(s, " \t")) < *n && s[k] == '\n') {
+		s += k + 1;
+		*n -= k + 1;
+	}
+	for (;;) {
+		for (e = *n; e > 0 && (s[e - 1] == ' ' || s[e - 1] == '\t');
+		    e--)
+			;
+		if (e == 0 || s[e - 1] != '\n')
+			return s;
+		*n = e - 1;		/* the last line was blank */
+	}
+}
+
+/*
  * A fenced code block (CommonMark §4.5) with a fence longer than any run
  * of its character inside; the language of <pre class="language-x"> or
  * <pre><code class="language-x"> goes in the info string.  GitLab skips
@@ -849,10 +1040,13 @@ code_lines(struct cv *cv, struct buf *out, const char *s, size_t n,
  * with a line starting with '/' becomes an indented block (no language),
  * whose lines start with spaces, and code holding "```" gets a "~~~"
  * fence: then no line of the output starts with '/' unescaped, whatever
- * GitLab pairs.  White space is kept, but for the final newlines.
+ * GitLab pairs.  White space is kept, but for the final newlines.  Right
+ * after a list, which would take an indented block into its last item,
+ * HTML2MD_END_LIST goes first.
  */
 static void
-code_block(struct cv *cv, const struct html_node *n, struct buf *out)
+code_block(struct cv *cv, const struct html_node *n, struct buf *out,
+    int after_list)
 {
 	struct buf	 t;
 	const char	*lang = n->lang, *s;
@@ -862,9 +1056,15 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	if (lang == NULL && n->first != NULL && n->first->tag == HTML_CODE)
 		lang = n->first->lang;
 	buf_init(&t, cv->max);
-	raw_text(cv, n, &t, "\n");
+	raw_text(cv, n, &t);
+	/* A break is a newline, a block starts and ends a line. */
+	for (k = len = 0; k < t.len; k++)
+		if (t.data[k] == M_BR || (t.data[k] == M_BLOCK && len > 0 &&
+		    t.data[len - 1] != '\n'))
+			t.data[len++] = '\n';
+		else if (t.data[k] != M_BLOCK)
+			t.data[len++] = t.data[k];
 	s = buf_str(&t);
-	len = t.len;
 	/* Browsers drop a newline right after <pre> (not after <code>). */
 	if (len > 0 && s[0] == '\n' && n->first != NULL &&
 	    n->first->tag == HTML_TEXT)
@@ -872,6 +1072,9 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	while (len > 0 && s[len - 1] == '\n')
 		len--;
 	if (slash_line(s, len)) {
+		if (after_list)
+			puts_(cv, out, HTML2MD_END_LIST "\n\n");
+		s = trim_blank_lines(s, &len);
 		code_lines(cv, out, s, len, "    ");
 		buf_release(&t);
 		return;
@@ -879,7 +1082,7 @@ code_block(struct cv *cv, const struct html_node *n, struct buf *out)
 	fc = longest_run(s, len, '`') >= 3 ? '~' : '`';
 	k = longest_run(s, len, fc) + 1;
 	fence(cv, out, fc, k < 3 ? 3 : k);
-	if (lang != NULL)
+	if (lang != NULL && len > 0)	/* md2html keeps none for no code */
 		put(cv, out, lang, strspn(lang, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+#.-"));
 	putc_(cv, out, '\n');
@@ -964,11 +1167,13 @@ list_items(struct cv *cv, const struct html_node *n, struct item **out)
 		}
 		memset(&v[k], 0, sizeof(v[k]));
 		buf_init(&v[k].md, cv->max);
+		cv->in_item++;
 		if (c->tag == HTML_LI) {
 			v[k].check = html_task_check(c);
 			blocks(cv, c->first, NULL, &v[k].md, "\v", &v[k].sq);
 		} else
 			blocks(cv, c, stop, &v[k].md, "\v", &v[k].sq);
+		cv->in_item--;
 		k++;
 	}
 	*out = v;
@@ -993,8 +1198,10 @@ list(struct cv *cv, const struct html_node *n, struct buf *out, int alt)
 	const char	*md;
 
 	k = list_items(cv, n, &v);
+	/* A checkbox is a line of text before the item's blocks. */
 	for (i = 0; i < k; i++)
-		loose |= v[i].sq.loose;
+		loose |= v[i].sq.loose || (v[i].check != HTML_CHECK_NONE &&
+		    v[i].sq.n > 0 && v[i].sq.first != HTML_P && !v[i].sq.lead);
 	for (i = 0; i < k; i++) {
 		if (v[i].md.len == 0 && v[i].check == HTML_CHECK_NONE)
 			continue;
@@ -1036,26 +1243,33 @@ list(struct cv *cv, const struct html_node *n, struct buf *out, int alt)
 /*
  * A GFM pipe table: the first row is the header (Markdown needs one, with
  * every column), blocks inside cells are joined by <br>.  Short rows are
- * padded while the padding stays within twice the cells there are: GFM
- * pads them itself, and a ragged table must not make quadratic output.
+ * padded while the padding stays within twice the cells there are, the
+ * header's counted in full, as md2html counts them (mdtable.c): GFM pads
+ * them itself, and a ragged table must not make quadratic output.
  */
 static void
 table(struct cv *cv, const struct html_node *n, struct buf *out)
 {
 	const struct html_node **v = NULL, *c;
-	size_t		 k = 0, cap = 0, i, j, cols = 0, all = 0, full = 0;
+	size_t		 k = 0, cap = 0, i, j, cols = 0, all = 0, padding = 0;
 	int		 head = 1, pad;
 
 	if (html_table_rows(n, &v, &k, &cap) == -1)
 		cv->err = 1;
-	for (i = 0; i < k; i++) {
-		all += html_row_cells(v[i]);
+	for (i = 0; i < k; i++)
 		if (html_row_cells(v[i]) > cols)
 			cols = html_row_cells(v[i]);
+	for (i = 0; i < k; i++) {
+		if ((j = html_row_cells(v[i])) == 0)
+			continue;
+		if (all == 0)		/* the header, always padded */
+			all = cols;
+		else {
+			all += j;
+			padding += cols - j;
+		}
 	}
-	for (i = 0; i < k; i++)
-		full += html_row_cells(v[i]) > 0 ? cols : 0;
-	pad = full - all <= 2 * all;
+	pad = padding <= 2 * all;
 	for (i = 0; i < k && cols > 0; i++) {
 		if (html_row_cells(v[i]) == 0)
 			continue;
@@ -1114,7 +1328,8 @@ block(struct cv *cv, const struct html_node *c, struct buf *out,
 		sq->alt = alt;
 		return c->tag;
 	case HTML_PRE:
-		code_block(cv, c, out);
+		code_block(cv, c, out, sq->n > 0 && (sq->prev == HTML_UL ||
+		    sq->prev == HTML_OL));
 		return HTML_PRE;
 	case HTML_BLOCKQUOTE:
 		quote(cv, c, out);
@@ -1143,6 +1358,7 @@ blocks(struct cv *cv, const struct html_node *c, const struct html_node *stop,
 	const struct html_node *next;
 	enum html_tag	 kind;
 	size_t		 before, start;
+	int		 alt_was;
 
 	for (; c != NULL && c != stop && !cv->err; c = next) {
 		next = c->next;
@@ -1151,6 +1367,7 @@ blocks(struct cv *cv, const struct html_node *c, const struct html_node *stop,
 			continue;
 		}
 		before = out->len;
+		alt_was = sq->alt;
 		if (sq->n > 0)
 			puts_(cv, out, sep);
 		start = out->len;
@@ -1163,18 +1380,22 @@ blocks(struct cv *cv, const struct html_node *c, const struct html_node *stop,
 			kind = HTML_P;
 			inline_block(cv, c, next, IN_PARA, out);
 		}
-		if (out->len == start) {
+		if (out->len == start) {	/* nothing: as if not there */
 			out->len = before;
 			if (out->data != NULL)
 				out->data[before] = '\0';
+			sq->alt = alt_was;
 			continue;
 		}
 		/* In a tight list item only a list may follow a block. */
 		if (sq->n > 0 && ((kind != HTML_UL && kind != HTML_OL) ||
 		    (sq->prev == HTML_P && kind == HTML_OL && c->start != 1)))
 			sq->loose = 1;
-		if (sq->n++ == 0)
+		if (sq->n++ == 0) {
 			sq->first = kind;
+			sq->lead = kind == HTML_UL || (kind == HTML_OL &&
+			    c->start == 1);
+		}
 		sq->prev = kind;
 	}
 }
@@ -1209,6 +1430,27 @@ tidy(struct buf *b)
 	b->len = w - s;
 }
 
+/*
+ * Makes each <pre> that is written as inline content (in a heading, a
+ * table cell or an inline element, where blocks() does not reach) a
+ * <div>, which inlines() flattens alike: html_collapse_space() then lays
+ * its white space out as the text around it, as Markdown will.
+ */
+static void
+inline_pres(struct html_node *n, int in_inline)
+{
+	struct html_node *c;
+
+	for (c = n->first; c != NULL; c = c->next) {
+		if (c->tag == HTML_PRE && in_inline)
+			c->tag = HTML_DIV;
+		if (c->tag != HTML_PRE && c->tag != HTML_TEXT)
+			inline_pres(c, in_inline || (c->tag != HTML_DIV &&
+			    c->tag != HTML_LI && c->tag != HTML_BLOCKQUOTE &&
+			    c->tag != HTML_UL && c->tag != HTML_OL));
+	}
+}
+
 int
 html2md_convert(const char *html, size_t len, struct buf *out)
 {
@@ -1220,6 +1462,7 @@ html2md_convert(const char *html, size_t len, struct buf *out)
 
 	if ((root = html_parse(html, len)) == NULL)
 		return -1;
+	inline_pres(root, 0);
 	html_collapse_space(root);
 	memset(&cv, 0, sizeof(cv));
 	memset(&sq, 0, sizeof(sq));

@@ -28,7 +28,8 @@
  *
  *  - code blocks keep their white space (but for final newlines) in a
  *    "```" fence, "~~~" when the code holds "```", indented when a line
- *    starts with '/' (GitLab's quick actions).
+ *    starts with '/' (GitLab's quick actions), with HTML2MD_END_LIST
+ *    before it after a list.
  *  - images are links to their src with the alt text (html.h).
  *
  * The output is normalised: blocks separated by one blank line, no
@@ -45,6 +46,12 @@
 
 /* The U+2060 WORD JOINER that html2md puts after a reference sigil. */
 #define HTML2MD_WJ	"\xe2\x81\xa0"
+/*
+ * An empty HTML comment, alone as a block, between a list and an
+ * indented code block, which would be the list's otherwise: GitLab and
+ * GitHub show nothing, and md2html drops it.
+ */
+#define HTML2MD_END_LIST	"<!-- -->"
 
 /*
  * Appends the Markdown for len bytes of HTML (any bytes) to out.  Returns
@@ -59,6 +66,11 @@ int	 html2md_convert(const char *html, size_t len, struct buf *out);
  * sigil ('\0' at the start).
  */
 int	 html2md_ref_break(int before, int sigil, int c);
+/*
+ * 1 if html2md may put a WORD JOINER after c (before is the byte before
+ * it), depending on what follows: c is a sigil there.
+ */
+int	 html2md_sigil(int before, int c);
 /*
  * A title for GitLab, which parses references and mentions in titles
  * too: s with HTML2MD_WJ after each sigil html2md_ref_break names, as in

@@ -9,7 +9,7 @@
 
 /*
  * html_norm: the output side of html.h: white space as browsers lay it
- * out, escaping, hrefs, and the writer of Productboard's XHTML.
+ * out, escaping, and the writer of Productboard's XHTML.
  */
 
 /* White-space state while laying out one block's inline content. */
@@ -75,30 +75,6 @@ html_collapse_space(struct html_node *root)
 
 	collapse(root, &w);
 	line_end(&w);
-}
-
-int
-html_put_href(struct buf *b, const char *href)
-{
-	const char	*e;
-	unsigned char	 c;
-
-	while (*href != '\0' && (unsigned char)*href <= ' ')
-		href++;
-	for (e = href + strlen(href); e > href &&
-	    (unsigned char)e[-1] <= ' '; e--)
-		;
-	for (; href < e; href++) {
-		c = (unsigned char)*href;
-		if (c == '\t' || c == '\n' || c == '\r')
-			continue;
-		if (c <= ' ' || c == 0x7f || strchr("\"<>\\`", c) != NULL) {
-			if (buf_printf(b, "%%%02X", c) == -1)
-				return -1;
-		} else if (buf_putc(b, (char)c) == -1)
-			return -1;
-	}
-	return 0;
 }
 
 int

@@ -28,13 +28,28 @@ struct md2html {
 	int		 err;		/* an append failed */
 	const struct mdext *x;		/* the Markdown that cmark parsed */
 	int		 prev, prev2;	/* the last two text bytes written */
+	int		 wj;		/* a WORD JOINER after a sigil waits */
 	int		 in_a;		/* inside <a>: links are text */
 	int		 hardbreaks;	/* a single newline is a <br/> */
 };
 
+/* Appends the WORD JOINER that waits, which no text follows. */
+static void
+joiner(struct md2html *r)
+{
+	if (!r->wj)
+		return;
+	r->wj = 0;
+	if (!r->err && buf_puts(r->b, HTML2MD_WJ) == -1)
+		r->err = 1;
+	r->prev2 = (unsigned char)HTML2MD_WJ[1];
+	r->prev = (unsigned char)HTML2MD_WJ[2];
+}
+
 static void
 md2html_put(struct md2html *r, const char *s, size_t n)
 {
+	joiner(r);
 	if (!r->err && buf_append(r->b, s, n) == -1)
 		r->err = 1;
 }
@@ -55,7 +70,10 @@ md2html_tag(struct md2html *r, const char *s)
 
 /*
  * Appends text without the WORD JOINER html2md put after a reference
- * sigil (html2md.h): escaped as HTML text, or as it is (a title).
+ * sigil (html2md.h): escaped as HTML text, or as it is (a title).  A
+ * joiner after a sigil waits for the next text, which may be another
+ * node's (an escaped character, an entity): it goes if that would make
+ * a reference, and stays before other text or a tag.
  */
 static void
 unjoined(struct md2html *r, const char *s, size_t n, int escape)
@@ -63,9 +81,13 @@ unjoined(struct md2html *r, const char *s, size_t n, int escape)
 	size_t		 i, k = strlen(HTML2MD_WJ);
 
 	for (i = 0; i < n; i++) {
+		if (r->wj && html2md_ref_break(r->prev2, r->prev,
+		    (unsigned char)s[i]))
+			r->wj = 0;
+		joiner(r);
 		if (n - i >= k && memcmp(s + i, HTML2MD_WJ, k) == 0 &&
-		    (i + k == n || html2md_ref_break(r->prev2, r->prev,
-		    (unsigned char)s[i + k]))) {
+		    html2md_sigil(r->prev2, r->prev)) {
+			r->wj = 1;
 			i += k - 1;
 			continue;
 		}
@@ -425,6 +447,7 @@ code_block(struct md2html *r, cmark_node *n, int tags)
 
 	while (len > 0 && lit[len - 1] == '\n')
 		len--;
+	joiner(r);
 	if (tags) {
 		k = info == NULL ? 0 : strspn(info, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+#.-");
@@ -442,7 +465,10 @@ code_block(struct md2html *r, cmark_node *n, int tags)
 		md2html_tag(r, "</code></pre>");
 }
 
-/* Raw HTML blocks are shown as text, one <br/> per line break. */
+/*
+ * Raw HTML blocks are shown as text, one <br/> per line break; the
+ * comment html2md puts after a list (HTML2MD_END_LIST) is nothing.
+ */
 static void
 html_block(struct md2html *r, cmark_node *n, int tags)
 {
@@ -451,6 +477,9 @@ html_block(struct md2html *r, cmark_node *n, int tags)
 
 	while (len > 0 && s[len - 1] == '\n')
 		len--;
+	if (len == strlen(HTML2MD_END_LIST) &&
+	    memcmp(s, HTML2MD_END_LIST, len) == 0)
+		return;			/* html2md's, as in GitLab: nothing */
 	if (tags)
 		md2html_tag(r, "<p>");
 	while ((nl = memchr(s, '\n', len)) != NULL) {
@@ -591,6 +620,7 @@ convert(const char *md, size_t len, struct buf *html, int hardbreaks)
 	    mdtable_build(&x, doc) == -1)
 		goto out;
 	render(&r, doc, -1);
+	joiner(&r);
 	if (r.err || (tree = html_parse(buf_str(&raw), raw.len)) == NULL)
 		goto out;
 	html_collapse_space(tree);
@@ -643,6 +673,7 @@ md2html_title(const char *s)
 	buf_init(&b, strlen(s) + 16);
 	r.b = &b;
 	unjoined(&r, s, strlen(s), 0);
+	joiner(&r);
 	if (r.err || buf_puts(&b, "") == -1) {
 		buf_release(&b);
 		return NULL;

@@ -14,7 +14,8 @@
  *    that names its language.
  *  - Raw HTML is text, never markup, except the inline tags html2md
  *    writes: <ins>/<u>, <s>/<del>/<strike>, <b>/<strong>, <i>/<em> in
- *    matched pairs, and <br>.  GitLab's ">>>" block quotes are quotes.
+ *    matched pairs, and <br>; its HTML2MD_END_LIST block is nothing.
+ *    GitLab's ">>>" block quotes are quotes.
  *  - What CommonMark lacks, done here: ~~strike~~ (two tildes, with the
  *    flanking rules of '*'), "- [ ]" / "- [x]" task items, and GFM pipe
  *    tables when simple: a paragraph whose first line is the header and
