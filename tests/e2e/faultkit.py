@@ -1,17 +1,23 @@
-"""What the fault suites (test_faults*.py) share: a linked feature to
-break things on, views of the doubles' logs and of the job table, and the
-secrets pbsync registered upstream, to send or replay deliveries as the
-real senders would."""
+"""What the fault suites (test_faults*.py, test_multihost.py) share: a
+linked feature to break things on, views of the doubles' logs and of the
+job table, the secrets pbsync registered upstream, to send or replay
+deliveries as the real senders would, a load balancer in front of several
+app hosts, and a whole host's sudden death and restart."""
 import hashlib
+import http.client
 import json
 import os
+import queue
 import re
+import signal
 import subprocess
+import threading
 import time
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import fixtures as fx
-from harness import wait_for
+from harness import PROGRAMS, wait_for
 
 
 class Linked:
@@ -163,16 +169,21 @@ def token_hash(token):
 def children(pid):
     """Pids of the live child processes of pid (the FastCGI workers of a
     supervisor)."""
+    return live(1, {pid})
+
+
+def live(field, values):
+    """Pids of the live processes whose field of /proc/PID/stat, counted
+    from the state (0; 1 the parent, 2 the process group), is in
+    values."""
     out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+    for d in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/stat" % d) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid and fields[0] != "Z":
+        if int(fields[field]) in values and fields[0] != "Z":
             out.append(int(d))
     return out
 
@@ -206,5 +217,178 @@ def settle(s, timeout=30):
     return wait_for(lambda: quiet() and quiet(), timeout, 0.2)
 
 
+def link_of(s, fid):
+    """[(state, issue number)] of the feature's link."""
+    return [(st, s.tr.key_number(key)) for st, key in s.sql(
+        "SELECT state, issue_key FROM link WHERE feature_id = ?", fid)]
+
+
 def since(t0):
     return time.time() - t0
+
+
+# -- several app hosts -------------------------------------------------------
+# Headers of one connection, not of the request: a proxy does not pass them.
+HOP = ("connection", "keep-alive", "transfer-encoding", "content-length",
+       "proxy-connection", "te", "upgrade")
+# Answers after which a balancer tries another host: none (refused, reset,
+# timed out), the host's nginx without its program, a rate limit.
+AGAIN = (None, 429, 502, 503, 504)
+
+
+class Balancer:
+    """The load balancer in front of app hosts (stacks), on a port of its
+    own: the public URL pbsync registers upstream, so the doubles'
+    deliveries and clicks reach every host.  A request goes to one host at
+    random, or to every host at once where both(path, body) says so (the
+    same delivery or click on two hosts together; twice to a lone host);
+    without a 2xx or a final answer it goes again to a host at random for
+    up to patience seconds, as a balancer's next upstream or the sender's
+    retry would.  Webhook deliveries it forwarded are put on self.resend
+    ({path, headers, body, acked: the first 2xx status or None}) for the
+    suite to send again, byte for
+    byte; self.log keeps (time, port, status) of every answer, and
+    self.together counts the requests sent to every host at once."""
+
+    def __init__(self, rnd, patience=4.0):
+        self.hosts, self.rnd, self.patience = [], rnd, patience
+        self.both = lambda path, body: False
+        self.lock = threading.Lock()
+        self.resend = queue.Queue()
+        self.log, self.deliveries, self.together = [], [], 0
+        bal = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def relay(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in HOP}
+                item = {"path": self.path, "headers": headers,
+                        "body": body, "acked": None}
+                st, hdrs, data = bal.forward(self.command, item,
+                                             bal.both(self.path, body))
+                if self.path.startswith("/webhooks/"):
+                    with bal.lock:
+                        bal.deliveries.append(item)
+                    bal.resend.put(item)
+                try:
+                    self.send_response(st)
+                    for k, v in hdrs:
+                        if k.lower() not in HOP:
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass        # the sender gave up waiting: its retry
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = relay
+
+            def log_message(self, *args):
+                pass
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.srv.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def pick(self):
+        with self.lock:
+            return self.rnd.choice(self.hosts)
+
+    def send(self, port, method, item):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+            c.request(method, item["path"], item["body"], item["headers"])
+            r = c.getresponse()
+            out = (r.status, r.getheaders(), r.read())
+            c.close()
+        except (OSError, http.client.HTTPException):
+            out = (None, [], b"")
+        with self.lock:
+            self.log.append((time.monotonic(), port, out[0]))
+        return out
+
+    def forward(self, method, item, both=False, patience=None):
+        """(status, headers, body): the first 2xx answer, else the first
+        final one, else the last (502 when no host answered); the first
+        2xx is kept in item["acked"]."""
+        end = time.monotonic() + (patience or self.patience)
+        ports = [self.pick().port]
+        if both:
+            ports = [s.port for s in self.hosts] * (
+                2 if len(self.hosts) == 1 else 1)
+            with self.lock:
+                self.together += 1
+        while True:
+            got = [None] * len(ports)
+
+            def one(i):
+                got[i] = self.send(ports[i], method, item)
+            ts = [threading.Thread(target=one, args=(i,))
+                  for i in range(len(ports))]
+            [x.start() for x in ts]
+            [x.join() for x in ts]
+            good = [a for a in got if a[0] is not None and
+                    200 <= a[0] < 300]
+            final = [a for a in got if a[0] not in AGAIN]
+            if good:
+                item["acked"] = item["acked"] or good[0][0]
+                return good[0]
+            if final:
+                return final[0]
+            if time.monotonic() > end:
+                return got[-1] if got[-1][0] is not None else (502, [], b"")
+            time.sleep(0.05)
+            ports = [self.pick().port]
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def kill_host(s):
+    """kill -9 of a whole app host at once: nginx, every program with its
+    children, the worker with its children (each a process group).
+    Returns the pids of those groups still alive a while after it
+    (none: a process killed takes a moment to go)."""
+    groups = [p.pid for p in s.procs.values()]
+    for g in groups:
+        try:
+            os.killpg(g, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for name in list(s.procs):
+        s.procs.pop(name).wait(10)
+    wait_for(lambda: not live(2, set(groups)), 5)
+    return live(2, set(groups))
+
+
+def start_host(s):
+    """An app host started again as its service manager would after a
+    crash: the programs (their stale sockets removed), nginx, the
+    worker."""
+    for name in PROGRAMS:
+        try:
+            os.unlink(os.path.join(s.dir, name + ".sock"))
+        except FileNotFoundError:
+            pass
+        s.start_program(name)
+    s.start_nginx()
+    s.start_worker()
+
+
+JOB_LINE = re.compile(r"job (\d+) \((\S+) \S+\) (started, attempt (\d+))?")
+
+
+def jobs_begun(text):
+    """{job id: attempt} of the jobs the log text shows started and not
+    yet settled (done, retried, buried) by its last line about them."""
+    out = {}
+    for m in JOB_LINE.finditer(text):
+        if m.group(3):
+            out[int(m.group(1))] = int(m.group(4))
+        else:
+            out.pop(int(m.group(1)), None)
+    return out

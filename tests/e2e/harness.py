@@ -6,7 +6,9 @@ Tap, which automake's TAP driver counts.
 
 With PBSYNC_E2E_DB=postgresql the stacks keep their state in PostgreSQL
 instead, each in a schema of its own: of the server PBSYNC_TEST_PG names,
-or of a throwaway one (tests/pg/cluster) the suite starts and stops.
+or of a throwaway one (tests/pg/cluster) the suite starts and stops.  A
+suite may also pick the engine per stack, and start a second app host on
+the database and doubles of a first (Stack(share=...)).
 """
 import atexit
 import http.client
@@ -72,6 +74,10 @@ PG = os.environ.get("PBSYNC_E2E_DB") == "postgresql"
 _pg = {"uri": os.environ.get("PBSYNC_TEST_PG"), "cluster": None, "n": 0}
 
 
+class NoPostgres(RuntimeError):
+    """No PostgreSQL server is installed here (tests/pg/cluster exits 77)."""
+
+
 def _pg_stop():
     c = _pg["cluster"]
     if c is not None and c.poll() is None:
@@ -88,6 +94,9 @@ def pg_database():
         atexit.register(_pg_stop)
         _pg["uri"] = _pg["cluster"].stdout.readline().strip()
         if not _pg["uri"]:
+            if _pg["cluster"].wait() == 77:
+                raise NoPostgres("no PostgreSQL server here (apt-get "
+                                 "install postgresql)")
             raise RuntimeError("tests/pg/cluster started no server")
     _pg["n"] += 1
     schema = "e2e_%d_%d" % (os.getpid(), _pg["n"])
@@ -255,11 +264,13 @@ class Stack:
 
     def __init__(self, doubles=True, env=None, children=2,
                  inbound_rate="50r/s", github=False, tracker="gitlab",
-                 jira=False):
+                 jira=False, db=None, share=None):
         """tracker names the tracker the suite runs against (its double
         is self.td, its adapter from tests/e2e/trackers.py self.tr);
         github=True (jira=True) starts GitHub's (Jira's) double as
-        well."""
+        well.  db ("postgresql" or "sqlite") overrides PBSYNC_E2E_DB;
+        share, a running Stack, makes this one a second app host of it:
+        its database, key file and doubles, which that Stack stops."""
         import trackers
         self.inbound_rate = inbound_rate
         self.dir = tempfile.mkdtemp(prefix="pbsync-e2e-")
@@ -267,6 +278,11 @@ class Stack:
         self.base = "http://127.0.0.1:%d" % self.port
         self.procs = {}
         self.pb = self.gl = self.gh = self.jr = None
+        self.shared = share is not None
+        if share is not None:
+            self.pb, self.gl, self.gh, self.jr = (share.pb, share.gl,
+                                                  share.gh, share.jr)
+            doubles = False
         if doubles:
             self.pb = Double("pbdouble.py", self.dir, "pbdouble")
         if doubles and (tracker == "gitlab" or github):
@@ -279,14 +295,19 @@ class Stack:
         self.td = self.tr.d
         self.env = dict(os.environ)
         self.schema = None
-        if PG:
+        self.pg = PG if db is None else db == "postgresql"
+        if share is not None:
+            self.pg = share.pg
+            database = share.env["PBSYNC_DATABASE"]
+        elif self.pg:
             database, self.schema = pg_database()
         else:
             database = os.path.join(self.dir, "pbsync.db")
         self.env.update({
             "PBSYNC_CONFIG": os.path.join(self.dir, "pbsync.conf"),
             "PBSYNC_DATABASE": database,
-            "PBSYNC_KEY_FILE": os.path.join(self.dir, "pbsync.key"),
+            "PBSYNC_KEY_FILE": share.env["PBSYNC_KEY_FILE"] if share else
+            os.path.join(self.dir, "pbsync.key"),
             "PBSYNC_PUBLIC_URL": self.base,
             "PBSYNC_TEMPLATES": os.path.join(TOP_SRC, "templates"),
             "PBSYNC_LOG_FILE": os.path.join(self.dir, "pbsync.log"),
@@ -425,10 +446,10 @@ class Stack:
                     p.wait(10)
                 except (ProcessLookupError, subprocess.TimeoutExpired):
                     pass
-        if self.pb is not None:
+        if self.pb is not None and not self.shared:
             self.check_pb_requests(tap)
         for d in (self.pb, self.gl, self.gh, self.jr):
-            if d is not None:
+            if d is not None and not self.shared:
                 d.stop()
         self.save_logs()
         if os.environ.get("PBSYNC_KEEP_E2E"):
@@ -445,7 +466,8 @@ class Stack:
         them against the OpenAPI descriptions, in one TAP line
         (tests/contract/check_pb_requests.py)."""
         what = "Productboard traffic conforms to the v2 OpenAPI descriptions"
-        dump = {"public_url": self.base, "faults": self.pb.faults}
+        dump = {"public_url": self.env["PBSYNC_PUBLIC_URL"],
+                "faults": self.pb.faults}
         try:
             for log in self.pb.kept:
                 dump[log] = masked(self.pb.kept[log] + (
@@ -537,7 +559,7 @@ class Stack:
         """Rows of every table of the database: {name: count}; not the
         metric table, whose counters count every request, refused ones
         too (one row per route and status, a fixed set)."""
-        if PG:
+        if self.pg:
             names = [r[0] for r in self.sql(
                 "SELECT table_name FROM information_schema.tables WHERE"
                 " table_schema = current_schema() AND table_name NOT IN"
@@ -562,7 +584,7 @@ class Stack:
 
     # -- database --------------------------------------------------------
     def sql(self, query, *args):
-        if PG:
+        if self.pg:
             return pg_sql(self.env["PBSYNC_DATABASE"], query, *args)
         import sqlite3
         db = sqlite3.connect(self.env["PBSYNC_DATABASE"], timeout=10)

@@ -10,11 +10,12 @@ import json
 import os
 import sys
 
-from harness import TOP_BUILD
+from harness import PG, TOP_BUILD
 
 _SUITE = os.path.splitext(os.path.basename(sys.argv[0]))[0]
 _DIR = os.path.join(TOP_BUILD, "tests", "reliability")
-_PATH = os.path.join(_DIR, _SUITE + ".jsonl")
+# A suite's rows on each engine: the test command runs both.
+_PATH = os.path.join(_DIR, _SUITE + ("-postgresql" if PG else "") + ".jsonl")
 _started = False
 
 
@@ -30,10 +31,14 @@ def check(tap, area, case, expected, observed, cond, command=None):
     """A TAP check that is also a row of the table.  observed is what the
     run saw, in words or numbers (not a restatement of expected)."""
     ok = bool(tap.ok(cond, "%s: %s" % (area, case), observed))
-    env = ""
+    env = "PBSYNC_E2E_DB=postgresql " if PG else ""
+    where = [tap.prefix.rstrip(": ")] if tap.prefix else []
+    if PG:
+        where.append("PostgreSQL")
+    if where:
+        area = "%s (%s)" % (area, ", ".join(where))
     if tap.prefix:
-        area = "%s (%s)" % (area, tap.prefix.rstrip(": "))
-        env = "PBSYNC_E2E_TRACKERS=%s " % tap.prefix.rstrip(": ").lower()
+        env += "PBSYNC_E2E_TRACKERS=%s " % tap.prefix.rstrip(": ").lower()
     _append({"suite": _SUITE, "area": area, "case": case,
              "expected": expected, "observed": str(observed), "ok": ok,
              "command": command or

@@ -73,6 +73,7 @@
 #include "flows/jobs.h"
 #include "flows/push.h"
 #include "world.h"
+#include "../unit/tstore.h"
 
 #define IID		"0123456789abcdef0123456789abcdef"
 #define STATUS_MAP	"{\"to_tracker\":{\"st-new\":{\"state\":\"opened\"}," \
@@ -269,6 +270,7 @@ struct env {
 	const struct tracker_ops *ops;
 	char		*tmpl;		/* the template database */
 	size_t		 tmpl_len;
+	const char	*pg;		/* PostgreSQL: the schema's URI */
 	struct world	 tmpl_world;
 };
 
@@ -480,8 +482,9 @@ link_feature(struct env *e)
 }
 
 /*
- * Unsets the PBSYNC_ variables but the model's own: any of them would
- * override the test's configuration (a database of someone's, say).
+ * Unsets the PBSYNC_ variables but the model's own and the test server's
+ * (tstore.h): any of them would override the test's configuration (a
+ * database of someone's, say).
  */
 static void
 forget_settings(void)
@@ -494,6 +497,7 @@ forget_settings(void)
 		len = strcspn(environ[n], "=");
 		if (strncmp(environ[n], "PBSYNC_", 7) != 0 ||
 		    strncmp(environ[n], "PBSYNC_MODEL_", 13) == 0 ||
+		    strncmp(environ[n], "PBSYNC_TEST_PG=", 15) == 0 ||
 		    len >= sizeof(name))
 			continue;
 		memcpy(name, environ[n], len);
@@ -502,6 +506,40 @@ forget_settings(void)
 		n = (size_t)-1;		/* environ changed: from the start */
 	}
 }
+
+/*
+ * On PostgreSQL the template is a copy of each table in a schema of its
+ * own, and model_reset() puts every table back as the copy has it: faster
+ * than a database made again, and the identities start where they were.
+ * The replication role skips the triggers and the foreign keys, which
+ * the copies satisfied when they were made.
+ */
+#define PG_KEEP \
+	"DO $$ DECLARE k text := current_schema() || '_t'; t text; BEGIN" \
+	" EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', k);" \
+	" EXECUTE format('CREATE SCHEMA %I', k);" \
+	" FOR t IN SELECT tablename FROM pg_tables WHERE schemaname =" \
+	"  current_schema() LOOP" \
+	"  EXECUTE format('CREATE TABLE %I.%I AS TABLE %I', k, t, t);" \
+	" END LOOP; END $$;" \
+	"CREATE FUNCTION model_reset() RETURNS void LANGUAGE plpgsql AS $$" \
+	" DECLARE k text := current_schema() || '_t'; t text; s record;" \
+	" BEGIN SET LOCAL session_replication_role = replica;" \
+	" FOR t IN SELECT tablename FROM pg_tables WHERE schemaname =" \
+	"  current_schema() LOOP" \
+	"  EXECUTE format('DELETE FROM %I', t);" \
+	"  EXECUTE format('INSERT INTO %I OVERRIDING SYSTEM VALUE" \
+	"   SELECT * FROM %I.%I', t, k, t);" \
+	" END LOOP;" \
+	" FOR s IN SELECT d.refobjid::regclass AS tab, a.attname AS col," \
+	"  c.oid::regclass AS seq FROM pg_class c JOIN pg_depend d ON" \
+	"  d.objid = c.oid AND d.deptype = 'i' JOIN pg_attribute a ON" \
+	"  a.attrelid = d.refobjid AND a.attnum = d.refobjsubid" \
+	"  WHERE c.relkind = 'S' AND c.relnamespace =" \
+	"  current_schema()::regnamespace LOOP" \
+	"  EXECUTE format('SELECT setval(%L, coalesce(max(%I), 0) + 1," \
+	"   false) FROM %s', s.seq, s.col, s.tab);" \
+	" END LOOP; END $$"
 
 /* Builds the database and the world every sequence starts from. */
 static int
@@ -525,6 +563,8 @@ setup(struct env *e, enum world_kind kind)
 	snprintf(e->db, sizeof(e->db), "%s/pbsync.db", e->dir);
 	snprintf(e->wal, sizeof(e->wal), "%s-wal", e->db);
 	snprintf(e->shm, sizeof(e->shm), "%s-shm", e->db);
+	if (t_store_pg())
+		e->pg = t_store_where(e->db);
 	if ((f = fopen(conf, "w")) == NULL)
 		return fail_setup("cannot write the configuration");
 	/* pbsync's log only where a replay asks for it: it can grow big. */
@@ -540,7 +580,8 @@ setup(struct env *e, enum world_kind kind)
 	fprintf(f, "database = %s\nkey_file = %s\nlog_level = %s\n"
 	    "log_file = %s\npublic_url = https://pbsync.model.test\n"
 	    "cpu_budget_s = 3600\n"
-	    "productboard_api_url = " W_PB_URL "\n", e->db, key,
+	    "productboard_api_url = " W_PB_URL "\n", e->pg != NULL ? e->pg :
+	    e->db, key,
 	    log != NULL && *log != '\0' ? "debug" : "error",
 	    log != NULL && *log != '\0' ? log : "/dev/null");
 	fclose(f);
@@ -553,9 +594,11 @@ setup(struct env *e, enum world_kind kind)
 	http_set_transport(local, NULL);
 	if (add_integration(e) == -1 || link_feature(e) == -1)
 		return -1;
+	if (e->pg != NULL && db_exec(e->app.store.conn, PG_KEEP) == -1)
+		return fail_setup(db_errmsg(e->app.store.conn));
 	store_close(&e->app.store);
 	e->app.store_ok = 0;
-	if (read_file(e->db, &e->tmpl, &e->tmpl_len) == -1)
+	if (e->pg == NULL && read_file(e->db, &e->tmpl, &e->tmpl_len) == -1)
 		return fail_setup("cannot read the template database");
 	w.pb_writes = w.tr_writes = 0;
 	e->tmpl_world = w;
@@ -573,6 +616,12 @@ teardown(struct env *e)
 	app_close(&e->app);
 	http_set_transport(NULL, NULL);
 	free(e->tmpl);
+	if (e->pg != NULL) {
+		snprintf(p, sizeof(p), "DROP SCHEMA IF EXISTS %s_t CASCADE",
+		    t_store_schema[0]);
+		t_store_admin(p);
+	}
+	t_store_done();
 	unlink(e->db);
 	unlink(e->wal);
 	unlink(e->shm);
@@ -592,7 +641,7 @@ teardown(struct env *e)
 static void
 drop_store(struct env *e)
 {
-	if (e->app.store_ok)
+	if (e->app.store_ok && e->app.store.db != NULL)
 		sqlite3_db_config(e->app.store.db,
 		    SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	store_close(&e->app.store);
@@ -1062,8 +1111,9 @@ sequence(struct env *e, uint64_t seed, struct counts *n, struct seq *s)
 	w = e->tmpl_world;
 	unlink(e->wal);
 	unlink(e->shm);
-	if (write_file(e->db, e->tmpl, e->tmpl_len) == -1 ||
-	    app_store(&e->app) == -1)
+	if ((e->pg == NULL && write_file(e->db, e->tmpl, e->tmpl_len) == -1) ||
+	    app_store(&e->app) == -1 || (e->pg != NULL &&
+	    db_exec(e->app.store.conn, "SELECT model_reset()") == -1))
 		return failed(s, "cannot open the sequence's database");
 	cp = crash[rnd(s, 4)];
 	dp = dup[rnd(s, 3)];

@@ -4,10 +4,11 @@
 Starts the throwaway server of tests/pg/cluster and runs, each against a
 schema of its own (tests/unit/tstore.h): test_store, test_prom and
 test_activity (the checks they make on SQLite, now on PostgreSQL, but
-test_activity's SQLite query plans) and test_store_pg (what
-only several PostgreSQL connections can show: leases with SKIP LOCKED, a
-delivery from two connections, transactions run again after their
-connection was ended or a deadlock, and the schema both engines make).
+test_activity's SQLite query plans), test_store_pg (what only several
+PostgreSQL connections can show: leases with SKIP LOCKED, a delivery from
+two connections, transactions run again after their connection was ended
+or a deadlock, and the schema both engines make) and the model test, with
+fewer sequences.
 Their checks are numbered again as one plan, each named after its binary.
 The server is stopped and removed at the end.  Without a PostgreSQL
 server (tests/pg/cluster exits 77) the whole plan is skipped.
@@ -22,13 +23,20 @@ TOP = os.environ.get("top_srcdir", os.path.join(os.path.dirname(
     os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("top_builddir", os.getcwd())
 BINARIES = ("tests/unit/test_store", "tests/unit/test_prom",
-            "tests/unit/test_activity", "tests/unit/test_store_pg")
+            "tests/unit/test_activity", "tests/unit/test_store_pg",
+            "tests/model/test_model")
+# The model test's sequences per tracker: every statement of a sequence
+# is a round trip to the server here, some 200 of them, where SQLite
+# answers in the process.
+MODEL_RUNS = "600"
 TAP = re.compile(r"^(not )?ok \d+ ?-? ?(.*)$")
 
 
 def main():
+    # No test here crashes the machine, only processes: no flush needed.
     cluster = subprocess.Popen([os.path.join(TOP, "tests", "pg", "cluster")],
-                               stdout=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, text=True,
+                               env=dict(os.environ, PBSYNC_PG_FSYNC="off"))
     uri = cluster.stdout.readline().strip()
     if not uri:
         rc = cluster.wait()
@@ -41,7 +49,8 @@ def main():
         return 1
     n = failed = 0
     try:
-        env = dict(os.environ, PBSYNC_TEST_PG=uri)
+        env = dict(os.environ, PBSYNC_TEST_PG=uri,
+                   PBSYNC_MODEL_RUNS=MODEL_RUNS)
         for b in BINARIES:
             name = os.path.basename(b)
             r = subprocess.run([os.path.join(BUILD, b)], env=env, text=True,
