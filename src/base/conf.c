@@ -50,6 +50,7 @@ static const struct key keys[] = {
 	L(job_lease_s, 2, 3600),
 	L(cpu_budget_s, 1, 3600),
 	L(reconcile_interval_s, 10, 86400),
+	L(worker_poll_ms, 10, 600000),
 	L(delivery_retention_s, 3600, 366L * 86400),
 };
 
@@ -142,6 +143,8 @@ defaults(struct conf *c)
 		{ "job_lease_s", "120" },
 		{ "cpu_budget_s", "10" },
 		{ "reconcile_interval_s", "600" },
+		/* A wake-up comes at once; this is for one that was lost. */
+		{ "worker_poll_ms", "200" },
 		/*
 		 * 7 days.  A delivery key must outlive every resend of its
 		 * delivery: GitLab does not retry on its own, but a resend

@@ -34,6 +34,7 @@ struct conf {
 	long		 job_lease_s;		/* a dead worker's job is retaken */
 	long		 cpu_budget_s;		/* per request, per job */
 	long		 reconcile_interval_s;
+	long		 worker_poll_ms;	/* a worker not woken looks */
 	long		 delivery_retention_s;	/* how long dedupe keys are kept */
 	char		*action_reply;		/* "v2" or "both" */
 	char		*http_proxy;		/* "" for none (not *_proxy) */

@@ -581,6 +581,9 @@ cmd_jobs(struct app *a, int forever, enum jobs_lane lane)
 	int	 rc;
 
 	proc_catch_stop(NULL);
+	/* Listening before the first lease: no job queued after it waits. */
+	if (forever)
+		jobs_wait_lane(a, lane, 0);
 	while (!proc_stopping) {
 		if (lane != JOBS_NOTIFY && util_mono_ms() >= next_prune) {
 			prune_deliveries(a);
@@ -600,7 +603,10 @@ cmd_jobs(struct app *a, int forever, enum jobs_lane lane)
 			continue;
 		if (!forever)
 			return rc == 0 ? 0 : 1;
-		usleep(rc == 0 ? 200000 : 1000000);
+		if (rc == 0)
+			jobs_wait_lane(a, lane, a->conf.worker_poll_ms);
+		else
+			usleep(1000000);
 	}
 	return 0;
 }

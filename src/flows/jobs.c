@@ -7,6 +7,7 @@
 #include "flows/queue.h"
 #include "flows/sync.h"
 #include "flows/tell.h"
+#include "store/store.h"
 
 static const struct queue_kind kinds[] = {
 	{ "push",		push_job,		0, 1 },
@@ -35,6 +36,13 @@ int
 jobs_run_lane(struct app *a, enum jobs_lane lane)
 {
 	return queue_run_one(a, kinds, &lanes[lane]);
+}
+
+int
+jobs_wait_lane(struct app *a, enum jobs_lane lane, long timeout_ms)
+{
+	return store_wake_wait(&a->store, lanes[lane].kind, lanes[lane].only,
+	    timeout_ms);
 }
 
 void

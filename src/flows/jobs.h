@@ -20,6 +20,11 @@ enum jobs_lane {
 int	 jobs_run_one(struct app *);
 /* The same for the jobs of one lane. */
 int	 jobs_run_lane(struct app *, enum jobs_lane);
+/*
+ * Waits up to timeout_ms for a job of the lane to be queued (the store's
+ * wake-up): 1 if one may have been, 0 if the time ran out.
+ */
+int	 jobs_wait_lane(struct app *, enum jobs_lane, long timeout_ms);
 /* serve_prog.after: runs due sync jobs for conf.job_budget_ms. */
 void	 jobs_run_after(struct app *);
 

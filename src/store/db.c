@@ -110,13 +110,47 @@ db_begin(struct db *db, long wait_ms)
 int
 db_commit(struct db *db)
 {
-	return db->ops->commit(db);
+	int	 i, rc = db->ops->commit(db);
+
+	for (i = 0; rc == 0 && db->ops->wake_send != NULL && i < db->nwake;
+	    i++)
+		db->ops->wake_send(db, db->wake[i]);
+	db->nwake = 0;
+	return rc;
 }
 
 void
 db_rollback(struct db *db)
 {
 	db->ops->rollback(db);
+	db->nwake = 0;		/* what it queued is gone */
+}
+
+void
+db_wake_note(struct db *db, const char *kind)
+{
+	int	 i, tx = db->ops->in_tx(db);
+
+	for (i = 0; tx && i < db->nwake; i++)
+		if (strcmp(db->wake[i], kind) == 0)
+			return;
+	if (tx) {
+		/* Past the table's room the worker's poll finds the job. */
+		if (db->nwake == DB_WAKE_KINDS ||
+		    strlen(kind) >= DB_WAKE_KIND_MAX)
+			return;
+		memcpy(db->wake[db->nwake++], kind, strlen(kind) + 1);
+	}
+	if (db->ops->wake_note != NULL)
+		db->ops->wake_note(db, kind);
+	if (!tx && db->ops->wake_send != NULL)
+		db->ops->wake_send(db, kind);
+}
+
+int
+db_wake_wait(struct db *db, const char *kind, int only, int timeout_ms)
+{
+	return db->ops->wake_wait(db, kind, only, timeout_ms);
 }
 
 int

@@ -98,6 +98,29 @@ const char	*db_column_text(struct db_stmt *, int col);
 int64_t		 db_column_int64(struct db_stmt *, int col);
 double		 db_column_double(struct db_stmt *, int col);
 
+/*
+ * Wake-ups: word that a job is due, so that a worker waiting for one
+ * looks at once instead of at its next poll.  A hint, never the truth: a
+ * lost one costs the worker one poll interval.  At most one goes out per
+ * kind of job and commit (a rolled back transaction sends none).  SQLite
+ * sends a datagram after the commit to the Unix socket <database>.wake-KIND
+ * where a worker runs that kind alone, else to <database>.wake; PostgreSQL
+ * a NOTIFY in the transaction, which the server delivers at commit to
+ * every listening worker, on any host.
+ */
+#define DB_WAKE_KINDS	8	/* kinds one transaction wakes; more: polled */
+#define DB_WAKE_KIND_MAX	32
+/* The transaction in hand (or the statement just run) queued a due job. */
+void		 db_wake_note(struct db *, const char *kind);
+/*
+ * Waits up to timeout_ms for a wake-up of a job of kind (only), of any
+ * other kind (!only) or of any kind (kind NULL), listening from the first
+ * call on (PostgreSQL on a connection of its own): 1 woken, 0 not, -1
+ * when it cannot listen (db_errmsg says why; it waited all the same).
+ */
+int		 db_wake_wait(struct db *, const char *kind, int only,
+		    int timeout_ms);
+
 /* Rows the last INSERT, UPDATE or DELETE changed. */
 int64_t		 db_changes(struct db *);
 enum db_err	 db_error(struct db *);

@@ -30,6 +30,13 @@ struct db_ops {
 	const char	*(*column_text)(struct db_stmt *, int);
 	int64_t		 (*column_int64)(struct db_stmt *, int);
 	double		 (*column_double)(struct db_stmt *, int);
+	/*
+	 * A due job of kind was queued: in the transaction in hand
+	 * (wake_note), and committed (wake_send); either may be NULL.
+	 */
+	void		 (*wake_note)(struct db *, const char *);
+	void		 (*wake_send)(struct db *, const char *);
+	int		 (*wake_wait)(struct db *, const char *, int, int);
 };
 
 struct db {
@@ -38,6 +45,9 @@ struct db {
 	void		*handle;	/* the engine's own: sqlite3, PGconn */
 	enum db_err	 err;
 	char		 errmsg[256];
+	/* The kinds of due job the open transaction queued. */
+	char		 wake[DB_WAKE_KINDS][DB_WAKE_KIND_MAX];
+	int		 nwake;
 };
 
 struct db_stmt {

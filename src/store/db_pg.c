@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "base/util.h"
 #include "store/db_int.h"
 
 struct pg {
@@ -37,6 +38,8 @@ struct pg {
 	unsigned	 names;		/* statement names handed out */
 	int		 tx;		/* a transaction is open (or lost) */
 	int64_t		 changes;
+	char		*conninfo;
+	PGconn		*listen;	/* the worker's LISTEN; NULL: not yet */
 };
 
 struct pg_stmt {
@@ -51,6 +54,7 @@ struct pg_stmt {
 	int		 row, rows;
 };
 
+#define WAKE_CHANNEL	"pbsync_wake"	/* its payload: the job's kind */
 #define MAX_PARAMS	32766	/* the protocol counts them in 16 bits */
 #define TEXT_OID	25	/* the type text, as pg_type numbers it */
 
@@ -496,30 +500,125 @@ pg_close(struct db *db)
 	struct pg	*p = PG(db);
 
 	PQfinish(p->c);
+	PQfinish(p->listen);
+	free(p->conninfo);
 	free(p);
+}
+
+/*
+ * NOTIFY in the transaction: the server delivers it at its commit (none
+ * when it rolls back, one when the same kind is queued twice) to every
+ * worker that listens, on any host.  A failure here aborts the
+ * transaction, so its commit fails: the caller retries, as after any.
+ */
+static void
+pg_wake_note(struct db *db, const char *kind)
+{
+	struct pg	*p = PG(db);
+	const char	*v[1] = { kind };
+
+	if (PQstatus(p->c) == CONNECTION_OK)
+		PQclear(PQexecParams(p->c, "SELECT pg_notify('" WAKE_CHANNEL
+		    "', $1)", 1, NULL, v, NULL, NULL, 0));
+}
+
+static PGconn *
+connect_to(const char *conninfo)
+{
+	/* Defaults first: what conninfo says overrides them. */
+	const char	*keys[] = { "connect_timeout",
+			    "fallback_application_name", "dbname", NULL };
+	const char	*vals[] = { "10", "pbsync", conninfo, NULL };
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* The worker's connection of its own, listening: 0 or -1. */
+static int
+wake_listen(struct pg *p)
+{
+	PGresult	*r;
+	int		 rc = -1;
+
+	if ((p->listen = connect_to(p->conninfo)) == NULL)
+		return db_fail(&p->db, DB_FAILED, "out of memory");
+	if (PQstatus(p->listen) == CONNECTION_OK) {
+		PQsetNoticeProcessor(p->listen, quiet, NULL);
+		r = PQexec(p->listen, "LISTEN " WAKE_CHANNEL);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			rc = 0;
+		PQclear(r);
+	}
+	if (rc == -1) {
+		db_fail(&p->db, DB_FAILED, PQerrorMessage(p->listen));
+		p->db.errmsg[strcspn(p->db.errmsg, "\n")] = '\0';
+		PQfinish(p->listen);
+		p->listen = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Every worker hears every kind: each takes the notifications of its own
+ * lane and waits on through the others'.  A lost listening connection
+ * wakes the worker (what was missed meanwhile is in the table) and is
+ * opened again at the next wait.
+ */
+static int
+pg_wake_wait(struct db *db, const char *kind, int only, int timeout_ms)
+{
+	struct pg	*p = PG(db);
+	int64_t		 end = util_mono_ms() + timeout_ms, left;
+	struct pollfd	 pfd;
+	PGnotify	*n;
+	int		 woken = 0, rc = 0;
+
+	if (p->listen == NULL && wake_listen(p) == -1)
+		rc = -1;
+	for (;;) {
+		while (p->listen != NULL &&
+		    (n = PQnotifies(p->listen)) != NULL) {
+			if (kind == NULL || (strcmp(n->extra, kind) == 0) ==
+			    only)
+				woken = 1;
+			PQfreemem(n);
+		}
+		if (woken)
+			return 1;
+		if ((left = end - util_mono_ms()) <= 0)
+			return rc;
+		pfd.fd = p->listen != NULL ? PQsocket(p->listen) : -1;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			return rc;	/* the time is up, or a signal */
+		if (PQconsumeInput(p->listen) == 0) {
+			PQfinish(p->listen);
+			p->listen = NULL;
+			return 1;
+		}
+	}
 }
 
 static const struct db_ops pg_ops = {
 	pg_close, pg_exec, pg_begin, pg_commit, pg_rollback, pg_in_tx,
 	pg_changes, pg_prepare, pg_finalize, pg_param_count, pg_bind_text,
 	pg_bind_int64, pg_bind_double, pg_step, pg_reset, pg_clear,
-	pg_column_text, pg_column_int64, pg_column_double
+	pg_column_text, pg_column_int64, pg_column_double, pg_wake_note, NULL,
+	pg_wake_wait
 };
 
 struct db *
 db_pg_open(const char *conninfo)
 {
-	/* Defaults first: what conninfo says overrides them. */
-	const char	*keys[] = { "connect_timeout",
-			    "fallback_application_name", "dbname", NULL };
-	const char	*vals[] = { "10", "pbsync", conninfo, NULL };
 	struct pg	*p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->db.ops = &pg_ops;
 	p->db.engine = DB_POSTGRESQL;
-	if ((p->c = PQconnectdbParams(keys, vals, 1)) == NULL) {
+	if ((p->conninfo = strdup(conninfo)) == NULL ||
+	    (p->c = connect_to(conninfo)) == NULL) {
+		free(p->conninfo);
 		free(p);
 		return NULL;
 	}

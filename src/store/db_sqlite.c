@@ -7,7 +7,14 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +29,9 @@ struct lite {
 	sqlite3		*h;
 	int64_t		 wait_from;	/* waiting for a lock since (us) */
 	long		 wait_max_ms;	/* 0: DB_WAIT_MS */
+	char		*path;		/* of the file; NULL: in memory */
+	int		 wake_out;	/* the socket wake-ups leave by */
+	int		 wake_in;	/* the worker's, bound; -1: not yet */
 };
 
 struct lite_stmt {
@@ -202,7 +212,108 @@ lite_close(struct db *db)
 	struct lite	*l = LITE(db);
 
 	sqlite3_close(l->h);
+	if (l->wake_out != -1)
+		close(l->wake_out);
+	if (l->wake_in != -1)
+		close(l->wake_in);
+	free(l->path);
 	free(l);
+}
+
+/* The address of the worker of kind alone (NULL: of the rest): 0 or -1. */
+static int
+wake_addr(const struct lite *l, const char *kind, struct sockaddr_un *sun)
+{
+	int	 n;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (l->path == NULL)
+		return -1;
+	n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s.wake%s%s",
+	    l->path, kind != NULL ? "-" : "", kind != NULL ? kind : "");
+	return n < 0 || (size_t)n >= sizeof(sun->sun_path) ? -1 : 0;
+}
+
+static int
+wake_sendto(struct lite *l, const char *kind)
+{
+	struct sockaddr_un sun;
+
+	if (wake_addr(l, kind, &sun) == -1)
+		return -1;
+	return sendto(l->wake_out, "", 1, 0, (struct sockaddr *)&sun,
+	    sizeof(sun)) == 1 ? 0 : -1;
+}
+
+/*
+ * One datagram, to the worker that runs this kind alone, else to the one
+ * that runs the rest.  Nobody listening (ENOENT, ECONNREFUSED: no worker
+ * or a dead one's file) or a full queue (EAGAIN: the worker has a
+ * wake-up to read already) is no error: the worker polls.
+ */
+static void
+lite_wake_send(struct db *db, const char *kind)
+{
+	struct lite	*l = LITE(db);
+
+	if (l->path == NULL || (l->wake_out == -1 && (l->wake_out =
+	    socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
+	    -1))
+		return;
+	if (wake_sendto(l, kind) == -1 && (errno == ENOENT ||
+	    errno == ECONNREFUSED))
+		wake_sendto(l, NULL);
+}
+
+/*
+ * Binds the worker's socket, with the database file's mode: whoever may
+ * write the database may wake its worker.  A file left there is a dead
+ * worker's (the supervisor restarts its lanes) and is replaced.
+ */
+static int
+wake_listen(struct lite *l, const char *kind, int only)
+{
+	struct sockaddr_un sun;
+	struct stat	 st;
+	int		 fd;
+
+	if (wake_addr(l, only ? kind : NULL, &sun) == -1)
+		return db_fail(&l->db, DB_FAILED, "no wake-up socket: the "
+		    "database is in memory or its path too long");
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return db_fail(&l->db, DB_FAILED, strerror(errno));
+	unlink(sun.sun_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		db_fail(&l->db, DB_FAILED, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (stat(l->path, &st) == 0)
+		chmod(sun.sun_path, st.st_mode & 0666);
+	l->wake_in = fd;
+	return 0;
+}
+
+static int
+lite_wake_wait(struct db *db, const char *kind, int only, int timeout_ms)
+{
+	struct lite	*l = LITE(db);
+	struct pollfd	 pfd;
+	char		 c;
+	int		 rc = 0;
+
+	if (l->wake_in == -1 && wake_listen(l, kind, only) == -1)
+		rc = -1;
+	/* Without a socket (fd -1) poll only waits. */
+	pfd.fd = l->wake_in;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, timeout_ms) > 0)
+		/* A burst of wake-ups is one: read them all. */
+		while (recv(l->wake_in, &c, 1, 0) >= 0)
+			rc = 1;
+	return rc;
 }
 
 static const struct db_ops lite_ops = {
@@ -210,7 +321,7 @@ static const struct db_ops lite_ops = {
 	lite_in_tx, lite_changes, lite_prepare, lite_finalize,
 	lite_param_count, lite_bind_text, lite_bind_int64, lite_bind_double,
 	lite_step, lite_reset, lite_clear, lite_column_text, lite_column_int64,
-	lite_column_double
+	lite_column_double, NULL, lite_wake_send, lite_wake_wait
 };
 
 /*
@@ -285,6 +396,13 @@ db_sqlite_open(const char *path)
 		return NULL;
 	l->db.ops = &lite_ops;
 	l->db.engine = DB_SQLITE;
+	l->wake_out = l->wake_in = -1;
+	/* A file's path, also where its wake-up sockets are named from. */
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
+	    (l->path = strdup(path)) == NULL) {
+		free(l);
+		return NULL;
+	}
 	/*
 	 * Created owner-only before SQLite opens it: SQLite gives the -wal
 	 * and -shm files the database's mode, and the database holds sealed
@@ -294,9 +412,8 @@ db_sqlite_open(const char *path)
 	 * connection of this process (the metrics' thread) has it open would
 	 * let another process take it for unused and delete its WAL.
 	 */
-	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
-	    (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) != -1)
+	if (l->path != NULL && (fd = open(path, O_RDWR | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600)) != -1)
 		close(fd);
 	if (sqlite3_open_v2(path, &l->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

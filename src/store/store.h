@@ -34,6 +34,7 @@ struct store {
 	int		 pg;		/* the database is PostgreSQL */
 	int		 busy;		/* last error: a lock not free in time */
 	int		 retry;		/* last error: run the transaction again */
+	int		 deaf;		/* wake-ups cannot be heard */
 	struct store_cache {
 		const char	*sql;
 		struct db_stmt	*stmt;
@@ -205,6 +206,7 @@ void	 store_link_release(struct store_link *);
  * Enqueues or, when one is already waiting, coalesces into it.  The job
  * keeps the request id being logged (log_request), or the one of the job
  * it coalesced into, so the worker's lines name the request behind it.
+ * A job due now wakes the worker when its transaction commits.
  */
 int	 store_job_enqueue(struct store *, const char *iid, const char *kind,
 	    const char *key, const char *payload, double run_at);
@@ -222,6 +224,14 @@ int	 store_job_wait(struct store *, long long id, double run_at,
 	    const char *why);
 int	 store_job_bury(struct store *, long long id, const char *error);
 int	 store_job_revive(struct store *, long long id, double now);
+/*
+ * The worker's wait between two empty leases: up to timeout_ms, less
+ * when a job of its lane (kind and only as for store_job_lease) is
+ * queued.  1 woken, 0 not.  When it cannot listen it says so in the log
+ * once, and waits all the same: the lease after it is the truth.
+ */
+int	 store_wake_wait(struct store *, const char *kind, int only,
+	    long timeout_ms);
 int	 store_job_cancel(struct store *, const char *iid, const char *kind,
 	    const char *key);
 void	 store_job_release(struct store_job *);

@@ -25,6 +25,7 @@ store_job_enqueue(struct store *s, const char *iid, const char *kind,
 	    " updated_at = excluded.updated_at,"
 	    " request_id = coalesce(job.request_id, excluded.request_id)";
 	struct db_stmt	*st;
+	int		 rc;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
@@ -35,7 +36,10 @@ store_job_enqueue(struct store *s, const char *iid, const char *kind,
 	db_bind_double(st, 5, run_at);
 	db_bind_double(st, 6, util_now());
 	db_bind_text(st, 7, log_request());
-	return store_exec_stmt(s, st, "job enqueue");
+	if ((rc = store_exec_stmt(s, st, "job enqueue")) == 0 &&
+	    run_at <= util_now())
+		db_wake_note(s->conn, kind);
+	return rc;
 }
 
 int
@@ -227,6 +231,20 @@ store_job_cancel(struct store *s, const char *iid, const char *kind,
 	db_bind_text(st, 2, kind);
 	db_bind_text(st, 3, key);
 	return store_exec_stmt(s, st, "job cancel");
+}
+
+int
+store_wake_wait(struct store *s, const char *kind, int only, long timeout_ms)
+{
+	int	 rc = db_wake_wait(s->conn, kind, only, (int)timeout_ms);
+
+	if (rc == -1 && !s->deaf)
+		log_warn("store: the worker hears no wake-ups and polls: %s",
+		    db_errmsg(s->conn));
+	else if (rc != -1 && s->deaf)
+		log_info("store: the worker hears wake-ups again");
+	s->deaf = rc == -1;
+	return rc == 1;
 }
 
 void

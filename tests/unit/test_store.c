@@ -158,6 +158,90 @@ fill(struct store_integration *in, const char *id)
 	in->tracker_hook_secret = "h3";
 }
 
+/* Enqueues n due sync jobs on s. */
+static void
+due_jobs(struct store *s, const char *id, int n)
+{
+	char	 key[32];
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "feat-%d", i);
+		CHECK_INT(store_job_enqueue(s, id, "sync", key, "{}",
+		    util_now()), 0);
+	}
+}
+
+/*
+ * Wake-ups: a worker waiting on one connection (a SQLite file's socket,
+ * a PostgreSQL LISTEN) is woken when another commits a due job of its
+ * lane, once per commit, and not by a rollback, a job due later or a
+ * job of the other lane.
+ */
+static void
+wake_ups(void)
+{
+	const char	*id = "0123456789abcdef0123456789abcdef";
+	const char	*tail[] = { "", "-wal", "-shm", ".wake", ".wake-notify" };
+	char		 dir[] = "/tmp/test_store.XXXXXX", path[64], f[80];
+	const char	*where;
+	struct store	 rest, notify, q;
+	struct store_integration in;
+	int64_t		 t0;
+	size_t		 i;
+
+	if (!CHECK(mkdtemp(dir) != NULL))
+		return;
+	snprintf(path, sizeof(path), "%s/wake.db", dir);
+	where = t_store_where(path);
+	CHECK_INT(store_open(&q, where), 0);
+	CHECK_INT(store_open(&rest, where), 0);
+	CHECK_INT(store_open(&notify, where), 0);
+	fill(&in, id);
+	CHECK_INT(store_integration_insert(&q, &in), 0);
+	/* Both lanes listen from their first wait on. */
+	CHECK_INT(store_wake_wait(&rest, "notify", 0, 0), 0);
+	CHECK_INT(store_wake_wait(&notify, "notify", 1, 0), 0);
+
+	due_jobs(&q, id, 1);
+	t0 = util_mono_ms();
+	CHECK_INT(store_wake_wait(&rest, "notify", 0, 10000), 1);
+	CHECK(util_mono_ms() - t0 < 5000);
+	CHECK_INT(store_wake_wait(&notify, "notify", 1, 200), 0);
+
+	/* Five in one transaction: one wake-up, at the commit. */
+	CHECK_INT(store_begin(&q), 0);
+	due_jobs(&q, id, 5);
+	CHECK_INT(store_wake_wait(&rest, "notify", 0, 200), 0);
+	CHECK_INT(store_commit(&q), 0);
+	CHECK_INT(store_wake_wait(&rest, "notify", 0, 5000), 1);
+	CHECK_INT(store_wake_wait(&rest, "notify", 0, 200), 0);
+
+	CHECK_INT(store_begin(&q), 0);
+	due_jobs(&q, id, 1);
+	store_rollback(&q);
+	CHECK_INT(store_begin(&q), 0);
+	CHECK_INT(store_commit(&q), 0);		/* it queued nothing */
+	CHECK_INT(store_job_enqueue(&q, id, "sync", "later", "{}",
+	    util_now() + 3600), 0);
+	CHECK_INT(store_wake_wait(&rest, "notify", 0, 300), 0);
+
+	/* A notification wakes its own lane only. */
+	CHECK_INT(store_job_enqueue(&q, id, "notify", "slack:m1", "{}",
+	    util_now()), 0);
+	CHECK_INT(store_wake_wait(&notify, "notify", 1, 5000), 1);
+	CHECK_INT(store_wake_wait(&rest, "notify", 0, 200), 0);
+
+	store_close(&q);
+	store_close(&rest);
+	store_close(&notify);
+	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", path, tail[i]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -315,6 +399,7 @@ main(void)
 	CHECK_INT(h.links + h.jobs_ready, 0);
 	CHECK_INT(store_integration_delete(&s, id), STORE_NOTFOUND);
 	store_close(&s);
+	wake_ups();
 	/* PostgreSQL databases start at a later version. */
 	if (!t_store_pg())
 		migration_4();
