@@ -852,6 +852,7 @@ static void
 locked(struct ctx *c, struct store_link *l, struct queue_result *r,
     void (*fn)(struct ctx *, struct store_link *, struct queue_result *))
 {
+	struct store_link fresh;
 	double	 now = util_now();
 	/* Held as long as a job lease: a killed worker's lock expires too. */
 	int	 rc = store_link_lock(&c->app->store, l->id, now,
@@ -867,7 +868,18 @@ locked(struct ctx *c, struct store_link *l, struct queue_result *r,
 		queue_fail(r, HTTP_EINTERNAL, -1, "store error");
 		return;
 	}
-	fn(c, l, r);
+	/*
+	 * The link again, now that no other round can change it: the copy
+	 * read before the lock may predate a round that just ended, and a
+	 * merge against its stale snapshot takes a side's own new value for
+	 * the other side's change (model/README.md, "link read").
+	 */
+	if ((rc = store_link_get_by_id(&c->app->store, l->id, &fresh)) == 0) {
+		store_link_release(l);
+		*l = fresh;
+		fn(c, l, r);
+	} else if (rc != STORE_NOTFOUND)
+		queue_fail(r, HTTP_EINTERNAL, -1, "store error");
 	store_link_lock(&c->app->store, l->id, INFINITY, 0);
 }
 
