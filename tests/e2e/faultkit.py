@@ -127,7 +127,7 @@ def fault(double, match, **kw):
     double.call("POST", "/_double/faults", dict(kw, match=match))
 
 
-def jobs(s, where="1"):
+def jobs(s, where="true"):
     """Job rows as dicts: kind, key, state, attempts, run_at, last_error."""
     cols = ("id", "kind", "key", "state", "attempts", "run_at", "last_error")
     return [dict(zip(cols, r)) for r in s.sql(
@@ -135,7 +135,7 @@ def jobs(s, where="1"):
 
 
 def integrity(s):
-    return s.sql("PRAGMA integrity_check")[0][0]
+    return s.integrity()
 
 
 def deliveries(double, kind="webhook", path=None):

@@ -11,16 +11,19 @@ suite may also pick the engine per stack, and start a second app host on
 the database and doubles of a first (Stack(share=...)).
 """
 import atexit
+import contextlib
 import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -100,43 +103,194 @@ def pg_database():
             raise RuntimeError("tests/pg/cluster started no server")
     _pg["n"] += 1
     schema = "e2e_%d_%d" % (os.getpid(), _pg["n"])
+    return pg_schema(schema), schema
+
+
+def pg_schema(schema):
+    """Creates the schema afresh on the server of pg_database(): the URI
+    that names it."""
     # unixepoch(): the suites' SQL uses SQLite's.
     pg_sql(_pg["uri"], "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s;"
            " CREATE FUNCTION %s.unixepoch() RETURNS bigint LANGUAGE sql AS"
            " 'SELECT floor(extract(epoch FROM now()))::bigint'"
            % (schema, schema, schema))
     return "%s%soptions=-csearch_path%%3D%s" % (
-        _pg["uri"], "&" if "?" in _pg["uri"] else "?", schema), schema
+        _pg["uri"], "&" if "?" in _pg["uri"] else "?", schema)
+
+
+def db_sql(database, query, *args):
+    """query on the database PBSYNC_DATABASE would name, of either engine:
+    its rows, the transaction committed."""
+    if database.startswith(("postgresql:", "postgres:")):
+        return pg_sql(database, query, *args)
+    import sqlite3
+    db = sqlite3.connect(database, timeout=10)
+    try:
+        rows = db.execute(query, args).fetchall()
+        db.commit()
+        return rows
+    finally:
+        db.close()
+
+
+def pg_own_server():
+    """Makes the suite's stacks keep their state on a throwaway server of
+    its own, which pg_server() may stop and start, whatever
+    PBSYNC_TEST_PG names."""
+    _pg["uri"] = None
+
+
+def pg_server(up):
+    """Stops the suite's own server (fast shutdown: every session ended,
+    new connections refused) or starts it again with the options it was
+    started with.  Returns pg_ctl's exit status."""
+    import shlex
+    if _pg["cluster"] is None:
+        raise RuntimeError("pg_server: the server is not the suite's own")
+    host = urllib.parse.parse_qs(urllib.parse.urlsplit(
+        _pg["uri"]).query)["host"][0]
+    data = os.path.join(host, "data")
+    as_owner = ["setpriv", "--reuid=nobody", "--regid=nogroup",
+                "--init-groups"] if os.getuid() == 0 else []
+    # The server's command line, kept in its directory: postgres -D DATA
+    # and the options tests/pg/cluster gave it.
+    opts = shlex.split(open(os.path.join(data, "postmaster.opts")).read())
+    ctl = [os.path.join(os.path.dirname(opts[0]), "pg_ctl"), "-D", data,
+           "-w"]
+    if not up:
+        cmd = ctl + ["-m", "fast", "stop"]
+    else:
+        cmd = ctl + ["-l", os.path.join(host, "server.log"), "-o",
+                     " ".join(map(shlex.quote, opts[3:])), "start"]
+    return subprocess.run(as_owner + cmd, stdout=subprocess.DEVNULL,
+                          timeout=120).returncode
+
+
+class Psql:
+    """One psql session fed through a pipe: each query is followed by an
+    echo of a token of its own, the end of its output, so that a query
+    costs a round trip to the server instead of a process and a
+    connection.  psql stops at an error (ON_ERROR_STOP), so a failed
+    query ends its session, what it said kept in a file."""
+
+    def __init__(self, uri):
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen(
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+             uri], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.err, text=True)
+        self.token = "@@end-" + os.urandom(8).hex()
+        self.buf = b""
+
+    def run(self, q, timeout=60):
+        """The lines q printed; RuntimeError with psql's words if it
+        failed or timed out, the session then closed."""
+        try:
+            self.p.stdin.write("%s\n;\n\\echo '%s'\n" % (q, self.token))
+            self.p.stdin.flush()
+        except OSError:
+            pass
+        fd = self.p.stdout.fileno()
+        end = time.monotonic() + timeout
+        while (self.token + "\n").encode() not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.close()
+                raise RuntimeError("psql: no answer in %d s" % timeout)
+            got = os.read(fd, 65536)
+            if not got:
+                self.err.seek(0)
+                said = self.err.read().strip()
+                self.close()
+                raise RuntimeError("psql: " + said)
+            self.buf += got
+        out, _, self.buf = self.buf.partition((self.token + "\n").encode())
+        return out.decode().splitlines()
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.err.close()
+
+
+# The sessions of pg_sql, by URI, least recently used first: a few, for
+# the stacks alive at once; one query at a time, whatever the thread.
+_psql = {}
+_psql_lock = threading.Lock()
+
+
+def _psql_close():
+    while _psql:
+        _psql.pop(next(iter(_psql))).close()
+
+
+atexit.register(_psql_close)
+
+
+def pg_session(uri):
+    s = _psql.pop(uri, None)
+    if s is None or s.p.poll() is not None:
+        s = Psql(uri)
+    _psql[uri] = s
+    while len(_psql) > 4:
+        _psql.pop(next(iter(_psql))).close()
+    return s
+
+
+def pg_run(uri, q):
+    """The lines q printed in the session of uri, opened again once if
+    its connection was lost (the server restarted, the session ended)."""
+    with _psql_lock:
+        try:
+            return pg_session(uri).run(q)
+        except RuntimeError as e:
+            if not re.search(r"connection to server was lost|terminating "
+                             r"connection|server closed the connection",
+                             str(e)):
+                raise
+        return pg_session(uri).run(q)
+
+
+def pg_bind(query, args):
+    """query with its ? and ?N placeholders (as sqlite3 numbers them,
+    quoted text left alone) replaced by args as SQL literals."""
+    n = [0]
+
+    def value(m):
+        if m.group(0).startswith("'"):
+            return m.group(0)
+        i = int(m.group(1)) - 1 if m.group(1) else n[0]
+        n[0] = max(n[0], i + 1)
+        if i >= len(args):
+            return m.group(0)
+        if args[i] is None:
+            return "NULL"
+        return "'%s'" % str(args[i]).replace("'", "''")
+    return re.sub(r"'[^']*'|\?(\d*)", value, query)
 
 
 def pg_sql(uri, query, *args):
-    """Runs query (? placeholders, as sqlite3 takes them) with psql, the
-    values bound as psql quotes them: the rows of a SELECT as tuples, each
-    value as JSON has it (numbers, text, None)."""
-    parts = query.split("?")
-    cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-           "-d", uri]
-    q = parts[0]
-    for i, rest in enumerate(parts[1:]):
-        if i >= len(args):
-            q += "?" + rest
-        elif args[i] is None:
-            q += "NULL" + rest
-        else:
-            cmd += ["-v", "p%d=%s" % (i, args[i])]
-            q += ":'p%d'" % i + rest
-    select = re.match(r"\s*(SELECT|WITH)\b", query, re.I) is not None
-    if select:
+    """Runs query (? and ?N placeholders, as sqlite3 takes them) in the
+    session of uri, the values bound as text literals: the rows of a
+    SELECT as tuples, each value as JSON has it (numbers, text, None)."""
+    q = pg_bind(query, args)
+    rows = re.match(r"\s*(SELECT|WITH)\b", query, re.I) is not None
+    if rows:
         q = "SELECT row_to_json(q) FROM (%s) q" % q
-    r = subprocess.run(cmd, input=q + ";\n", capture_output=True, text=True,
-                       timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("psql: %s: %s" % (query, r.stderr.strip()))
-    if not select:
+    try:
+        lines = pg_run(uri, q)
+    except RuntimeError as e:
+        raise RuntimeError("%s: %s" % (query, e))
+    if not rows:
         return []
     # Pairs, not a dict: two columns may have one name (count, count).
     return [json.loads(line, object_pairs_hook=lambda kv: tuple(
-        v for _, v in kv)) for line in r.stdout.splitlines() if line]
+        v for _, v in kv)) for line in lines if line]
 
 
 def free_port():
@@ -325,6 +479,9 @@ class Stack:
         # What a wait for heavy work (megabytes converted) is multiplied by.
         self.slow = 4 if os.environ.get("PBSYNC_E2E_VALGRIND") else 1
         self.env.update(env or {})
+        if self.schema is not None:
+            # Its sessions by name, for end_connections().
+            self.env.setdefault("PGAPPNAME", "pbsync-" + self.schema)
         with open(self.env["PBSYNC_CONFIG"], "w") as f:
             f.write("# written by the e2e harness\nlog_level = debug\n")
         self.ctl("init")
@@ -584,13 +741,119 @@ class Stack:
 
     # -- database --------------------------------------------------------
     def sql(self, query, *args):
+        return db_sql(self.env["PBSYNC_DATABASE"], query, *args)
+
+    def sql_many(self, query, rows):
+        """query once for each tuple of rows, in one transaction."""
         if self.pg:
-            return pg_sql(self.env["PBSYNC_DATABASE"], query, *args)
+            pg_run(self.env["PBSYNC_DATABASE"], "BEGIN;\n%s;\nCOMMIT"
+                   % ";\n".join(pg_bind(query, r) for r in rows))
+            return
         import sqlite3
         db = sqlite3.connect(self.env["PBSYNC_DATABASE"], timeout=10)
+        with db:
+            db.executemany(query, rows)
+        db.close()
+
+    @contextlib.contextmanager
+    def hold_lock(self):
+        """Another client holding the database's write lock while the
+        block runs: reads go on, writes wait.  SQLite: BEGIN IMMEDIATE;
+        PostgreSQL: a transaction that locks every table IN EXCLUSIVE
+        MODE, which only reads (ACCESS SHARE) get past."""
+        if self.pg:
+            held = Psql(self.env["PBSYNC_DATABASE"])
+            try:
+                held.run("BEGIN; DO $$DECLARE t text; BEGIN FOR t IN SELECT"
+                         " quote_ident(tablename) FROM pg_tables WHERE"
+                         " schemaname = current_schema() LOOP EXECUTE"
+                         " 'LOCK TABLE ' || t || ' IN EXCLUSIVE MODE';"
+                         " END LOOP; END$$")
+                yield
+                held.run("ROLLBACK")
+            finally:
+                held.close()
+            return
+        import sqlite3
+        db = sqlite3.connect(self.env["PBSYNC_DATABASE"], timeout=10,
+                             isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
         try:
-            rows = db.execute(query, args).fetchall()
-            db.commit()
-            return rows
+            yield
         finally:
+            db.execute("ROLLBACK")
             db.close()
+
+    def db_copy(self, name, *updates):
+        """A copy of the database as it is now, with updates applied to
+        it: its PBSYNC_DATABASE (SQLite: the file name in the stack's
+        directory; PostgreSQL: a schema of its own, dropped at exit)."""
+        if self.pg:
+            schema = "%s_%s" % (self.schema, re.sub(r"\W", "_", name))
+            database = pg_schema(schema)
+            atexit.register(pg_sql, _pg["uri"], "DROP SCHEMA %s CASCADE"
+                            % schema)
+            pg_sql(_pg["uri"], "DO $$DECLARE t text; BEGIN FOR t IN SELECT"
+                   " quote_ident(tablename) FROM pg_tables WHERE schemaname"
+                   " = '%s' LOOP EXECUTE format('CREATE TABLE %s.%%s (LIKE"
+                   " %s.%%s INCLUDING ALL); INSERT INTO %s.%%s SELECT * FROM"
+                   " %s.%%s', t, t, t, t); END LOOP; END$$"
+                   % (self.schema, schema, self.schema, schema, self.schema))
+        else:
+            import sqlite3
+            database = os.path.join(self.dir, name)
+            src = sqlite3.connect(self.env["PBSYNC_DATABASE"])
+            dst = sqlite3.connect(database)
+            src.backup(dst)
+            src.close()
+            dst.close()
+        for u in updates:
+            db_sql(database, u)
+        return database
+
+    def end_connections(self):
+        """Ends every PostgreSQL session of the stack's programs (its
+        PGAPPNAME), as an administrator or a failover would: how many."""
+        return len(pg_sql(_pg["uri"], "SELECT pg_terminate_backend(pid)"
+                          " FROM pg_stat_activity WHERE application_name ="
+                          " ?", self.env["PGAPPNAME"]))
+
+    def integrity(self):
+        """"ok", or what is wrong with the database's files.  SQLite:
+        PRAGMA integrity_check; PostgreSQL: amcheck over the schema's
+        tables (verify_heapam) and B-tree indexes (bt_index_check, each
+        row in its index)."""
+        if not self.pg:
+            return self.sql("PRAGMA integrity_check")[0][0]
+        mine = "c.relnamespace = current_schema()::regnamespace"
+        try:
+            self.sql("CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA public")
+        except RuntimeError:
+            pass        # a parallel suite created it meanwhile
+        try:
+            bad = self.sql("SELECT c.relname, v.blkno, v.msg FROM pg_class c,"
+                           " public.verify_heapam(c.oid) v WHERE c.relkind ="
+                           " 'r' AND " + mine)
+            self.sql("SELECT public.bt_index_check(c.oid, true) FROM"
+                     " pg_class c JOIN pg_am a ON a.oid = c.relam WHERE"
+                     " a.amname = 'btree' AND c.relkind = 'i' AND " + mine)
+        except RuntimeError as e:
+            return str(e)
+        return "ok" if not bad else repr(bad)
+
+    def db_bytes(self):
+        """What the database keeps, to grep for what must not be there in
+        clear.  SQLite: its files (the WAL too); PostgreSQL: the schema's
+        rows as pg_dump writes them."""
+        if self.pg:
+            return subprocess.run(
+                ["pg_dump", "-a", "-n", self.schema, "-d", _pg["uri"]],
+                capture_output=True, check=True, timeout=120).stdout
+        out = b""
+        for ext in ("", "-wal", "-shm", "-journal"):
+            try:
+                with open(self.env["PBSYNC_DATABASE"] + ext, "rb") as f:
+                    out += f.read()
+            except FileNotFoundError:
+                pass
+        return out

@@ -163,8 +163,10 @@ try:
                        timeout=30)
     t.ok(r.stdout.startswith(b"Status: 401"), "CGI mode refuses unknown ids",
          r.stdout[:200])
+    # Unusable: a file that cannot be made, or no server at the address.
     env.update(REQUEST_METHOD="GET", PATH_INFO="/healthz",
-               PBSYNC_DATABASE="/nonexistent/dir/pbsync.db")
+               PBSYNC_DATABASE="postgresql:///pbsync?host=/nonexistent/dir"
+               if PG else "/nonexistent/dir/pbsync.db")
     r = subprocess.run([cgi], env=env, capture_output=True, timeout=30,
                        stdin=subprocess.DEVNULL)
     t.ok(r.stdout.startswith(b"Status: 503"),

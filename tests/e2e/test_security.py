@@ -11,7 +11,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 
@@ -19,7 +18,7 @@ import fixtures as fx
 import reliability
 import trackers
 import wire
-from harness import PROGRAMS, Stack, Tap, wait_for
+from harness import PROGRAMS, Stack, Tap, db_sql, wait_for
 
 PASSWORD = "security suite admin password 0123"
 BAD_PB_TOKEN = "pb-wrong-token-4242424242"
@@ -413,18 +412,8 @@ def body(A, tr, stacks):
     # Copies of the database whose upstream URLs lead nowhere, so that a
     # token decrypted by mistake cannot reach a double.
     def db_copy(name, *updates):
-        path = os.path.join(A.dir, name)
-        src = sqlite3.connect(A.env["PBSYNC_DATABASE"])
-        dst = sqlite3.connect(path)
-        src.backup(dst)
-        src.close()
-        dst.execute("UPDATE integration SET tracker_url ="
-                    " 'http://127.0.0.1:9'")
-        for u in updates:
-            dst.execute(u)
-        dst.commit()
-        dst.close()
-        return path
+        return A.db_copy(name, "UPDATE integration SET tracker_url ="
+                         " 'http://127.0.0.1:9'", *updates)
 
     other_key = os.path.join(A.dir, "other.key")
     env = dict(A.env, PBSYNC_KEY_FILE=other_key,
@@ -451,8 +440,7 @@ def body(A, tr, stacks):
         r = ctl(A, "integration", "delete", iid, env={
             "PBSYNC_KEY_FILE": key, "PBSYNC_DATABASE": db,
             "PBSYNC_PRODUCTBOARD_API_URL": "http://127.0.0.1:9"})
-        kept = sqlite3.connect(db).execute(
-            "SELECT count(*) FROM integration").fetchone()[0]
+        kept = db_sql(db, "SELECT count(*) FROM integration")[0][0]
         log = A.log()
         check(S, "pbsyncctl with %s cannot use the tokens" % case,
               "exit 1 with a message, row kept, no upstream call, no "
@@ -653,11 +641,7 @@ def body(A, tr, stacks):
           "%d of %d secrets found in %d runs%s" % (
               len(leaked), len(secrets), len(ctl_out),
               ": %s" % leaked if leaked else ""), not leaked)
-    db = b""
-    for f in os.listdir(A.dir):
-        if f.startswith("pbsync.db"):
-            with open(os.path.join(A.dir, f), "rb") as fh:
-                db += fh.read()
+    db = A.db_bytes()
     leaked = found([db])
     check(C, "no secret in clear in the database files", "0 found",
           "%d of %d secrets found in %d KiB%s" % (
