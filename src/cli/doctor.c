@@ -165,16 +165,26 @@ check_key(struct doctor *d, const struct conf *c)
 }
 
 /*
- * 1 if the database file is there; opening it would create it.  A
- * PostgreSQL database is there or the server says so when it opens.
+ * 1 if the database file is there, or the PostgreSQL schema holds
+ * pbsync's tables (or the server cannot be asked: opening it says why);
+ * opening a missing one would create it.
  */
 static int
 check_database_file(struct doctor *d, const struct conf *c)
 {
 	struct stat	 st;
+	char		 where[PATH_MAX + 64];
 
-	if (store_postgresql(c->database) ||
-	    strcmp(c->database, ":memory:") == 0 ||
+	if (store_postgresql(c->database)) {
+		if (store_initialised(c->database) != 0)
+			return 1;
+		store_where(c->database, where, sizeof(where));
+		say(d, FAIL, "database", "run pbsyncctl init as the service "
+		    "user, or set database in the configuration to where it "
+		    "is", "%s has no pbsync tables", where);
+		return 0;
+	}
+	if (strcmp(c->database, ":memory:") == 0 ||
 	    strncmp(c->database, "file:", 5) == 0 ||
 	    stat(c->database, &st) == 0)
 		return 1;

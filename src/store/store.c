@@ -117,6 +117,24 @@ store_postgresql(const char *database)
 }
 
 int
+store_initialised(const char *database)
+{
+	static const char sql[] = "SELECT count(*) FROM"
+	    " information_schema.tables WHERE table_schema = current_schema()"
+	    " AND table_name = 'pbsync_schema'";
+	struct db	*conn;
+	struct db_stmt	*st = NULL;
+	int		 rc = -1;
+
+	if (db_open(&conn, database) == 0 &&
+	    (st = db_prepare(conn, sql)) != NULL && db_step(st) == DB_ROW)
+		rc = db_column_int64(st, 0) > 0;
+	db_finalize(st);
+	db_close(conn);
+	return rc;
+}
+
+int
 store_latest_version(void)
 {
 	const char	*p = store_schema_sql;

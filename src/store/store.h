@@ -133,6 +133,11 @@ struct store_log {
 
 /* store.c: connection, transactions, migrations */
 int	 store_open(struct store *, const char *database);
+/*
+ * Whether a PostgreSQL database holds pbsync's tables, without creating
+ * them as store_open would: 1, 0, or -1 when it cannot be asked.
+ */
+int	 store_initialised(const char *database);
 void	 store_close(struct store *);
 /* A write transaction: SQLite's BEGIN IMMEDIATE, PostgreSQL's BEGIN. */
 int	 store_begin(struct store *);

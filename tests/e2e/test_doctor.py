@@ -20,6 +20,7 @@ import urllib.request
 import fixtures as fx
 import reliability
 import trackers
+import harness
 from harness import AdminSession, Tap
 
 t = Tap()
@@ -235,17 +236,31 @@ def suite(s, tr):
           and conf in rows[0][3] and "fix:" in rows[0][3] and
           "reconcile_intervall_s" in err)
 
-    # -- the database missing --------------------------------------------
-    moved = os.path.join(s.dir, "moved-away.db")
+    # -- the database missing: a file, or PostgreSQL's empty schema ------
+    if s.pg:
+        moved = harness.pg_schema("doctor_empty_%d" % os.getpid())
+
+        def created():
+            return harness.db_sql(moved, "SELECT count(*) FROM"
+                                  " information_schema.tables WHERE"
+                                  " table_schema = current_schema()")[0][0]
+        missing = "has no pbsync tables"
+    else:
+        moved = os.path.join(s.dir, "moved-away.db")
+
+        def created():
+            return os.path.exists(moved)
+        missing = "does not exist"
     rc, rows, out, _ = doctor(s, env={"PBSYNC_DATABASE": moved})
     bad = not_ok(rows)
     v, text = bad.get((None, "database"), (None, ""))
+    made = created()
     check("the database missing", "FAIL database, fix: pbsyncctl init; "
-          "no file created; exit 1", "exit %d; %s %r; created: %s" % (
-              rc, v, text, os.path.exists(moved)),
-          rc == 1 and v == "FAIL" and "does not exist" in text and
+          "nothing created; exit 1", "exit %d; %s %r; created: %s" % (
+              rc, v, text, made),
+          rc == 1 and v == "FAIL" and missing in text and
           "pbsyncctl init" in text and list(bad) == [(None, "database")]
-          and not os.path.exists(moved))
+          and not made)
 
     # -- the tracker refuses the token -----------------------------------
     tr.d.call("POST", "/_double/faults", {"match": ".*", "status": 401,
