@@ -96,7 +96,7 @@ plans(struct app *a, const char *iid, const char *fid, const char *issue)
 	store_delivery_seen(s, iid, "gitlab", "storebench-plan", now);
 	store_job_enqueue(s, iid, "sync", fid, NULL, now);
 	if (store_job_lease(s, now + 1, 60, NULL, 0, &j) == 0) {
-		store_job_done(s, j.id);
+		store_job_done(s, &j);
 		store_job_release(&j);
 	}
 	if (store_link_get_by_issue(s, iid, issue, &l) == 0)

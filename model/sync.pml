@@ -371,32 +371,36 @@ inline forget()
 
 /*
  * Whether the link's lock and a job row are still the holder's: the
- * product records the pending writes, saves the snapshot, clears the lock
- * and settles the row by id, whoever holds them now (a holder past its
- * deadline too); FIX_OWNED_UNLOCK is the fix (each only while its
- * lock_until or lease_until is the holder's own).
+ * round's writes (store_link_set_pending, store_link_set_snapshot) and
+ * its unlock (store_link_unlock) take effect only while lock_until is the
+ * time the round set; a settle (store_job_done, _retry, _wait, _bury) only
+ * while lease_until is the lease's own.  The mutants do each by id,
+ * whoever holds the lock or the row now (a holder past its deadline too).
  */
-#ifdef FIX_OWNED_UNLOCK
+#ifdef SETTLE_ANY_HOLDER
+#define owned(r)	true
+#else
 #define owned(r)	(jholder[r] == me)
+#endif
+#ifdef SAVE_PAST_DEADLINE
+#define mine		true
+#else
 #define mine		(lock == me)
+#endif
 inline unlock()
 {
 	atomic {
 		if
+#ifdef UNLOCK_ANY_HOLDER
+		:: true -> lock = NONE
+#else
 		:: lock == me -> lock = NONE
 		:: else
+#endif
 		fi;
 		inround[me] = 0
 	}
 }
-#else
-#define owned(r)	true
-#define mine		true
-inline unlock()
-{
-	atomic { lock = NONE; inround[me] = 0 }
-}
-#endif
 
 /*
  * pbsyncctl worker on one host (queue.c: queue_run_one), running the
@@ -436,8 +440,8 @@ end:	do
 		printf("EV lease %d %d\n", me, rid);
 		h = 0
 	   };
-#ifndef FIX_LINK_READ
-		/* sync.c: sync_job: store_link_get, before the lock */
+#ifdef READ_LINK_BEFORE_LOCK
+		/* mutant: sync_job's store_link_get, before the lock, kept */
 		atomic { lsnap = snap; lpon = pend_on; lpv = pend_v };
 #endif
 		/* sync.c: locked: store_link_lock */
@@ -452,8 +456,8 @@ end:	do
 				:: else -> break
 				od;
 				inround[me] = 1;
-#ifdef FIX_LINK_READ
-				/* the fix: the link read under its lock */
+#ifndef READ_LINK_BEFORE_LOCK
+				/* locked: the link read again under its lock */
 				lsnap = snap; lpon = pend_on; lpv = pend_v
 #endif
 			:: else -> goto wait	/* "link busy": QUEUE_WAIT */
@@ -570,9 +574,9 @@ round_end:
 		:: again -> goto failed		/* "edits keep arriving": retry */
 		:: else
 		fi;
-		/* sync.c: locked: store_link_lock(.., INFINITY, 0) */
+		/* sync.c: locked: store_link_unlock */
 		unlock();
-		/* queue.c: settle: store_job_done (by id, whoever holds it) */
+		/* queue.c: settle: store_job_done (while the lease is its own) */
 		atomic {
 			if
 			:: jid[r] == rid && jstate[r] != J_FREE && owned(r) ->
@@ -589,7 +593,7 @@ failed:
 wait:
 		/*
 		 * queue.c: settle: store_job_retry, store_job_wait (reschedule),
-		 * by id, whoever holds the row now
+		 * while the lease is its own
 		 */
 		atomic {
 			if

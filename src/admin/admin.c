@@ -12,6 +12,7 @@
  *   GET  /admin/i/ID/edit, POST       edit form, save
  *   GET  /admin/i/ID/delete, POST     confirm page, delete and report
  *   POST /admin/i/ID/retry            retry a failed job
+ *   POST /admin/i/ID/link             link an existing issue to a feature
  *   GET  /admin/i/ID/webhook, POST    the tracker's webhook, a new secret
  *   POST /admin/i/ID/channels         connect a notification channel
  *   POST /admin/i/ID/channels/T/test  send it a test
@@ -297,6 +298,9 @@ route(struct view *ad)
 		} else if (strcmp(rest, "/retry") == 0) {
 			if (method(ad, 0, 1))
 				pages_retry(ad);
+		} else if (strcmp(rest, "/link") == 0) {
+			if (method(ad, 0, 1))
+				pages_link(ad);
 		} else if (strcmp(rest, "/webhook") == 0) {
 			if (method(ad, 1, 1))
 				hooks_page(ad);

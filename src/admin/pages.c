@@ -1,6 +1,6 @@
 /*
  * admin_pages: the integrations list, one integration's page (links, sync
- * log, failed jobs), delete and retry.
+ * log, failed jobs), delete, retry and linking an existing issue.
  */
 #include "config.h"
 
@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "flows/integ.h"
+#include "flows/link.h"
 #include "notify/notify.h"
 #include "trackers/tracker.h"
 
@@ -34,6 +35,8 @@ static const struct {
 	{ "noretry", "That job is no longer failed: it was retried already "
 	    "or the same work is queued." },
 	{ "deleted", "The integration was deleted." },
+	{ "linked", "The issue was linked: the Productboard column shows it, "
+	    "and the sync log says which side each field kept." },
 };
 
 static void
@@ -309,8 +312,13 @@ channels_section(struct view *ad, struct tmpl_vars *v)
 	store_channels_free(c, n);
 }
 
-void
-pages_integration(struct view *ad)
+/*
+ * The integration's page; with error, the link form's refusal and what
+ * was typed in it, again.
+ */
+static void
+integration_page(struct view *ad, int status, const char *error,
+    const char *feature, const char *issue)
 {
 	struct store_isum s;
 	struct tmpl_vars *v;
@@ -331,7 +339,49 @@ pages_integration(struct view *ad)
 	log_section(ad, v, query_id(ad, "log_before"));
 	jobs_section(ad, v);
 	channels_section(ad, v);
-	view_page(ad, 200, "integration.html", v);
+	tmpl_set(v, "link_error", error != NULL ? error : "");
+	tmpl_set(v, "link_feature", feature != NULL ? feature : "");
+	tmpl_set(v, "link_issue", issue != NULL ? issue : "");
+	view_page(ad, status, "integration.html", v);
+}
+
+void
+pages_integration(struct view *ad)
+{
+	integration_page(ad, 200, NULL, NULL, NULL);
+}
+
+void
+pages_link(struct view *ad)
+{
+	static const struct form_field f[] = {
+		{ "csrf", FORM_LINE, 64, 0, 0 },
+		{ "feature", FORM_LINE, 1024, 0, 0 },
+		{ "issue", FORM_LINE, 1024, 0, 0 },
+	};
+	const char	*feature, *issue;
+	char		 msg[2048], to[128];
+	enum link_rc	 rc;
+
+	if (view_post(ad, f, 3) == -1)
+		return;
+	feature = form_str(&ad->form, "feature");
+	issue = form_str(&ad->form, "issue");
+	if (feature == NULL || *feature == '\0' || issue == NULL ||
+	    *issue == '\0') {
+		integration_page(ad, 422, "Give both the feature and the issue.",
+		    feature, issue);
+		return;
+	}
+	rc = link_existing(ad->app, ad->id, feature, issue, ad->sess.user, msg,
+	    sizeof(msg));
+	if (rc != LINK_DONE) {
+		integration_page(ad, rc == LINK_REFUSED ? 422 : 502, msg,
+		    feature, issue);
+		return;
+	}
+	snprintf(to, sizeof(to), "/admin/i/%s?done=linked#links", ad->id);
+	view_redirect(ad, to);
 }
 
 /* The report of integ_delete, one "what: outcome" line per step. */

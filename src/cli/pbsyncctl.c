@@ -25,6 +25,7 @@
 #include "cli/doctor.h"
 #include "flows/integ.h"
 #include "flows/jobs.h"
+#include "flows/link.h"
 #include "notify/notify.h"
 #include "trackers/tracker.h"
 
@@ -508,6 +509,19 @@ run_jobs_dead(struct app *a, char *argv[])
 }
 
 static int
+run_link(struct app *a, char *argv[])
+{
+	char		 msg[2048];
+	enum link_rc	 rc;
+
+	rc = link_existing(a, argv[0], argv[1], argv[2], "pbsyncctl", msg,
+	    sizeof(msg));
+	fprintf(rc == LINK_DONE ? stdout : stderr, "%s%s\n",
+	    rc == LINK_DONE ? "" : "pbsyncctl: ", msg);
+	return rc == LINK_DONE ? 0 : 1;
+}
+
+static int
 run_retry(struct app *a, char *argv[])
 {
 	return cmd_retry(a, argv[0], argv[1]);
@@ -752,6 +766,14 @@ static const struct ctl_cmd commands[] = {
 	    channel_rotate },
 	{ "links", "ID", "the integration's links, newest first", NULL, NULL,
 	    1, 1, 1, run_links },
+	{ "link", "ID FEATURE ISSUE", "link an existing issue to a feature",
+	    "FEATURE is the feature's Productboard URL or id, ISSUE the issue's "
+	    "URL or\nits reference in the tracker's terms (group/project#12, "
+	    "owner/repo#12,\n#12, KEY-12). A feature already linked, an issue "
+	    "linked to another\nfeature, an issue of another project and a "
+	    "missing one are refused.\nThe first sync follows the "
+	    "integration's conflict policy and says which\nside each field "
+	    "kept.", NULL, 3, 3, 1, run_link },
 	{ "jobs", "ID", "the integration's failed jobs and their\nerrors",
 	    NULL, NULL, 1, 1, 1, run_jobs_dead },
 	{ "retry", "ID JOB", "queue a failed job again", NULL, NULL, 2, 2, 1,

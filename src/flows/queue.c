@@ -126,7 +126,7 @@ settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
 
 	switch (r->status) {
 	case QUEUE_DONE:
-		store_job_done(&a->store, j->id);
+		store_job_done(&a->store, j);
 		log_debug("job %lld (%s %s) done", j->id, j->kind, j->key);
 		metrics_job(j->kind, "done");
 		return;
@@ -136,7 +136,7 @@ settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
 		 * A lock left by a killed worker lasts a lease: waiting it
 		 * out must not use up the attempts and bury the job.
 		 */
-		store_job_wait(&a->store, j->id, util_now() + r->retry_in,
+		store_job_wait(&a->store, j, util_now() + r->retry_in,
 		    r->error);
 		return;
 	case QUEUE_RETRY:
@@ -146,7 +146,7 @@ settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
 			log_info("job %lld (%s %s) retry in %.1fs: %s", j->id,
 			    j->kind, j->key, when, r->error);
 			metrics_job(j->kind, "retry");
-			store_job_retry(&a->store, j->id, util_now() + when,
+			store_job_retry(&a->store, j, util_now() + when,
 			    r->error);
 			return;
 		}
@@ -155,8 +155,9 @@ settle(struct app *a, const struct queue_kind *k, const struct store_job *j,
 		log_warn("job %lld (%s %s) dead after %lld attempts: %s",
 		    j->id, j->kind, j->key, j->attempts, r->error);
 		metrics_job(j->kind, "dead");
-		store_job_bury(&a->store, j->id, r->error);
-		tell_dead(a, k, j, r->error);
+		/* Taken over after the lease ran out: the new holder decides. */
+		if (store_job_bury(&a->store, j, r->error) != STORE_NOTFOUND)
+			tell_dead(a, k, j, r->error);
 		return;
 	}
 }

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@ struct sides {
 	/* i before a write replaced it: the plan may point into it. */
 	struct tracker_issue	 prev;
 	char			*tr_desc;	/* issue description, no footer */
+	int			 footed;	/* the issue has pbsync's footer */
 	char			*pb_as_md;	/* f.description converted */
 	char			*tr_as_html;	/* tr_desc converted */
 };
@@ -39,6 +39,8 @@ struct plan {
 	const char	*tr_title, *tr_desc, *tr_state;
 	char		 add_labels[512], remove_labels[512];
 	int		 conflicts;
+	/* The link's first round: an existing issue, no snapshot yet. */
+	int		 first;
 	char		 log[1024];
 };
 
@@ -108,6 +110,33 @@ note(struct plan *p, const char *a, const char *b, const char *c)
 }
 
 /*
+ * decide() for a link's first round, where "changed" means "not empty":
+ * the side with a value wins, and where both have one the conflict
+ * policy does, counted as no conflict.  The log says in words which
+ * side's value each field kept.
+ */
+static int
+decide_first(const struct ctx *c, const struct sides *s, struct plan *p,
+    const char *field, int pb_changed, int tr_changed, int agree)
+{
+	char	 f[32], won[48];
+	int	 d;
+
+	snprintf(f, sizeof(f), "%s:", field);
+	if (agree || (!pb_changed && !tr_changed)) {
+		note(p, f, "the same", " on both sides");
+		return 0;
+	}
+	d = !tr_changed || (pb_changed && pb_wins(c, s)) ? 1 : -1;
+	snprintf(won, sizeof(won), "%s's", d == 1 ? "Productboard" :
+	    c->tr.ops->title);
+	note(p, f, won, !(pb_changed && tr_changed) ? " kept, the other "
+	    "was empty" : strcmp(c->in.conflict_policy, "latest") == 0 ?
+	    " kept, the later edit" : " kept, by the conflict policy");
+	return d;
+}
+
+/*
  * Decides one field from whether each side changed since the snapshot and
  * whether they agree now.  Returns 1 to write the tracker, -1 to write
  * Productboard, 0 for nothing.
@@ -118,6 +147,9 @@ decide(const struct ctx *c, const struct sides *s, struct plan *p,
 {
 	char	 won[48];
 
+	if (p->first)
+		return decide_first(c, s, p, field, pb_changed, tr_changed,
+		    agree);
 	if (agree || (!pb_changed && !tr_changed))
 		return 0;
 	if (pb_changed && tr_changed) {
@@ -275,6 +307,13 @@ plan_fields(const struct ctx *c, const struct store_link *l,
 		    "productboard");
 	else if (d == -1)
 		p->pb_desc = s->tr_as_html;
+	/* A linked issue gets the footer push gives the issues it makes. */
+	if (p->first && !s->footed && p->tr_desc == NULL &&
+	    util_utf8_chars(s->tr_desc) + MARKER_MAX <=
+	    c->tr.ops->max_description) {
+		p->tr_desc = s->tr_desc;
+		note(p, "marker", "added to", " the issue");
+	}
 	plan_status(c, l, s, map, p);
 	free(snap_tr);
 	cJSON_Delete(map);
@@ -316,6 +355,7 @@ fetch(struct ctx *c, const struct store_link *l, struct sides *s,
 		return e;
 	}
 	s->tr_desc = own_text(c, &s->i);
+	free(tracker_footer_cut(&c->tr, s->i.description, &s->footed));
 	s->pb_as_md = convert(c->tr.ops->from_html, s->f.description);
 	s->tr_as_html = convert(c->tr.ops->to_html, s->tr_desc);
 	if (s->tr_desc == NULL || s->pb_as_md == NULL || s->tr_as_html == NULL)
@@ -641,7 +681,7 @@ note_pending(struct ctx *c, const struct store_link *l, const struct sides *s,
 	if (cJSON_GetArraySize(o) == 0)
 		rc = 0;
 	else if ((text = json_print(o)) != NULL) {
-		rc = store_link_set_pending(&c->app->store, l->id, text);
+		rc = store_link_set_pending(&c->app->store, l, text);
 		cJSON_free(text);
 	}
 out:
@@ -713,6 +753,7 @@ save_written(struct ctx *c, struct store_link *l, const struct sides *s,
     const struct plan *p)
 {
 	struct store_link n = *l, fresh;
+	int	 rc;
 
 	if (p->tr_title != NULL)
 		n.snap_name = s->i.title;	/* as written */
@@ -724,9 +765,11 @@ save_written(struct ctx *c, struct store_link *l, const struct sides *s,
 		n.snap_status = s->f.status_id;
 		n.snap_state = s->i.state;
 	}
-	if (store_link_set_snapshot(&c->app->store, &n) == -1 ||
-	    store_link_get_by_id(&c->app->store, l->id, &fresh) != 0)
+	if ((rc = store_link_set_snapshot(&c->app->store, &n)) != 0)
+		return rc;
+	if (store_link_get_by_id(&c->app->store, l->id, &fresh) != 0)
 		return -1;
+	fresh.lock_until = l->lock_until;	/* the round's, not read */
 	store_link_release(l);
 	*l = fresh;
 	return 0;
@@ -770,13 +813,16 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	}
 	state_changed = !same(s.i.state, l->issue_state) ||
 	    !same(s.i.title, l->issue_title);
+	/* A link of an existing issue has no snapshot until this round. */
+	if ((p.first = l->snap_state == NULL))
+		snprintf(p.log, sizeof(p.log), "linked: ");
 	adopt_pending(l, &s);
 	plan_fields(c, l, &s, &p);
 	if (tr_planned(&p) && moved(c, &s, 1)) {
 		again = 1;
 		goto out;
 	}
-	if (note_pending(c, l, &s, &p) == -1) {
+	if (note_pending(c, l, &s, &p) != 0) {
 		queue_fail(r, HTTP_EINTERNAL, -1, "cannot record the writes");
 		goto out;
 	}
@@ -796,7 +842,7 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	}
 	if ((p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL) &&
 	    moved(c, &s, 0)) {
-		if (tr_planned(&p) && save_written(c, l, &s, &p) == -1)
+		if (tr_planned(&p) && save_written(c, l, &s, &p) != 0)
 			queue_fail(r, HTTP_EINTERNAL, -1, "cannot save the "
 			    "snapshot");
 		else
@@ -809,7 +855,7 @@ sync_once(struct ctx *c, struct store_link *l, struct queue_result *r)
 	}
 	if (p.pb_name != NULL || p.pb_desc != NULL || p.pb_status != NULL)
 		observe(c, "productboard");
-	if (save(c, l, &s) == -1) {
+	if (save(c, l, &s) != 0) {
 		queue_fail(r, HTTP_EINTERNAL, -1, "cannot save the snapshot");
 		goto out;
 	}
@@ -854,9 +900,13 @@ locked(struct ctx *c, struct store_link *l, struct queue_result *r,
 {
 	struct store_link fresh;
 	double	 now = util_now();
-	/* Held as long as a job lease: a killed worker's lock expires too. */
-	int	 rc = store_link_lock(&c->app->store, l->id, now,
-		    now + (double)c->app->conf.job_lease_s);
+	/*
+	 * Held as long as a job lease: a killed worker's lock expires too.
+	 * Its time is the round's token: the round's writes and its unlock
+	 * take effect only while the lock is still this one.
+	 */
+	double	 until = now + (double)c->app->conf.job_lease_s;
+	int	 rc = store_link_lock(&c->app->store, l->id, now, until);
 
 	if (rc == STORE_EXISTS) {
 		r->status = QUEUE_WAIT;
@@ -877,10 +927,11 @@ locked(struct ctx *c, struct store_link *l, struct queue_result *r,
 	if ((rc = store_link_get_by_id(&c->app->store, l->id, &fresh)) == 0) {
 		store_link_release(l);
 		*l = fresh;
+		l->lock_until = until;
 		fn(c, l, r);
 	} else if (rc != STORE_NOTFOUND)
 		queue_fail(r, HTTP_EINTERNAL, -1, "store error");
-	store_link_lock(&c->app->store, l->id, INFINITY, 0);
+	store_link_unlock(&c->app->store, l->id, until);
 }
 
 static void
@@ -968,28 +1019,126 @@ issue_event(struct ctx *c, struct store_link *l, struct queue_result *r)
 	sync_link(c, l, r);
 }
 
-/* Re-checks every link of the integration (deleted or moved issues). */
+/* The per-link path: a read of each issue, then its sync. */
+static void
+each_link(struct ctx *c, const long long *ids, size_t n,
+    struct queue_result *r)
+{
+	struct store_link l;
+	size_t		 i;
+
+	for (i = 0; i < n && r->status == QUEUE_DONE; i++) {
+		if (store_link_get_by_id(&c->app->store, ids[i], &l) != 0)
+			continue;
+		locked(c, &l, r, issue_event);
+		store_link_release(&l);
+	}
+}
+
+/*
+ * 1 if both sides of the link are as its snapshot left them, so that a
+ * round would plan nothing and save the snapshot it has.
+ */
+static int
+unchanged(const struct ctx *c, const struct store_link *l,
+    const struct pb_feature *f, const struct tracker_issue *i)
+{
+	char	*was, *text, *snap;
+	int	 rc;
+
+	if (f->id == NULL || i->id == NULL || i->moved_to != NULL ||
+	    l->pending != NULL || !same(f->name, l->snap_name) ||
+	    !same(f->description, l->snap_pb_desc) ||
+	    !same(f->status_id, l->snap_status) ||
+	    !same(i->state, l->snap_state) ||
+	    !same(i->state, l->issue_state) ||
+	    !same(i->title, l->issue_title) || !same(i->web_url, l->issue_url))
+		return 0;
+	was = tracker_title_cut(c->tr.ops, l->snap_name);
+	text = own_text(c, i);
+	snap = md_norm(l->snap_tracker_desc != NULL ? l->snap_tracker_desc :
+	    "", l->snap_tracker_desc != NULL ? strlen(l->snap_tracker_desc) :
+	    0);
+	rc = was != NULL && text != NULL && snap != NULL &&
+	    same(i->title, was) && same(text, snap);
+	free(was);
+	free(text);
+	free(snap);
+	return rc;
+}
+
+/* A page of links with both sides read by one scan each. */
+struct scanned {
+	struct store_link	 l[TRACKER_SCAN_MAX];
+	const char		*refs[TRACKER_SCAN_MAX];
+	const char		*fids[TRACKER_SCAN_MAX];
+	struct tracker_issue	 i[TRACKER_SCAN_MAX];
+	struct pb_feature	 f[TRACKER_SCAN_MAX];
+	size_t			 n;
+};
+
+/*
+ * Reads a page of links by one scan of each side: a link whose sides
+ * are as its snapshot left them costs nothing more; any other (changed,
+ * moved, deleted, out of the scan's reach) takes the per-link path.
+ */
+static void
+scan_links(struct ctx *c, const long long *ids, size_t n,
+    struct queue_result *r)
+{
+	struct scanned	*s;
+	enum http_err	 e;
+	size_t		 k;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		queue_fail(r, HTTP_EINTERNAL, -1, "out of memory");
+		return;
+	}
+	for (k = 0; k < n && k < TRACKER_SCAN_MAX; k++)
+		if (store_link_get_by_id(&c->app->store, ids[k],
+		    &s->l[s->n]) == 0) {
+			s->refs[s->n] = s->l[s->n].issue_ref;
+			s->fids[s->n] = s->l[s->n].feature_id;
+			s->n++;
+		}
+	if ((e = c->tr.ops->scan(&c->tr, s->refs, s->n, s->i)) != HTTP_OK)
+		queue_fail(r, e, c->tr.up.retry_after, c->tr.up.err);
+	else if ((e = pb_feature_scan(&c->pb, s->fids, s->n, s->f)) != HTTP_OK)
+		queue_fail(r, e, c->pb.up.retry_after, c->pb.up.err);
+	for (k = 0; k < s->n; k++) {
+		if (r->status == QUEUE_DONE &&
+		    !unchanged(c, &s->l[k], &s->f[k], &s->i[k]))
+			locked(c, &s->l[k], r, issue_event);
+		store_link_release(&s->l[k]);
+		tracker_issue_release(&s->i[k]);
+		pb_feature_release(&s->f[k]);
+	}
+	free(s);
+}
+
+/*
+ * Re-checks every link of the integration (changes whose deliveries were
+ * lost, deleted or moved issues), in pages where the tracker scans.
+ */
 static void
 reconcile(struct ctx *c, struct queue_result *r)
 {
-	long long	 ids[100], after = 0;
-	size_t		 n, i;
-	struct store_link l;
+	long long	 ids[TRACKER_SCAN_MAX], after = 0;
+	size_t		 n;
 
 	do {
-		if (store_link_ids(&c->app->store, c->in.id, after, 100, ids,
-		    &n) == -1) {
+		if (store_link_ids(&c->app->store, c->in.id, after,
+		    TRACKER_SCAN_MAX, ids, &n) == -1) {
 			queue_fail(r, HTTP_EINTERNAL, -1, "store error");
 			return;
 		}
-		for (i = 0; i < n && r->status == QUEUE_DONE; i++) {
-			after = ids[i];
-			if (store_link_get_by_id(&c->app->store, ids[i], &l) != 0)
-				continue;
-			locked(c, &l, r, issue_event);
-			store_link_release(&l);
-		}
-	} while (n == 100 && r->status == QUEUE_DONE);
+		if (n > 0)
+			after = ids[n - 1];
+		if (c->tr.ops->scan != NULL)
+			scan_links(c, ids, n, r);
+		else
+			each_link(c, ids, n, r);
+	} while (n == TRACKER_SCAN_MAX && r->status == QUEUE_DONE);
 }
 
 void

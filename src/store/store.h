@@ -96,6 +96,11 @@ struct store_link {
 	double	 created_at;
 	double	 last_sync_at;
 	double	 updated_at;	/* a push in flight started then; 0: none */
+	/*
+	 * The lock_until the sync round holding the link's lock set, its
+	 * token (store_link_lock); not read from the row.
+	 */
+	double	 lock_until;
 };
 
 struct store_job {
@@ -110,6 +115,7 @@ struct store_job {
 	char	*state;
 	char	*request_id;	/* of what queued it, or NULL */
 	double	 created_at;	/* when the first event it carries came */
+	double	 lease_until;	/* the lease store_job_lease set: its token */
 };
 
 struct store_health {
@@ -191,17 +197,24 @@ int	 store_link_get_by_issue(struct store *, const char *iid,
 int	 store_link_get_by_id(struct store *, long long id, struct store_link *);
 /* Records the issue and the first snapshot and marks the link linked. */
 int	 store_link_set_issue(struct store *, const struct store_link *);
-int	 store_link_set_snapshot(struct store *, const struct store_link *);
-/* Records a round's intended snapshot; saving a snapshot clears it. */
-int	 store_link_set_pending(struct store *, long long id,
+/*
+ * A sync round's writes, made only while l->lock_until is still the
+ * link's: STORE_NOTFOUND (logged) when another round has taken the lock.
+ * Saves the snapshot; records the round's intended snapshot (saving a
+ * snapshot clears it).
+ */
+int	 store_link_set_snapshot(struct store *, const struct store_link *l);
+int	 store_link_set_pending(struct store *, const struct store_link *l,
 	    const char *pending);
 int	 store_link_delete(struct store *, long long id);
 int	 store_link_touch(struct store *, long long id, double t);
 /*
- * Takes the link's sync lock until the given time (0 releases it, pass
- * now = +inf to force): 0, or STORE_EXISTS when another sync holds it.
+ * Takes the link's sync lock until the given time, which is the holder's
+ * token: 0, or STORE_EXISTS when another sync holds it.  The unlock
+ * clears only the lock of that token.
  */
 int	 store_link_lock(struct store *, long long id, double now, double until);
+int	 store_link_unlock(struct store *, long long id, double until);
 int	 store_link_ids(struct store *, const char *iid, long long after,
 	    size_t max, long long *ids, size_t *n);
 void	 store_link_release(struct store_link *);
@@ -221,13 +234,19 @@ int	 store_job_enqueue(struct store *, const char *iid, const char *kind,
  */
 int	 store_job_lease(struct store *, double now, double lease_s,
 	    const char *kind, int only, struct store_job *);
-int	 store_job_done(struct store *, long long id);
-int	 store_job_retry(struct store *, long long id, double run_at,
-	    const char *error);
+/*
+ * Settle a job j leased, only while its lease is still j->lease_until:
+ * STORE_NOTFOUND (logged) when the lease ran out and another holder
+ * took the job over.
+ */
+int	 store_job_done(struct store *, const struct store_job *j);
+int	 store_job_retry(struct store *, const struct store_job *j,
+	    double run_at, const char *error);
 /* Like store_job_retry, but the lease's attempt is given back. */
-int	 store_job_wait(struct store *, long long id, double run_at,
-	    const char *why);
-int	 store_job_bury(struct store *, long long id, const char *error);
+int	 store_job_wait(struct store *, const struct store_job *j,
+	    double run_at, const char *why);
+int	 store_job_bury(struct store *, const struct store_job *j,
+	    const char *error);
 int	 store_job_revive(struct store *, long long id, double now);
 /*
  * The worker's wait between two empty leases: up to timeout_ms, less

@@ -84,7 +84,7 @@ store_job_lease(struct store *s, double now, double lease_s,
 	if ((st = store_stmt(s, STORE_SQL(s, lite, pg))) == NULL)
 		return -1;
 	db_bind_double(st, 1, now);
-	db_bind_double(st, 2, now + lease_s);
+	db_bind_double(st, 2, j->lease_until = now + lease_s);
 	db_bind_text(st, 3, kind);
 	db_bind_int64(st, 4, only != 0);
 	if ((rc = db_step(st)) == DB_ROW) {
@@ -107,8 +107,10 @@ store_job_lease(struct store *s, double now, double lease_s,
 		store_job_release(j);
 		return store_fail(s, "job lease");
 	}
-	if (j->id == 0)
+	if (j->id == 0) {
+		j->lease_until = 0;
 		return STORE_NOTFOUND;
+	}
 	if (err) {
 		store_job_release(j);
 		return -1;
@@ -116,10 +118,13 @@ store_job_lease(struct store *s, double now, double lease_s,
 	return 0;
 }
 
-/* Runs one of the id-keyed job updates; ?2 is a time, ?3 an error. */
+/*
+ * Runs one of the id-keyed job updates; ?2 is a time, ?3 an error, ?4
+ * the lease it settles.
+ */
 static int
 job_update(struct store *s, const char *sql, long long id, double t,
-    const char *error, const char *what)
+    const char *error, double lease, const char *what)
 {
 	struct db_stmt	*st;
 
@@ -130,15 +135,40 @@ job_update(struct store *s, const char *sql, long long id, double t,
 		db_bind_double(st, 2, t);
 	if (db_param_count(st) >= 3)
 		db_bind_text(st, 3, error);
+	if (db_param_count(st) >= 4)
+		db_bind_double(st, 4, lease);
 	return store_exec_stmt(s, st, what);
 }
 
-int
-store_job_done(struct store *s, long long id)
-{
-	static const char sql[] = "DELETE FROM job WHERE id = ?1";
+/*
+ * A holder settles its job only while the lease is still its own: once
+ * it ran out another holder may have taken the job over, and a settle by
+ * id would free or end the job that holder runs (model/README.md, bug 2).
+ */
+#define HELD		" WHERE id = ?1 AND lease_until = ?4"
 
-	return job_update(s, sql, id, 0, NULL, "job done");
+/* Settles j with sql: STORE_NOTFOUND, logged, when the lease is gone. */
+static int
+settle(struct store *s, const char *sql, const struct store_job *j,
+    double t, const char *error, const char *what)
+{
+	int	 rc;
+
+	if ((rc = job_update(s, sql, j->id, t, error, j->lease_until,
+	    what)) != 0)
+		return rc;
+	if (db_changes(s->conn) > 0)
+		return 0;
+	log_warn("job %lld: lease taken over, %s not applied", j->id, what);
+	return STORE_NOTFOUND;
+}
+
+static const char job_delete[] = "DELETE FROM job" HELD;
+
+int
+store_job_done(struct store *s, const struct store_job *j)
+{
+	return settle(s, job_delete, j, 0, NULL, "job done");
 }
 
 /*
@@ -159,49 +189,50 @@ store_job_done(struct store *s, long long id)
  * then the index refuses the update, with the same outcome.)
  */
 static int
-reschedule(struct store *s, const char *sql, long long id, double run_at,
-    const char *error)
+reschedule(struct store *s, const char *sql, const struct store_job *j,
+    double run_at, const char *error)
 {
-	static const char drop[] = "DELETE FROM job WHERE id = ?1"
-	    " AND state = 'leased'";
 	int	 rc;
 
-	rc = job_update(s, sql, id, run_at, error, "job retry");
+	rc = job_update(s, sql, j->id, run_at, error, j->lease_until,
+	    "job retry");
+	if (rc == 0 && db_changes(s->conn) > 0)
+		return 0;
 	if (rc != 0 && rc != STORE_EXISTS)
 		return rc;
-	return job_update(s, drop, id, run_at, error, "job retry drop");
+	return settle(s, job_delete, j, run_at, error, "job retry");
 }
 
 int
-store_job_retry(struct store *s, long long id, double run_at,
+store_job_retry(struct store *s, const struct store_job *j, double run_at,
     const char *error)
 {
 	static const char sql[] = "UPDATE job SET state = 'ready',"
 	    " run_at = ?2, last_error = ?3, lease_until = NULL,"
-	    " updated_at = ?2 WHERE id = ?1" NO_READY_TWIN;
+	    " updated_at = ?2" HELD NO_READY_TWIN;
 
-	return reschedule(s, sql, id, run_at, error);
+	return reschedule(s, sql, j, run_at, error);
 }
 
 int
-store_job_wait(struct store *s, long long id, double run_at, const char *why)
+store_job_wait(struct store *s, const struct store_job *j, double run_at,
+    const char *why)
 {
 	static const char sql[] = "UPDATE job SET state = 'ready',"
 	    " run_at = ?2, last_error = ?3, lease_until = NULL,"
 	    " attempts = greatest(attempts - 1, 0), updated_at = ?2"
-	    " WHERE id = ?1" NO_READY_TWIN;
+	    HELD NO_READY_TWIN;
 
-	return reschedule(s, sql, id, run_at, why);
+	return reschedule(s, sql, j, run_at, why);
 }
 
 int
-store_job_bury(struct store *s, long long id, const char *error)
+store_job_bury(struct store *s, const struct store_job *j, const char *error)
 {
 	static const char sql[] = "UPDATE job SET state = 'dead',"
-	    " last_error = ?3, lease_until = NULL, updated_at = ?2"
-	    " WHERE id = ?1";
+	    " last_error = ?3, lease_until = NULL, updated_at = ?2" HELD;
 
-	return job_update(s, sql, id, util_now(), error, "job bury");
+	return settle(s, sql, j, util_now(), error, "job bury");
 }
 
 int
@@ -212,7 +243,7 @@ store_job_revive(struct store *s, long long id, double now)
 	    " WHERE id = ?1 AND state = 'dead'" NO_READY_TWIN;
 	int	 rc;
 
-	if ((rc = job_update(s, sql, id, now, NULL, "job revive")) != 0)
+	if ((rc = job_update(s, sql, id, now, NULL, 0, "job revive")) != 0)
 		return rc == STORE_EXISTS ? STORE_NOTFOUND : rc;
 	return db_changes(s->conn) == 1 ? 0 : STORE_NOTFOUND;
 }

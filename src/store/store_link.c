@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "store/store_int.h"
 
@@ -152,17 +153,39 @@ bind_mutable(struct db_stmt *st, const struct store_link *l)
 	" snap_tracker_desc = ?11, snap_status = ?12, snap_state = ?13," \
 	" pending = NULL, updated_at = ?14, last_sync_at = ?14 WHERE id = ?1"
 
+/*
+ * A sync round writes the link only while it holds the lock: one past its
+ * deadline, whose lock another round took over, would save its stale
+ * snapshot over the new holder's (model/README.md, bug 3).
+ */
+#define HELD(n)		" AND lock_until = ?" #n
+
+/* The end of a write under the lock: STORE_NOTFOUND, logged, if lost. */
+static int
+held(struct store *s, int rc, long long id, const char *what)
+{
+	if (rc != 0 || db_changes(s->conn) > 0)
+		return rc;
+	log_warn("link %lld: lock taken over, this round's %s not saved", id,
+	    what);
+	return STORE_NOTFOUND;
+}
+
 static int
 link_update(struct store *s, const struct store_link *l, int linked)
 {
 	struct db_stmt	*st;
 
-	if ((st = store_stmt(s, LINK_UPDATE_SQL)) == NULL)
+	if ((st = store_stmt(s, linked ? LINK_UPDATE_SQL :
+	    LINK_UPDATE_SQL HELD(16))) == NULL)
 		return -1;
 	bind_mutable(st, l);
 	db_bind_int64(st, 15, linked);
-	return store_exec_stmt(s, st, linked ? "link set issue" :
-	    "link set snapshot");
+	if (linked)
+		return store_exec_stmt(s, st, "link set issue");
+	db_bind_double(st, 16, l->lock_until);
+	return held(s, store_exec_stmt(s, st, "link set snapshot"), l->id,
+	    "snapshot");
 }
 
 int
@@ -237,13 +260,25 @@ store_link_lock(struct store *s, long long id, double now, double until)
 		return -1;
 	db_bind_int64(st, 1, id);
 	db_bind_double(st, 2, now);
-	if (until > 0)
-		db_bind_double(st, 3, until);
-	else
-		db_bind_null(st, 3);
+	db_bind_double(st, 3, until);
 	if ((rc = store_exec_stmt(s, st, "link lock")) != 0)
 		return rc;
 	return db_changes(s->conn) == 1 ? 0 : STORE_EXISTS;
+}
+
+int
+store_link_unlock(struct store *s, long long id, double until)
+{
+	/* Another round's lock, taken after this one ran out, stays. */
+	static const char sql[] = "UPDATE link SET lock_until = NULL"
+	    " WHERE id = ?1" HELD(2);
+	struct db_stmt	*st;
+
+	if ((st = store_stmt(s, sql)) == NULL)
+		return -1;
+	db_bind_int64(st, 1, id);
+	db_bind_double(st, 2, until);
+	return store_exec_stmt(s, st, "link unlock");
 }
 
 void
@@ -269,14 +304,18 @@ store_link_release(struct store_link *l)
 }
 
 int
-store_link_set_pending(struct store *s, long long id, const char *pending)
+store_link_set_pending(struct store *s, const struct store_link *l,
+    const char *pending)
 {
-	static const char sql[] = "UPDATE link SET pending = ? WHERE id = ?";
+	static const char sql[] = "UPDATE link SET pending = ?2"
+	    " WHERE id = ?1" HELD(3);
 	struct db_stmt	*st;
 
 	if ((st = store_stmt(s, sql)) == NULL)
 		return -1;
-	db_bind_text(st, 1, pending);
-	db_bind_int64(st, 2, id);
-	return store_exec_stmt(s, st, "link set pending");
+	db_bind_int64(st, 1, l->id);
+	db_bind_text(st, 2, pending);
+	db_bind_double(st, 3, l->lock_until);
+	return held(s, store_exec_stmt(s, st, "link set pending"), l->id,
+	    "record of its writes");
 }

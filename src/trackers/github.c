@@ -195,6 +195,19 @@ create(struct tracker *t, const char *title, const char *description,
 	return e;
 }
 
+/* The ref of issue n of the repository: its number. */
+static char *
+ref_of(const struct tracker *t, const char *name, long long n)
+{
+	char	*ref;
+
+	(void)t;
+	(void)name;
+	return asprintf(&ref, "%lld", n) == -1 ? NULL : ref;
+}
+
+static const char *const issue_paths[] = { "/issues/", NULL };
+
 static enum http_err
 get(struct tracker *t, const char *ref, struct tracker_issue *out)
 {
@@ -549,6 +562,9 @@ const struct tracker_ops github_ops = {
 	.to_html = md2html_convert_breaks,
 	.max_title = MAX_TITLE,
 	.max_description = MAX_BODY,
+	.issue_paths = issue_paths,
+	.ref_sep = '#',
+	.ref_of = ref_of,
 	.auth = TRACKER_AUTH_HMAC_SHA256,
 	.auth_header = "HTTP_X_HUB_SIGNATURE_256",
 	.relevant = relevant,

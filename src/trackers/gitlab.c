@@ -186,6 +186,18 @@ create(struct tracker *t, const char *title, const char *description,
 	return e;
 }
 
+/* The ref of issue n: the integration's project and the iid. */
+static char *
+ref_of(const struct tracker *t, const char *name, long long n)
+{
+	char	*ref;
+
+	(void)name;
+	return asprintf(&ref, "%s/%lld", t->project, n) == -1 ? NULL : ref;
+}
+
+static const char *const issue_paths[] = { "/-/issues/", "/issues/", NULL };
+
 static enum http_err
 get(struct tracker *t, const char *ref, struct tracker_issue *out)
 {
@@ -197,6 +209,60 @@ get(struct tracker *t, const char *ref, struct tracker_issue *out)
 		return HTTP_EINTERNAL;
 	}
 	return issue_call(t, "GET", &u, NULL, out);
+}
+
+/*
+ * The issues of the refs in the integration's project, by one list of
+ * their iids (gittab-api.md §3.5, 100 a page); an issue that moved to
+ * another project is left to get.
+ */
+static enum http_err
+scan(struct tracker *t, const char *const *refs, size_t n,
+    struct tracker_issue *out)
+{
+	struct buf	 u;
+	cJSON		*j = NULL;
+	const cJSON	*it;
+	struct tracker_issue iss;
+	enum http_err	 e = HTTP_OK;
+	long long	 pid, iid, own;
+	size_t		 k, asked = 0;
+	int		 rc;
+
+	memset(out, 0, n * sizeof(*out));
+	if (n > TRACKER_SCAN_MAX || t->project == NULL)
+		return HTTP_EINTERNAL;
+	own = strtoll(t->project, NULL, 10);
+	rc = project_url(t, &u, 0, "/issues?state=all&per_page=100");
+	for (k = 0; k < n && rc == 0; k++)
+		if (ref_parse(refs[k], &pid, &iid) == 0 && pid == own) {
+			rc = buf_printf(&u, "&iids[]=%lld", iid);
+			asked++;
+		}
+	if (rc == 0 && asked > 0)
+		e = upstream_call(&t->up, "GET", buf_str(&u), NULL, &j);
+	buf_release(&u);
+	if (rc == -1)
+		return HTTP_EINTERNAL;
+	cJSON_ArrayForEach(it, (e == HTTP_OK ? j : NULL)) {
+		if (read_issue(it, &iss) == -1) {
+			snprintf(t->up.err, sizeof(t->up.err),
+			    "gitlab sent an issue without id/iid/project_id");
+			e = HTTP_ESERVER;
+			break;
+		}
+		for (k = 0; k < n && (refs[k] == NULL ||
+		    strcmp(refs[k], iss.ref) != 0); k++)
+			;
+		if (k < n && out[k].id == NULL)
+			out[k] = iss;
+		else
+			tracker_issue_release(&iss);
+	}
+	cJSON_Delete(j);
+	for (k = 0; k < n && e != HTTP_OK; k++)
+		tracker_issue_release(&out[k]);
+	return e;
 }
 
 static enum http_err
@@ -463,6 +529,7 @@ const struct tracker_ops gitlab_ops = {
 	.project = project,
 	.create = create,
 	.get = get,
+	.scan = scan,
 	.edit = edit,
 	.find_marker = find_marker,
 	.hook_create = hook_create,
@@ -474,6 +541,9 @@ const struct tracker_ops gitlab_ops = {
 	.to_html = md2html_convert,
 	.max_title = MAX_TITLE,
 	.max_description = MAX_DESC,
+	.issue_paths = issue_paths,
+	.ref_sep = '#',
+	.ref_of = ref_of,
 	.auth = TRACKER_AUTH_TOKEN,
 	.auth_header = "HTTP_X_GITLAB_TOKEN",
 	.relevant = relevant,

@@ -282,6 +282,22 @@ get_issue(struct tracker *t, const char *ref, const char *expand,
 	return e;
 }
 
+/*
+ * The ref of issue n of the project: its key, which Jira takes for the
+ * id; the issue read has its id for ref.
+ */
+static char *
+ref_of(const struct tracker *t, const char *name, long long n)
+{
+	char	*ref;
+
+	(void)t;
+	return asprintf(&ref, "%s-%lld", name, n) == -1 ? NULL : ref;
+}
+
+/* An issue's page is its project's, "-" and its number: /browse/KEY-12. */
+static const char *const issue_paths[] = { "-", NULL };
+
 static enum http_err
 get(struct tracker *t, const char *ref, struct tracker_issue *out)
 {
@@ -1012,6 +1028,9 @@ const struct tracker_ops jira_ops = {
 	.max_title = JIRA_MAX_SUMMARY,
 	.reads_back = 1,
 	.max_description = MAX_DESCRIPTION,
+	.issue_paths = issue_paths,
+	.ref_sep = '-',
+	.ref_of = ref_of,
 	.auth = TRACKER_AUTH_HMAC_SHA256,
 	.auth_header = "HTTP_X_HUB_SIGNATURE",
 	.relevant = relevant,

@@ -1,9 +1,11 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/json.h"
 #include "base/util.h"
@@ -169,6 +171,74 @@ tracker_title_cut(const struct tracker_ops *ops, const char *s)
 		chars++;
 	}
 	return strndup(s, i);
+}
+
+/* 1 if the n bytes of s are a then b, in any case. */
+static int
+spells(const char *s, size_t n, const char *a, const char *b)
+{
+	size_t	 na = strlen(a);
+
+	return n == na + strlen(b) && strncasecmp(s, a, na) == 0 &&
+	    strncasecmp(s + na, b, n - na) == 0;
+}
+
+/* 1 if the n bytes of s are more than a tail p, in any case. */
+static int
+ends_in(const char *s, size_t n, const char *p)
+{
+	size_t	 k = strlen(p);
+
+	return n > k && strncasecmp(s + n - k, p, k) == 0;
+}
+
+enum tracker_named
+tracker_named(const struct tracker *t, const char *name, const char *url,
+    const char *text, char **ref)
+{
+	const struct tracker_ops *ops = t->ops;
+	const char	*const *p;
+	char		 sep[2] = { ops->ref_sep, '\0' };
+	size_t		 n, head, nurl = strlen(url);
+	long long	 nr;
+	int		 ours;
+
+	*ref = NULL;
+	if (ops->issue_paths == NULL || ops->ref_of == NULL)
+		return TRACKER_NAMED_BAD;
+	while (isspace((unsigned char)*text))
+		text++;
+	n = strlen(text);
+	/* A URL may end in a slash, a query or a fragment ("#note_1"). */
+	if (strncasecmp(text, "https://", 8) == 0 ||
+	    strncasecmp(text, "http://", 7) == 0)
+		n = strcspn(text, "?#");
+	while (n > 0 && (isspace((unsigned char)text[n - 1]) ||
+	    text[n - 1] == '/'))
+		n--;
+	while (nurl > 0 && url[nurl - 1] == '/')
+		nurl--;
+	for (head = n; head > 0 && isdigit((unsigned char)text[head - 1]);
+	    head--)
+		;
+	if (head == n || n - head > 15 || text[head] == '0')
+		return TRACKER_NAMED_BAD;
+	nr = strtoll(text + head, NULL, 10);
+	ours = spells(text, head, name, sep) ||
+	    (ops->ref_sep == '#' && spells(text, head, "", sep));
+	for (p = ops->issue_paths; !ours && *p != NULL; p++)
+		ours = head == nurl + strlen(*p) &&
+		    strncasecmp(text, url, nurl) == 0 &&
+		    spells(text + nurl, head - nurl, "", *p);
+	if (ours)
+		return (*ref = ops->ref_of(t, name, nr)) != NULL ?
+		    TRACKER_NAMED_OK : TRACKER_NAMED_ENOMEM;
+	if (ends_in(text, head, sep))
+		return TRACKER_NAMED_ELSEWHERE;
+	for (p = ops->issue_paths; *p != NULL; p++)
+		if (ends_in(text, head, *p))
+			return TRACKER_NAMED_ELSEWHERE;
+	return TRACKER_NAMED_BAD;
 }
 
 const char *

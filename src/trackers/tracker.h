@@ -27,6 +27,7 @@
 #include "upstream/upstream.h"
 
 #define TRACKER_MAX_ID	64
+#define TRACKER_SCAN_MAX 100	/* refs of one scan: a page of the list */
 
 struct tracker_issue {
 	char		*id;
@@ -153,6 +154,14 @@ struct tracker_ops {
 			    struct tracker_issue *);
 	enum http_err	(*get)(struct tracker *, const char *ref,
 			    struct tracker_issue *);
+	/*
+	 * Reads the issues of n refs (at most TRACKER_SCAN_MAX) in pages,
+	 * not one call each: out[k] is refs[k]'s issue, or has id NULL where
+	 * the answer does not hold it (deleted, or out of the scan's reach:
+	 * get tells).  NULL where the tracker has no such list.
+	 */
+	enum http_err	(*scan)(struct tracker *, const char *const *refs,
+			    size_t n, struct tracker_issue *out);
 	enum http_err	(*edit)(struct tracker *, const char *ref,
 			    const struct tracker_edit *, struct tracker_issue *);
 	/*
@@ -199,6 +208,18 @@ struct tracker_ops {
 	size_t		 max_description;
 	/* The characters of a title it keeps (a longer one is cut). */
 	size_t		 max_title;
+	/*
+	 * How people name an issue of the project (tracker_named): its web
+	 * URL is the project's, one of issue_paths (NULL-terminated; NULL:
+	 * issues are not named) and its number; its reference the project's
+	 * name, ref_sep and the number ("grp/proj#12", "KEY-12").  ref_of
+	 * gives the ref of the issue numbered n of the project named name,
+	 * on the heap, or NULL.
+	 */
+	const char	*const *issue_paths;
+	char		 ref_sep;
+	char		*(*ref_of)(const struct tracker *, const char *name,
+			    long long n);
 	/*
 	 * 1 if edit's issue is not all the answer of its own write (Jira:
 	 * a transition, then the fields' PUT or a read): a person's change
@@ -262,6 +283,21 @@ void	 tracker_project_release(struct tracker_project *);
 void	 tracker_issue_release(struct tracker_issue *);
 /* s cut to the tracker's max_title characters, on the heap, or NULL. */
 char	*tracker_title_cut(const struct tracker_ops *, const char *s);
+/* What tracker_named made of what a person typed. */
+enum tracker_named {
+	TRACKER_NAMED_OK,	/* an issue of the project: *ref set */
+	TRACKER_NAMED_ELSEWHERE, /* an issue of another project */
+	TRACKER_NAMED_BAD,	/* no issue's name */
+	TRACKER_NAMED_ENOMEM
+};
+/*
+ * The ref of the issue text names, as a person gives it: its web URL or
+ * its reference in the tracker's terms (GitLab "grp/proj#12" or "#12",
+ * GitHub "owner/repo#12" or "#12", Jira "KEY-12"), where name and url are
+ * the project's name for people and its web URL.  *ref is on the heap.
+ */
+enum tracker_named tracker_named(const struct tracker *, const char *name,
+	    const char *url, const char *text, char **ref);
 /* "opened" or "closed": the class of the issue's state. */
 const char *tracker_issue_class(const struct tracker_issue *);
 /* The states of trackers whose states are pbsync's two words. */

@@ -68,28 +68,23 @@ dup_or_empty(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
-enum http_err
-pb_feature_get(struct pb *p, const char *id, struct pb_feature *f)
+/* Reads an entity object (productboard-api-v2.md §3.1) into f. */
+static enum http_err
+read_feature(struct pb *p, const cJSON *d, struct pb_feature *f)
 {
-	cJSON		*j = NULL;
-	enum http_err	 e;
+	const cJSON	*desc = json_get(d, "fields.description");
 	const char	*t;
 
 	memset(f, 0, sizeof(*f));
-	if ((e = call(p, "GET", "entities", id, NULL, NULL, NULL, &j)) != HTTP_OK)
-		return e;
-	f->id = dup_or_empty(json_str(j, "data.id", 64));
-	f->name = dup_or_empty(json_str(j, "data.fields.name", MAX_NAME * 4));
-	f->description = dup_or_empty(json_get(j,
-	    "data.fields.description") != NULL ? cJSON_GetStringValue(
-	    json_get(j, "data.fields.description")) : NULL);
-	f->status_id = dup_or_empty(json_str(j, "data.fields.status.id", 64));
-	f->status_name = dup_or_empty(json_str(j, "data.fields.status.name",
+	f->id = dup_or_empty(json_str(d, "id", 64));
+	f->name = dup_or_empty(json_str(d, "fields.name", MAX_NAME * 4));
+	f->description = dup_or_empty(cJSON_GetStringValue(desc));
+	f->status_id = dup_or_empty(json_str(d, "fields.status.id", 64));
+	f->status_name = dup_or_empty(json_str(d, "fields.status.name",
 	    MAX_NAME));
-	f->html_url = dup_or_empty(json_str(j, "data.links.html", 2048));
-	if ((t = json_str(j, "data.updatedAt", 64)) != NULL)
+	f->html_url = dup_or_empty(json_str(d, "links.html", 2048));
+	if ((t = json_str(d, "updatedAt", 64)) != NULL)
 		util_parse_time(t, &f->updated_at);
-	cJSON_Delete(j);
 	if (f->id == NULL || f->name == NULL || f->description == NULL ||
 	    f->status_id == NULL || f->status_name == NULL ||
 	    f->html_url == NULL) {
@@ -103,6 +98,112 @@ pb_feature_get(struct pb *p, const char *id, struct pb_feature *f)
 		return HTTP_ESERVER;
 	}
 	return HTTP_OK;
+}
+
+enum http_err
+pb_feature_get(struct pb *p, const char *id, struct pb_feature *f)
+{
+	cJSON		*j = NULL;
+	enum http_err	 e;
+
+	memset(f, 0, sizeof(*f));
+	if ((e = call(p, "GET", "entities", id, NULL, NULL, NULL, &j)) != HTTP_OK)
+		return e;
+	e = read_feature(p, json_get(j, "data"), f);
+	cJSON_Delete(j);
+	return e;
+}
+
+/* The search's body: these ids, the fields a sync compares. */
+static cJSON *
+search_body(const char *const *ids, size_t n)
+{
+	static const char *const want[] = { "name", "description", "status" };
+	cJSON	*j = cJSON_CreateObject(), *d, *flt, *ret, *a;
+	size_t	 k;
+
+	if (j == NULL || (d = cJSON_AddObjectToObject(j, "data")) == NULL ||
+	    (flt = cJSON_AddObjectToObject(d, "filter")) == NULL ||
+	    (a = cJSON_AddArrayToObject(flt, "id")) == NULL ||
+	    (ret = cJSON_AddObjectToObject(d, "return")) == NULL ||
+	    cJSON_AddItemToObject(ret, "fields", cJSON_CreateStringArray(want,
+	    3)) == 0) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	for (k = 0; k < n; k++)
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(ids[k]))) {
+			cJSON_Delete(j);
+			return NULL;
+		}
+	return j;
+}
+
+/* Takes the features of one page into the slots of their ids. */
+static enum http_err
+search_page(struct pb *p, const cJSON *page, const char *const *ids,
+    size_t n, struct pb_feature *out)
+{
+	const cJSON	*it;
+	struct pb_feature f;
+	enum http_err	 e;
+	size_t		 k;
+
+	cJSON_ArrayForEach(it, json_get(page, "data")) {
+		if ((e = read_feature(p, it, &f)) != HTTP_OK)
+			return e;
+		for (k = 0; k < n && strcmp(ids[k], f.id) != 0; k++)
+			;
+		if (k < n && out[k].id == NULL)
+			out[k] = f;
+		else
+			pb_feature_release(&f);
+	}
+	return HTTP_OK;
+}
+
+enum http_err
+pb_feature_scan(struct pb *p, const char *const *ids, size_t n,
+    struct pb_feature *out)
+{
+	cJSON		*body = NULL, *j = NULL;
+	char		*next = NULL;
+	struct buf	 u;
+	enum http_err	 e = HTTP_OK;
+	size_t		 k, pages = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (n == 0)
+		return HTTP_OK;
+	if (url(p, &u, "entities/search", NULL, NULL, NULL) == -1 ||
+	    (next = strdup(buf_str(&u))) == NULL ||
+	    (body = search_body(ids, n)) == NULL)
+		e = HTTP_EINTERNAL;
+	buf_release(&u);
+	/* Follow links.next verbatim, the body sent again (§2). */
+	while (e == HTTP_OK && next != NULL) {
+		/* Each page holds one of them at least, or it loops. */
+		if (++pages > n + 1) {
+			snprintf(p->up.err, sizeof(p->up.err),
+			    "productboard's search does not end");
+			e = HTTP_ESERVER;
+			break;
+		}
+		e = upstream_call(&p->up, "POST", next, body, &j);
+		free(next);
+		next = NULL;
+		if (e == HTTP_OK && (e = search_page(p, j, ids, n, out)) ==
+		    HTTP_OK && json_str(j, "links.next", 4096) != NULL &&
+		    (next = strdup(json_str(j, "links.next", 4096))) == NULL)
+			e = HTTP_EINTERNAL;
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	free(next);
+	cJSON_Delete(body);
+	for (k = 0; k < n && e != HTTP_OK; k++)
+		pb_feature_release(&out[k]);
+	return e;
 }
 
 void

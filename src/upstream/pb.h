@@ -38,6 +38,13 @@ void	 pb_release(struct pb *);
 /* GET /v2/entities/{id}; HTTP_ECLIENT with status 404 when it is gone. */
 enum http_err pb_feature_get(struct pb *, const char *id, struct pb_feature *);
 void	 pb_feature_release(struct pb_feature *);
+/*
+ * The features of n ids by POST /v2/entities/search, in its pages: out[k]
+ * is ids[k]'s, or has id NULL where the answer does not hold it (deleted:
+ * pb_feature_get tells).
+ */
+enum http_err pb_feature_scan(struct pb *, const char *const *ids, size_t n,
+	    struct pb_feature *out);
 /* PATCH data.fields with whichever of name, description, status_id is set. */
 enum http_err pb_feature_patch(struct pb *, const char *id, const char *name,
 	    const char *description, const char *status_id);

@@ -566,6 +566,7 @@ class Productboard(Double):
         r.add("DELETE", r"/webhooks/" + uid, self.webhook_delete)
         r.add("GET", r"/entities/configurations/" + uid, self.configuration)
         r.add("GET", r"/entities/fields/%s/values" % uid, self.field_values)
+        r.add("POST", r"/entities/search", self.entity_search)
         r.add("GET", r"/entities/" + uid, self.entity_get)
         r.add("PATCH", r"/entities/" + uid, self.entity_patch)
 
@@ -881,6 +882,39 @@ class Productboard(Double):
         with self.lock:
             return Reply(200, {"data": self.entity_view(
                 self.feature_or_404(fid), req.query.get("fields[]"))})
+
+    def entity_search(self, req):
+        """POST /v2/entities/search: data.filter's type (one at a time)
+        and id lists, data.return.fields as fields[] selects; paged like
+        every list, the body sent again with each links.next."""
+        b = req.obj()
+        d = b.get("data")
+        if not isinstance(d, dict):
+            raise refuse(400, "request.invalid", "The request is missing "
+                         "required parameter 'data'.", "/data")
+        flt, ret = d.get("filter") or {}, d.get("return") or {}
+        if not isinstance(flt, dict) or not isinstance(ret, dict):
+            raise refuse(400, "request.invalid", "data.filter and "
+                         "data.return must be objects.", "/data")
+        types, ids = flt.get("type") or [], flt.get("id") or []
+        select = ret.get("fields")
+        if not isinstance(types, list) or len(types) > 1:
+            raise refuse(400, "request.invalid", "You can search only "
+                         "within one entity type at a time.",
+                         "/data/filter/type")
+        if not isinstance(ids, list) or not all(isinstance(i, str)
+                                                for i in ids):
+            raise refuse(400, "request.invalid", "data.filter.id must be "
+                         "a list of ids.", "/data/filter/id")
+        if select is not None and not isinstance(select, list):
+            raise refuse(400, "request.invalid", "data.return.fields must "
+                         "be a list.", "/data/return/fields")
+        with self.lock:
+            items = [self.entity_view(f, select)
+                     for f in self.features.values()
+                     if (not types or f["type"] in types) and
+                     (not ids or f["id"] in ids)]
+            return self.page(req, items)
 
     def entity_patch(self, req, fid):
         """§3.2: data.fields or data.patch, not both; values validated,

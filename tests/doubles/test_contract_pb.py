@@ -107,6 +107,20 @@ def exercise(pb, rcv):
     case("entity: GET of an unknown id is 404")
     api("GET", ent + nobody, want=404)
 
+    case("entity: POST /v2/entities/search by ids, as pbsync's "
+         "reconcile sends it, and its next page")
+    r = api("POST", "/v2/entities/search", {"data": {
+        "filter": {"id": [fid, bare, nobody]},
+        "return": {"fields": ["name", "description", "status"]}}})
+    nxt = (r.json or {}).get("links", {}).get("next")
+    if nxt:
+        api("POST", nxt[len(pb.url):], {"data": {
+            "filter": {"id": [fid, bare, nobody]},
+            "return": {"fields": ["name", "description", "status"]}}})
+    case("entity: a search over two types at once is refused")
+    api("POST", "/v2/entities/search", {"data": {"filter": {
+        "type": ["feature", "initiative"]}}}, want=400)
+
     case("entity: PATCH as pbsync sends it (data.fields)")
     api("PATCH", ent + fid, {"data": {"fields": {
         "name": "Dark mode v2", "description": "<p>Now <i>darker</i></p>",

@@ -152,5 +152,94 @@ def suite(s, tr):
          "the issues with copies of the marker are left alone")
     fx.idle(s)
 
+    if tr.kind in SCANS:
+        paged_reconcile(s, tr, pid, other, link_of)
+
+
+# The trackers whose backend reads a page of issues in one call (scan).
+SCANS = ("gitlab",)
+BULK = 150      # links: two pages of 100
+
+
+def paged_reconcile(s, tr, pid, other, link_of):
+    """A reconcile reads the links in pages, one call per side a page;
+    only the links that changed while no delivery came cost calls of
+    their own, and it still finds them all."""
+    import math
+    from concurrent.futures import ThreadPoolExecutor
+    fids = [fx.feature(s, "Bulk %03d" % k, "<p>Bulk text %d</p>" % k)
+            for k in range(BULK)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda f: fx.click(s, pid, f), fids))
+    t.ok(fx.idle(s, 120, settled=True), "%d features pushed" % BULK)
+    # The changed ones are the last: on the last page of links.
+    f_title, f_name, f_gone, f_moved, f_body, f_status, f_desc = fids[-7:]
+    n_moved = link_of(f_moved)[0][0]
+    # Closed before it moves: only the move tells its husk from the issue.
+    tr.edit(n_moved, state="closed")
+    t.ok(fx.idle(s, 30, settled=True), "an issue closed, its sync over")
+    ids = [i for (i,) in s.sql("SELECT id FROM link WHERE state = "
+                               "'linked' ORDER BY id")]
+    t.ok(len(ids) >= BULK, "%d links to reconcile" % len(ids), len(ids))
+    # Productboard's list pages are its own to size: 60 here, so a page
+    # of 100 links takes two. No delivery reaches pbsync from now on.
+    s.pb.call("POST", "/_double/config", {"page_size": 60})
+    for d in (s.pb, s.td):
+        d.call("POST", "/_double/config", {"deliver": False})
+    tr.edit(link_of(f_title)[0][0], title="Bulk renamed in the tracker")
+    tr.edit(link_of(f_body)[0][0], body="Bulk text rewritten")
+    tr.delete(link_of(f_gone)[0][0])
+    tr.move(n_moved, other, "mover")
+    for f, change in ((f_name, {"name": "Bulk renamed in Productboard"}),
+                      (f_status, {"status": {"name": "Done"}}),
+                      (f_desc, {"description": "<p>New PB text</p>"})):
+        s.pb.call("PATCH", "/_double/features/" + f, change)
+    s.pb.call("DELETE", "/_double/requests")
+    tr.clear()
+    s.ctl("reconcile")
+    t.ok(fx.idle(s, 60, settled=True), "the reconcile is over")
+    pb_calls = [r["method"] + " " + r["path"] for r in
+                s.pb.call("GET", "/_double/requests")
+                if not r["path"].startswith("/_double")]
+    tr_calls = [r["method"] + " " + r["path"] for r in tr.api()]
+    pages = [len(ids[k:k + 100]) for k in range(0, len(ids), 100)]
+    # A changed link takes the per-link path: a read of the issue, both
+    # sides read again, a re-read before the write, the write, the column.
+    budget = 2 * len(pages) + 8 * 7
+    t.ok(len(pb_calls) + len(tr_calls) <= budget,
+         "reconcile of %d links, 7 changed: %d calls (%d Productboard, %d "
+         "%s), at most %d" % (len(ids), len(pb_calls) + len(tr_calls),
+                              len(pb_calls), len(tr_calls), tr.title,
+                              budget), pb_calls + tr_calls)
+    t.eq(len([c for c in pb_calls if c == "POST /v2/entities/search"]),
+         sum(math.ceil(n / 60) for n in pages),
+         "Productboard's search, page by page of its answer")
+    feature = lambda f: s.pb.call("GET", "/_double/state")["features"][f]
+    issue = lambda f: [i for i in tr.issues()
+                       if i["number"] == link_of(f)[0][0]][0]
+    t.ok(wait_for(lambda: feature(f_title)["name"] ==
+                  "Bulk renamed in the tracker", 10),
+         "a rename in the tracker whose delivery was lost reaches "
+         "Productboard")
+    t.ok(wait_for(lambda: "Bulk text rewritten" in
+                  feature(f_body)["description"], 10),
+         "so does a new description", feature(f_body))
+    t.ok(wait_for(lambda: issue(f_name)["title"] ==
+                  "Bulk renamed in Productboard", 10),
+         "a rename in Productboard whose delivery was lost reaches the "
+         "tracker")
+    t.ok(wait_for(lambda: issue(f_status)["state"] == "closed", 10),
+         "so does a status, as the issue's state", issue(f_status))
+    t.ok(wait_for(lambda: "New PB text" in issue(f_desc)["body"], 10),
+         "and a description", issue(f_desc))
+    t.ok(wait_for(lambda: not link_of(f_gone), 10),
+         "a deleted issue's link is removed")
+    t.ok(wait_for(lambda: link_of(f_moved) and other.holds(
+        link_of(f_moved)[0][1]), 10),
+        "a moved issue's link follows it, closed as it was",
+        link_of(f_moved))
+    for d in (s.pb, s.td):
+        d.call("POST", "/_double/config", {"deliver": True})
+
 
 trackers.each(t, suite, env={"PBSYNC_RECONCILE_INTERVAL_S": "3600"})

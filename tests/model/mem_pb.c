@@ -92,6 +92,30 @@ patch(struct world *w, const cJSON *body, cJSON **out)
 	return 200;
 }
 
+/* POST /v2/entities/search by ids: the feature if asked, one page. */
+static int
+search(struct world *w, const cJSON *body, cJSON **out)
+{
+	const cJSON	*ids = cJSON_GetObjectItem(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(body, "data"), "filter"), "id");
+	const cJSON	*it;
+	cJSON		*e, *d;
+
+	if (!cJSON_IsArray(ids))
+		return world_unexpected(w, "POST", "/v2/entities/search "
+		    "without ids", out);
+	*out = cJSON_Parse("{\"data\":[],\"links\":{\"next\":null}}");
+	cJSON_ArrayForEach(it, ids)
+		if (strcmp(cJSON_GetStringValue(it) ? cJSON_GetStringValue(it) :
+		    "", W_FEATURE) == 0) {
+			e = entity(w);
+			d = cJSON_DetachItemFromObject(e, "data");
+			cJSON_AddItemToArray(cJSON_GetObjectItem(*out, "data"), d);
+			cJSON_Delete(e);
+		}
+	return 200;
+}
+
 int
 mem_pb_serve(struct world *w, const char *method, const char *path,
     const cJSON *body, cJSON **out)
@@ -100,6 +124,9 @@ mem_pb_serve(struct world *w, const char *method, const char *path,
 		*out = entity(w);
 		return 200;
 	}
+	if (strcmp(path, "/v2/entities/search") == 0 &&
+	    strcmp(method, "POST") == 0)
+		return search(w, body, out);
 	if (strcmp(path, ENTITY) == 0 && strcmp(method, "PATCH") == 0)
 		return patch(w, body, out);
 	/* The plugin column: pbsync's own, never a change of the feature. */

@@ -144,6 +144,22 @@ create(struct world *w, const cJSON *b, cJSON **out)
 	return 201;
 }
 
+/* GitLab's list by iids[] (reconcile's scan): the issue if asked. */
+static int
+list(struct world *w, const char *query, cJSON **out)
+{
+	char	 want[32];
+
+	if (strncmp(query, "state=all&per_page=100&", 23) != 0)
+		return world_unexpected(w, "GET", "issues with other filters",
+		    out);
+	snprintf(want, sizeof(want), "iids[]=%d", W_ISSUE_NO);
+	*out = cJSON_CreateArray();
+	if (w->i.exists && strstr(query, want) != NULL)
+		cJSON_AddItemToArray(*out, issue(w));
+	return 200;
+}
+
 int
 mem_tracker_serve(struct world *w, const char *method, const char *path,
     const cJSON *body, cJSON **out)
@@ -165,6 +181,8 @@ mem_tracker_serve(struct world *w, const char *method, const char *path,
 		return world_unexpected(w, method, path, out);
 	if (path[n] == '\0' && strcmp(method, "POST") == 0)
 		return create(w, body, out);
+	if (path[n] == '?' && strcmp(method, "GET") == 0 && !GITHUB(w))
+		return list(w, path + n + 1, out);
 	if (strcmp(path + n, one) != 0)
 		return world_unexpected(w, method, path, out);
 	if (strcmp(method, "GET") == 0 && w->i.exists) {

@@ -306,6 +306,37 @@ main(void)
 	CHECK_STR(l.issue_ref, "42/7");
 	CHECK_STR(l.issue_key, "#7");
 	store_link_release(&l);
+	/*
+	 * The sync lock: its time is the holder's token.  A holder past it
+	 * whose lock another round took can neither unlock that round's lock
+	 * nor write its own stale snapshot or pending record.
+	 */
+	CHECK_INT(store_link_get_by_issue(&s, id, "1007", &l), 0);
+	CHECK_INT(store_link_lock(&s, l.id, now, now + 60), 0);
+	CHECK_INT(store_link_lock(&s, l.id, now + 1, now + 61), STORE_EXISTS);
+	l.lock_until = now + 60;
+	l.snap_name = strdup("mine");
+	CHECK_INT(store_link_set_snapshot(&s, &l), 0);
+	CHECK_INT(store_link_set_pending(&s, &l, "{}"), 0);
+	CHECK_INT(store_link_lock(&s, l.id, now + 61, now + 121), 0);
+	CHECK_INT(store_link_unlock(&s, l.id, now + 60), 0);
+	CHECK_INT(store_link_lock(&s, l.id, now + 62, now + 122), STORE_EXISTS);
+	free(l.snap_name);
+	l.snap_name = strdup("stale");
+	CHECK_INT(store_link_set_snapshot(&s, &l), STORE_NOTFOUND);
+	CHECK_INT(store_link_set_pending(&s, &l, "{\"stale\":1}"),
+	    STORE_NOTFOUND);
+	CHECK_INT(store_link_get_by_id(&s, l.id, &l2), 0);
+	CHECK_STR(l2.snap_name, "mine");
+	CHECK_STR(l2.pending, "{}");
+	store_link_release(&l2);
+	/* The new holder's own writes and unlock still take. */
+	l.lock_until = now + 121;
+	CHECK_INT(store_link_set_snapshot(&s, &l), 0);
+	CHECK_INT(store_link_unlock(&s, l.id, now + 121), 0);
+	CHECK_INT(store_link_lock(&s, l.id, now + 62, now + 122), 0);
+	CHECK_INT(store_link_unlock(&s, l.id, now + 122), 0);
+	store_link_release(&l);
 
 	/* Jobs: coalescing, leasing, retry, death, revival. */
 	CHECK_INT(store_job_enqueue(&s, id, "sync", "feat-1", "{}", now), 0);
@@ -323,12 +354,12 @@ main(void)
 	CHECK_INT(store_job_enqueue(&s, id, "sync", "feat-1", "{}", now), 0);
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready + h.jobs_leased, 2);
-	CHECK_INT(store_job_retry(&s, j.id, now + 5, "boom"), 0);
+	CHECK_INT(store_job_retry(&s, &j, now + 5, "boom"), 0);
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready + h.jobs_leased, 1);	/* redundant one dropped */
 	store_job_release(&j);
 	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j), 0);
-	CHECK_INT(store_job_bury(&s, j.id, "gave up"), 0);
+	CHECK_INT(store_job_bury(&s, &j, "gave up"), 0);
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_dead, 1);
 	CHECK_INT(store_job_revive(&s, j.id, now), 0);
@@ -337,17 +368,32 @@ main(void)
 	/* Waiting (link busy) gives the lease's attempt back. */
 	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j), 0);
 	CHECK_INT(j.attempts, 1);
-	CHECK_INT(store_job_wait(&s, j.id, now + 1, "link busy"), 0);
+	CHECK_INT(store_job_wait(&s, &j, now + 1, "link busy"), 0);
 	store_job_release(&j);
 	CHECK_INT(store_job_lease(&s, now + 1, 60, NULL, 0, &j), 0);
 	CHECK_INT(j.attempts, 1);
-	CHECK_INT(store_job_wait(&s, j.id, now + 1, "link busy"), 0);
+	CHECK_INT(store_job_wait(&s, &j, now + 1, "link busy"), 0);
 	store_job_release(&j);
-	/* An expired lease is taken again (its holder died). */
-	CHECK_INT(store_job_lease(&s, now + 1, 1, NULL, 0, &j), 0);
-	store_job_release(&j);
+	/*
+	 * An expired lease is taken again (its holder died, or ran past
+	 * it); the old holder's settle then leaves the new lease alone.
+	 */
+	{ struct store_job old;
+	CHECK_INT(store_job_lease(&s, now + 1, 1, NULL, 0, &old), 0);
+	CHECK(old.lease_until == now + 2);
 	CHECK_INT(store_job_lease(&s, now + 3, 60, NULL, 0, &j), 0);
-	CHECK_INT(store_job_done(&s, j.id), 0);
+	CHECK_INT(j.id, old.id);
+	CHECK_INT(store_job_done(&s, &old), STORE_NOTFOUND);
+	CHECK_INT(store_job_retry(&s, &old, now + 3, "late"), STORE_NOTFOUND);
+	CHECK_INT(store_job_wait(&s, &old, now + 3, "late"), STORE_NOTFOUND);
+	CHECK_INT(store_job_bury(&s, &old, "late"), STORE_NOTFOUND);
+	CHECK_INT(store_health(&s, &h), 0);
+	CHECK_INT(h.jobs_leased, 1);
+	CHECK_INT(h.jobs_ready + h.jobs_dead, 0);
+	CHECK_INT(store_job_lease(&s, now + 3, 60, NULL, 0, &old),
+	    STORE_NOTFOUND);	/* still the new holder's */
+	store_job_release(&old); }
+	CHECK_INT(store_job_done(&s, &j), 0);
 	store_job_release(&j);
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_ready + h.jobs_leased + h.jobs_dead, 0);
@@ -356,13 +402,13 @@ main(void)
 	CHECK_INT(store_job_enqueue(&s, id, "sync", "feat-2", "{}", now + 1), 0);
 	CHECK_INT(store_job_lease(&s, now + 2, 60, "notify", 0, &j), 0);
 	CHECK_STR(j.kind, "sync");		/* the older notify is not its */
-	CHECK_INT(store_job_done(&s, j.id), 0);
+	CHECK_INT(store_job_done(&s, &j), 0);
 	store_job_release(&j);
 	CHECK_INT(store_job_lease(&s, now + 2, 60, "notify", 0, &j),
 	    STORE_NOTFOUND);
 	CHECK_INT(store_job_lease(&s, now + 2, 60, "notify", 1, &j), 0);
 	CHECK_STR(j.kind, "notify");
-	CHECK_INT(store_job_done(&s, j.id), 0);
+	CHECK_INT(store_job_done(&s, &j), 0);
 	store_job_release(&j);
 
 	CHECK_INT(store_delivery_known(&s, id, "tracker", "k1"), 0);

@@ -153,14 +153,14 @@ leases(void)
 	CHECK_STR(j.key, "l1");
 	CHECK_STR(k.key, "l2");
 	CHECK_INT(j.attempts, 2);
-	CHECK_INT(store_job_done(&a, j.id), 0);
-	CHECK_INT(store_job_done(&b, k.id), 0);
+	CHECK_INT(store_job_done(&a, &j), 0);
+	CHECK_INT(store_job_done(&b, &k), 0);
 	store_job_release(&j);
 	store_job_release(&k);
 	CHECK_INT(store_job_lease(&a, now + 30, 60, NULL, 0, &j),
 	    STORE_NOTFOUND);		/* l3's lease still runs */
 	CHECK_INT(store_job_lease(&a, now + 100, 60, NULL, 0, &j), 0);
-	CHECK_INT(store_job_done(&a, j.id), 0);
+	CHECK_INT(store_job_done(&a, &j), 0);
 	store_job_release(&j);
 
 	/* Two workers draining one queue at once never share a job. */
