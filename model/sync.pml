@@ -5,22 +5,20 @@
  * each (name, description and status are decided alone, each by the same
  * rule: plan_fields).  A value is a version number: every person's edit
  * makes the next one (nextv), so a larger value is a later change.  The
- * actors of DESIGN §3, one proctype each:
+ * actors of DESIGN §3, as few processes as keep them apart:
  *
- *   Person(side)	edits a side (mem_pb_edit, mem_tracker_edit)
- *   Sender(side)	the service's webhook deliveries: duplicated,
- *			reordered, delayed, dropped, resent when not acked
- *   Inbound()		pbsync-pbhook / pbsync-glhook: dedupe, persist, ack
- *   Worker(host)	pbsyncctl worker on two hosts: lease, lock, sync
- *			rounds, settle; killed at any step
- *   Clock()		time passing: leases, locks and deadlines run out
- *   Reconcile()	the periodic reconcile, for dropped deliveries
- *   Crasher()		kills a worker at any step (a bounded number of times)
+ *   World()		everything outside the worker, one atomic step
+ *			each: people editing a side (mem_pb_edit,
+ *			mem_tracker_edit); the services' webhook deliveries
+ *			(duplicated, reordered, delayed, dropped, resent
+ *			when not acked) each handled by pbsync-pbhook /
+ *			pbsync-glhook (dedupe, persist, ack) in the same
+ *			step; time passing (leases, locks and deadlines
+ *			run out); the Crasher's kill order; the periodic
+ *			reconcile, for dropped deliveries
+ *   Worker(host)	pbsyncctl worker on one or two hosts: lease, lock,
+ *			sync rounds, settle; killed at any step
  *   Monitor()		the end-state checks, once nothing can move
- *
- * With -DPUSH the model is instead the push: two clicks of Push, the
- * plugin program, the push job on two hosts, the tracker creating issues
- * (one in flight may land after its client gave up).
  *
  * Each statement names the function of src/ it stands for.  Mutants
  * (deliberate protocol bugs) are switched on by -D; model/check expects
@@ -111,8 +109,6 @@ byte	pool[2 * POOL];		/* keys a sender still has to deliver, per side */
 byte	npool[2];
 byte	nkeys;			/* keys made so far */
 byte	dups, drops, recon;
-chan	hook = [0] of { byte, byte };	/* side, key: a POST to pbsync */
-chan	answer[2] = [0] of { bit };	/* to each side's sender, 1: a 2xx */
 
 /* -- ghosts for the properties -------------------------------------------- */
 
@@ -150,27 +146,16 @@ inline send(side, v)
 }
 
 /* A person edits one side: a new version, sent as a delivery. */
-proctype Person(byte side)
+inline edit(side)
 {
-	/*
-	 * Not between pbsync's re-read of the side and its write: an edit
-	 * there is overwritten (README "Limits": neither API has
-	 * conditional writes).
-	 */
-end:	do
-	:: atomic {
-		edits[side] < edits_max(side) && window[side] == 0 ->
-		/* mem_pb_edit / mem_tracker_edit */
-		nextv++;
-		val[side] = nextv;
-		clock++;
-		upd[side] = clock;
-		edits[side]++;
-		printf("EV edit %d %d\n", side, nextv);
-		send(side, nextv)
-	   }
-	:: atomic { edits[side] == edits_max(side) -> break }
-	od
+	/* mem_pb_edit / mem_tracker_edit */
+	nextv++;
+	val[side] = nextv;
+	clock++;
+	upd[side] = clock;
+	edits[side]++;
+	printf("EV edit %d %d\n", side, nextv);
+	send(side, nextv)
 }
 
 /* Takes pool entry i of side out, keeping the order of the rest. */
@@ -184,49 +169,6 @@ inline take_out(side, i)
 	:: else -> break
 	od;
 	npool[side]--
-}
-
-/*
- * A service's webhook sender: any waiting delivery, in any order, at any
- * time; dropped for good, or sent until pbsync answers 2xx, and sent
- * once more after an ack (a lost answer, a resend by hand).
- */
-proctype Sender(byte side)
-{
-	byte	i, j, k;
-	bit	ok;
-
-end:	do
-	:: atomic {
-		npool[side] > 0 ->
-		i = 0;
-		do	/* any of them: reordered, delayed */
-		:: i + 1 < npool[side] -> i++
-		:: break
-		od;
-		k = pool[side * POOL + i];
-		if
-		:: drops < DROPS ->
-			drops++;
-			printf("EV drop %d %d\n", side, k);
-			take_out(side, i);
-			i = 0; j = 0; k = 0;
-			goto next
-		:: hook ! side, k	/* the POST; the program takes over */
-		fi
-	   };
-		atomic {
-			answer[side] ? ok ->
-			printf("EV delivered %d %d %d\n", side, k, ok);
-			if
-			:: ok && dups < DUPS -> dups++	/* sent again later */
-			:: ok -> take_out(side, i)
-			:: else		/* retried later */
-			fi;
-			i = 0; j = 0; k = 0; ok = 0
-		};
-next:		skip
-	od
 }
 
 /*
@@ -265,58 +207,149 @@ inline enqueue()
 	fi
 }
 
+/* pbsync answered 2xx for key k (hook.c: answer(rs, ok)). */
+inline ack(k)
+{
+	acked[k] = 1;
+	acked_max = (kv[k] > acked_max -> kv[k] : acked_max)
+}
+
 /*
- * pbsync-pbhook and pbsync-glhook (hook.c: hook_pb_handle,
+ * The sender is done with pool entry i once pbsync answered 2xx; it
+ * sends it once more after an ack a bounded number of times (a lost
+ * answer, a resend by hand).
+ */
+inline answered(side, i)
+{
+	if
+	:: dups < DUPS -> dups++	/* sent again later */
+	:: true -> take_out(side, i)
+	fi
+}
+
+/*
+ * One delivery of key k (pool entry i of side), handled by
+ * pbsync-pbhook / pbsync-glhook (hook.c: hook_pb_handle,
  * hook_tracker_handle, persist): the key looked up, then the key and the
  * job in one commit, then 2xx.  The process may die after the commit,
  * before the answer: the sender sends again.  (Productboard's deliveries
  * carry no key pbsync can use: their duplicates coalesce into one job,
  * which re-reads the feature.  The model gives every delivery a key.)
+ * The sender waits for the answer and nothing of pbsync's sees the
+ * commit before the answer but the worker, which cannot tell the two
+ * orders apart: commit and answer are one step.
  */
-proctype Inbound()
+inline inbound(side, i, k)
 {
-	byte	side, k;
+	before = acked[k];
+#ifdef ACK_BEFORE_PERSIST
+	/* mutant: the answer goes before the commit; dies between */
+	ack(k);
+	if
+	:: crashes < CRASHES -> crashes++; answered(side, i); goto delivered
+	:: true
+	fi;
+#endif
+#ifndef NO_DEDUPE
+	/*
+	 * hook.c: persist: store_delivery_known, then delivery_rows in one
+	 * transaction (store_tx), which finds a key recorded meanwhile
+	 * (STORE_EXISTS): either way a duplicate, answered 2xx
+	 */
+	if
+	:: seen[k] -> ack(k); answered(side, i); goto delivered
+	:: else
+	fi;
+#endif
+	/* (f) an acknowledged delivery makes no second job */
+	assert(!before);
+	seen[k] = 1;			/* store_delivery_seen */
+	enqueue();			/* store_job_enqueue */
+	if
+	:: crashes < CRASHES -> crashes++	/* died before answering: resent */
+	:: true -> ack(k); answered(side, i)	/* hook.c: answer(rs, ok) */
+	fi;
+delivered:
+	skip
+}
+
+/*
+ * Everything but the workers, one atomic step at a time:
+ *  - a person edits a side, not between pbsync's re-read of the side and
+ *    its write (README "Limits": neither API has conditional writes);
+ *  - a service's webhook sender sends any waiting delivery, in any
+ *    order, at any time, or drops it for good (world_send), and pbsync's
+ *    inbound program handles it (inbound);
+ *  - time passes: the lease, the link lock and the http deadline of a
+ *    holder run out together (queue.c: job_lease_s for all three); a
+ *    killed holder's always do, a live holder's a bounded number of times;
+ *  - the Crasher orders a host's worker killed, at its next step;
+ *  - the periodic reconcile (sync.c: reconcile): a sync job after a drop.
+ */
+proctype World()
+{
+	byte	side, i, j, k, h;
 	bit	before;		/* acknowledged by an earlier delivery */
 
 end:	do
 	:: atomic {
-		hook ? side, k ->
-		before = acked[k];
-#ifdef ACK_BEFORE_PERSIST
-		/* mutant: the answer goes before the commit */
-		acked[k] = 1;
-		acked_max = (kv[k] > acked_max -> kv[k] : acked_max);
+		edits[PB] < EDITS_PB && window[PB] == 0 -> edit(PB)
+	   }
+	:: atomic {
+		edits[TR] < EDITS_TR && window[TR] == 0 -> edit(TR)
+	   }
+	:: atomic {
+		npool[PB] + npool[TR] > 0 ->
 		if
-		:: crashes < CRASHES -> crashes++; answer[side] ! 1; goto next
-		:: true
+		:: npool[PB] > 0 -> side = PB
+		:: npool[TR] > 0 -> side = TR
 		fi;
-#endif
-#ifndef NO_DEDUPE
-		/*
-		 * hook.c: persist: store_delivery_known, then delivery_rows
-		 * in one transaction (store_tx), which finds a key recorded
-		 * meanwhile (STORE_EXISTS): either way a duplicate, answered 2xx
-		 */
+		i = 0;
+		do	/* any of them: reordered, delayed */
+		:: i + 1 < npool[side] -> i++
+		:: break
+		od;
+		k = pool[side * POOL + i];
 		if
-		:: seen[k] -> answer[side] ! 1; goto next
+		:: drops < DROPS ->
+			drops++;
+			printf("EV drop %d %d\n", side, k);
+			take_out(side, i)
+		:: true ->	/* the POST */
+			inbound(side, i, k);
+			printf("EV delivered %d %d\n", side, k)
+		fi;
+		side = 0; i = 0; j = 0; k = 0; before = 0
+	   }
+	:: atomic {
+		/* a holder's deadline runs out (queue.c: job_lease_s) */
+		if
+		:: expirable(0) -> h = 0
+		:: expirable(1) -> h = 1
+		:: expirable(2) -> h = 2
+		:: expirable(3) -> h = 3
+		fi;
+		if
+		:: !gone[h] -> expires++
 		:: else
 		fi;
-#endif
-		/* (f) an acknowledged delivery makes no second job */
-		assert(!before);
-		seen[k] = 1;			/* store_delivery_seen */
-		enqueue()			/* store_job_enqueue */
-	   };
-	if
-	:: crashes < CRASHES -> atomic { crashes++; answer[side] ! 0 }	/* died before answering */
-	:: atomic {
-		/* hook.c: answer(rs, ok) */
-		acked[k] = 1;
-		acked_max = (kv[k] > acked_max -> kv[k] : acked_max);
-		answer[side] ! 1
+		printf("EV expire %d\n", h);
+		dl[h] = 1;
+		h = 0
 	   }
-	fi;
-next:	atomic { side = 0; k = 0; before = 0 }
+	:: atomic {
+		/* the Crasher: at most once, HOLDERS counts two incarnations */
+		crashes < CRASHES ->
+		crashes++;
+		if
+		:: crash[0] = 1
+		:: HOSTS > 1 -> crash[1] = 1
+		fi
+	   }
+	:: atomic {
+		/* sync.c: reconcile */
+		recon < drops -> recon++; printf("EV reconcile\n"); enqueue()
+	   }
 	od
 }
 
@@ -389,17 +422,37 @@ inline forget()
 #endif
 inline unlock()
 {
-	atomic {
-		if
+	/* sync.c: locked: store_link_unlock (while the lock is its own) */
+	if
 #ifdef UNLOCK_ANY_HOLDER
-		:: true -> lock = NONE
+	:: true -> lock = NONE
 #else
-		:: lock == me -> lock = NONE
-		:: else
+	:: lock == me -> lock = NONE
+	:: else
 #endif
-		fi;
-		inround[me] = 0
-	}
+	fi;
+	inround[me] = 0
+}
+
+/*
+ * queue.c: settle: store_job_retry, store_job_wait (reschedule), while
+ * the lease is its own (a coalesced ready row takes over: the leased one
+ * goes)
+ */
+inline settle_retry()
+{
+	if
+	:: jid[r] == rid && jstate[r] == J_LEASED && owned(r) &&
+	    (jstate[0] == J_READY || jstate[1] == J_READY ||
+	    jstate[2] == J_READY) -> jstate[r] = J_FREE
+	:: jid[r] == rid && jstate[r] == J_LEASED && owned(r) &&
+	    !(jstate[0] == J_READY || jstate[1] == J_READY ||
+	    jstate[2] == J_READY) -> jstate[r] = J_READY
+	:: else		/* gone: a newer job carries on */
+	fi;
+	runs[me] = 0;
+	printf("EV retry %d %d\n", me, rid);
+	forget()
 }
 
 /*
@@ -474,15 +527,13 @@ sync_once:
 			:: else -> goto failed
 			fi
 		};
-		/* sync.c: fetch: ops->get */
+		/* sync.c: fetch: ops->get, then what the round decides from it */
 		atomic {
-			call(res);
-			if
-			:: res == CALL_OK -> ftr = val[TR]; utr = upd[TR]
-			:: else -> goto failed
-			fi
-		};
-		d_step {
+		call(res);
+		if
+		:: res == CALL_OK -> ftr = val[TR]; utr = upd[TR]
+		:: else -> goto failed
+		fi;
 		/* sync.c: adopt_pending: a cut round's write that landed */
 		if
 		:: lpon == TR && ftr == lpv -> lsnap = lpv
@@ -506,13 +557,9 @@ sync_once:
 		if
 		:: d == D_TR -> ws = TR; wv = fpb
 		:: d == D_PB -> ws = PB; wv = ftr
-		:: else
+		:: else -> goto save
 		fi
 		};
-		if
-		:: d == D_NONE -> goto save
-		:: else
-		fi;
 #ifndef NO_MOVED_CHECK
 		/* sync.c: moved(): the side about to be written, read again */
 		atomic {
@@ -574,10 +621,13 @@ round_end:
 		:: again -> goto failed		/* "edits keep arriving": retry */
 		:: else
 		fi;
-		/* sync.c: locked: store_link_unlock */
-		unlock();
-		/* queue.c: settle: store_job_done (while the lease is its own) */
+		/*
+		 * sync.c: locked: store_link_unlock, then queue.c: settle:
+		 * store_job_done (while the lease is its own): two transactions
+		 * with nothing of this worker's between them, one step
+		 */
 		atomic {
+			unlock();
 			if
 			:: jid[r] == rid && jstate[r] != J_FREE && owned(r) ->
 				jstate[r] = J_FREE
@@ -589,26 +639,15 @@ round_end:
 		};
 		goto next;
 failed:
-		unlock();
-wait:
-		/*
-		 * queue.c: settle: store_job_retry, store_job_wait (reschedule),
-		 * while the lease is its own
-		 */
+		/* sync.c: locked: store_link_unlock, then settle as below */
 		atomic {
-			if
-			:: jid[r] == rid && jstate[r] == J_LEASED && owned(r) &&
-			    (jstate[0] == J_READY || jstate[1] == J_READY ||
-			    jstate[2] == J_READY) -> jstate[r] = J_FREE
-			:: jid[r] == rid && jstate[r] == J_LEASED && owned(r) &&
-			    !(jstate[0] == J_READY || jstate[1] == J_READY ||
-			    jstate[2] == J_READY) -> jstate[r] = J_READY
-			:: else		/* gone: a newer job carries on */
-			fi;
-			runs[me] = 0;
-			printf("EV retry %d %d\n", me, rid);
-			forget()
+			unlock();
+			settle_retry()
 		};
+		goto next;
+wait:
+		/* queue.c: settle: store_job_wait */
+		atomic { settle_retry() };
 next:		skip
 	od
 	} unless {
@@ -625,60 +664,6 @@ next:		skip
 		}
 	};
 	goto restart
-}
-
-/* Kills a host's worker at any step, a bounded number of times. */
-proctype Crasher()
-{
-	byte	host;
-
-	if
-	:: crashes < CRASHES -> atomic {
-		crashes++;	/* at most once: HOLDERS counts two incarnations */
-		if
-		:: host = 0
-		:: HOSTS > 1 -> host = 1
-		fi;
-		crash[host] = 1
-	   }
-	:: skip
-	fi
-}
-
-/*
- * Time passes: the lease, the link lock and the http deadline of a
- * holder run out together (queue.c: job_lease_s for all three).  A killed
- * holder's always do; a live holder's a bounded number of times.
- */
-proctype Clock()
-{
-	byte	h;
-
-end:	do
-	:: atomic {
-		if
-		:: expirable(0) -> h = 0
-		:: expirable(1) -> h = 1
-		:: expirable(2) -> h = 2
-		:: expirable(3) -> h = 3
-		fi;
-		if
-		:: !gone[h] -> expires++
-		:: else
-		fi;
-		printf("EV expire %d\n", h);
-		dl[h] = 1;
-		h = 0
-	   }
-	od
-}
-
-/* The periodic reconcile (sync.c: reconcile): a sync job after a drop. */
-proctype Reconcile()
-{
-end:	do
-	:: atomic { recon < drops -> recon++; printf("EV reconcile\n"); enqueue() }
-	od
 }
 
 /*
@@ -705,19 +690,12 @@ init
 {
 	atomic {
 		jholder[0] = NONE; jholder[1] = NONE; jholder[2] = NONE;
-		run Person(PB);
-		run Person(TR);
-		run Sender(PB);
-		run Sender(TR);
-		run Inbound();
+		run World();
 		run Worker(0);
 		if
 		:: HOSTS > 1 -> run Worker(1)
 		:: else
 		fi;
-		run Crasher();
-		run Clock();
-		run Reconcile();
 		run Monitor()
 	}
 }
