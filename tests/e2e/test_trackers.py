@@ -332,15 +332,17 @@ def one_tracker(cls, admin):
 
 def model(tr, pid):
     """Random edits on both sides, the tracker's deliveries duplicated,
-    reordered or dropped; then a reconcile.  Both sides must end equal to
+    reordered or dropped; then a reconcile (PBSYNC_E2E_MODEL_RUNS of them,
+    from PBSYNC_E2E_MODEL_SEED: not the in-process model test's).  Both sides must end equal to
     the last edit made (or one of the last concurrent ones), with at most
     one write per edit: an echo would be one more."""
     fid = fx.feature(s, "Model " + tr.title)
     fx.click(s, pid, fid)
     n = [i for i in tr.issues() if i["title"] == "Model " + tr.title]
     n = n[0]["number"] if n else None
-    rnd = random.Random(int(os.environ.get("PBSYNC_MODEL_SEED", "1234")))
-    runs = int(os.environ.get("PBSYNC_MODEL_RUNS", "12"))
+    rnd = random.Random(int(os.environ.get("PBSYNC_E2E_MODEL_SEED",
+                                           "1234")))
+    runs = int(os.environ.get("PBSYNC_E2E_MODEL_RUNS", "12"))
     bad = []
     for k in range(runs if n else 0):
         idle()
@@ -380,7 +382,7 @@ def model(tr, pid):
         if not settled or w > edits:
             bad.append((k, settled, w, trace))
             print("# model run %d (seed %s): settled=%s writes=%d trace=%s"
-                  % (k, os.environ.get("PBSYNC_MODEL_SEED", "1234"),
+                  % (k, os.environ.get("PBSYNC_E2E_MODEL_SEED", "1234"),
                      settled, w, trace))
     check(tr, "model test: %d random sequences of edits on both sides, "
           "deliveries duplicated, reordered or dropped" % runs,
