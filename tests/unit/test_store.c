@@ -315,6 +315,7 @@ main(void)
 	CHECK_INT(store_link_lock(&s, l.id, now, now + 60), 0);
 	CHECK_INT(store_link_lock(&s, l.id, now + 1, now + 61), STORE_EXISTS);
 	l.lock_until = now + 60;
+	free(l.snap_name);
 	l.snap_name = strdup("mine");
 	CHECK_INT(store_link_set_snapshot(&s, &l), 0);
 	CHECK_INT(store_link_set_pending(&s, &l, "{}"), 0);
@@ -390,6 +391,7 @@ main(void)
 	CHECK_INT(store_health(&s, &h), 0);
 	CHECK_INT(h.jobs_leased, 1);
 	CHECK_INT(h.jobs_ready + h.jobs_dead, 0);
+	store_job_release(&old);
 	CHECK_INT(store_job_lease(&s, now + 3, 60, NULL, 0, &old),
 	    STORE_NOTFOUND);	/* still the new holder's */
 	store_job_release(&old); }
