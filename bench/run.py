@@ -3,7 +3,9 @@
 run (B0 nginx alone, B1 a minimal libfcgi responder, B2 write+fdatasync),
 printed as Markdown.
 
-    bench/run.py [--quick] [--build DIR] [--only routes,drain,growth,metrics]
+    bench/run.py [--quick] [--build DIR]
+                 [--only routes,drain,growth,metrics,engines]
+                 [--engines sqlite,postgresql]
     bench/run.py --report DIR/bench-results.json
 
 Builds an optimised pbsync in DIR (default build/bench, or
@@ -28,13 +30,23 @@ DIR/bench-results.json.
   into the database) against a B1 request of the same run, and peak req/s
   of the probe and of GitTab ingest with metrics on and off: pairs of
   adjacent runs, the order alternating, each pair's on/off ratio, with
-  B1's own (it counts nothing) as the noise floor."""
+  B1's own (it counts nothing) as the noise floor.
+- engines: SQLite and PostgreSQL side by side, each against B1 and B2 of
+  its own stack: Productboard and GitTab ingest from 1, 4 and 16
+  concurrent senders (a FastCGI child each), with what PostgreSQL's
+  backends wait on meanwhile; link claims from as many processes; the
+  PostgreSQL connections a stack holds per FastCGI child and worker.
+  Drain and growth run on every engine of --engines too (SQLite's in
+  detail), the figures side by side in this part's table.  PostgreSQL is
+  a throwaway cluster (tests/pg/cluster: Unix socket, fsync on); without
+  one installed its column says so."""
 import argparse
 import http.client
 import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -48,8 +60,11 @@ ap.add_argument("--quick", action="store_true",
 ap.add_argument("--build", default=os.environ.get(
     "PBSYNC_BENCH_BUILD", os.path.join(TOP, "build", "bench")),
     help="build directory (default build/bench or $PBSYNC_BENCH_BUILD)")
-ap.add_argument("--only", default="routes,drain,growth,metrics",
+ap.add_argument("--only", default="routes,drain,growth,metrics,engines,"
+                "propagation,memory,reconcile",
                 help="comma-separated parts to run")
+ap.add_argument("--engines", default="sqlite,postgresql",
+                help="engines the drain, growth and engines parts run on")
 ap.add_argument("--report", metavar="JSON",
                 help="print the tables of a saved bench-results.json")
 ARGS = ap.parse_args()
@@ -59,6 +74,8 @@ os.environ["top_builddir"] = BUILD
 sys.path.insert(0, os.path.join(TOP, "tests", "e2e"))
 import fixtures  # noqa: E402
 import harness  # noqa: E402
+import wakemem  # noqa: E402  (the propagation and memory parts)
+import reconbench  # noqa: E402  (the reconcile part)
 
 QUICK = ARGS.quick
 PARTS = set(ARGS.only.split(","))
@@ -68,6 +85,7 @@ RSS_MARKS = (5000, 20000) if QUICK else (10000, 100000)
 DRAIN_N = 1000 if QUICK else 10000
 LINKS = (1000, 1000000)
 SYNCS = 15                              # sync jobs timed at each size
+LOOKUPS = 2000                          # link lookups timed at each size
 BURST = (1000, 1000)                    # deliveries, per second
 EXPECTED_RATE = 100                     # deliveries/s the burst is 10x of
 PB_LIMIT, GL_LIMIT = 50.0, 2000 / 60.0  # calls/s the doubles enforce
@@ -159,9 +177,7 @@ def wrk(rt, duration=DUR, tag="w"):
             "socket_errors": "Socket errors" in out}
 
 
-def openloop(rt, rate, n, tag, conns=256):
-    """n requests at a fixed rate (bench/openloop.c): latency from each
-    request's due time, in ms."""
+def openloop_cmd(rt, rate, n, tag, conns):
     cmd = [tool("openloop"), "-p", str(rt.port), "-r", "%.1f" % rate,
            "-n", str(int(n)), "-c", str(conns), "-m", rt.method,
            "-u", rt.path, "-t", tag]
@@ -172,7 +188,14 @@ def openloop(rt, rate, n, tag, conns=256):
         with open(path, "w") as f:
             f.write(rt.body)
         cmd += ["-b", path]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    return cmd
+
+
+def openloop(rt, rate, n, tag, conns=256):
+    """n requests at a fixed rate (bench/openloop.c): latency from each
+    request's due time, in ms."""
+    r = subprocess.run(openloop_cmd(rt, rate, n, tag, conns),
+                       capture_output=True, text=True)
     if not r.stdout.strip():
         raise RuntimeError("openloop failed: " + r.stderr)
     out = json.loads(r.stdout)
@@ -260,6 +283,15 @@ def gitlab_hook(port, iid, secret, key="k-{n}"):
                   "Idempotency-Key": key}, body)
 
 
+def pb_hook(port, iid, secret):
+    return Route("Productboard webhook ingest", "pbhook", port,
+                 "/webhooks/productboard/" + iid, "POST",
+                 {"Content-Type": "application/json",
+                  "Authorization": "Bearer " + secret},
+                 json.dumps({"data": {"id": "feat-{n}", "eventType":
+                                      "feature.updated", "links": {}}}))
+
+
 def bench_routes():
     # Peak capacity: nginx's per-address limit (50 r/s) would cap wrk.
     s = harness.Stack(doubles=False, env=ENV, children=2,
@@ -276,12 +308,7 @@ def bench_routes():
         gl = gitlab_hook(port, iid, secret)
         dup = gitlab_hook(port, iid, secret, "the-same-key")
         dup.name = "GitTab duplicate delivery"
-        pb = Route("Productboard webhook ingest", "pbhook", port,
-                   "/webhooks/productboard/" + iid, "POST",
-                   {"Content-Type": "application/json",
-                    "Authorization": "Bearer " + secret},
-                   json.dumps({"data": {"id": "feat-{n}", "eventType":
-                                        "feature.updated", "links": {}}}))
+        pb = pb_hook(port, iid, secret)
         routes = [
             Route("B0 nginx return 200", "nginx", p0, "/"),
             Route("B1 libfcgi hello", "hello", p1, "/"),
@@ -362,12 +389,37 @@ def seed_doubles(s, n):
     return [(FEATURE % k, by_title["Feature %d" % k]) for k in range(n)], status
 
 
+def pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def insert_many(s, sql, rows):
+    """Runs sql (? placeholders) once for each row, in one transaction on
+    the stack's database: SQLite's executemany, or one psql script (with
+    no time limit: a million rows take minutes)."""
+    if not harness.PG:
+        import sqlite3
+        db = sqlite3.connect(s.env["PBSYNC_DATABASE"], timeout=30)
+        db.executemany(sql, rows)
+        db.commit()
+        db.close()
+        return
+    parts = sql.split("?")
+    script = ["BEGIN;"] + ["".join(p + pg_literal(v) for p, v in zip(
+        parts, row)) + parts[-1] + ";" for row in rows] + ["COMMIT;"]
+    sh("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+       s.env["PBSYNC_DATABASE"], input="\n".join(script), text=True,
+       stdout=subprocess.DEVNULL)
+
+
 def add_links(s, iid, pairs, status):
-    import sqlite3
     now = time.time()
-    db = sqlite3.connect(s.env["PBSYNC_DATABASE"], timeout=30)
-    db.executemany(
-        "INSERT INTO link (integration_id, feature_id, state,"
+    insert_many(
+        s, "INSERT INTO link (integration_id, feature_id, state,"
         " issue_ref, issue_key, issue_id, issue_url, issue_title,"
         " issue_state, feature_url, snap_name, snap_pb_desc,"
         " snap_tracker_desc, snap_status, snap_state, created_at,"
@@ -378,53 +430,61 @@ def add_links(s, iid, pairs, status):
           str(i["id"]), i["web_url"],
           i["title"], i["title"], "<p>%s</p>" % i["title"], i["title"],
           status, now, now) for fid, i in pairs))
-    db.commit()
-    db.close()
 
 
 def add_bulk_links(s, iid, upto):
     """Fills link up to upto rows with links nothing will ever sync."""
     have = s.sql("SELECT count(*) FROM link")[0][0]
     now = time.time()
-    s.sql("INSERT INTO link (integration_id, feature_id, state,"
+    if harness.PG:
+        # PostgreSQL fires row triggers after the statement, and a
+        # million updates of one counter row in one transaction walk an
+        # ever longer chain of its versions (hours): the count is set
+        # once instead.
+        s.sql("ALTER TABLE link DISABLE TRIGGER link_count_insert")
+    insert_many(
+        s, "INSERT INTO link (integration_id, feature_id, state,"
           " issue_ref, issue_key, issue_id, issue_url, issue_title,"
           " issue_state, feature_url, snap_name, snap_pb_desc,"
           " snap_tracker_desc, snap_status, snap_state, created_at,"
           " updated_at)"
-          " WITH RECURSIVE c(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM c"
-          " WHERE k < ?) SELECT ?, 'bulk-' || k, 'linked', '1001/' || k,"
+          " WITH RECURSIVE c(k) AS (SELECT CAST(? AS INTEGER) UNION ALL"
+          " SELECT k + 1 FROM c WHERE k < ?)"
+          " SELECT ?, 'bulk-' || k, 'linked', '1001/' || k,"
           " '#' || k, CAST(1000000000 + k AS TEXT),"
           " 'https://gitlab.example/g/p/-/issues/' || k,"
           " 'Bulk feature ' || k, 'opened', '', 'Bulk feature ' || k,"
           " '<p>Bulk feature</p>', 'Bulk feature', 'status-id', 'opened',"
-          " ?, ? FROM c", have + 1, upto, iid, now, now)
+          " ?, ? FROM c", [(have + 1, upto, iid, now, now)])
+    if harness.PG:
+        s.sql("UPDATE row_count SET n = (SELECT count(*) FROM link)"
+              " WHERE name = 'link'")
+        s.sql("ALTER TABLE link ENABLE TRIGGER link_count_insert")
 
 
 def settle(s):
     """Checkpoints the WAL, flushes the page cache and gives the disk a
     few seconds, so what the set-up wrote is not still being written back
     while pbsync is measured."""
-    s.sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.sql("VACUUM ANALYZE; CHECKPOINT" if harness.PG else
+          "PRAGMA wal_checkpoint(TRUNCATE)")
     os.sync()
     time.sleep(5)
 
 
 def enqueue_syncs(s, iid, fids):
     now = time.time()
-    import sqlite3
-    db = sqlite3.connect(s.env["PBSYNC_DATABASE"], timeout=30)
-    db.executemany("INSERT INTO job (integration_id, kind, key, run_at,"
-                   " created_at, updated_at) VALUES (?, 'sync', ?, ?, ?, ?)",
-                   ((iid, f, now, now, now) for f in fids))
-    db.commit()
-    db.close()
+    insert_many(s, "INSERT INTO job (integration_id, kind, key, run_at,"
+                " created_at, updated_at) VALUES (?, 'sync', ?, ?, ?, ?)",
+                ((iid, f, now, now, now) for f in fids))
 
 
 def sync_once(s, iid, fid, sql_ms):
     """Duration in ms of one sync job, run in-process by storebench; adds
-    the time of each statement it ran to sql_ms."""
+    the time of each statement it ran to sql_ms (SQLite's traces only)."""
     enqueue_syncs(s, iid, [fid])
-    r = subprocess.run([tool("storebench"), "jobs", "trace"], env=s.env,
+    trace = [] if harness.PG else ["trace"]
+    r = subprocess.run([tool("storebench"), "jobs"] + trace, env=s.env,
                        capture_output=True, text=True, check=True)
     for line in r.stderr.splitlines():
         m = re.match(r"([\d.]+) ms: (.*)", line)
@@ -441,11 +501,15 @@ def growth_point(s, iid, pairs, gl):
     wrk(gl, tag="g%d" % len(counts))            # warm-up of the caches
     ing = wrk(gl, tag="g%d" % len(counts))
     hz = wrk(Route("/healthz", "plugin", s.port, "/healthz"))
-    plans = subprocess.run(
-        [tool("storebench"), "plans", iid, pairs[0][0],
-         str(pairs[0][1]["id"])], env=s.env, capture_output=True, text=True,
-        check=True).stdout
+    probe = [iid, pairs[0][0], str(pairs[0][1]["id"])]
+    plans = "" if harness.PG else subprocess.run(
+        [tool("storebench"), "plans"] + probe, env=s.env,
+        capture_output=True, text=True, check=True).stdout
+    lookup = subprocess.run(
+        [tool("storebench"), "lookup"] + probe + [str(LOOKUPS)], env=s.env,
+        capture_output=True, text=True, check=True).stdout
     return {"links": s.sql("SELECT count(*) FROM link")[0][0],
+            "lookup": json.loads(lookup),
             "ingest_rps": ing["rps"], "healthz_rps": hz["rps"],
             "sync_ms": statistics.median(syncs), "syncs": syncs,
             "sync_sql_ms": sorted(sql_ms.items(), key=lambda kv: -kv[1])[:5],
@@ -499,7 +563,7 @@ def bench_drain_growth():
             out["bulk_insert_s"] = time.monotonic() - t0
             s.sql("DELETE FROM job")
             out["large"] = growth_point(s, iid, pairs, gl)
-        results["drain_growth"] = out
+        return out
     finally:
         s.stop()
 
@@ -621,6 +685,391 @@ def report_metrics(r):
           "the run." % (
               mi["flush_samples"], mi["flush_ms"], mi["flush_ms"] / 10.0,
               r["metric_rows"]))
+
+
+# -- engines: SQLite and PostgreSQL in one run ----------------------------
+ENGINES = [e for e in ARGS.engines.split(",") if e]
+SENDERS = (1, 4, 16)                    # concurrent senders of ingest
+SENDER_N = 1500 if QUICK else 6000      # deliveries at each level
+CLAIM_N = 1000 if QUICK else 3000       # link claims at each level
+CONN_CHILDREN = (1, 2, 4)               # FastCGI children per program
+OTHERS = 15                             # integrations besides the first
+# What a stack's PostgreSQL backends do, sampled every 0.1 s: active,
+# waiting on a lock (and the table of the statement that waits: the
+# activity, job or link insert; or "commit", the lock a NOTIFY takes at
+# commit), waiting on a WAL flush.
+PG_WAITS = (
+    "SELECT count(*) FILTER (WHERE state = 'active'),"
+    " count(*) FILTER (WHERE wait_event_type = 'Lock'),"
+    " coalesce(string_agg(coalesce(substring(query FROM"
+    " '^\\s*\\w+\\s+(?:INTO\\s+)?(\\w+)'), lower(query)), ' ')"
+    " FILTER (WHERE wait_event_type = 'Lock'), ''),"
+    " count(*) FILTER (WHERE wait_event IN ('WALSync', 'WALWrite'))"
+    " FROM pg_stat_activity WHERE datname = current_database() AND"
+    " backend_type = 'client backend' AND pid <> pg_backend_pid()")
+
+
+def pg_missing():
+    """Why PostgreSQL cannot run here (as tests/pg/cluster decides), or
+    None."""
+    import glob
+    pgbin = os.environ.get("PGBIN") or "/usr/lib/postgresql/*/bin"
+    if not glob.glob(os.path.join(pgbin, "initdb")):
+        return "no PostgreSQL"
+    if shutil.which("psql") is None:
+        return "no psql"
+    return None
+
+
+def on_engine(name):
+    """The stacks made from now on keep their state in this engine (the
+    harness starts its throwaway cluster with the first, durable: every
+    commit flushed, as SQLite's)."""
+    harness.PG = name == "postgresql"
+    os.environ["PBSYNC_PG_FSYNC"] = "on"
+
+
+def pg_dir():
+    """The cluster's directory: its socket and data."""
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(harness._pg["uri"]).query)
+    return q["host"][0]
+
+
+class LockWatch:
+    """Samples PG_WAITS every 0.1 s in one psql while a load runs."""
+
+    def __init__(self, s):
+        self.p = None
+        if harness.PG:
+            self.p = subprocess.Popen(
+                ["psql", "-X", "-q", "-A", "-t", "-d",
+                 s.env["PBSYNC_DATABASE"]], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.p.stdin.write(PG_WAITS + "\n\\watch 0.1\n")
+            self.p.stdin.flush()
+
+    def stop(self):
+        """Per sample: backends active, waiting on a lock, on a flush, and
+        the lock waits by table."""
+        if self.p is None:
+            return None
+        # SIGINT ends \watch; psql then reads the end of its input.
+        self.p.send_signal(signal.SIGINT)
+        out = self.p.communicate(timeout=30)[0]
+        rows = [x.split("|") for x in out.splitlines() if x.count("|") == 3]
+        n = max(1, len(rows))
+        by = {}
+        for r in rows:
+            for t in r[2].split():
+                by[t] = by.get(t, 0) + 1.0 / n
+        return {"samples": len(rows),
+                "active": sum(int(r[0]) for r in rows) / n,
+                "lock": sum(int(r[1]) for r in rows) / n,
+                "lock_share": sum(1 for r in rows if int(r[1])) / n,
+                "flush": sum(int(r[3]) for r in rows) / n, "on": by}
+
+
+def parallel(cmds, env=None):
+    """Runs the commands at once: (their outputs, wall seconds)."""
+    t0 = time.monotonic()
+    ps = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True, env=env)
+          for c in cmds]
+    outs = [p.communicate()[0] for p in ps]
+    return outs, time.monotonic() - t0
+
+
+def senders(s, routes, c, tag):
+    """SENDER_N deliveries from c concurrent senders (closed loop) spread
+    over the first c routes (one connection each) or all on one route."""
+    used = routes[:c]
+    each = c // len(used)
+    watch = LockWatch(s)
+    outs, el = parallel([openloop_cmd(rt, 1e6, SENDER_N // len(used),
+                                      "%s-%d" % (tag, k), each)
+                         for k, rt in enumerate(used)])
+    outs = [json.loads(o) for o in outs]
+    return {"rps": sum(o["done"] for o in outs) / el,
+            "bad": sum(o["n"] - o["done"] + o["non2xx"] + o["errors"]
+                       for o in outs),
+            "waits": watch.stop()}
+
+
+def claims(s, iid, c, tag):
+    """CLAIM_N links claimed by c storebench processes at once, each
+    claim its own transaction."""
+    watch = LockWatch(s)
+    outs, el = parallel([[tool("storebench"), "claims", iid,
+                          "%s-%d" % (tag, k), str(CLAIM_N // c)]
+                         for k in range(c)], env=s.env)
+    return {"rps": CLAIM_N // c * c / el, "ok": all(o.strip() for o in outs),
+            "waits": watch.stop()}
+
+
+def engine_ingest(name):
+    """Ingest and claims at each level of SENDERS, B1 and B2 beside."""
+    s = harness.Stack(doubles=False, env=ENV, children=max(SENDERS),
+                      inbound_rate="1000000r/s")
+    hello = None
+    try:
+        hello, _, p1 = baselines(s)
+        keys = [("%032x" % (0xe0 + k), "engine-secret-%02d-0123456789" % k)
+                for k in range(1 + OTHERS)]
+        for iid, secret in keys:
+            s.add_integration(iid, secret)
+        loads = {
+            "Productboard, one integration":
+                [pb_hook(s.port, *keys[0])],
+            "Productboard, an integration per sender":
+                [pb_hook(s.port, *k) for k in keys],
+            "GitTab, one integration, one issue":
+                [gitlab_hook(s.port, *keys[0])]}
+        out = {"b1": wrk(Route("B1", "hello", p1, "/"))["rps"],
+               "b2": float(subprocess.run(
+                   [tool("fsync_loop"), pg_dir() if harness.PG else s.dir,
+                    str(DUR)], capture_output=True, text=True).stdout),
+               "peak": {}, "senders": {}, "claims": {}}
+        for load, routes in loads.items():
+            if len(routes) == 1:
+                s.sql("DELETE FROM job")
+                out["peak"][load] = wrk(routes[0], tag="e" + name[0])["rps"]
+            out["senders"][load] = {}
+            for c in SENDERS:
+                s.sql("DELETE FROM job")
+                out["senders"][load][c] = senders(
+                    s, routes, c, "e%s%d%d" % (name[0], len(out["peak"]), c))
+        s.sql("DELETE FROM job")
+        for c in SENDERS:
+            out["claims"][c] = claims(s, keys[0][0], c, "c%d" % c)
+        if harness.PG:
+            # The same claims without the row_count trigger: what the one
+            # counter row costs them.
+            s.sql("ALTER TABLE link DISABLE TRIGGER link_count_insert")
+            out["claims_no_count"] = claims(s, keys[0][0], max(SENDERS),
+                                            "n")
+            s.sql("ALTER TABLE link ENABLE TRIGGER link_count_insert")
+        return out
+    finally:
+        if hello is not None:
+            os.killpg(hello.pid, signal.SIGTERM)
+        s.stop()
+
+
+def pg_connections(s):
+    return s.sql("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                 " current_database() AND backend_type = 'client backend'"
+                 " AND pid <> pg_backend_pid()")[0][0]
+
+
+def engine_connections():
+    """PostgreSQL connections of one stack: after start, after every
+    program answered requests on all its children, with the worker."""
+    out = {}
+    for n in CONN_CHILDREN:
+        s = harness.Stack(doubles=False, env=ENV, children=n,
+                          inbound_rate="1000000r/s")
+        try:
+            iid, secret = "c" * 32, "conn-secret-0123456789"
+            s.add_integration(iid, secret)
+            row = {"start": pg_connections(s)}
+            for rt in (Route("/healthz", "plugin", s.port, "/healthz"),
+                       Route("/metrics", "admin", s.port, "/metrics"),
+                       pb_hook(s.port, iid, secret),
+                       gitlab_hook(s.port, iid, secret)):
+                openloop(rt, 1e6, 100 * n, "k%d" % n, conns=4 * n)
+            time.sleep(1.5)         # the metrics threads' flush
+            row["served"] = pg_connections(s)
+            s.start_worker()
+            time.sleep(3)
+            row["worker"] = pg_connections(s)
+            out[n] = row
+        finally:
+            s.stop()
+    return out
+
+
+def on_engines(parts):
+    """Runs parts (name -> function) on each engine of --engines: their
+    figures under results["engines"][engine]; a part that fails leaves
+    its figures blank and the others run."""
+    out = results.setdefault("engines", {})
+    for name in ENGINES:
+        mine = out.setdefault(name, {})
+        why = pg_missing() if name == "postgresql" else None
+        if why:
+            mine["skipped"] = why
+            continue
+        on_engine(name)
+        for part, run in parts.items():
+            try:
+                mine[part] = run(name)
+            except (RuntimeError, subprocess.SubprocessError, OSError,
+                    ValueError, KeyError) as e:
+                mine["failed"] = "%s: %s" % (part, str(e)[-500:])
+        if name == "postgresql" and "failed" not in mine:
+            mine["server"] = dict(zip(
+                ("version", "fsync", "synchronous_commit",
+                 "max_connections"), harness.pg_sql(
+                    harness._pg["uri"], "SELECT version(),"
+                    " current_setting('fsync'),"
+                    " current_setting('synchronous_commit'),"
+                    " current_setting('max_connections')")[0]))
+    on_engine("sqlite")
+
+
+def bench_engines():
+    on_engines({"ingest": engine_ingest, "connections": lambda name:
+                engine_connections() if name == "postgresql" else None})
+
+
+def bench_drain_growth_engines():
+    """Drain and growth on each engine; SQLite's detailed report too."""
+    on_engines({"drain_growth": lambda name: bench_drain_growth()})
+    sq = results["engines"].get("sqlite", {})
+    if "drain_growth" in sq:
+        results["drain_growth"] = sq.pop("drain_growth")
+
+
+def waits_text(w):
+    if not w:
+        return ""
+    on = ", ".join("%s %.1f" % kv for kv in sorted(
+        w["on"].items(), key=lambda kv: -kv[1]))
+    return "%.1f | %.1f%s | %.0f %% | %.1f" % (
+        w["active"], w["lock"], " (%s)" % on if on else "",
+        100 * w["lock_share"], w["flush"])
+
+
+def report_engines(r):
+    r = json.loads(json.dumps(r))           # the keys as a saved run has them
+    names = [n for n in ("sqlite", "postgresql") if n in r]
+    ing = {n: r[n]["ingest"] for n in names if "ingest" in r[n]}
+    dg = {n: r[n].get("drain_growth") for n in names}
+    if "sqlite" in dg:
+        dg["sqlite"] = json.loads(json.dumps(results.get("drain_growth")))
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    srv = r.get("postgresql", {}).get("server")
+    print("\n## SQLite and PostgreSQL, one run\n")
+    if srv:
+        print("PostgreSQL: %s; a throwaway cluster (tests/pg/cluster) on a "
+              "Unix socket, fsync=%s, synchronous_commit=%s: every "
+              "acknowledged delivery is flushed.  SQLite: WAL, "
+              "synchronous=FULL.  Each engine's B1 and B2 are measured on "
+              "its own stack (B2 in the directory its database is in); "
+              "the ingest stacks run %d FastCGI children per program, one "
+              "for each of up to %d senders.\n" % (
+                  srv["version"].split(" on ")[0], srv["fsync"],
+                  srv["synchronous_commit"], max(SENDERS), max(SENDERS)))
+    print("| figure | " + " | ".join("%s | ratio" % title[n]
+                                      for n in names) + " |")
+    print("|---|" + "---:|---:|" * len(names))
+
+    def row(label, get):
+        cells = []
+        for n in names:
+            if "skipped" in r[n]:
+                cells.append("not run (%s) | " % r[n]["skipped"])
+                continue
+            try:
+                v = get(n)
+            except (KeyError, TypeError, ZeroDivisionError):
+                v = None
+            cells.append("%s | %s" % v if v else " | ")
+        print("| %s | %s |" % (label, " | ".join(cells)))
+
+    row("B1 libfcgi hello, req/s", lambda n: ("%.0f" % ing[n]["b1"], "1"))
+    row("B2 write+fdatasync, flushes/s",
+        lambda n: ("%.0f" % ing[n]["b2"], "1"))
+    loads = next(iter(ing.values()))["senders"] if ing else {}
+    for load in loads:
+        if load in next(iter(ing.values()))["peak"]:
+                row("%s: peak req/s (wrk -c%d)" % (load, WRK_C), lambda n: (
+                "%.0f" % ing[n]["peak"][load], "%.2f × B1, %.2f × B2" % (
+                    ing[n]["peak"][load] / ing[n]["b1"],
+                    ing[n]["peak"][load] / ing[n]["b2"])))
+        for c in SENDERS:
+            row("%s: %d sender%s, req/s" % (load, c, "s" * (c > 1)),
+                lambda n: ("%.0f" % ing[n]["senders"][load][str(c)]["rps"],
+                           "%.2f × B2" % (ing[n]["senders"][load][str(c)]
+                                          ["rps"] / ing[n]["b2"])))
+    for c in SENDERS:
+        row("link claims (a push's insert), %d process%s, claims/s" % (
+            c, "es" * (c > 1)), lambda n: (
+            "%.0f" % ing[n]["claims"][str(c)]["rps"],
+            "%.2f × B2" % (ing[n]["claims"][str(c)]["rps"] / ing[n]["b2"])))
+    row("the same, %d processes, without the row_count trigger" %
+        max(SENDERS), lambda n: ("%.0f" % ing[n]["claims_no_count"]["rps"],
+                                 "%.2f × B2" % (ing[n]["claims_no_count"]
+                                                ["rps"] / ing[n]["b2"])))
+
+    def drain(n):
+        d = dg[n]["drain"]
+        ideal = max(d["pb"]["ok"] / PB_LIMIT, d["gl"]["ok"] / GL_LIMIT)
+        return ("%.1f" % (d["jobs"] / d["seconds"]),
+                "%.2f × ideal time" % (d["seconds"] / ideal))
+    row("drain (the worker's loop, `pbsyncctl drain`), jobs/s", drain)
+    for what, key, fmt in (
+            ("link lookup by issue, µs", ("lookup", "by_issue_us"), "%.0f"),
+            ("link lookup by feature, µs", ("lookup", "by_feature_us"),
+             "%.0f"),
+            ("GitTab ingest, req/s", ("ingest_rps",), "%.0f"),
+            ("one sync job, ms", ("sync_ms",), "%.2f"),
+            ("/healthz, req/s", ("healthz_rps",), "%.0f")):
+        for size in ("small", "large"):
+            def get(n, size=size):
+                v = dg[n][size]
+                base = dg[n]["small"]
+                for k in key:
+                    v, base = v[k], base[k]
+                return (fmt % v, "%.2f × 1k" % (v / base)
+                        if size == "large" else "1")
+            row("%s, %s links" % (what, "1k" if size == "small" else "1M"),
+                get)
+    row("bulk insert of the links up to 1M, s", lambda n: (
+        "%.1f" % dg[n]["bulk_insert_s"], ""))
+    for n in names:
+        if "failed" in r[n]:
+            print("\n%s: a part failed, its figures are blank: %s" % (
+                title[n], r[n]["failed"]))
+
+    if "postgresql" in ing:
+        print("\nContention: what PostgreSQL's backends did during each run "
+              "above (sampled every 0.1 s): active, waiting on a lock "
+              "(by the table the waiting statement writes: activity, the "
+              "hourly count every delivery updates; job, the one waiting "
+              "job of a key; link, whose insert updates row_count), the "
+              "share of samples with a lock wait, and waiting on a WAL "
+              "flush (group commit):\n")
+        print("| load | senders | SQLite req/s | PostgreSQL req/s | active |"
+              " on a lock | samples with a wait | on a flush |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        sq = ing.get("sqlite")
+        runs = [(load, c, v[str(c)]) for load, v in
+                ing["postgresql"]["senders"].items() for c in SENDERS]
+        runs += [("link claims", c, ing["postgresql"]["claims"][str(c)])
+                 for c in SENDERS]
+        for load, c, v in runs:
+            if sq is None:
+                other = ""
+            elif load == "link claims":
+                other = "%.0f" % sq["claims"][str(c)]["rps"]
+            else:
+                other = "%.0f" % sq["senders"][load][str(c)]["rps"]
+            print("| %s | %d | %s | %.0f | %s |" % (
+                load, c, other, v["rps"], waits_text(v["waits"])))
+        nc = ing["postgresql"]["claims_no_count"]
+        print("| link claims, no row_count trigger | %d | | %.0f | %s |" % (
+            max(SENDERS), nc["rps"], waits_text(nc["waits"])))
+    conn = r.get("postgresql", {}).get("connections")
+    if conn:
+        print("\nPostgreSQL connections of one stack (nginx, the four "
+              "programs with N FastCGI children each, then the worker), "
+              "counted in pg_stat_activity:\n")
+        print("| children per program | after start | every child served "
+              "| with the worker |")
+        print("|---:|---:|---:|---:|")
+        for n, c in sorted(conn.items(), key=lambda kv: int(kv[0])):
+            print("| %s | %d | %d | %d |" % (n, c["start"], c["served"],
+                                             c["worker"]))
 
 
 # -- report ---------------------------------------------------------------
@@ -777,6 +1226,8 @@ def report_targets():
             "%.2f %%" % (100 * share), share <= 0.01)
         row("metrics flush ≤ 1 % of a process's time", "%.2f %%" %
             (mi["flush_ms"] / 10.0), mi["flush_ms"] <= 10)
+    wakemem.targets(results, row)
+    reconbench.targets(results, row)
     print("\n| target | measured | |\n|---|---:|---|")
     print("\n".join(rows))
 
@@ -791,8 +1242,12 @@ def main():
     build()
     load0 = os.getloadavg()
     for part, run in (("routes", bench_routes),
-                      ("drain_growth", bench_drain_growth),
-                      ("metrics", bench_metrics)):
+                      ("drain_growth", bench_drain_growth_engines),
+                      ("metrics", bench_metrics),
+                      ("engines", bench_engines),
+                      ("propagation", lambda: wakemem.bench_propagation(R)),
+                      ("memory", lambda: wakemem.bench_memory(R)),
+                      ("reconcile", lambda: reconbench.bench_reconcile(R))):
         if part in PARTS or (part == "drain_growth" and
                              PARTS & {"drain", "growth"}):
             run()
@@ -818,8 +1273,13 @@ def report():
         report_drain_growth(results["drain_growth"])
     if "metrics" in results:
         report_metrics(results["metrics"])
+    if "engines" in results:
+        report_engines(results["engines"])
+    wakemem.report(results)
+    reconbench.report(results)
     report_targets()
 
 
+R = sys.modules[__name__]       # this file, as wakemem's parts use it
 if __name__ == "__main__":
     main()

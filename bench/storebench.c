@@ -13,10 +13,19 @@
  *	Runs the due jobs one by one, as the worker does, and prints the
  *	duration of each in ms as a JSON list; with trace, each statement
  *	they ran and its time go to stderr.
+ *   storebench lookup IID FEATURE ISSUE_ID N
+ *	Looks the link up N times by its feature and N times by its issue,
+ *	each call on its own as a delivery or a sync makes it, and prints
+ *	the median of each in µs as JSON.
+ *   storebench claims IID PREFIX N
+ *	Claims N new links (features PREFIX-0...), each in a transaction
+ *	of its own as a push does, and prints claims per second.
+ * Plans and traces are SQLite's; the others run on either engine.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -149,6 +158,73 @@ jobs(struct app *a, int trace)
 	return 0;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of n times, sorted in place. */
+static double
+median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int
+lookup(struct app *a, const char *iid, const char *fid, const char *issue,
+    int n)
+{
+	struct store_link l;
+	double		*by_fid, *by_issue, t0;
+	int		 i, rc = 1;
+
+	by_fid = calloc(n, sizeof(*by_fid));
+	by_issue = calloc(n, sizeof(*by_issue));
+	if (by_fid == NULL || by_issue == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		t0 = now_ms();
+		if (store_link_get(&a->store, iid, fid, &l) != 0)
+			goto out;
+		store_link_release(&l);
+		by_fid[i] = (now_ms() - t0) * 1e3;
+		t0 = now_ms();
+		if (store_link_get_by_issue(&a->store, iid, issue, &l) != 0)
+			goto out;
+		store_link_release(&l);
+		by_issue[i] = (now_ms() - t0) * 1e3;
+	}
+	printf("{\"by_feature_us\": %.1f, \"by_issue_us\": %.1f}\n",
+	    median(by_fid, n), median(by_issue, n));
+	rc = 0;
+out:
+	free(by_fid);
+	free(by_issue);
+	return rc;
+}
+
+static int
+claims(struct app *a, const char *iid, const char *prefix, int n)
+{
+	struct store_link l;
+	char		 fid[128];
+	double		 t0 = now_ms();
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(fid, sizeof(fid), "%s-%d", prefix, i);
+		if (store_link_claim(&a->store, iid, fid, "storebench", &l) != 0)
+			return 1;
+		store_link_release(&l);
+	}
+	printf("%.1f\n", n / ((now_ms() - t0) / 1e3));
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -157,16 +233,23 @@ main(int argc, char *argv[])
 
 	if (app_open(&a, "storebench") == -1 || app_store(&a) == -1)
 		return 1;
-	if (a.store.db == NULL && (argc == 5 || argc == 3))
+	if (a.store.db == NULL && argc > 1 && (strcmp(argv[1], "plans") == 0 ||
+	    (strcmp(argv[1], "jobs") == 0 && argc == 3)))
 		fprintf(stderr, "storebench: plans and traces are SQLite's\n");
 	else if (argc == 5 && strcmp(argv[1], "plans") == 0)
 		rc = plans(&a, argv[2], argv[3], argv[4]);
 	else if ((argc == 2 || (argc == 3 && strcmp(argv[2], "trace") == 0))
 	    && strcmp(argv[1], "jobs") == 0)
 		rc = jobs(&a, argc == 3);
+	else if (argc == 6 && strcmp(argv[1], "lookup") == 0 &&
+	    atoi(argv[5]) > 0)
+		rc = lookup(&a, argv[2], argv[3], argv[4], atoi(argv[5]));
+	else if (argc == 5 && strcmp(argv[1], "claims") == 0)
+		rc = claims(&a, argv[2], argv[3], atoi(argv[4]));
 	else
 		fprintf(stderr, "usage: storebench plans IID FEATURE ISSUE_ID |"
-		    " jobs [trace]\n");
+		    " jobs [trace] | lookup IID FEATURE ISSUE_ID N |"
+		    " claims IID PREFIX N\n");
 	app_close(&a);
 	return rc;
 }
